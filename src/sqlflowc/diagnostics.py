@@ -1,0 +1,184 @@
+"""Diagnostics: the Code enum, Diagnostic, CompileError and their text/JSON rendering.
+
+Every user-facing error is a `Diagnostic` with a code, a span and a message. A pass collects all
+the errors it finds in a `Reporter` and the driver stops after the pass (`Reporter.raise_if_errors`).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlflowc.source import SourceMap, Span
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Code(enum.Enum):
+    """Every diagnostic the toolchain emits; each is documented in docs/diagnostics.md."""
+
+    # SF00xx — syntax
+    SYNTAX_ERROR = "SF0001"
+    UNKNOWN_STATEMENT = "SF0002"
+    MISSING_SEMICOLON = "SF0003"
+    MISSING_END_IF = "SF0004"
+    JSON_TRAILING_COMMA = "SF0005"
+    INVALID_JSON = "SF0006"
+    UNTERMINATED = "SF0007"
+    UNEXPECTED_EOF = "SF0008"
+    BAD_ENCODING = "SF0009"
+    TRANSACTION_CONTROL = "SF0010"
+    # SF01xx — includes
+    INCLUDE_NOT_FOUND = "SF0101"
+    INCLUDE_CYCLE = "SF0102"
+    # SF02xx — variables
+    UNKNOWN_VARIABLE = "SF0201"
+    VARIABLE_INJECTION = "SF0202"
+    BAD_VARIABLE_ARG = "SF0203"
+    BAD_VARIABLE_REF = "SF0204"
+    # SF03xx — conditionals
+    BARE_WORD = "SF0301"
+    NOT_BOOLEAN = "SF0302"
+    BAD_COMPARISON = "SF0303"
+    # SF04xx — SQL
+    SQL_SYNTAX = "SF0401"
+    SQL_OPAQUE = "SF0402"
+    SQL_EMPTY = "SF0403"
+    SQL_WRONG_KIND = "SF0404"
+    # SF05xx — dependencies
+    DEPENDENCY_CYCLE = "SF0501"
+    UNKNOWN_TABLE = "SF0502"
+    DUPLICATE_SOURCE = "SF0503"
+    UNKNOWN_SOURCE = "SF0504"
+    # SF06xx — load modes
+    MERGE_WITHOUT_KEY = "SF0601"
+    KEY_NOT_ALLOWED = "SF0602"
+    INCREMENTAL_CLAUSE = "SF0603"
+    DUPLICATE_KEY = "SF0604"
+    MODE_NOT_SUPPORTED = "SF0605"
+    INCREMENTAL_ON_LOAD = "SF0606"
+    BAD_LOOKBACK = "SF0607"
+    # SF09xx — connectors, profiles and run time
+    UNKNOWN_CONNECTOR = "SF0901"
+    BAD_CONNECTOR_PARAM = "SF0902"
+    INPUT_NOT_FOUND = "SF0903"
+    BAD_EXPORT = "SF0904"
+    STEP_FAILED = "SF0905"
+    PROFILE_ERROR = "SF0906"
+    UNKNOWN_CONNECTION = "SF0907"
+    EXPORT_FAILED = "SF0908"
+    DATABASE_ERROR = "SF0909"
+    BAD_PLAN = "SF0910"
+    OBSOLETE_PARAM = "SF0911"
+    INTERNAL = "SF0999"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One message about the program, anchored at a span when there is one."""
+
+    code: Code
+    message: str
+    span: Span | None = None
+    severity: Severity = Severity.ERROR
+    label: str = ""
+    help: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+class CompileError(Exception):
+    """Raised by the driver when a pass reported errors; carries every diagnostic so far."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics if d.is_error))
+        self.diagnostics = tuple(diagnostics)
+
+
+@dataclass(slots=True)
+class Reporter:
+    """Collects diagnostics across passes; `raise_if_errors` ends the compilation."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, code: Code, message: str, span: Span | None = None, **kw: str) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, Severity.ERROR, **kw))
+
+    def warning(self, code: Code, message: str, span: Span | None = None, **kw: str) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, Severity.WARNING, **kw))
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        self.diagnostics.append(diagnostic)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    def raise_if_errors(self) -> None:
+        if self.has_errors:
+            raise CompileError(self.diagnostics)
+
+
+def render_text(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> str:
+    """Render diagnostics as `file:line:col: error[SFxxxx]: message` with the line and a caret."""
+    return "".join(_render_one(d, sources) for d in diagnostics)
+
+
+def _render_one(d: Diagnostic, sources: SourceMap) -> str:
+    head = f"{d.severity.value}[{d.code.value}]: {d.message}\n"
+    out: list[str] = []
+    if d.span is None:
+        out.append(head)
+    else:
+        src = sources[d.span.file_id]
+        line, col = src.line_col(d.span.start)
+        out.append(f"{src.path}:{line}:{col}: {head}")
+        text = src.line_text(line)
+        end_line, end_col = src.line_col(max(d.span.start, d.span.end - 1))
+        width = (end_col - col + 1) if end_line == line else len(text) - col + 1
+        width = max(1, width)
+        gutter = " " * len(str(line))
+        shown = text.replace("\t", " ")
+        out.append(f"{gutter} |\n{line} | {shown}\n")
+        label = f" {d.label}" if d.label else ""
+        out.append(f"{gutter} | {' ' * (col - 1)}{'^' * width}{label}\n")
+    if d.help:
+        out.append(f"  = help: {d.help}\n")
+    out.extend(f"  = note: {n}\n" for n in d.notes)
+    return "".join(out)
+
+
+def to_json(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> list[dict[str, object]]:
+    """Diagnostics as plain data (what `--format json` prints)."""
+    rows: list[dict[str, object]] = []
+    for d in diagnostics:
+        row: dict[str, object] = {
+            "severity": d.severity.value,
+            "code": d.code.value,
+            "message": d.message,
+        }
+        if d.span is not None:
+            src = sources[d.span.file_id]
+            line, col = src.line_col(d.span.start)
+            end_line, end_col = src.line_col(d.span.end)
+            row.update(file=src.path, line=line, column=col, end_line=end_line, end_column=end_col)
+        if d.label:
+            row["label"] = d.label
+        if d.help:
+            row["help"] = d.help
+        if d.notes:
+            row["notes"] = list(d.notes)
+        rows.append(row)
+    return rows
+
+
+def render_json(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> str:
+    return json.dumps(to_json(diagnostics, sources), indent=2) + "\n"

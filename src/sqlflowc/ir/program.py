@@ -1,0 +1,169 @@
+"""Resolved IR: no variables, no IF, no INCLUDE. SQL bodies are text after substitution plus,
+once `bind` has run, the sqlglot tree and the tables each statement reads and writes.
+
+Produced by the surface passes (`expand_includes` → `fold_conditionals` → `resolve_variables`),
+completed by `bind`, consumed by `build_dag` and the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.ir.ast import Append, Incremental, LoadMode, Merge, Replace
+from sqlflowc.source import Span
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = [
+    "Append",
+    "CreateTable",
+    "CreateView",
+    "Export",
+    "Incremental",
+    "Load",
+    "LoadMode",
+    "Merge",
+    "Program",
+    "Replace",
+    "Source",
+    "Sql",
+    "SqlStatement",
+    "Statement",
+]
+
+JsonData = Any  # a JSON value after variable resolution (dict/list/str/int/float/bool/None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sql:
+    """A SQL body after variable substitution.
+
+    `text` is what runs. `display` is the same text with every secret value replaced by its
+    `${name}` reference — plans and logs show `display`; the executor substitutes secrets back.
+    `origin` maps `text` back to the `.sf` file: `(text_offset, file_offset)` pairs, each
+    starting a stretch where both advance together (a spliced value maps to its reference).
+    """
+
+    text: str
+    display: str
+    span: Span
+    origin: tuple[tuple[int, int], ...] = ()
+    tree: exp.Expression | None = field(default=None, compare=False, repr=False)
+
+    def file_offset(self, text_offset: int) -> int:
+        """The `.sf` file offset of a character of `text` (for diagnostics inside SQL)."""
+        best = (0, self.span.start)
+        for t_off, f_off in self.origin:
+            if t_off <= text_offset:
+                best = (t_off, f_off)
+            else:
+                break
+        return best[1] + (text_offset - best[0])
+
+    def span_of(self, start: int, end: int) -> Span:
+        """The `.sf` span of `text[start:end]`."""
+        a = self.file_offset(start)
+        b = self.file_offset(max(start, end - 1)) + 1
+        return Span(self.span.file_id, a, max(a + 1, b))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """`SOURCE name ...` with its connector and resolved parameters.
+
+    For `SOURCE name FROM "connection"` the type and params come from the profile, with OPTIONS
+    merged on top. `param_spans` points each parameter at its place in the file.
+    """
+
+    name: str
+    connector: str
+    params: Mapping[str, JsonData]
+    span: Span
+    param_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
+    connection: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Load:
+    table: str
+    source: Source
+    mode: LoadMode
+    span: Span
+    writes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateTable:
+    table: str
+    query: Sql
+    mode: LoadMode
+    span: Span
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateView:
+    view: str
+    query: Sql
+    span: Span
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Export:
+    """`EXPORT`: `query` is `SELECT * FROM t` for the table form."""
+
+    query: Sql
+    uri: str
+    uri_display: str
+    format: str
+    options: Mapping[str, JsonData]
+    span: Span
+    option_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
+    reads: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SqlStatement:
+    """Any other SQL. `barrier` when its tables cannot be determined (§5.5)."""
+
+    verb: str
+    sql: Sql
+    span: Span
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    barrier: bool = False
+
+
+Statement = Load | CreateTable | CreateView | Export | SqlStatement
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Program:
+    """A whole pipeline after the surface passes.
+
+    `labels` maps a file id to the INCLUDE alias its statements carry in plans and graphs.
+    `secrets` maps secret variable names to their values (never rendered).
+    `deps[i]` lists the indexes of the statements statement `i` must run after (set by build_dag).
+    """
+
+    statements: tuple[Statement, ...]
+    sources: Mapping[str, Source]
+    project_dir: str
+    variables: Mapping[str, JsonData] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    labels: Mapping[int, str] = field(default_factory=dict)
+    deps: tuple[tuple[int, ...], ...] = ()
+
+
+def table_key(name: str) -> str:
+    """How the DAG compares table names: case-insensitive, `main.` dropped."""
+    key = name.strip().lower()
+    if key.startswith("main."):
+        key = key[5:]
+    return key

@@ -1,0 +1,31 @@
+"""What every pass receives: the source map, the reporter and the compilation's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlflowc.diagnostics import Reporter
+from sqlflowc.source import SourceMap
+
+
+@dataclass(slots=True)
+class PassContext:
+    """Shared, mutable state of one compilation.
+
+    `cli_vars` come from `--var`/`--vars` (already JSON-typed); `profile_vars` from the profile's
+    `variables:`; `environ` is the process environment (injected so tests control it).
+    `connections` are the profile's named connections (raw, resolved lazily).
+    `labels` maps included files' ids to their INCLUDE alias.
+    """
+
+    sources: SourceMap
+    reporter: Reporter
+    project_dir: Path
+    cli_vars: Mapping[str, Any] = field(default_factory=dict)
+    profile_vars: Mapping[str, Any] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
+    connections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)

@@ -1,0 +1,334 @@
+"""The only module that knows Lark: builds the LALR parser once and turns Lark's exceptions into
+diagnostics with named messages for the common mistakes.
+
+`parse_text` reports several syntax errors per file: after an error the offending statement is
+blanked out (offsets kept) and the text parsed again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from sqlflowc.diagnostics import Code, Diagnostic
+from sqlflowc.source import Span
+
+MAX_SYNTAX_ERRORS = 10
+
+STATEMENT_KEYWORDS = ("SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF")
+SQL_VERBS = (
+    "INSERT", "UPDATE", "DELETE", "MERGE", "ALTER", "DROP", "TRUNCATE", "COPY", "PRAGMA", "ATTACH",
+    "DETACH", "USE", "CALL", "SELECT", "WITH", "VALUES", "FROM", "CHECKPOINT", "VACUUM", "ANALYZE",
+    "INSTALL", "COMMENT", "SUMMARIZE", "DESCRIBE", "SHOW", "EXPLAIN", "RESET", "IMPORT",
+)  # fmt: skip
+_STATEMENT_START_TERMINALS = {"SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF", "SQL_VERB"}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def grammar_text() -> str:
+    """The grammar: shipped inside the package, or read from the source checkout."""
+    packaged = resources.files("sqlflowc").joinpath("grammar/sqlflow.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parents[3] / "grammar" / "sqlflow.lark"
+    return checkout.read_text(encoding="utf-8")
+
+
+@dataclass(slots=True)
+class _CommentSink:
+    tokens: list[Token]
+
+
+_sink = _CommentSink([])
+
+
+@functools.cache
+def build_parser(strict: bool = False) -> Lark:
+    """The LALR parser (cached on disk by Lark, so start-up skips the grammar analysis)."""
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        strict=strict,
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=not strict,
+        lexer_callbacks={"COMMENT": _sink.tokens.append},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    tree: Tree[Token] | None
+    comments: tuple[Token, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse_text(text: str, file_id: int) -> ParseResult:
+    """Parse one file; on syntax errors return every error found (up to MAX_SYNTAX_ERRORS)."""
+    parser = build_parser()
+    diagnostics: list[Diagnostic] = []
+    work = text
+    last_pos = -1
+    while True:
+        _sink.tokens.clear()
+        try:
+            tree = parser.parse(work)
+        except UnexpectedInput as err:
+            diag, pos = _diagnose(err, work, file_id)
+            if pos <= last_pos:
+                break
+            diagnostics.append(diag)
+            if len(diagnostics) >= MAX_SYNTAX_ERRORS or diag.code is Code.MISSING_END_IF:
+                break
+            last_pos = pos
+            work = _blank_statement(work, pos)
+            continue
+        if diagnostics:
+            break
+        return ParseResult(tree, tuple(_sink.tokens), ())
+    return ParseResult(None, (), tuple(diagnostics))
+
+
+def _blank_statement(text: str, pos: int) -> str:
+    """Replace the statement around `pos` with spaces (newlines kept) so parsing can go on."""
+    start = text.rfind(";", 0, pos) + 1
+    end = text.find(";", pos)
+    end = len(text) if end < 0 else end + 1
+    blank = "".join(c if c == "\n" else " " for c in text[start:end])
+    return text[:start] + blank + text[end:]
+
+
+def _diagnose(err: UnexpectedInput, text: str, file_id: int) -> tuple[Diagnostic, int]:
+    if isinstance(err, UnexpectedCharacters):
+        return _unexpected_characters(err, text, file_id), err.pos_in_stream or 0
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        if tok.type == "$END":
+            return _unexpected_end(set(err.expected), text, file_id), len(text)
+        return _unexpected_token(err, text, file_id), tok.start_pos or 0
+    if isinstance(err, UnexpectedEOF):
+        return _unexpected_end(set(err.expected), text, file_id), len(text)
+    raise AssertionError(f"unhandled parser error {type(err).__name__}")  # pragma: no cover
+
+
+def _end_span(text: str, file_id: int) -> Span:
+    """A span on the last non-blank character: where an unexpected end of file is reported."""
+    end = len(text.rstrip())
+    return Span(file_id, max(0, end - 1), max(1, end))
+
+
+def _prev_token_end(text: str, pos: int) -> int:
+    """Offset just after the last non-blank character before `pos` (skips -- comments)."""
+    i = pos
+    while i > 0:
+        line_start = text.rfind("\n", 0, i) + 1
+        segment = text[line_start:i]
+        dash = _comment_start(segment)
+        if dash >= 0:
+            segment = segment[:dash]
+        stripped = segment.rstrip()
+        if stripped:
+            return line_start + len(stripped)
+        i = line_start - 1
+    return 0
+
+
+def _comment_start(segment: str) -> int:
+    quote = ""
+    for i, ch in enumerate(segment):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif segment.startswith("--", i):
+            return i
+    return -1
+
+
+def _unexpected_end(expected: set[str], text: str, file_id: int) -> Diagnostic:
+    span = _end_span(text, file_id)
+    if "END_IF" in expected:
+        return Diagnostic(
+            Code.MISSING_END_IF,
+            "missing `END IF` before the end of the file",
+            span,
+            label="the file ends inside an IF block",
+            help="close every `IF ... THEN` with `END IF;`",
+        )
+    if "SEMICOLON" in expected:
+        return Diagnostic(
+            Code.MISSING_SEMICOLON,
+            "missing `;` at the end of the statement",
+            span,
+            label="expected `;` here",
+            help="every statement ends with `;`",
+        )
+    return Diagnostic(
+        Code.UNEXPECTED_EOF,
+        "unexpected end of file",
+        span,
+        label=f"expected {_describe_expected(expected)}",
+    )
+
+
+def _unexpected_token(err: UnexpectedToken, text: str, file_id: int) -> Diagnostic:
+    tok = err.token
+    expected = set(err.expected)
+    start = tok.start_pos or 0
+    span = Span(file_id, start, tok.end_pos or start + 1)
+    found = str(tok)
+    if tok.type == "RBRACE" and _previous_char(text, start) == ",":
+        comma = _prev_token_end(text, start) - 1
+        return Diagnostic(
+            Code.JSON_TRAILING_COMMA,
+            "trailing comma in JSON object",
+            Span(file_id, comma, comma + 1),
+            label="remove this comma",
+            help="JSON does not allow a comma after the last entry",
+        )
+    if tok.type == "RSQB" and _previous_char(text, start) == ",":
+        comma = _prev_token_end(text, start) - 1
+        return Diagnostic(
+            Code.JSON_TRAILING_COMMA,
+            "trailing comma in JSON array",
+            Span(file_id, comma, comma + 1),
+            label="remove this comma",
+        )
+    if expected & _STATEMENT_START_TERMINALS and tok.type == "NAME":
+        return _unknown_statement(found, span)
+    if "SEMICOLON" in expected and tok.type in _STATEMENT_START_TERMINALS | {"END_IF", "ELSE_IF"}:
+        at = _prev_token_end(text, start)
+        return Diagnostic(
+            Code.MISSING_SEMICOLON,
+            "missing `;` at the end of the statement",
+            Span(file_id, max(0, at - 1), max(1, at)),
+            label="expected `;` after this",
+            help=f"the next statement (`{found}`) starts before this one ended",
+        )
+    if _in_json(expected):
+        return Diagnostic(
+            Code.INVALID_JSON,
+            f"invalid JSON: unexpected `{found}`",
+            span,
+            label=f"expected {_describe_expected(expected)}",
+            help="PARAMS and OPTIONS take JSON: double-quoted keys and strings, no trailing commas",
+        )
+    return Diagnostic(
+        Code.SYNTAX_ERROR,
+        f"unexpected `{found}`",
+        span,
+        label=f"expected {_describe_expected(expected)}",
+    )
+
+
+def _unexpected_characters(err: UnexpectedCharacters, text: str, file_id: int) -> Diagnostic:
+    pos = err.pos_in_stream or 0
+    allowed = set(err.allowed or ())
+    ch = text[pos] if pos < len(text) else ""
+    word_match = _WORD.match(text, pos)
+    if ch in "'\"" or text.startswith("/*", pos):
+        what = "block comment" if ch == "/" else "string" if ch == "'" else "quoted name or string"
+        end = text.find("\n", pos)
+        return Diagnostic(
+            Code.UNTERMINATED,
+            f"unterminated {what}",
+            Span(file_id, pos, end if end > pos else pos + 1),
+            label="this is never closed",
+            help="close it before the statement's `;`",
+        )
+    if word_match and allowed & _STATEMENT_START_TERMINALS:
+        return _unknown_statement(word_match.group(0), Span(file_id, pos, word_match.end()))
+    if word_match:
+        word = word_match.group(0)
+        return Diagnostic(
+            Code.SYNTAX_ERROR,
+            f"unexpected `{word}`",
+            Span(file_id, pos, word_match.end()),
+            label=f"expected {_describe_expected(allowed)}",
+        )
+    return Diagnostic(
+        Code.SYNTAX_ERROR,
+        f"unexpected character `{ch}`" if ch else "unexpected end of file",
+        Span(file_id, pos, pos + 1),
+        label=f"expected {_describe_expected(allowed)}",
+    )
+
+
+def _unknown_statement(word: str, span: Span) -> Diagnostic:
+    candidates = [*STATEMENT_KEYWORDS, *SQL_VERBS]
+    close = difflib.get_close_matches(word.upper(), candidates, n=1, cutoff=0.6)
+    return Diagnostic(
+        Code.UNKNOWN_STATEMENT,
+        f"unknown statement `{word}`",
+        span,
+        label="not a SQLFlow statement or a known SQL statement",
+        help=f"did you mean `{close[0]}`?"
+        if close
+        else "statements start with " + ", ".join(STATEMENT_KEYWORDS) + " or a SQL verb such as INSERT",
+    )
+
+
+def _previous_char(text: str, pos: int) -> str:
+    end = _prev_token_end(text, pos)
+    return text[end - 1] if end > 0 else ""
+
+
+def _in_json(expected: set[str]) -> bool:
+    return bool(expected & {"DQ_STRING", "LBRACE", "LSQB"}) and "NAME" not in expected
+
+
+_TERMINAL_NAMES = {
+    "SEMICOLON": "`;`",
+    "NAME": "a name",
+    "QUOTED_IDENT": "a quoted name",
+    "SQ_STRING": "a string",
+    "DQ_STRING": "a string",
+    "NUMBER": "a number",
+    "VAR_REF": "a ${variable}",
+    "SQL_BODY": "a SQL query",
+    "EXPORT_QUERY": "a query or table name",
+    "SQL_COLUMNS": "a column list",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "EQUAL": "`=`",
+    "DOT": "`.`",
+    "COMP_OP": "a comparison",
+    "MODE_KIND": "REPLACE, APPEND, MERGE, UPSERT or INCREMENTAL",
+    "KEY_WORD": "KEY",
+    "END_IF": "END IF",
+    "ELSE_IF": "ELSE IF",
+    "SQL_VERB": "a statement",
+}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names: list[str] = []
+    for term in sorted(expected):
+        if term in _TERMINAL_NAMES:
+            label = _TERMINAL_NAMES[term]
+        elif term.isalpha() and term.isupper():
+            label = term  # an inline keyword terminal, named like the keyword
+        else:
+            continue
+        if label not in names:
+            names.append(label)
+    if not names:
+        return "something else"
+    if len(names) > 6:
+        names = [*names[:6], "..."]
+    return " or ".join(names)
