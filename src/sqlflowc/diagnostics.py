@@ -1,7 +1,8 @@
 """Diagnostics: the Code enum, Diagnostic, CompileError and their text/JSON rendering.
 
-Every user-facing error is a `Diagnostic` with a code, a span and a message. A pass collects all
-the errors it finds in a `Reporter` and the driver stops after the pass (`Reporter.raise_if_errors`).
+Every user-facing error is a `Diagnostic` with a code, a span and a message. A pass collects
+all the errors it finds in a `Reporter`; the driver stops after the pass
+(`Reporter.raise_if_errors`).
 """
 
 from __future__ import annotations
@@ -96,11 +97,13 @@ class Diagnostic:
 
 
 class CompileError(Exception):
-    """Raised by the driver when a pass reported errors; carries every diagnostic so far."""
+    """Raised by the driver when a pass reported errors; carries every diagnostic so far and,
+    when known, the SourceMap needed to render them."""
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: SourceMap | None = None) -> None:
         super().__init__("; ".join(d.message for d in diagnostics if d.is_error))
         self.diagnostics = tuple(diagnostics)
+        self.sources = sources
 
 
 @dataclass(slots=True)
@@ -122,9 +125,9 @@ class Reporter:
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
-    def raise_if_errors(self) -> None:
+    def raise_if_errors(self, sources: SourceMap | None = None) -> None:
         if self.has_errors:
-            raise CompileError(self.diagnostics)
+            raise CompileError(self.diagnostics, sources)
 
 
 def render_text(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> str:

@@ -123,7 +123,7 @@ class Plan:
             for key, value in s.details.items():
                 lines.append(f"     {key}: {json.dumps(value, sort_keys=True)}")
             for stmt in s.sql:
-                for i, text in enumerate(stmt.splitlines()):
-                    lines.append(("     | " if i == 0 else "     | ") + text)
+                for text in stmt.splitlines():
+                    lines.append("     | " + text)
             lines.append("")
         return "\n".join(lines)

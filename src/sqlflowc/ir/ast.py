@@ -14,10 +14,6 @@ from sqlflowc.source import Span
 _NO_SPAN = Span(-1, 0, 0)
 
 
-def _span() -> Span:
-    return field(default=_NO_SPAN, compare=False, repr=False)  # type: ignore[no-any-return]
-
-
 # ------------------------------------------------------------------ names and templates
 
 
@@ -27,7 +23,7 @@ class Ident:
 
     value: str
     quoted: bool = False
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
     @property
     def sql(self) -> str:
@@ -39,7 +35,7 @@ class TableName:
     """`table` or `schema.table`."""
 
     parts: tuple[Ident, ...]
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
     @property
     def sql(self) -> str:
@@ -58,7 +54,7 @@ class VarRef:
     name: str
     default: str | None = None
     raw: str = ""
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,7 +67,7 @@ class Template:
     text: str
     refs: tuple[VarRef, ...] = ()
     offsets: tuple[int, ...] = ()
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 # ------------------------------------------------------------------ literals and JSON
@@ -83,20 +79,20 @@ class Literal:
 
     value: str | int | float | bool | None
     raw: str
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JsonString:
     template: Template
     raw: str
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JsonArray:
     items: tuple[JsonValue, ...]
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,13 +100,13 @@ class JsonPair:
     key: str
     raw_key: str
     value: JsonValue
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JsonObject:
     pairs: tuple[JsonPair, ...]
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 JsonValue = JsonObject | JsonArray | JsonString | Literal | VarRef
@@ -133,7 +129,7 @@ class BareName:
     """A bare word in a condition: the name of a variable."""
 
     name: str
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,7 +138,7 @@ class Compare:
     left: Operand
     right: Operand
     raw_op: str = ""
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,27 +146,27 @@ class InList:
     operand: Operand
     options: tuple[Operand, ...]
     negated: bool = False
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Not:
     operand: Condition
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class And:
     left: Condition
     right: Condition
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Or:
     left: Condition
     right: Condition
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,7 +174,7 @@ class Paren:
     """A parenthesised condition, kept so `fmt` reproduces the grouping."""
 
     inner: Condition
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 Operand = Literal | VarRef | BareName | Paren
@@ -190,12 +186,12 @@ Condition = Operand | Compare | InList | Not | And | Or
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Replace:
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Append:
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 class MergeSpelling(enum.Enum):
@@ -211,7 +207,7 @@ class Merge:
     keys: tuple[Ident, ...]
     spelling: MergeSpelling = MergeSpelling.MERGE_KEY
     parenthesized: bool = True
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,7 +215,7 @@ class Incremental:
     by: Ident
     lookback: Literal | None = None
     keys: tuple[Ident, ...] = ()
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 LoadMode = Replace | Append | Merge | Incremental
@@ -235,7 +231,7 @@ class SourceDecl:
     name: Ident
     connector: Ident
     params: JsonObject
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,7 +241,7 @@ class SourceFromProfile:
     name: Ident
     connection: Literal
     options: JsonObject | None = None
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,7 +249,7 @@ class Load:
     table: TableName
     source: Ident
     mode: LoadMode | None = None
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,7 +259,7 @@ class CreateTable:
     mode: LoadMode | None = None
     or_replace: bool = False
     if_not_exists: bool = False
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,7 +268,7 @@ class CreateView:
     query: Template
     or_replace: bool = False
     if_not_exists: bool = False
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -285,28 +281,28 @@ class Export:
     uri_template: Template
     format: Ident
     options: JsonObject | None = None
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Set:
     name: Ident
     value: Literal | VarRef
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Include:
     path: Literal
     alias: Ident | None = None
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Branch:
     condition: Condition
     body: tuple[Statement, ...]
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -315,7 +311,7 @@ class If:
 
     branches: tuple[Branch, ...]
     else_body: tuple[Statement, ...] | None = None
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -324,7 +320,7 @@ class SqlStatement:
 
     verb: str
     sql: Template
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 Statement = (
@@ -346,7 +342,7 @@ class Comment:
     """A comment outside SQL bodies, kept for `fmt`."""
 
     text: str
-    span: Span = _span()
+    span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

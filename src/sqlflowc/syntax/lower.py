@@ -42,9 +42,7 @@ def parse_pipeline(text: str, file_id: int, reporter: Reporter) -> ast.Pipeline 
         return None
     lowerer = _Lowerer(file_id, text, reporter)
     statements = lowerer.statements(result.tree.children)
-    comments = tuple(
-        ast.Comment(text=str(t), span=lowerer.tok_span(t)) for t in result.comments
-    )
+    comments = tuple(ast.Comment(text=str(t), span=lowerer.tok_span(t)) for t in result.comments)
     return ast.Pipeline(statements=statements, file_id=file_id, comments=comments)
 
 
@@ -92,7 +90,7 @@ def make_template(text: str, span: Span, reporter: Reporter) -> ast.Template:
 
 
 def _ref_end(text: str, start: int) -> int:
-    """Offset just past the `}` closing the reference at `start`; quotes in a default are skipped."""
+    """Offset just past the `}` closing the reference at `start` (quotes in a default skipped)."""
     i = start + 2
     quote = ""
     while i < len(text):
@@ -155,9 +153,11 @@ class _Lowerer:
     def stmt_source_typed(self, t: Tree[Token], span: Span) -> ast.Statement:
         name, connector, params = t.children
         return ast.SourceDecl(
-            name=self.name(name), connector=self.name(connector), params=self.json_object(params),
+            name=self.name(name),
+            connector=self.name(connector),
+            params=self.json_object(params),
             span=span,
-        )  # fmt: skip
+        )
 
     def stmt_source_profile(self, t: Tree[Token], span: Span) -> ast.Statement:
         name, conn, options = t.children
@@ -476,8 +476,9 @@ class _Lowerer:
         return ast.Ident(value=raw, span=span)
 
     def table_name(self, t: Any) -> ast.TableName:
-        return ast.TableName(parts=tuple(self.name(c) for c in t.children if c is not None),
-                             span=self.span(t))  # fmt: skip
+        return ast.TableName(
+            parts=tuple(self.name(c) for c in t.children if c is not None), span=self.span(t)
+        )
 
     def sql(self, tok: Any) -> ast.Template:
         text, span = self.body_span(tok)
@@ -505,8 +506,12 @@ class _Lowerer:
                 )
             seen.add(key)
             pairs.append(
-                ast.JsonPair(key=key, raw_key=str(key_tok), value=self.json_value(value),
-                             span=self.span(pair))  # fmt: skip
+                ast.JsonPair(
+                    key=key,
+                    raw_key=str(key_tok),
+                    value=self.json_value(value),
+                    span=self.span(pair),
+                )
             )
         return ast.JsonObject(pairs=tuple(pairs), span=self.span(t))
 
@@ -534,7 +539,9 @@ def _inner(span: Span) -> Span:
     return Span(span.file_id, span.start + 1, max(span.start + 1, span.end - 1))
 
 
-_TABLE_REF = re.compile(r'(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"]|"")+"))?')
+_TABLE_REF = re.compile(
+    r'(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"]|"")+"))?'
+)
 _DURATION = re.compile(
     r"\s*\d+(?:\.\d+)?\s*(?:micro|milli)?(?:second|minute|hour|day|week|month|year)s?\s*",
     re.IGNORECASE,

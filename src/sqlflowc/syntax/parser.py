@@ -24,11 +24,45 @@ MAX_SYNTAX_ERRORS = 10
 
 STATEMENT_KEYWORDS = ("SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF")
 SQL_VERBS = (
-    "INSERT", "UPDATE", "DELETE", "MERGE", "ALTER", "DROP", "TRUNCATE", "COPY", "PRAGMA", "ATTACH",
-    "DETACH", "USE", "CALL", "SELECT", "WITH", "VALUES", "FROM", "CHECKPOINT", "VACUUM", "ANALYZE",
-    "INSTALL", "COMMENT", "SUMMARIZE", "DESCRIBE", "SHOW", "EXPLAIN", "RESET", "IMPORT",
-)  # fmt: skip
-_STATEMENT_START_TERMINALS = {"SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF", "SQL_VERB"}
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "MERGE",
+    "ALTER",
+    "DROP",
+    "TRUNCATE",
+    "COPY",
+    "PRAGMA",
+    "ATTACH",
+    "DETACH",
+    "USE",
+    "CALL",
+    "SELECT",
+    "WITH",
+    "VALUES",
+    "FROM",
+    "CHECKPOINT",
+    "VACUUM",
+    "ANALYZE",
+    "INSTALL",
+    "COMMENT",
+    "SUMMARIZE",
+    "DESCRIBE",
+    "SHOW",
+    "EXPLAIN",
+    "RESET",
+    "IMPORT",
+)
+_STATEMENT_START_TERMINALS = {
+    "SOURCE",
+    "LOAD",
+    "CREATE",
+    "EXPORT",
+    "SET",
+    "INCLUDE",
+    "IF",
+    "SQL_VERB",
+}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -273,7 +307,9 @@ def _unknown_statement(word: str, span: Span) -> Diagnostic:
         label="not a SQLFlow statement or a known SQL statement",
         help=f"did you mean `{close[0]}`?"
         if close
-        else "statements start with " + ", ".join(STATEMENT_KEYWORDS) + " or a SQL verb such as INSERT",
+        else "statements start with "
+        + ", ".join(STATEMENT_KEYWORDS)
+        + " or a SQL verb such as INSERT",
     )
 
 

@@ -1,0 +1,162 @@
+"""The whole toolchain as one readable chain: parse → surface passes → resolve → program passes →
+plan, and `run` to execute a plan. The CLI is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Reporter
+from sqlflowc.source import SourceMap
+
+if TYPE_CHECKING:
+    from sqlflowc.backend.plan import Plan
+    from sqlflowc.ir import ast
+    from sqlflowc.ir import program as ir
+    from sqlflowc.passes.context import PassContext
+    from sqlflowc.profiles import Profile
+    from sqlflowc.runtime.executor import RunEvent, RunResult
+
+DEFAULT_DATABASE = "target/sqlflow.duckdb"
+
+
+@dataclass(frozen=True, slots=True)
+class Compilation:
+    """A successful compilation: the plan, the program it came from, and any warnings."""
+
+    plan: Plan
+    program: ir.Program
+    sources: SourceMap
+    warnings: tuple[Diagnostic, ...]
+    profile: Profile
+    project_dir: Path
+
+
+def compile_file(
+    path: str | Path,
+    *,
+    cli_vars: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    project_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Compilation:
+    """Compile a `.sf` file; raises CompileError with every diagnostic on failure."""
+    sources = SourceMap()
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CompileError(
+            [Diagnostic(Code.INPUT_NOT_FOUND, f"pipeline file not found: {file}")], sources
+        ) from None
+    except UnicodeDecodeError as err:
+        raise CompileError(
+            [Diagnostic(Code.BAD_ENCODING, f"{file} is not UTF-8 text ({err.reason})")], sources
+        ) from None
+    return compile_source(
+        text,
+        str(path),
+        cli_vars=cli_vars,
+        profile=profile,
+        project_dir=project_dir,
+        environ=environ,
+        sources=sources,
+    )
+
+
+def compile_source(
+    text: str,
+    path: str = "<string>",
+    *,
+    cli_vars: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    project_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    sources: SourceMap | None = None,
+) -> Compilation:
+    """Compile pipeline text; `path` names it in diagnostics and anchors relative paths."""
+    from sqlflowc.backend.duckdb import to_plan
+    from sqlflowc.passes.bind import bind
+    from sqlflowc.passes.build_dag import build_dag
+    from sqlflowc.passes.check_connectors import check_connectors
+    from sqlflowc.passes.check_load_modes import check_load_modes
+    from sqlflowc.passes.context import PassContext
+    from sqlflowc.passes.expand_includes import expand_includes
+    from sqlflowc.passes.fold_conditionals import fold_conditionals
+    from sqlflowc.passes.resolve_variables import resolve_variables
+    from sqlflowc.profiles import find_project_dir, load_profile
+    from sqlflowc.syntax.lower import parse_pipeline
+
+    sources = sources if sources is not None else SourceMap()
+    reporter = Reporter()
+    file_id = sources.add(path, text)
+    if project_dir is None:
+        project_dir = find_project_dir(Path(path)) if path != "<string>" else Path.cwd()
+    project_dir = project_dir.resolve()
+    prof = load_profile(project_dir, profile, sources)
+    ctx = PassContext(
+        sources=sources,
+        reporter=reporter,
+        project_dir=project_dir,
+        cli_vars=dict(cli_vars or {}),
+        profile_vars=dict(prof.variables),
+        environ=dict(os.environ if environ is None else environ),
+        connections=dict(prof.connections),
+    )
+
+    def check(stage: Any) -> Any:
+        reporter.raise_if_errors(sources)
+        return stage
+
+    surface: ast.Pipeline | None = check(parse_pipeline(text, file_id, reporter))
+    assert surface is not None
+    for surface_pass in (expand_includes, fold_conditionals):
+        surface = check(surface_pass(surface, ctx))
+    prog: ir.Program = check(resolve_variables(surface, ctx))
+    program_passes: tuple[Callable[[ir.Program, PassContext], ir.Program], ...] = (
+        bind,
+        check_load_modes,
+        check_connectors,
+        build_dag,
+    )
+    for program_pass in program_passes:
+        prog = check(program_pass(prog, ctx))
+    plan = to_plan(prog, sources, path)
+    return Compilation(plan, prog, sources, tuple(reporter.diagnostics), prof, project_dir)
+
+
+def database_path(project_dir: Path, profile: Profile, override: str | None) -> str:
+    """The DuckDB database a run uses: `--db`, else the profile's, else target/sqlflow.duckdb."""
+    chosen = override or profile.engine.path or DEFAULT_DATABASE
+    if chosen == ":memory:":
+        return chosen
+    path = Path(chosen)
+    return str(path if path.is_absolute() or override else project_dir / path)
+
+
+def run(
+    plan: Plan,
+    *,
+    database: str,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    fail_fast: bool = True,
+    secrets: Mapping[str, str] | None = None,
+    events: Callable[[RunEvent], None] | None = None,
+) -> RunResult:
+    """Execute a plan on DuckDB."""
+    from sqlflowc.runtime.executor import run_plan
+
+    return run_plan(
+        plan,
+        database=database,
+        threads=threads,
+        memory_limit=memory_limit,
+        fail_fast=fail_fast,
+        secrets=dict(secrets or {}),
+        events=events,
+    )

@@ -1,0 +1,154 @@
+"""Lower a bound, ordered `Program` to the plan for DuckDB.
+
+Requires: `bind`, the checks and `build_dag` have run without errors.
+Ensures: one `Step` per statement, in program order (a topological order of `deps`), with a
+stable id, the DuckDB SQL to run in one transaction, and nothing secret: SQL shows `display`
+text, where each secret is its `${name}` reference. Identical programs give identical plans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlflowc.backend.plan import Location, Plan, Step, StepKind
+from sqlflowc.ir import program as ir
+from sqlflowc.source import SourceMap, Span
+
+_ID_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def to_plan(prog: ir.Program, sources: SourceMap, pipeline_path: str) -> Plan:
+    """The plan for a program whose statements are all lowered."""
+    project = Path(prog.project_dir)
+    ids = _step_ids(prog.statements)
+    steps: list[Step] = []
+    for i, stmt in enumerate(prog.statements):
+        kind, target, sql, details = _lower(stmt, project)
+        steps.append(
+            Step(
+                id=ids[i],
+                kind=kind,
+                target=target,
+                depends_on=tuple(ids[d] for d in prog.deps[i]) if prog.deps else (),
+                sql=sql,
+                location=_location(stmt.span, sources, project),
+                label=prog.labels.get(stmt.span.file_id),
+                details=details,
+            )
+        )
+    return Plan(
+        pipeline=_relative(pipeline_path, project),
+        project_dir=str(project),
+        steps=tuple(steps),
+        variables=dict(prog.variables),
+        secret_vars=tuple(sorted(prog.secrets)),
+        secrets=dict(prog.secrets),
+    )
+
+
+def _lower(
+    stmt: ir.Statement, project: Path
+) -> tuple[StepKind, str | None, tuple[str, ...], Mapping[str, Any]]:
+    match stmt:
+        case ir.Load():
+            from sqlflowc.runtime.connectors.registry import get_connector
+
+            connector = get_connector(stmt.source.connector)
+            assert connector is not None, "check_connectors guarantees a known connector"
+            scan = connector.scan_sql(stmt.source.params, project)
+            query = scan if _is_query(scan) else f"SELECT * FROM {scan}"
+            return (
+                StepKind.LOAD,
+                stmt.table,
+                (f"CREATE OR REPLACE TABLE {stmt.table} AS {query}",),
+                {
+                    "source": stmt.source.name,
+                    "connector": stmt.source.connector.lower(),
+                    "mode": "replace",
+                },
+            )
+        case ir.CreateTable():
+            return (
+                StepKind.CREATE_TABLE,
+                stmt.table,
+                (f"CREATE OR REPLACE TABLE {stmt.table} AS {stmt.query.display}",),
+                {"mode": "replace"},
+            )
+        case ir.CreateView():
+            return (
+                StepKind.CREATE_VIEW,
+                stmt.view,
+                (f"CREATE OR REPLACE VIEW {stmt.view} AS {stmt.query.display}",),
+                {},
+            )
+        case ir.Export():
+            return (
+                StepKind.EXPORT,
+                stmt.uri_display,
+                (stmt.query.display,),
+                {
+                    "uri": stmt.uri_display,
+                    "format": stmt.format.lower(),
+                    "options": dict(sorted(stmt.options.items())),
+                },
+            )
+        case ir.SqlStatement():
+            target = sorted(stmt.writes)[0] if len(stmt.writes) == 1 else None
+            details: dict[str, Any] = {"barrier": True} if stmt.barrier else {}
+            return StepKind.SQL, target, (stmt.sql.display,), details
+        case _:
+            raise AssertionError(stmt)
+
+
+def _is_query(sql: str) -> bool:
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    return head in {"SELECT", "FROM", "WITH", "VALUES", "("}
+
+
+def _step_ids(statements: tuple[ir.Statement, ...]) -> list[str]:
+    """Stable, readable, unique ids: `load_users`, `table_daily`, `export_report`, `sql_insert_t`
+    (a repeated id gets `_2`, `_3`, ... in program order)."""
+    seen: dict[str, int] = {}
+    used: set[str] = set()
+    ids: list[str] = []
+    for stmt in statements:
+        match stmt:
+            case ir.Load():
+                base = f"load_{stmt.table}"
+            case ir.CreateTable():
+                base = f"table_{stmt.table}"
+            case ir.CreateView():
+                base = f"view_{stmt.view}"
+            case ir.Export():
+                stem = Path(stmt.uri_display.rstrip("/")).name.split(".")[0] or "output"
+                base = f"export_{stem}"
+            case ir.SqlStatement():
+                target = sorted(stmt.writes)[0] if len(stmt.writes) == 1 else ""
+                base = f"sql_{stmt.verb.lower()}_{target}" if target else f"sql_{stmt.verb.lower()}"
+            case _:
+                raise AssertionError(stmt)
+        base = _ID_CHARS.sub("_", base.lower()).strip("_")
+        candidate = base
+        while candidate in used:
+            seen[base] = seen.get(base, 1) + 1
+            candidate = f"{base}_{seen[base]}"
+        used.add(candidate)
+        ids.append(candidate)
+    return ids
+
+
+def _relative(path: str, project: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+def _location(span: Span, sources: SourceMap, project: Path) -> Location:
+    src = sources[span.file_id]
+    line, col = src.line_col(span.start)
+    end_line, end_col = src.line_col(span.end)
+    return Location(_relative(src.path, project), line, col, end_line, end_col)

@@ -1,0 +1,148 @@
+"""Build the dependency graph of a bound program (LANGUAGE.md §5.7).
+
+Requires: `bind` has run (reads/writes known).
+Ensures: `Program.deps[i]` lists, in ascending order, the statements that statement `i` must run
+after: every earlier statement it shares a table with by read-after-write, write-after-write or
+write-after-read; every earlier statement when it is a barrier (and every later one runs after a
+barrier). Reading a view counts as reading what the view reads (transitively); a view whose
+definition reaches itself is a cycle (SF0501). A table read but never written by the pipeline
+gets a warning (it may already exist in the database), with "did you mean" when close to one
+that is written. Only the direct (non-redundant) edges are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+
+from sqlflowc.diagnostics import Code
+from sqlflowc.ir import program as ir
+from sqlflowc.ir.program import table_key
+from sqlflowc.passes.context import PassContext
+from sqlflowc.source import Span
+
+
+def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
+    """Compute `deps` for every statement."""
+    stmts = prog.statements
+    reads = [_expanded_reads(prog, i, ctx) for i in range(len(stmts))]
+    writes = [_writes(s) for s in stmts]
+    barriers = [isinstance(s, ir.SqlStatement) and s.barrier for s in stmts]
+    _warn_unknown_tables(stmts, writes, ctx)
+
+    deps: list[tuple[int, ...]] = []
+    last_barrier = -1
+    for i in range(len(stmts)):
+        if barriers[i]:
+            direct = set(range(last_barrier + 1, i)) or (
+                {last_barrier} if last_barrier >= 0 else set()
+            )
+            last_barrier = i
+        else:
+            direct = {last_barrier} if last_barrier >= 0 else set()
+            for j in range(last_barrier + 1, i):
+                if (writes[j] & (reads[i] | writes[i])) or (reads[j] & writes[i]):
+                    direct.add(j)
+        deps.append(tuple(sorted(direct)))
+    return dataclasses.replace(prog, deps=_reduce(deps))
+
+
+def _writes(stmt: ir.Statement) -> frozenset[str]:
+    match stmt:
+        case ir.Export():
+            # Two exports to the same file are ordered like two writes of one table.
+            return frozenset({"file:" + stmt.uri})
+        case ir.Load() | ir.CreateTable() | ir.CreateView() | ir.SqlStatement():
+            return stmt.writes
+        case _:
+            raise AssertionError(stmt)
+
+
+def _direct_reads(stmt: ir.Statement) -> frozenset[str]:
+    match stmt:
+        case ir.Load():
+            return frozenset()
+        case ir.CreateTable() | ir.CreateView() | ir.Export() | ir.SqlStatement():
+            return stmt.reads
+        case _:
+            raise AssertionError(stmt)
+
+
+def _expanded_reads(prog: ir.Program, index: int, ctx: PassContext) -> frozenset[str]:
+    """Reads of statement `index`, with each view defined before it replaced by its own reads
+    (the view itself stays in the set: reading it reads its definition too)."""
+    views: dict[str, tuple[int, ir.CreateView]] = {}
+    for j, s in enumerate(prog.statements[:index]):
+        if isinstance(s, ir.CreateView):
+            views[table_key(s.view)] = (j, s)
+        else:
+            for w in _writes(s):
+                views.pop(w, None)  # rewritten as a table: no longer that view
+    stmt = prog.statements[index]
+    start = _direct_reads(stmt)
+    own = table_key(stmt.view) if isinstance(stmt, ir.CreateView) else None
+    if own is not None and own in start:
+        _cycle(ctx, [own, own], stmt.span)
+        return start
+    result = set(start)
+    stack = [(name, [own or "", name] if own else [name]) for name in start]
+    while stack:
+        name, chain = stack.pop()
+        if name not in views:
+            continue
+        _, view = views[name]
+        for inner in view.reads:
+            if inner == own or inner in chain[1:]:
+                _cycle(ctx, [*chain, inner], stmt.span)
+                continue
+            if inner not in result:
+                result.add(inner)
+                stack.append((inner, [*chain, inner]))
+    return frozenset(result)
+
+
+def _cycle(ctx: PassContext, chain: list[str], span: Span) -> None:
+    shown = " → ".join(c for c in chain if c)
+    ctx.reporter.error(
+        Code.DEPENDENCY_CYCLE,
+        f"views depend on each other in a cycle: {shown}",
+        span,
+        label="this definition closes the cycle",
+        help="a view cannot read itself, directly or through other views",
+    )
+
+
+def _warn_unknown_tables(
+    stmts: tuple[ir.Statement, ...], writes: list[frozenset[str]], ctx: PassContext
+) -> None:
+    written = {w for ws in writes for w in ws if not w.startswith("file:")}
+    seen: set[str] = set()
+    for stmt in stmts:
+        for name in sorted(_direct_reads(stmt)):
+            if name in written or name in seen:
+                continue
+            seen.add(name)
+            close = difflib.get_close_matches(name, sorted(written), n=1, cutoff=0.75)
+            ctx.reporter.warning(
+                Code.UNKNOWN_TABLE,
+                f"table `{name}` is not created by this pipeline",
+                stmt.span,
+                label="read here",
+                help=f"did you mean `{close[0]}`?"
+                if close
+                else "fine if it already exists in the database",
+            )
+
+
+def _reduce(deps: list[tuple[int, ...]]) -> tuple[tuple[int, ...], ...]:
+    """Drop edges implied by others (transitive reduction; the graph is ordered by index)."""
+    reach: list[set[int]] = []
+    out: list[tuple[int, ...]] = []
+    for ds in deps:
+        implied: set[int] = set()
+        for d in ds:
+            implied |= reach[d]
+        kept = tuple(d for d in ds if d not in implied)
+        out.append(kept)
+        reach.append(set(ds) | implied)
+    return tuple(out)

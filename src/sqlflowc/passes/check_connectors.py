@@ -1,0 +1,26 @@
+"""Check sources and exports against their connectors and formats.
+
+Requires: a resolved program. Ensures: every declared source names a known connector with valid
+parameters and existing local input files; every export names a known format with valid options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlflowc.ir import program as ir
+from sqlflowc.passes.context import PassContext
+
+
+def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
+    """Validate each source's parameters and each export's options (reports, never raises)."""
+    from sqlflowc.runtime.connectors.registry import validate_source
+    from sqlflowc.runtime.exporters import validate_export
+
+    project = Path(prog.project_dir)
+    for source in prog.sources.values():
+        validate_source(source, project, ctx.reporter)
+    for stmt in prog.statements:
+        if isinstance(stmt, ir.Export):
+            validate_export(stmt.format, stmt.options, stmt.option_spans, stmt.span, ctx.reporter)
+    return prog
