@@ -319,7 +319,7 @@ def _previous_char(text: str, pos: int) -> str:
 
 
 def _in_json(expected: set[str]) -> bool:
-    return bool(expected & {"DQ_STRING", "LBRACE", "LSQB"}) and "NAME" not in expected
+    return bool(expected & {"RBRACE", "COLON", "LBRACE", "RSQB"}) and "NAME" not in expected
 
 
 _TERMINAL_NAMES = {
