@@ -105,7 +105,8 @@ def test_sql_bodies_survive_verbatim(body: str) -> None:
 
 def test_export_forms() -> None:
     q, t = ok(
-        'EXPORT SELECT * FROM t WHERE note = \'to\' TO "out/a.csv" TYPE CSV OPTIONS {"header": true};\n'
+        "EXPORT SELECT * FROM t WHERE note = 'to' TO \"out/a.csv\" TYPE CSV\n"
+        'OPTIONS {"header": true};\n'
         "EXPORT main.t TO 'out/b.parquet' TYPE parquet;"
     )
     assert isinstance(q, ast.Export) and q.table is None and q.query is not None
