@@ -1,0 +1,138 @@
+"""The CSV connector: local CSV files and globs through DuckDB's `read_csv`.
+
+Parameters (§5.1): `path` (required; a file, a glob, or a directory of `*.csv`), `has_header`
+or `header` (default true), `delimiter` (`,`), `quote_char`, `escape_char`, `encoding`
+(utf-8, utf-16 or latin-1: what DuckDB reads without extensions), `null_values` (a string or a
+list), `skip_rows`, `columns` (name → DuckDB type), `date_format`, `timestamp_format`,
+`sample_size` (rows sniffed for types; -1 means all).
+
+Types are detected by DuckDB, so `2024-01-31` reads as DATE and `2024-01-31 10:00:00` as
+TIMESTAMP. `columns` overrides the detected type of the named header columns (`types=`); for
+a file without a header it names and types every column in order (`columns=`). A glob over
+files with headers is read with `union_by_name`, so columns match by name, not by position.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from sqlglot import exp
+
+from sqlflowc.runtime.connectors.base import (
+    FileConnector,
+    FileParams,
+    has_glob,
+    select_from,
+    table_function,
+)
+
+# DuckDB's CSV reader decodes these without the `encodings` extension (which cannot be
+# installed here); the keys are the spellings people write.
+_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1",
+}
+
+
+class CsvParams(FileParams):
+    has_header: bool | None = None
+    header: bool | None = None
+    delimiter: str = ","
+    quote_char: str | None = None
+    escape_char: str | None = None
+    encoding: str | None = None
+    null_values: str | list[str] | None = None
+    skip_rows: Annotated[int, Field(ge=0)] = 0
+    columns: dict[str, str] | None = None
+    date_format: str | None = None
+    timestamp_format: str | None = None
+    sample_size: int | None = None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str) -> str:
+        if not value:
+            raise ValueError("the delimiter must not be empty")
+        return value
+
+    @field_validator("quote_char", "escape_char")
+    @classmethod
+    def _single_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 1:
+            raise ValueError("expected a single character (or an empty string for none)")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        key = value.strip().lower().replace("_", "-")
+        if key not in _ENCODINGS:
+            raise ValueError("unsupported encoding; supported: utf-8, utf-16, latin-1")
+        return _ENCODINGS[key]
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None and not value:
+            raise ValueError("`columns` must name at least one column")
+        return value
+
+    @field_validator("sample_size")
+    @classmethod
+    def _sample_size(cls, value: int | None) -> int | None:
+        if value is not None and value < 1 and value != -1:
+            raise ValueError("expected a positive number of rows, or -1 for all rows")
+        return value
+
+    @model_validator(mode="after")
+    def _one_header(self) -> CsvParams:
+        if (
+            self.has_header is not None
+            and self.header is not None
+            and self.has_header != self.header
+        ):
+            raise ValueError("`has_header` and `header` disagree; give only one of them")
+        return self
+
+    @property
+    def with_header(self) -> bool:
+        if self.has_header is not None:
+            return self.has_header
+        return True if self.header is None else self.header
+
+
+class CsvConnector(FileConnector[CsvParams]):
+    """`SOURCE s TYPE CSV PARAMS {"path": "data/*.csv", ...}`."""
+
+    name = "CSV"
+    params_model = CsvParams
+    extension = "csv"
+
+    def select(self, params: CsvParams, location: str) -> exp.Select:
+        header = params.with_header
+        named: dict[str, Any] = {
+            "header": header,
+            "delim": params.delimiter,
+            "quote": params.quote_char,
+            "escape": params.escape_char,
+            "encoding": params.encoding,
+            "nullstr": params.null_values,
+            "skip": params.skip_rows or None,
+            "dateformat": params.date_format,
+            "timestampformat": params.timestamp_format,
+            "sample_size": params.sample_size,
+        }
+        if params.columns:
+            named["types" if header else "columns"] = params.columns
+        if has_glob(location) and header:
+            named["union_by_name"] = True
+        return select_from(table_function("read_csv", location, named))

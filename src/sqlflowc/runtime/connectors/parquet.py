@@ -1,0 +1,92 @@
+"""The PARQUET connector: local Parquet files and globs through DuckDB's `read_parquet`.
+
+Parameters (§5.1): `path` (required; a file, a glob, or a directory of `*.parquet`) and
+`columns` (a projection: `SELECT "a", "b" FROM read_parquet(...)`). At compile time the
+projected columns are checked against the file's schema (DuckDB reads only the metadata).
+A glob is read with `union_by_name`, so files whose column order differs line up by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import field_validator
+from sqlglot import exp
+
+from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
+from sqlflowc.ir import program
+from sqlflowc.runtime.connectors.base import (
+    FileConnector,
+    FileParams,
+    did_you_mean,
+    has_glob,
+    select_from,
+    sql_string,
+    table_function,
+)
+from sqlflowc.source import Span
+
+
+class ParquetParams(FileParams):
+    columns: list[str] | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("`columns` must name at least one column")
+            if len(set(value)) != len(value):
+                raise ValueError("`columns` names a column twice")
+        return value
+
+
+class ParquetConnector(FileConnector[ParquetParams]):
+    """`SOURCE s TYPE PARQUET PARAMS {"path": "data/*.parquet", "columns": ["a"]}`."""
+
+    name = "PARQUET"
+    params_model = ParquetParams
+    extension = "parquet"
+
+    def select(self, params: ParquetParams, location: str) -> exp.Select:
+        named = {"union_by_name": True if has_glob(location) else None}
+        return select_from(table_function("read_parquet", location, named), params.columns)
+
+    def check_files(
+        self,
+        params: ParquetParams,
+        location: str,
+        span: Span,
+        source: program.Source,
+        reporter: Reporter,
+    ) -> None:
+        """The projected columns must exist in the files."""
+        if not params.columns:
+            return
+        import duckdb
+
+        query = f"DESCRIBE SELECT * FROM read_parquet({sql_string(location)}, union_by_name = true)"
+        try:
+            with duckdb.connect(":memory:") as con:
+                available = [str(row[0]) for row in con.execute(query).fetchall()]
+        except duckdb.Error as err:
+            reporter.error(
+                Code.INPUT_NOT_FOUND,
+                f"cannot read the Parquet schema of `{params.path}`: {err}",
+                span,
+            )
+            return
+        columns_span = source.param_spans.get("columns", source.span)
+        for column in params.columns:
+            if column not in available:
+                reporter.add(
+                    Diagnostic(
+                        Code.BAD_CONNECTOR_PARAM,
+                        f"PARQUET source `{source.name}`: column `{column}` is not in "
+                        f"{Path(params.path).name}",
+                        columns_span,
+                        Severity.ERROR,
+                        help=did_you_mean(column, available),
+                        notes=(f"columns in the file: {', '.join(available)}",),
+                    )
+                )

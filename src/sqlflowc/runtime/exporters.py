@@ -1,0 +1,161 @@
+"""EXPORT formats: compile-time checks of `TYPE x OPTIONS {...}` and the DuckDB COPY options.
+
+Formats (§5.6), case-insensitive:
+- `CSV`: `header` (default true), `delimiter`, `quote`, `date_format`, `compression`
+  (`none`, `gzip`, `zstd`, `auto`);
+- `PARQUET`: `compression` (`uncompressed`/`none`, `snappy`, `gzip`, `zstd`, `brotli`, `lz4`,
+  `lz4_raw`), `row_group_size` (a positive integer);
+- `JSON` (newline-delimited): `compression`.
+
+`validate_export` reports an unknown format or option (listing the accepted ones) and wrong
+values as `BAD_EXPORT` at the option's span; it never raises. `copy_options` turns valid
+options into the parenthesised option list of `COPY (query) TO 'file' (...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
+from sqlflowc.runtime.connectors.base import describe_type, did_you_mean, sql_string
+from sqlflowc.source import Span
+
+_TEXT_COMPRESSION = Literal["none", "gzip", "zstd", "auto"]
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CsvOptions(_Options):
+    header: bool = True
+    delimiter: str = ","
+    quote: str | None = None
+    date_format: str | None = None
+    compression: _TEXT_COMPRESSION | None = None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str) -> str:
+        if not value:
+            raise ValueError("the delimiter must not be empty")
+        return value
+
+    @field_validator("quote")
+    @classmethod
+    def _quote(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 1:
+            raise ValueError("expected a single character")
+        return value
+
+
+class ParquetOptions(_Options):
+    compression: (
+        Literal["uncompressed", "none", "snappy", "gzip", "zstd", "brotli", "lz4", "lz4_raw"] | None
+    ) = None
+    row_group_size: Annotated[int, Field(gt=0)] | None = None
+
+
+class JsonOptions(_Options):
+    compression: _TEXT_COMPRESSION | None = None
+
+
+FORMATS: dict[str, type[_Options]] = {
+    "CSV": CsvOptions,
+    "PARQUET": ParquetOptions,
+    "JSON": JsonOptions,
+}
+
+
+def validate_export(
+    format: str,
+    options: Mapping[str, Any],
+    option_spans: Mapping[str, Span],
+    span: Span,
+    reporter: Reporter,
+) -> None:
+    """Report an unknown format, unknown options and bad option values (compile time)."""
+    model = FORMATS.get(format.strip().upper())
+    if model is None:
+        names = sorted(FORMATS)
+        reporter.add(
+            Diagnostic(
+                Code.BAD_EXPORT,
+                f"unknown export format `{format}`",
+                span,
+                Severity.ERROR,
+                help=did_you_mean(format, names),
+                notes=(f"export formats: {', '.join(names)}",),
+            )
+        )
+        return
+    accepted = sorted(model.model_fields)
+    known: dict[str, Any] = {}
+    for name, value in options.items():
+        if name in model.model_fields:
+            known[name] = value
+            continue
+        listing = ", ".join(accepted) if accepted else "none"
+        reporter.add(
+            Diagnostic(
+                Code.BAD_EXPORT,
+                f"unknown option `{name}` for {format.upper()} export",
+                option_spans.get(name, span),
+                Severity.ERROR,
+                help=did_you_mean(name, accepted),
+                notes=(f"accepted options: {listing}",),
+            )
+        )
+    try:
+        model.model_validate(known)
+    except ValidationError as err:
+        reported: set[str] = set()
+        for e in err.errors():
+            name = str(e["loc"][0]) if e["loc"] else ""
+            if name in reported:
+                continue
+            reported.add(name)
+            expected = describe_type(model.model_fields[name].annotation) if name else ""
+            detail = (
+                f"expects {expected}"
+                if e["type"].endswith(("_type", "_parsing")) or e["type"] == "literal_error"
+                else str(e["msg"]).removeprefix("Value error, ")
+            )
+            reporter.error(
+                Code.BAD_EXPORT,
+                f"{format.upper()} export option `{name}` {detail}, got {known.get(name)!r}",
+                option_spans.get(name, span),
+            )
+
+
+def copy_options(format: str, options: Mapping[str, Any]) -> str:
+    """The COPY option list for validated options: `(FORMAT csv, HEADER true, DELIMITER ',')`."""
+    key = format.strip().upper()
+    model = FORMATS[key]
+    parsed = model.model_validate(dict(options))
+    parts = [f"FORMAT {key.lower()}"]
+    match parsed:
+        case CsvOptions():
+            parts.append(f"HEADER {'true' if parsed.header else 'false'}")
+            parts.append(f"DELIMITER {sql_string(parsed.delimiter)}")
+            if parsed.quote is not None:
+                parts.append(f"QUOTE {sql_string(parsed.quote)}")
+            if parsed.date_format is not None:
+                parts.append(f"DATEFORMAT {sql_string(parsed.date_format)}")
+            if parsed.compression is not None:
+                parts.append(f"COMPRESSION {sql_string(parsed.compression)}")
+        case ParquetOptions():
+            if parsed.compression is not None:
+                codec = "uncompressed" if parsed.compression == "none" else parsed.compression
+                parts.append(f"COMPRESSION {sql_string(codec)}")
+            if parsed.row_group_size is not None:
+                parts.append(f"ROW_GROUP_SIZE {parsed.row_group_size}")
+        case JsonOptions():
+            if parsed.compression is not None:
+                parts.append(f"COMPRESSION {sql_string(parsed.compression)}")
+        case _:
+            raise AssertionError(f"no COPY options for {key}")
+    return "(" + ", ".join(parts) + ")"
