@@ -1,0 +1,392 @@
+"""The variable scope shared by `fold_conditionals` and `resolve_variables` (LANGUAGE.md §4).
+
+A helper for the passes, not a pass itself: it holds no IR and reports nothing on its own except
+through `UnknownVariables.report`.
+
+Resolution order for `${name}`: command line → the profile's `variables:` → the most recent SET
+before the use (in active code) → the environment → the inline default. A command-line value
+therefore beats a SET: `SET env = 'dev'` does not override `--var env=prod`.
+
+Values keep their type (number, boolean, string, null) and carry the text they are spliced as:
+- `value_text`: strings as they are; booleans `true`/`false`; None `null`; integers as digits;
+  a float with an integral value below 1e16 without its `.0` (`10.0` → `10`), other floats as
+  Python's `repr` (`1.5`, `1e-07`); lists and objects as JSON; anything else (a YAML date) as `str`.
+- A SET number keeps its spelling (`SET x = 1.50` splices `1.50`).
+- An inline default splices as written; typed (where a type matters: a bare JSON value, a bare
+  SET value, a condition) it reads like a loose literal — a number, `true`/`false`/`null` in any
+  case, else text — unless it was quoted (`${x|'10'}` is the text `10`).
+- A quoted SET value with references (`SET a = "${b|d}"`) splices text, so it is a string.
+
+Secrets: a variable is secret when its name ends in one of `SECRET_SUFFIXES` (any case), when it
+was marked with `Scope.mark_secret`, or when a SET gave it a value built from a secret. A secret
+value is never shown: where it is spliced, the display text holds the placeholder `${key}` and
+`Scope.secrets[key]` the real text (`key` is the variable name; `name#2`, `name#3`, ... when the
+same name is used with different values). The executor substitutes placeholders back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from sqlflowc.diagnostics import Code, Diagnostic, Reporter
+from sqlflowc.ir import ast
+from sqlflowc.passes.context import PassContext
+from sqlflowc.source import Span
+from sqlflowc.syntax.lower import make_template
+
+JsonData = Any  # a resolved JSON value: dict/list/str/int/float/bool/None
+
+SECRET_SUFFIXES = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "access_key",
+    "secret_key",
+    "private_key",
+    "credentials",
+)
+
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
+_UNSET_LABEL = "not set by --var, the profile, a SET, the environment or a default"
+
+
+def is_secret_name(name: str) -> bool:
+    """True for names ending in a secret suffix: `db_password`, `API_TOKEN`, `aws_secret_key`."""
+    return name.lower().endswith(SECRET_SUFFIXES)
+
+
+def value_text(value: JsonData) -> str:
+    """The text a value is spliced as: `value_text(10) == "10"`, `value_text(True) == "true"`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def loose_value(text: str) -> JsonData:
+    """Read unquoted text as a number, boolean or null when it looks like one, else as text."""
+    stripped = text.strip()
+    if NUMBER.fullmatch(stripped):
+        return int(stripped) if _INTEGER.fullmatch(stripped) else float(stripped)
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    return text
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str | None:
+    """The closest candidate to a misspelt name, if any is close."""
+    for candidate in candidates:
+        if candidate.lower() == name.lower() and candidate != name:
+            return candidate
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A variable's value: `data` typed, `text` as spliced, `secret` never shown."""
+
+    data: JsonData
+    text: str
+    secret: bool = False
+
+
+def _default_value(ref: ast.VarRef, secret: bool) -> Value:
+    assert ref.default is not None
+    written = ref.raw[2:-1].partition("|")[2].strip()
+    quoted = len(written) >= 2 and written[0] == written[-1] and written[0] in "'\""
+    data = ref.default if quoted else loose_value(ref.default)
+    return Value(data=data, text=ref.default, secret=secret)
+
+
+class Scope:
+    """The variables visible at one point of the program, in resolution order."""
+
+    def __init__(
+        self,
+        *,
+        cli: Mapping[str, JsonData],
+        profile: Mapping[str, JsonData],
+        environ: Mapping[str, str],
+    ) -> None:
+        self._cli = dict(cli)
+        self._profile = dict(profile)
+        self._environ = dict(environ)
+        self._sets: dict[str, Value] = {}
+        self._broken: set[str] = set()
+        self._secret_names: set[str] = set()
+        self.used: dict[str, Value] = {}
+        """Every variable looked up, with the value of its first use."""
+        self.secrets: dict[str, str] = {}
+        """Placeholder key → the secret text it stands for."""
+
+    @classmethod
+    def from_context(cls, ctx: PassContext) -> Scope:
+        return cls(cli=ctx.cli_vars, profile=ctx.profile_vars, environ=ctx.environ)
+
+    # -------------------------------------------------------------- secrets
+
+    def is_secret(self, name: str) -> bool:
+        return is_secret_name(name) or name in self._secret_names
+
+    def mark_secret(self, name: str) -> None:
+        """Treat `name` as secret from now on, whatever it is called."""
+        self._secret_names.add(name)
+
+    def secret_key(self, name: str, text: str) -> str:
+        """Record a secret's text and return the placeholder key that stands for it."""
+        key, n = name, 1
+        while key in self.secrets and self.secrets[key] != text:
+            n += 1
+            key = f"{name}#{n}"
+        self.secrets[key] = text
+        return key
+
+    def placeholder(self, name: str, text: str) -> str:
+        """`${key}` standing for a secret's text in everything that is shown."""
+        return "${" + self.secret_key(name, text) + "}"
+
+    def unmask(self, display: str) -> str:
+        """The real text behind a display text: placeholders replaced by their secrets."""
+        return _PLACEHOLDER.sub(lambda m: self.secrets.get(m.group(1), m.group(0)), display)
+
+    # -------------------------------------------------------------- lookup
+
+    def get(self, name: str) -> Value | None:
+        """The value of `name` (ignoring any inline default), or None when it is not set."""
+        secret = self.is_secret(name)
+        for layer in (self._cli, self._profile):
+            if name in layer:
+                data = layer[name]
+                return Value(data=data, text=value_text(data), secret=secret)
+        if name in self._sets:
+            value = self._sets[name]
+            return value if value.secret or not secret else Value(value.data, value.text, True)
+        if name in self._environ:
+            return Value(data=self._environ[name], text=self._environ[name], secret=secret)
+        return None
+
+    def lookup(self, ref: ast.VarRef) -> Value | None:
+        """`${name}` or `${name|default}`; None when unset without a default."""
+        value = self.get(ref.name)
+        if value is None and ref.default is not None:
+            value = _default_value(ref, self.is_secret(ref.name))
+        if value is not None:
+            self.used.setdefault(ref.name, value)
+        return value
+
+    def assign(self, name: str, value: Value) -> None:
+        """Record `SET name = value`."""
+        self._sets[name] = value
+        self._broken.discard(name)
+        if value.secret:
+            self.mark_secret(name)
+
+    def fail(self, name: str) -> None:
+        """Record a SET whose value could not be resolved (its error is already reported)."""
+        self._sets.pop(name, None)
+        self._broken.add(name)
+
+    def is_broken(self, name: str) -> bool:
+        """True when `name` is unset only because its SET failed: its uses need no error."""
+        return name in self._broken and self.get(name) is None
+
+    def names(self) -> list[str]:
+        """Every variable name in scope (for "did you mean")."""
+        return sorted({*self._cli, *self._profile, *self._sets, *self._environ})
+
+
+# ------------------------------------------------------------------ splicing
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One substituted reference: its value occupies `text[start:end]`."""
+
+    ref: ast.VarRef
+    value: Value
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Spliced:
+    """A template after substitution.
+
+    `display` shows placeholders for secrets. `origin` maps offsets of `text` to file offsets as
+    `program.Sql.origin` documents: literal stretches advance with the file; a value maps onto
+    its reference character by character, any excess pinned to the reference's last character.
+    """
+
+    text: str
+    display: str
+    origin: tuple[tuple[int, int], ...]
+    pieces: tuple[Piece, ...]
+
+    @property
+    def secret(self) -> bool:
+        return any(p.value.secret for p in self.pieces)
+
+
+def splice(
+    template: ast.Template, scope: Scope, unknown: UnknownVariables, where: str = ""
+) -> Spliced | None:
+    """Replace each `${...}` by its value's text; None (uses recorded) if a variable is unset."""
+    text: list[str] = []
+    display: list[str] = []
+    origin: list[tuple[int, int]] = []
+    pieces: list[Piece] = []
+    pos = out = 0
+    missing = False
+    base = template.span.start
+    for ref, offset in zip(template.refs, template.offsets, strict=True):
+        if offset > pos:
+            origin.append((out, base + pos))
+            text.append(template.text[pos:offset])
+            display.append(template.text[pos:offset])
+            out += offset - pos
+        pos = offset + len(ref.raw)
+        value = scope.lookup(ref)
+        if value is None:
+            if not scope.is_broken(ref.name):
+                unknown.add(ref, where)
+            missing = True
+            continue
+        size = len(value.text)
+        raw = max(1, len(ref.raw))
+        if size:
+            origin.append((out, ref.span.start))
+        origin.extend((out + i, ref.span.start + raw - 1) for i in range(raw, size))
+        pieces.append(Piece(ref, value, out, out + size))
+        text.append(value.text)
+        display.append(scope.placeholder(ref.name, value.text) if value.secret else value.text)
+        out += size
+    if pos < len(template.text):
+        origin.append((out, base + pos))
+        text.append(template.text[pos:])
+        display.append(template.text[pos:])
+    if missing:
+        return None
+    return Spliced("".join(text), "".join(display), tuple(origin), tuple(pieces))
+
+
+def set_value(
+    stmt: ast.Set, scope: Scope, unknown: UnknownVariables, reporter: Reporter
+) -> Value | None:
+    """The value a SET assigns (typed per its literal), or None when a reference is unset."""
+    match stmt.value:
+        case ast.VarRef() as ref:
+            value = scope.lookup(ref)
+            if value is None and not scope.is_broken(ref.name):
+                unknown.add(ref)
+            return value
+        case ast.Literal(value=str() as text) as lit if "${" in text:
+            inner = Span(
+                lit.span.file_id, lit.span.start + 1, max(lit.span.start + 1, lit.span.end - 1)
+            )
+            spliced = splice(make_template(text, inner, reporter), scope, unknown)
+            if spliced is None:
+                return None
+            return Value(data=spliced.text, text=spliced.text, secret=spliced.secret)
+        case ast.Literal(value=int() | float() as number) as lit if not isinstance(number, bool):
+            return Value(data=number, text=lit.raw)
+        case ast.Literal(value=data):
+            return Value(data=data, text=value_text(data))
+        case _:
+            assert_never(stmt.value)
+
+
+def assign_set(stmt: ast.Set, scope: Scope, unknown: UnknownVariables, reporter: Reporter) -> None:
+    """Evaluate a SET and record it in the scope (secret if its name or its value is)."""
+    name = stmt.name.value
+    value = set_value(stmt, scope, unknown, reporter)
+    if value is None:
+        scope.fail(name)
+        return
+    scope.assign(name, Value(value.data, value.text, value.secret or scope.is_secret(name)))
+
+
+def set_sites(statements: tuple[ast.Statement, ...]) -> dict[str, Span]:
+    """The first SET of each variable anywhere (also in IF branches), for "set later" hints."""
+    sites: dict[str, Span] = {}
+    stack = list(reversed(statements))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Set):
+            sites.setdefault(stmt.name.value, stmt.span)
+        elif isinstance(stmt, ast.If):
+            bodies = [b.body for b in stmt.branches] + [stmt.else_body or ()]
+            for body in reversed(bodies):
+                stack.extend(reversed(body))
+    return sites
+
+
+# ------------------------------------------------------------------ unknown variables
+
+
+class UnknownVariables:
+    """Collects uses of unset variables; reports one diagnostic per name at its first use."""
+
+    def __init__(self) -> None:
+        self._uses: dict[str, list[tuple[Span, str]]] = {}
+
+    def add(self, ref: ast.VarRef, where: str = "") -> None:
+        self.add_name(ref.name, ref.span, where)
+
+    def add_name(self, name: str, span: Span, where: str = "") -> None:
+        self._uses.setdefault(name, []).append((span, where))
+
+    def report(self, ctx: PassContext, scope: Scope, sites: Mapping[str, Span]) -> None:
+        candidates = scope.names()
+        for name, uses in self._uses.items():
+            (first, where), *others = uses
+            notes: list[str] = []
+            if where:
+                notes.append(f"used by {where}")
+            for span, other_where in others:
+                at = f" ({other_where})" if other_where else ""
+                notes.append(f"also used at {ctx.sources.location(span)}{at}")
+            helps: list[str] = []
+            if name in sites:
+                helps.append(
+                    f"`{name}` is set at {ctx.sources.location(sites[name])}, which does not "
+                    "come before this use in the active code"
+                )
+            close = did_you_mean(name, [c for c in candidates if c != name])
+            if close is not None:
+                helps.append(f"did you mean `{close}`?")
+            if not helps:
+                helps.append(f"pass it with `--var {name}=...` or write `${{{name}|default}}`")
+            ctx.reporter.add(
+                Diagnostic(
+                    Code.UNKNOWN_VARIABLE,
+                    f"unknown variable `{name}`",
+                    first,
+                    label=_UNSET_LABEL,
+                    help="; ".join(helps),
+                    notes=tuple(notes),
+                )
+            )
