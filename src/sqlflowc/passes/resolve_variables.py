@@ -1,0 +1,462 @@
+"""Substitute variables and build the resolved IR (`program.Program`), LANGUAGE.md §4.
+
+Requires: no `ast.Include`, no `ast.If` (run `expand_includes` and `fold_conditionals` first).
+Ensures: no `${...}` reference is left; SET statements are consumed; every statement is mapped to
+its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to fill.
+
+- Templates (SQL bodies, export URIs, JSON strings) splice each value's text verbatim; no quotes
+  are guessed. `Sql.display` (and `Export.uri_display`) show `${key}` where a secret was spliced.
+- One-statement guard: a substituted SQL body must still match the grammar's `SQL_BODY` terminal
+  (one statement, every quote and comment closed) and start with the same word; otherwise
+  `VARIABLE_INJECTION` at the reference. A body that starts with a reference has no fixed kind
+  to keep; `bind` checks that queries are queries.
+- JSON: a bare `${name}` keeps the value's type; inside a string it splices text.
+- Secret parameters: in source PARAMS, profile connections, OPTIONS and export URIs, a field whose
+  name is secret (`password`, `secret_access_key`, `session_token`, any `is_secret_name`) and the
+  password inside a `dsn`/`uri`/`url`/`connection_string` are replaced by a placeholder
+  `${__source__.<source>.<field>}` (`${__export__.<n>.<field>}` for the n-th EXPORT, counting
+  from 0); `Program.secrets` maps the key to the real text (secrets are always text). A field
+  that already is a lone secret-variable placeholder keeps it. The executor substitutes every
+  `${key}` of `Program.secrets` back in SQL, URIs and parameters alike.
+- `SOURCE s FROM "conn"`: only connections that are used are resolved; `${...}` in a profile
+  value splices like a JSON string. OPTIONS are merged on top.
+- Sources are matched case-insensitively (unless quoted); a LOAD may name a source declared
+  later in the file, since a SOURCE only declares a configuration.
+- `Program.variables` holds each non-secret variable used, with the value of its first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, assert_never
+
+from sqlflowc.diagnostics import Code, Reporter
+from sqlflowc.ir import ast, program
+from sqlflowc.passes.context import PassContext
+from sqlflowc.passes.variables import (
+    JsonData,
+    Scope,
+    Spliced,
+    UnknownVariables,
+    assign_set,
+    did_you_mean,
+    is_secret_name,
+    set_sites,
+    splice,
+    value_text,
+)
+from sqlflowc.source import Span
+from sqlflowc.syntax.lower import make_template
+from sqlflowc.syntax.parser import build_parser
+
+_DSN_FIELDS = frozenset({"dsn", "uri", "url", "connection_string"})
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)(.*)", re.DOTALL)
+_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_LONE_PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
+_FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*([A-Za-z_][A-Za-z0-9_]*)?", re.DOTALL)
+
+
+def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Program:
+    """The resolved program: variables substituted, SETs consumed, sources resolved."""
+    resolver = _Resolver(ctx)
+    statements = resolver.run(pipeline.statements)
+    resolver.unknown.report(ctx, resolver.scope, set_sites(pipeline.statements))
+    scope = resolver.scope
+    return program.Program(
+        statements=statements,
+        sources=dict(resolver.sources),
+        project_dir=str(ctx.project_dir),
+        variables={n: v.data for n, v in sorted(scope.used.items()) if not v.secret},
+        secrets=dict(sorted(scope.secrets.items())),
+        labels=dict(ctx.labels),
+    )
+
+
+@functools.cache
+def _sql_body() -> re.Pattern[str]:
+    """The grammar's SQL_BODY terminal: one statement with every quote and comment closed."""
+    return re.compile(build_parser().get_terminal("SQL_BODY").pattern.to_regexp())
+
+
+def _fold(name: ast.Ident) -> str:
+    return name.value if name.quoted else name.value.lower()
+
+
+class _Resolver:
+    def __init__(self, ctx: PassContext) -> None:
+        self.ctx = ctx
+        self.reporter: Reporter = ctx.reporter
+        self.scope = Scope.from_context(ctx)
+        self.unknown = UnknownVariables()
+        self.sources: dict[str, program.Source] = {}
+        self.declared: dict[str, ast.Ident] = {}
+        self.exports = 0
+
+    def run(self, statements: tuple[ast.Statement, ...]) -> tuple[program.Statement, ...]:
+        out: list[program.Statement | ast.Load] = []
+        for stmt in statements:
+            match stmt:
+                case ast.Set():
+                    assign_set(stmt, self.scope, self.unknown, self.reporter)
+                case ast.SourceDecl() | ast.SourceFromProfile():
+                    self.declare(stmt)
+                case ast.Load():
+                    out.append(stmt)  # resolved below, once every SOURCE is known
+                case ast.CreateTable():
+                    query = self.sql(stmt.query)
+                    if query is not None:
+                        out.append(
+                            program.CreateTable(
+                                table=stmt.table.sql,
+                                query=query,
+                                mode=stmt.mode or program.Replace(),
+                                span=stmt.span,
+                            )
+                        )
+                case ast.CreateView():
+                    query = self.sql(stmt.query)
+                    if query is not None:
+                        out.append(
+                            program.CreateView(view=stmt.view.sql, query=query, span=stmt.span)
+                        )
+                case ast.Export():
+                    export = self.export(stmt)
+                    if export is not None:
+                        out.append(export)
+                case ast.SqlStatement():
+                    sql = self.sql(stmt.sql)
+                    if sql is not None:
+                        out.append(program.SqlStatement(verb=stmt.verb, sql=sql, span=stmt.span))
+                case ast.Include() | ast.If():
+                    self.reporter.error(
+                        Code.INTERNAL,
+                        f"internal compiler error: {type(stmt).__name__} reached "
+                        "resolve_variables; please report",
+                        stmt.span,
+                    )
+                case _:
+                    assert_never(stmt)
+        resolved: list[program.Statement] = []
+        for item in out:
+            if isinstance(item, ast.Load):
+                load = self.load(item)
+                if load is not None:
+                    resolved.append(load)
+            else:
+                resolved.append(item)
+        return tuple(resolved)
+
+    # -------------------------------------------------------------- SQL
+
+    def sql(self, template: ast.Template) -> program.Sql | None:
+        spliced = splice(template, self.scope, self.unknown)
+        if spliced is None or not self.one_statement(template, spliced):
+            return None
+        return program.Sql(
+            text=spliced.text, display=spliced.display, span=template.span, origin=spliced.origin
+        )
+
+    def one_statement(self, template: ast.Template, spliced: Spliced) -> bool:
+        """The §4 guard: substitution must leave one statement of the same kind."""
+        if not spliced.pieces:
+            return True
+        text = spliced.text
+        match = _sql_body().match(text)
+        end = match.end() if match else 0
+        while end < len(text) and text[end].isspace():
+            end += 1
+        if end < len(text):
+            piece = next((p for p in spliced.pieces if p.start <= end < p.end), None)
+            if piece is None:
+                before = [p for p in spliced.pieces if p.start <= end]
+                piece = before[-1] if before else spliced.pieces[0]
+            name = piece.ref.name
+            shown = "" if piece.value.secret else f" (`{name}` is `{piece.value.text}`)"
+            if text[end] == ";":
+                message = f"the value of `{name}` would end the SQL statement and start another"
+                help_ = "a value may contain `;` only inside a quoted literal"
+            else:
+                message = f"the value of `{name}` leaves a quote or comment open in the SQL"
+                help_ = "quote the reference in the SQL (`'${x}'`) and keep quotes out of the value"
+            self.reporter.error(
+                Code.VARIABLE_INJECTION,
+                message,
+                piece.ref.span,
+                label="a substituted SQL body must stay one statement" + shown,
+                help=help_,
+            )
+            return False
+        before_word = _first_word(template.text)
+        if before_word is None:
+            return True
+        after_word = _first_word(text)
+        if after_word is not None and after_word[0].upper() == before_word[0].upper():
+            return True
+        limit = after_word[2] if after_word is not None else len(text)
+        piece = next((p for p in spliced.pieces if p.start <= limit), spliced.pieces[0])
+        became = after_word[0].upper() if after_word is not None else "nothing"
+        self.reporter.error(
+            Code.VARIABLE_INJECTION,
+            f"the value of `{piece.ref.name}` changes the statement from "
+            f"{before_word[0].upper()} to {became}",
+            piece.ref.span,
+            label="a variable cannot change what kind of statement this is",
+        )
+        return False
+
+    # -------------------------------------------------------------- JSON
+
+    def json(self, node: ast.JsonValue) -> tuple[JsonData, bool]:
+        """A JSON value with variables resolved (secrets as placeholders); False if unset vars."""
+        match node:
+            case ast.JsonObject():
+                ok = True
+                obj: dict[str, JsonData] = {}
+                for pair in node.pairs:
+                    obj[pair.key], good = self.json(pair.value)
+                    ok = ok and good
+                return obj, ok
+            case ast.JsonArray():
+                items = [self.json(item) for item in node.items]
+                return [data for data, _ in items], all(good for _, good in items)
+            case ast.JsonString():
+                spliced = splice(node.template, self.scope, self.unknown)
+                return (None, False) if spliced is None else (spliced.display, True)
+            case ast.Literal():
+                return node.value, True
+            case ast.VarRef():
+                value = self.scope.lookup(node)
+                if value is None:
+                    if not self.scope.is_broken(node.name):
+                        self.unknown.add(node)
+                    return None, False
+                if value.secret:
+                    return self.scope.placeholder(node.name, value.text), True
+                return value.data, True
+            case _:
+                assert_never(node)
+
+    def json_object(self, node: ast.JsonObject | None) -> tuple[dict[str, JsonData], bool]:
+        if node is None:
+            return {}, True
+        data, ok = self.json(node)
+        assert isinstance(data, dict)
+        return data, ok
+
+    def mask(self, data: dict[str, JsonData], owner: str) -> dict[str, JsonData]:
+        """Secret fields (and DSN passwords) replaced by placeholders; see the module doc."""
+        out: dict[str, JsonData] = {}
+        for key, value in data.items():
+            path = f"{owner}.{key}"
+            if isinstance(value, dict):
+                out[key] = self.mask(value, path)
+            elif is_secret_name(key) and value is not None and not self.is_placeholder(value):
+                real = self.scope.unmask(value_text(value))
+                out[key] = self.scope.placeholder(path, real)
+            elif key.lower() in _DSN_FIELDS and isinstance(value, str):
+                out[key] = self.mask_dsn(value, path)
+            else:
+                out[key] = value
+        return out
+
+    def is_placeholder(self, value: JsonData) -> bool:
+        match = _LONE_PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
+        return match is not None and match.group(1) in self.scope.secrets
+
+    def mask_dsn(self, display: str, key: str) -> str:
+        """A URL's or a `key=value` DSN's password replaced by a placeholder."""
+        url = _URL.fullmatch(display)
+        if url is not None:
+            scheme, netloc, rest = url.groups()
+            userinfo, at, host = netloc.rpartition("@")
+            user, colon, password = userinfo.partition(":")
+            if not at or not colon or not password or self.is_placeholder(password):
+                return display
+            hidden = self.scope.placeholder(key, self.scope.unmask(password))
+            return f"{scheme}{user}:{hidden}@{host}{rest}"
+
+        def hide(m: re.Match[str]) -> str:
+            if self.is_placeholder(m.group(2)):
+                return m.group(0)
+            return m.group(1) + self.scope.placeholder(key, self.scope.unmask(m.group(2)))
+
+        return _KV_PASSWORD.sub(hide, display)
+
+    # -------------------------------------------------------------- statements
+
+    def declare(self, stmt: ast.SourceDecl | ast.SourceFromProfile) -> None:
+        folded = _fold(stmt.name)
+        if folded in self.declared:
+            first = self.declared[folded]
+            self.reporter.error(
+                Code.DUPLICATE_SOURCE,
+                f"source `{stmt.name.value}` is declared twice",
+                stmt.name.span,
+                label="second declaration",
+                help=f"first declared at {self.ctx.sources.location(first.span)}; rename one",
+            )
+            return
+        self.declared[folded] = stmt.name
+        source = self.source(stmt)
+        if source is not None:
+            self.sources[stmt.name.value] = source
+
+    def source(self, stmt: ast.SourceDecl | ast.SourceFromProfile) -> program.Source | None:
+        owner = f"__source__.{stmt.name.value}"
+        match stmt:
+            case ast.SourceDecl():
+                params, ok = self.json_object(stmt.params)
+                spans = {p.key: p.value.span for p in stmt.params.pairs}
+                if not ok:
+                    return None
+                return program.Source(
+                    name=stmt.name.value,
+                    connector=stmt.connector.value.upper(),
+                    params=self.mask(params, owner),
+                    span=stmt.span,
+                    param_spans=spans,
+                )
+            case ast.SourceFromProfile():
+                return self.profile_source(stmt, owner)
+            case _:
+                assert_never(stmt)
+
+    def profile_source(self, stmt: ast.SourceFromProfile, owner: str) -> program.Source | None:
+        name = str(stmt.connection.value)
+        site = stmt.connection.span
+        connections = self.ctx.connections
+        if name not in connections:
+            known = ", ".join(f"`{c}`" for c in sorted(connections)) or "none"
+            close = did_you_mean(name, sorted(connections))
+            self.reporter.error(
+                Code.UNKNOWN_CONNECTION,
+                f"unknown connection `{name}`",
+                site,
+                label="not in the profile's `connections:`",
+                help=(f"did you mean `{close}`? " if close else "") + f"known connections: {known}",
+            )
+            return None
+        raw = connections[name]
+        kind = raw.get("type")
+        if not isinstance(kind, str) or not kind:
+            self.reporter.error(
+                Code.PROFILE_ERROR,
+                f"profile connection `{name}` has no `type`",
+                site,
+                label="used here",
+                help="give the connection a connector type, e.g. `type: postgres`",
+            )
+            return None
+        params: dict[str, JsonData] = {}
+        ok = True
+        for key, value in raw.items():
+            if key != "type":
+                params[key], good = self.profile_value(value, name, key, site)
+                ok = ok and good
+        options, good = self.json_object(stmt.options)
+        if not (ok and good):
+            return None
+        spans = {key: site for key in params}
+        if stmt.options is not None:
+            spans.update({p.key: p.value.span for p in stmt.options.pairs})
+        return program.Source(
+            name=stmt.name.value,
+            connector=kind.upper(),
+            params=self.mask({**params, **options}, owner),
+            span=stmt.span,
+            param_spans=spans,
+            connection=name,
+        )
+
+    def profile_value(self, value: Any, conn: str, key: str, site: Span) -> tuple[JsonData, bool]:
+        """A profile value with `${...}` resolved (lazily: only for connections in use)."""
+        if isinstance(value, Mapping):
+            pairs = [
+                (str(k), self.profile_value(v, conn, f"{key}.{k}", site)) for k, v in value.items()
+            ]
+            return {k: data for k, (data, _) in pairs}, all(good for _, (_, good) in pairs)
+        if isinstance(value, list | tuple):
+            items = [self.profile_value(v, conn, key, site) for v in value]
+            return [data for data, _ in items], all(good for _, good in items)
+        if not isinstance(value, str) or "${" not in value:
+            return value, True
+        scratch = Reporter()
+        template = make_template(value, site, scratch)
+        if scratch.has_errors:
+            self.reporter.error(
+                Code.PROFILE_ERROR,
+                f"malformed variable reference in profile connection `{conn}` field `{key}`",
+                site,
+                label="used here",
+                help="write ${NAME} or ${NAME|default}",
+            )
+            return None, False
+        refs = tuple(replace(ref, span=site) for ref in template.refs)
+        where = f"profile connection `{conn}` (field `{key}`)"
+        spliced = splice(replace(template, refs=refs), self.scope, self.unknown, where)
+        return (None, False) if spliced is None else (spliced.display, True)
+
+    def load(self, stmt: ast.Load) -> program.Load | None:
+        folded = _fold(stmt.source)
+        if folded not in self.declared:
+            names = [ident.value for ident in self.declared.values()]
+            close = did_you_mean(stmt.source.value, names)
+            self.reporter.error(
+                Code.UNKNOWN_SOURCE,
+                f"unknown source `{stmt.source.value}`",
+                stmt.source.span,
+                label="no SOURCE declares this name",
+                help=f"did you mean `{close}`?"
+                if close
+                else f"declare it: `SOURCE {stmt.source.value} TYPE csv PARAMS {{...}};`",
+            )
+            return None
+        source = self.sources.get(self.declared[folded].value)
+        if source is None:
+            return None  # the SOURCE itself had errors, already reported
+        return program.Load(
+            table=stmt.table.sql, source=source, mode=stmt.mode or program.Replace(), span=stmt.span
+        )
+
+    def export(self, stmt: ast.Export) -> program.Export | None:
+        owner = f"__export__.{self.exports}"
+        self.exports += 1
+        if stmt.query is not None:
+            query = self.sql(stmt.query)
+        else:
+            assert stmt.table is not None, "an EXPORT has a query or a table"
+            table = stmt.table
+            prefix = "SELECT * FROM "
+            origin = tuple((i, table.span.start) for i in range(len(prefix)))
+            text = prefix + table.sql
+            query = program.Sql(
+                text=text,
+                display=text,
+                span=table.span,
+                origin=(*origin, (len(prefix), table.span.start)),
+            )
+        uri = splice(stmt.uri_template, self.scope, self.unknown)
+        options, ok = self.json_object(stmt.options)
+        if query is None or uri is None or not ok:
+            return None
+        spans = {p.key: p.value.span for p in stmt.options.pairs} if stmt.options else {}
+        return program.Export(
+            query=query,
+            uri=uri.text,
+            uri_display=self.mask_dsn(uri.display, f"{owner}.uri"),
+            format=stmt.format.value.upper(),
+            options=self.mask(options, owner),
+            span=stmt.span,
+            option_spans=spans,
+        )
+
+
+def _first_word(sql: str) -> tuple[str, int, int] | None:
+    """The statement's first word after blanks, comments and `(`, with its offsets."""
+    match = _FIRST_WORD.match(sql)
+    if match is None or match.group(1) is None:
+        return None
+    return match.group(1), match.start(1), match.end(1)
