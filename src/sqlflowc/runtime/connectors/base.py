@@ -265,6 +265,8 @@ def describe_type(tp: Any) -> str:
     if origin is list:
         return f"a list of {_plural(describe_type(args[0]))}" if args else "a list"
     if origin is dict:
+        if not args or args[1] is Any:
+            return "an object (a mapping of names to values)"
         return f"an object whose values are {_plural(describe_type(args[1]))}"
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
     return names.get(tp, getattr(tp, "__name__", str(tp)))
