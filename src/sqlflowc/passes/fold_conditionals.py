@@ -45,7 +45,7 @@ from sqlflowc.passes.variables import (
     value_text,
 )
 
-MAX_DEPTH = 100
+MAX_DEPTH = 200
 
 
 def fold_conditionals(pipeline: ast.Pipeline, ctx: PassContext) -> ast.Pipeline:
