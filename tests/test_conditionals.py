@@ -311,12 +311,27 @@ def test_set_value_types() -> None:
     assert fold(text)[0][-1] == "SELECT 1"
 
 
-def test_broken_set_is_reported_once() -> None:
-    text = "SET a = '${nope}'; IF ${a} = 'x' THEN SELECT 1; END IF;"
-    kept, diags = fold(text)
-    assert kept == ["SET a"]
-    assert [d.code for d in diags] == [Code.UNKNOWN_VARIABLE]
-    assert "`nope`" in diags[0].message
+def test_broken_set_is_left_to_resolve_variables() -> None:
+    text = "SET a = '${nope}'; IF ${a} = 'x' THEN SELECT 1; END IF; SELECT 2;"
+    pipeline, ctx = _context(text)
+    folded = fold_conditionals(pipeline, ctx)
+    assert ctx.reporter.diagnostics == []  # the IF depending on it keeps no branch, silently
+    assert len(folded.statements) == 2
+    resolve_variables(folded, ctx)
+    assert [d.message for d in ctx.reporter.diagnostics] == ["unknown variable `nope`"]
+
+
+def test_unset_variable_in_a_condition_lists_its_other_uses() -> None:
+    text = """SELECT '${x}';
+    IF ${x} = 1 THEN SELECT 1; END IF;
+    SELECT '${x}', '${x|default is fine}';
+    SET x = 2;
+    SELECT ${x};
+    """
+    _, diags = fold(text)
+    (diag,) = diags
+    assert diag.span is not None and diag.span.start == text.index("IF ${x}") + 3
+    assert diag.notes == ("also used at main.sf:1:9", "also used at main.sf:3:13")
 
 
 # ------------------------------------------------------------------ errors

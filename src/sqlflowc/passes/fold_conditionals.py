@@ -22,7 +22,9 @@ The evaluator is a `match` over the condition nodes — never Python's `eval` or
 - `AND`/`OR` short-circuit evaluation, but the side that is skipped is still checked for unset
   variables and bare words, so a typo cannot hide behind a false condition. It is not checked
   for type errors, which depend on values that were not needed.
-Unset variables are reported once per name, at the first use, with the other uses as notes.
+Unset variables in conditions are reported once per name, at the first use in a condition, with
+every other use in the kept statements as notes. Errors in SET values are left to
+`resolve_variables` (a condition using such a SET's variable is skipped silently: no branch kept).
 Conditions nested deeper than `MAX_DEPTH` are rejected rather than evaluated.
 """
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import assert_never
 
-from sqlflowc.diagnostics import Code
+from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.variables import (
@@ -52,6 +54,7 @@ def fold_conditionals(pipeline: ast.Pipeline, ctx: PassContext) -> ast.Pipeline:
     """The pipeline with each IF replaced by the statements of its active branch."""
     folder = _Folder(ctx, Scope.from_context(ctx), UnknownVariables())
     statements = folder.block(pipeline.statements)
+    folder.unknown.add_other_uses(statements)
     folder.unknown.report(ctx, folder.scope, set_sites(pipeline.statements))
     return replace(pipeline, statements=statements)
 
@@ -112,7 +115,8 @@ class _Folder:
                 case ast.If():
                     out.extend(self.fold_if(stmt))
                 case ast.Set():
-                    assign_set(stmt, self.scope, self.unknown, self.ctx.reporter)
+                    # Errors in a SET's value are reported by resolve_variables, with every use.
+                    assign_set(stmt, self.scope, UnknownVariables(), Reporter())
                     out.append(stmt)
                 case ast.Include():
                     self.ctx.reporter.error(

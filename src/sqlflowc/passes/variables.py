@@ -329,6 +329,47 @@ def assign_set(stmt: ast.Set, scope: Scope, unknown: UnknownVariables, reporter:
     scope.assign(name, Value(value.data, value.text, value.secret or scope.is_secret(name)))
 
 
+def statement_refs(stmt: ast.Statement) -> list[ast.VarRef]:
+    """The `${...}` references of one statement, in order (IF bodies are not entered)."""
+    match stmt:
+        case ast.SourceDecl():
+            return _json_refs(stmt.params)
+        case ast.SourceFromProfile():
+            return _json_refs(stmt.options) if stmt.options is not None else []
+        case ast.CreateTable() | ast.CreateView():
+            return list(stmt.query.refs)
+        case ast.Export():
+            query = list(stmt.query.refs) if stmt.query is not None else []
+            options = _json_refs(stmt.options) if stmt.options is not None else []
+            return [*query, *stmt.uri_template.refs, *options]
+        case ast.SqlStatement():
+            return list(stmt.sql.refs)
+        case ast.Set(value=ast.VarRef() as ref):
+            return [ref]
+        case ast.Set(value=ast.Literal(value=str() as text) as lit) if "${" in text:
+            return list(make_template(text, lit.span, Reporter()).refs)
+        case ast.Set() | ast.Load() | ast.Include() | ast.If():
+            return []
+        case _:
+            assert_never(stmt)
+
+
+def _json_refs(node: ast.JsonValue) -> list[ast.VarRef]:
+    match node:
+        case ast.JsonObject():
+            return [ref for pair in node.pairs for ref in _json_refs(pair.value)]
+        case ast.JsonArray():
+            return [ref for item in node.items for ref in _json_refs(item)]
+        case ast.JsonString():
+            return list(node.template.refs)
+        case ast.VarRef():
+            return [node]
+        case ast.Literal():
+            return []
+        case _:
+            assert_never(node)
+
+
 def set_sites(statements: tuple[ast.Statement, ...]) -> dict[str, Span]:
     """The first SET of each variable anywhere (also in IF branches), for "set later" hints."""
     sites: dict[str, Span] = {}
@@ -358,6 +399,16 @@ class UnknownVariables:
 
     def add_name(self, name: str, span: Span, where: str = "") -> None:
         self._uses.setdefault(name, []).append((span, where))
+
+    def add_other_uses(self, statements: tuple[ast.Statement, ...]) -> None:
+        """Also list the uses of the names collected so far in `statements` (up to their SET)."""
+        pending = set(self._uses)
+        for stmt in statements:
+            for ref in statement_refs(stmt):
+                if ref.name in pending and ref.default is None:
+                    self.add(ref)
+            if isinstance(stmt, ast.Set):
+                pending.discard(stmt.name.value)
 
     def report(self, ctx: PassContext, scope: Scope, sites: Mapping[str, Span]) -> None:
         candidates = scope.names()
