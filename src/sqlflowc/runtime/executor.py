@@ -1,0 +1,477 @@
+"""The executor: runs a plan's steps on DuckDB, in plan order, each step atomic.
+
+Contract of `run_plan`:
+- Opens DuckDB at `database` (parent directories created; `:memory:` allowed) with the given
+  `threads` / `memory_limit`; a database that cannot be opened is a `DATABASE_ERROR` failure
+  and every step is skipped.
+- Runs the steps in plan order (a topological order: `depends_on` names earlier steps). Each
+  step is `BEGIN TRANSACTION; <step.sql...>; COMMIT`, with `ROLLBACK` on any failure, so a
+  failed step leaves every table exactly as it was.
+- An `export` step (`details`: `uri`, `format`, `options`) runs `COPY (<query>) TO <temp>` with
+  the format's COPY options, the temp file beside the target (same name suffix, so compression
+  by extension still works), then renames it over the target; a failure removes the temp file
+  and leaves a previous target untouched. A relative `uri` is relative to `plan.project_dir`.
+- `${name}` for each name in `plan.secret_vars` is replaced, in SQL and export URIs, right
+  before execution, from `secrets`, else `plan.secrets`; a missing value fails the step. Every
+  message the executor produces has secret values masked as `***`.
+- `fail_fast=True`: after a failure the remaining steps are skipped. `fail_fast=False`: a step
+  runs unless it depends (transitively) on a failed step.
+- Progress goes to `events` (started, finished with duration and rows, failed, skipped); the
+  `RunResult` holds every step's outcome and the failures with the step's source location.
+Runtime errors are `duckdb.Error` and `OSError`; anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, assert_never
+
+from sqlflowc.backend.plan import Location, Plan, Step, StepKind
+from sqlflowc.diagnostics import Code
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
+
+__all__ = [
+    "EventKind",
+    "Failure",
+    "RunEvent",
+    "RunResult",
+    "StepOutcome",
+    "StepStatus",
+    "format_event",
+    "run_plan",
+]
+
+
+class EventKind(enum.Enum):
+    STARTED = "started"
+    FINISHED = "finished"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class StepStatus(enum.Enum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEvent:
+    """Progress of one step. `message` is the error (failed) or the reason (skipped).
+
+    `rows` is the row count DuckDB reported for the step's last statement that reports one
+    (CTAS, INSERT, UPDATE, DELETE, COPY); `statement_rows` has one entry per statement.
+    """
+
+    kind: EventKind
+    step: Step
+    duration_ms: float | None = None
+    rows: int | None = None
+    statement_rows: tuple[int | None, ...] = ()
+    message: str = ""
+
+    @property
+    def step_id(self) -> str:
+        return self.step.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepOutcome:
+    step_id: str
+    status: StepStatus
+    duration_ms: float = 0.0
+    rows: int | None = None
+    statement_rows: tuple[int | None, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """A run-time failure: of a step (with its statement's location), or of the database."""
+
+    step_id: str | None
+    message: str
+    location: Location | None
+    code: Code = Code.STEP_FAILED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    database: str
+    outcomes: tuple[StepOutcome, ...]
+    failures: tuple[Failure, ...]
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def outcome(self, step_id: str) -> StepOutcome:
+        for o in self.outcomes:
+            if o.step_id == step_id:
+                return o
+        raise KeyError(step_id)
+
+    def count(self, status: StepStatus) -> int:
+        return sum(1 for o in self.outcomes if o.status is status)
+
+    def summary(self) -> str:
+        """`3 ok, 1 failed, 2 skipped in 45 ms`."""
+        parts = [f"{self.count(StepStatus.OK)} ok"]
+        for status in (StepStatus.FAILED, StepStatus.SKIPPED):
+            if self.count(status):
+                parts.append(f"{self.count(status)} {status.value}")
+        if self.failures and not self.outcomes:
+            parts.append("nothing ran")
+        return f"{', '.join(parts)} in {_duration(self.duration_ms)}"
+
+
+class _StepError(Exception):
+    """A step cannot run for a reason the executor finds itself (e.g. a missing secret)."""
+
+
+class _Secrets:
+    """Substitutes `${name}` placeholders and masks secret values in messages."""
+
+    def __init__(
+        self, names: Iterable[str], given: Mapping[str, str], fallback: Mapping[str, str]
+    ) -> None:
+        self._values = {n: given.get(n, fallback.get(n)) for n in names}
+        every = {*given.values(), *fallback.values()}
+        self._masked = sorted((v for v in every if v), key=len, reverse=True)
+
+    def substitute(self, text: str) -> str:
+        """One left-to-right pass, so a value containing `${...}` is never expanded again."""
+        out: list[str] = []
+        pos = 0
+        while (start := text.find("${", pos)) >= 0:
+            end = text.find("}", start + 2)
+            if end < 0:
+                break
+            name = text[start + 2 : end]
+            out.append(text[pos:start])
+            if name in self._values:
+                value = self._values[name]
+                if value is None:
+                    raise _StepError(
+                        f"secret `{name}` has no value: pass it with --var {name}=... "
+                        "or set the environment variable"
+                    )
+                out.append(value)
+            else:
+                out.append(text[start : end + 1])
+            pos = end + 1
+        out.append(text[pos:])
+        return "".join(out)
+
+    def mask(self, text: str) -> str:
+        for value in self._masked:
+            text = text.replace(value, "***")
+        return text
+
+
+def run_plan(
+    plan: Plan,
+    *,
+    database: str,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    fail_fast: bool = True,
+    secrets: Mapping[str, str] | None = None,
+    events: Callable[[RunEvent], None] | None = None,
+    on_connect: Callable[[Connection], None] | None = None,
+) -> RunResult:
+    """Execute `plan` on the DuckDB database `database`; see the module docstring.
+
+    `on_connect` is called with the open connection before the first step (to register UDFs
+    or filesystems); a `duckdb.Error` it raises is reported like a database that cannot open.
+    """
+    import duckdb
+
+    _check_order(plan)
+    emit = events if events is not None else _ignore
+    vault = _Secrets(plan.secret_vars, secrets or {}, plan.secrets)
+    started = time.perf_counter()
+    outcomes: list[StepOutcome] = []
+    failures: list[Failure] = []
+
+    def finish() -> RunResult:
+        elapsed = (time.perf_counter() - started) * 1000
+        return RunResult(
+            database=database,
+            outcomes=tuple(outcomes),
+            failures=tuple(failures),
+            duration_ms=elapsed,
+        )
+
+    try:
+        con = _connect(database, threads, memory_limit)
+    except (duckdb.Error, OSError) as err:
+        message = vault.mask(f"cannot open database {database}: {err}")
+        failures.append(
+            Failure(step_id=None, message=message, location=None, code=Code.DATABASE_ERROR)
+        )
+        _skip_all(plan.steps, "the database could not be opened", outcomes, emit)
+        return finish()
+
+    try:
+        if on_connect is not None:
+            try:
+                on_connect(con)
+            except duckdb.Error as err:
+                message = vault.mask(f"cannot prepare database {database}: {err}")
+                failures.append(
+                    Failure(step_id=None, message=message, location=None, code=Code.DATABASE_ERROR)
+                )
+                _skip_all(plan.steps, "the database could not be prepared", outcomes, emit)
+                return finish()
+        blocked: dict[str, str] = {}  # step id → the failed step it waits for
+        for step in plan.steps:
+            reason = _skip_reason(step, failures, blocked, fail_fast)
+            if reason is not None:
+                outcomes.append(
+                    StepOutcome(step_id=step.id, status=StepStatus.SKIPPED, message=reason)
+                )
+                emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
+                continue
+            emit(RunEvent(kind=EventKind.STARTED, step=step))
+            t0 = time.perf_counter()
+            error: str | None = None
+            counts: tuple[int | None, ...] = ()
+            try:
+                counts = _run_step(con, step, plan, vault)
+            except _StepError as err:
+                error = str(err)
+            except duckdb.Error as err:
+                error = str(err)
+            except OSError as err:
+                error = f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if error is None:
+                rows = next((c for c in reversed(counts) if c is not None), None)
+                outcomes.append(
+                    StepOutcome(
+                        step_id=step.id,
+                        status=StepStatus.OK,
+                        duration_ms=elapsed,
+                        rows=rows,
+                        statement_rows=counts,
+                    )
+                )
+                emit(
+                    RunEvent(
+                        kind=EventKind.FINISHED,
+                        step=step,
+                        duration_ms=elapsed,
+                        rows=rows,
+                        statement_rows=counts,
+                    )
+                )
+                continue
+            message = vault.mask(error)
+            code = Code.EXPORT_FAILED if step.kind is StepKind.EXPORT else Code.STEP_FAILED
+            failures.append(
+                Failure(step_id=step.id, message=message, location=step.location, code=code)
+            )
+            outcomes.append(
+                StepOutcome(
+                    step_id=step.id, status=StepStatus.FAILED, duration_ms=elapsed, message=message
+                )
+            )
+            emit(RunEvent(kind=EventKind.FAILED, step=step, duration_ms=elapsed, message=message))
+    finally:
+        con.close()
+    return finish()
+
+
+def _database_failure(message: str) -> Failure:
+    return Failure(step_id=None, message=message, location=None, code=Code.DATABASE_ERROR)
+
+
+def _ignore(event: RunEvent) -> None:
+    """The default event sink."""
+
+
+def _check_order(plan: Plan) -> None:
+    seen: set[str] = set()
+    for step in plan.steps:
+        late = [d for d in step.depends_on if d not in seen]
+        if late or step.id in seen:
+            raise ValueError(
+                f"internal error: plan is not in dependency order at step `{step.id}` "
+                f"(depends on {', '.join(late) or 'itself'}); please report"
+            )
+        seen.add(step.id)
+
+
+def _connect(database: str, threads: int | None, memory_limit: str | None) -> Connection:
+    import duckdb
+
+    if not database.startswith(":memory:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if threads is not None:
+        config["threads"] = threads
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
+    return duckdb.connect(database, config=config)
+
+
+def _skip_all(
+    steps: Iterable[Step],
+    reason: str,
+    outcomes: list[StepOutcome],
+    emit: Callable[[RunEvent], None],
+) -> None:
+    for step in steps:
+        outcomes.append(StepOutcome(step_id=step.id, status=StepStatus.SKIPPED, message=reason))
+        emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
+
+
+def _skip_reason(
+    step: Step, failures: list[Failure], blocked: dict[str, str], fail_fast: bool
+) -> str | None:
+    if failures and fail_fast:
+        return f"not run: step `{failures[0].step_id}` failed (--fail-fast)"
+    failed = {f.step_id for f in failures}
+    for dep in step.depends_on:
+        root = dep if dep in failed else blocked.get(dep)
+        if root is not None:
+            blocked[step.id] = root
+            return f"depends on failed step `{root}`"
+    return None
+
+
+def _run_step(con: Connection, step: Step, plan: Plan, vault: _Secrets) -> tuple[int | None, ...]:
+    statements = [vault.substitute(s) for s in step.sql]
+    if step.kind is StepKind.EXPORT:
+        return _export(con, step, statements, Path(plan.project_dir), vault)
+    return _in_transaction(con, statements)
+
+
+def _in_transaction(con: Connection, statements: Iterable[str]) -> tuple[int | None, ...]:
+    """Run statements atomically; the row count each reports (None when it reports none)."""
+    import duckdb
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        counts = tuple(_execute(con, sql) for sql in statements)
+        con.execute("COMMIT")
+    except duckdb.Error:
+        # A failed COMMIT has already ended the transaction; there is nothing to roll back.
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _execute(con: Connection, sql: str) -> int | None:
+    result = con.execute(sql)
+    description = result.description
+    if description and len(description) == 1 and description[0][0] == "Count":
+        rows = result.fetchall()
+        return int(rows[0][0]) if rows else None
+    return None
+
+
+def _export(
+    con: Connection,
+    step: Step,
+    statements: list[str],
+    project_dir: Path,
+    vault: _Secrets,
+) -> tuple[int | None, ...]:
+    """COPY the query into a temp file beside the target, then rename it into place."""
+    import duckdb
+
+    from sqlflowc.runtime.connectors.base import sql_string
+    from sqlflowc.runtime.exporters import FORMATS, copy_options
+
+    if len(statements) != 1:
+        raise _StepError(
+            f"internal error: export step has {len(statements)} queries; please report"
+        )
+    uri = vault.substitute(str(step.details.get("uri", "")))
+    fmt = str(step.details.get("format", ""))
+    options = step.details.get("options") or {}
+    if not uri or "://" in uri:
+        raise _StepError(f"cannot export to `{uri}`: only local files are supported")
+    if fmt.upper() not in FORMATS or not isinstance(options, Mapping):
+        raise _StepError(f"internal error: export step has format {fmt!r}; please report")
+    target = Path(uri).expanduser()
+    if not target.is_absolute():
+        target = project_dir / target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".sqlflowc-{uuid.uuid4().hex[:12]}-{target.name}")
+    query = statements[0].strip().rstrip(";")
+    copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {copy_options(fmt, options)}"
+    try:
+        counts = _in_transaction(con, [copy])
+        os.replace(temp, target)
+    except (duckdb.Error, OSError):
+        temp.unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+_SYMBOLS = {
+    False: {
+        EventKind.STARTED: "▸",
+        EventKind.FINISHED: "✓",
+        EventKind.FAILED: "✗",
+        EventKind.SKIPPED: "-",
+    },
+    True: {
+        EventKind.STARTED: ">",
+        EventKind.FINISHED: "+",
+        EventKind.FAILED: "x",
+        EventKind.SKIPPED: "-",
+    },
+}
+
+
+def _stdout_is_ascii() -> bool:
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "▸✓✗→".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return True
+    return False
+
+
+def format_event(event: RunEvent, *, ascii_only: bool | None = None) -> str:
+    """One terminal line: `  ✓ load_users  12 ms  1,000 rows` (ASCII symbols when stdout
+    cannot show the Unicode ones, or when `ascii_only=True`)."""
+    plain = _stdout_is_ascii() if ascii_only is None else ascii_only
+    head = f"  {_SYMBOLS[plain][event.kind]} {event.step_id}"
+    match event.kind:
+        case EventKind.STARTED:
+            arrow = "->" if plain else "→"
+            target = f" {arrow} {event.step.target}" if event.step.target else ""
+            return f"{head}  [{event.step.kind.value}{target}]"
+        case EventKind.FINISHED:
+            line = f"{head}  {_duration(event.duration_ms or 0.0)}"
+            if event.rows is not None:
+                line += f"  {event.rows:,} row{'s' if event.rows != 1 else ''}"
+            return line
+        case EventKind.FAILED:
+            first = event.message.strip().splitlines()[0] if event.message.strip() else "failed"
+            return f"{head}  {_duration(event.duration_ms or 0.0)}  failed: {first}"
+        case EventKind.SKIPPED:
+            return f"{head}  skipped: {event.message}"
+        case _:
+            assert_never(event.kind)
