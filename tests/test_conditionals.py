@@ -143,6 +143,14 @@ def test_variables_in_conditions(condition: str, variables: dict[str, Any], expe
 def test_environment_and_profile_variables_are_visible() -> None:
     assert holds("${HOME_REGION} = 'eu'", environ={"HOME_REGION": "eu"})
     assert holds("env = 'staging'", profile_vars={"env": "staging"})
+    assert holds("env = 'x-1'", profile_vars={"env": "x-${N}"}, environ={"N": "1"})
+
+
+def test_unset_reference_inside_a_profile_variable() -> None:
+    for condition in ("env = 'x'", "${env} = 'x'"):
+        (diag,) = errors(condition, profile_vars={"env": "${NOPE}"})
+        assert diag.message == "unknown variable `NOPE`"
+        assert diag.notes == ("used by profile variable `env`",)
 
 
 # ------------------------------------------------------------------ logic and precedence

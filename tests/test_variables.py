@@ -153,6 +153,38 @@ def test_sets_are_consumed() -> None:
     assert len(prog.statements) == 1
 
 
+def test_profile_variables_may_refer_to_the_environment_and_command_line() -> None:
+    profile = {
+        "host": "${DB_HOST|localhost}",
+        "url": "https://${host}:${port}/x",
+        "port": 8080,
+        "dsn_password": "${PW}",
+    }
+    prog = ok(
+        "SELECT '${url}', '${dsn_password}';",
+        profile_vars=profile,
+        environ={"DB_HOST": "db", "PW": "pw1"},
+        cli_vars={"port": 9090},
+    )
+    assert sql_of(prog).text == "SELECT 'https://db:9090/x', 'pw1'"
+    assert sql_of(prog).display == "SELECT 'https://db:9090/x', '${dsn_password}'"
+
+
+def test_unset_reference_in_a_profile_variable_is_reported_at_its_use() -> None:
+    diags, ctx = failing("SELECT '${host}';", profile_vars={"host": "${DB_HOST}"})
+    (diag,) = diags
+    assert diag.message == "unknown variable `DB_HOST`"
+    assert diag.notes == ("used by profile variable `host`",)
+    assert diag.span is not None and ctx.sources.text(diag.span) == "${host}"
+    # an unused profile variable breaks nothing
+    ok("SELECT 1;", profile_vars={"host": "${DB_HOST}"})
+
+
+def test_profile_variables_referring_to_each_other_in_a_loop_stop() -> None:
+    diags, _ = failing("SELECT '${a}';", profile_vars={"a": "${b}", "b": "${a}"})
+    assert [d.code for d in diags] == [Code.UNKNOWN_VARIABLE]
+
+
 # ------------------------------------------------------------------ typed values and splicing
 
 

@@ -254,12 +254,15 @@ class _Folder:
                 return Value(data=operand.value, text=value_text(operand.value))
             case ast.VarRef():
                 found = self.scope.lookup(operand)
-                if found is None and not self.scope.is_broken(operand.name):
-                    self.unknown.add(operand)
+                if found is None:
+                    self.unknown.missing(operand, self.scope)
                 return found
             case ast.BareName():
                 found = self.scope.get(operand.name)
-                if found is None and not self.scope.is_broken(operand.name):
+                if found is None and self.scope.profile_missing(operand.name):
+                    ref = ast.VarRef(name=operand.name, raw=operand.name, span=operand.span)
+                    self.unknown.missing(ref, self.scope)
+                elif found is None and not self.scope.is_broken(operand.name):
                     self.bare_word(operand)
                 return found
             case ast.Paren():

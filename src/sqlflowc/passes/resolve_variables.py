@@ -230,8 +230,7 @@ class _Resolver:
             case ast.VarRef():
                 value = self.scope.lookup(node)
                 if value is None:
-                    if not self.scope.is_broken(node.name):
-                        self.unknown.add(node)
+                    self.unknown.missing(node, self.scope)
                     return None, False
                 if value.secret:
                     return self.scope.placeholder(node.name, value.text), True

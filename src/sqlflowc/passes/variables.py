@@ -5,7 +5,10 @@ through `UnknownVariables.report`.
 
 Resolution order for `${name}`: command line → the profile's `variables:` → the most recent SET
 before the use (in active code) → the environment → the inline default. A command-line value
-therefore beats a SET: `SET env = 'dev'` does not override `--var env=prod`.
+therefore beats a SET: `SET env = 'dev'` does not override `--var env=prod`. A profile variable
+may itself hold `${...}` references, resolved (as text) against the command line, the other
+profile variables, the environment and defaults; one that is unset is reported at the use of
+the profile variable.
 
 Values keep their type (number, boolean, string, null) and carry the text they are spliced as:
 - `value_text`: strings as they are; booleans `true`/`false`; None `null`; integers as digits;
@@ -137,6 +140,7 @@ class Scope:
         self._environ = dict(environ)
         self._sets: dict[str, Value] = {}
         self._broken: set[str] = set()
+        self._profile_missing: dict[str, list[str]] = {}
         self._secret_names: set[str] = set()
         self.used: dict[str, Value] = {}
         """Every variable looked up, with the value of its first use."""
@@ -178,16 +182,60 @@ class Scope:
     def get(self, name: str) -> Value | None:
         """The value of `name` (ignoring any inline default), or None when it is not set."""
         secret = self.is_secret(name)
-        for layer in (self._cli, self._profile):
-            if name in layer:
-                data = layer[name]
-                return Value(data=data, text=value_text(data), secret=secret)
+        if name in self._cli:
+            data = self._cli[name]
+            return Value(data=data, text=value_text(data), secret=secret)
+        if name in self._profile:
+            return self._profile_value(name, frozenset())
         if name in self._sets:
             value = self._sets[name]
             return value if value.secret or not secret else Value(value.data, value.text, True)
         if name in self._environ:
             return Value(data=self._environ[name], text=self._environ[name], secret=secret)
         return None
+
+    def _profile_value(self, name: str, seen: frozenset[str]) -> Value | None:
+        """A profile variable; `${...}` in its text resolve against the command line, the
+        other profile variables, the environment and defaults (not SETs: the profile is
+        outside the program). None when one is unset (see `profile_missing`)."""
+        data = self._profile[name]
+        secret = self.is_secret(name)
+        if not isinstance(data, str) or "${" not in data:
+            return Value(data=data, text=value_text(data), secret=secret)
+        template = make_template(data, Span(-1, 0, 0), Reporter())
+        parts: list[str] = []
+        missing: list[str] = []
+        pos = 0
+        for ref, offset in zip(template.refs, template.offsets, strict=True):
+            parts.append(data[pos:offset])
+            pos = offset + len(ref.raw)
+            inner = self._outside_program(ref, seen | {name})
+            if inner is None:
+                missing.append(ref.name)
+            else:
+                parts.append(inner.text)
+                secret = secret or inner.secret
+        parts.append(data[pos:])
+        if missing:
+            self._profile_missing[name] = missing
+            return None
+        text = "".join(parts)
+        return Value(data=text, text=text, secret=secret)
+
+    def _outside_program(self, ref: ast.VarRef, seen: frozenset[str]) -> Value | None:
+        secret = self.is_secret(ref.name)
+        if ref.name in self._cli:
+            data = self._cli[ref.name]
+            return Value(data=data, text=value_text(data), secret=secret)
+        if ref.name in self._profile and ref.name not in seen:
+            return self._profile_value(ref.name, seen)
+        if ref.name in self._environ:
+            return Value(self._environ[ref.name], self._environ[ref.name], secret)
+        return _default_value(ref, secret) if ref.default is not None else None
+
+    def profile_missing(self, name: str) -> list[str]:
+        """The unset variables a profile variable refers to (after a failed lookup)."""
+        return self._profile_missing.get(name, []) if self.get(name) is None else []
 
     def lookup(self, ref: ast.VarRef) -> Value | None:
         """`${name}` or `${name|default}`; None when unset without a default."""
@@ -271,8 +319,7 @@ def splice(
         pos = offset + len(ref.raw)
         value = scope.lookup(ref)
         if value is None:
-            if not scope.is_broken(ref.name):
-                unknown.add(ref, where)
+            unknown.missing(ref, scope, where)
             missing = True
             continue
         size = len(value.text)
@@ -300,8 +347,8 @@ def set_value(
     match stmt.value:
         case ast.VarRef() as ref:
             value = scope.lookup(ref)
-            if value is None and not scope.is_broken(ref.name):
-                unknown.add(ref)
+            if value is None:
+                unknown.missing(ref, scope)
             return value
         case ast.Literal(value=str() as text) as lit if "${" in text:
             inner = Span(
@@ -399,6 +446,17 @@ class UnknownVariables:
 
     def add_name(self, name: str, span: Span, where: str = "") -> None:
         self._uses.setdefault(name, []).append((span, where))
+
+    def missing(self, ref: ast.VarRef, scope: Scope, where: str = "") -> None:
+        """Record a reference that did not resolve: the variable itself is unset, or a
+        profile variable it names refers to one. A variable whose SET failed is skipped."""
+        if scope.is_broken(ref.name):
+            return
+        inner = scope.profile_missing(ref.name)
+        for name in inner:
+            self.add_name(name, ref.span, f"profile variable `{ref.name}`")
+        if not inner:
+            self.add(ref, where)
 
     def add_other_uses(self, statements: tuple[ast.Statement, ...]) -> None:
         """Also list the uses of the names collected so far in `statements` (up to their SET)."""
