@@ -240,6 +240,14 @@ def test_missing_file_points_at_path_param(tmp_path: Path) -> None:
     assert ":2:" in rendered.splitlines()[0]
 
 
+def test_missing_file_reported_with_other_errors(tmp_path: Path) -> None:
+    reporter, _, _ = check("CSV", {"path": "nope.csv", "delimeter": ";"}, tmp_path)
+    assert [d.code for d in reporter.diagnostics] == [
+        Code.BAD_CONNECTOR_PARAM,
+        Code.INPUT_NOT_FOUND,
+    ]
+
+
 def test_glob_matching_nothing(tmp_path: Path) -> None:
     reporter, src, _ = check("PARQUET", {"path": "out/*.parquet"}, tmp_path)
     [d] = reporter.diagnostics

@@ -179,13 +179,17 @@ def _profile_file(project_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _default_profile(project_dir: Path, sources: SourceMap | None) -> Profile:
-    return Profile(
-        name=None,
-        path=None,
-        engine=Engine(path=str(project_dir / DEFAULT_DATABASE)),
-        sources=sources,
-    )
+def _fail(
+    sources: SourceMap | None,
+    message: str,
+    span: Span | None = None,
+    *,
+    code: Code = Code.PROFILE_ERROR,
+    help: str = "",
+    notes: tuple[str, ...] = (),
+) -> CompileError:
+    """A CompileError holding one diagnostic."""
+    return CompileError([Diagnostic(code, message, span, help=help, notes=notes)], sources)
 
 
 def load_profile(project_dir: Path, name: str | None, sources: SourceMap | None = None) -> Profile:
@@ -195,27 +199,19 @@ def load_profile(project_dir: Path, name: str | None, sources: SourceMap | None 
     path = _profile_file(project_dir, name if name is not None else "dev")
     if path is None:
         if name is None:
-            return _default_profile(project_dir, sources)
+            database = str(project_dir / DEFAULT_DATABASE)
+            return Profile(name=None, path=None, engine=Engine(path=database), sources=sources)
         names = available_profiles(project_dir)
-        from sqlflowc.runtime.connectors.base import did_you_mean
-
-        raise CompileError(
-            [
-                Diagnostic(
-                    Code.PROFILE_ERROR,
-                    f"profile `{name}` not found in {project_dir / 'profiles'}",
-                    help=did_you_mean(name, names),
-                    notes=(f"available profiles: {', '.join(names) if names else 'none'}",),
-                )
-            ],
+        raise _fail(
             sources,
+            f"profile `{name}` not found in {project_dir / 'profiles'}",
+            help=_did_you_mean(name, names),
+            notes=(f"available profiles: {', '.join(names) if names else 'none'}",),
         )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise CompileError(
-            [Diagnostic(Code.PROFILE_ERROR, f"cannot read profile {path}: {err}")], sources
-        ) from None
+        raise _fail(sources, f"cannot read profile {path}: {err}") from None
     file_id = sources.add(_display(path), text)
     return _parse(text, file_id, path, name or "dev", project_dir, sources)
 
@@ -247,16 +243,8 @@ def _parse(
         if err.context and err.context_mark is not None and err.context_mark is not mark:
             where = f"line {err.context_mark.line + 1}, column {err.context_mark.column + 1}"
             notes = (f"{err.context.removeprefix('while ')} started at {where}",)
-        raise CompileError(
-            [
-                Diagnostic(
-                    Code.PROFILE_ERROR,
-                    f"invalid YAML in profile `{name}`: {message}",
-                    at,
-                    notes=notes,
-                )
-            ],
-            sources,
+        raise _fail(
+            sources, f"invalid YAML in profile `{name}`: {message}", at, notes=notes
         ) from None
     finally:
         loader.dispose()
@@ -268,16 +256,8 @@ def _parse(
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise CompileError(
-            [
-                Diagnostic(
-                    Code.PROFILE_ERROR,
-                    f"profile `{name}` must be a mapping of keys (engine, variables, ...)",
-                    values.get(()),
-                )
-            ],
-            sources,
-        )
+        message = f"profile `{name}` must be a mapping of keys (engine, variables, ...)"
+        raise _fail(sources, message, values.get(()))
 
     diagnostics: list[Diagnostic] = []
     for key in sorted(_LEGACY_IGNORED & set(data)):
@@ -302,7 +282,7 @@ def _parse(
     try:
         parsed = _ProfileFile.model_validate(data)
     except ValidationError as err:
-        diagnostics.extend(_validation_diagnostics(err, data, values, keys))
+        diagnostics.extend(_validation_diagnostics(err, values, keys))
         parsed = None
     if parsed is None or any(d.is_error for d in diagnostics):
         raise CompileError(diagnostics, sources)
@@ -341,12 +321,9 @@ def _index(
 
 
 def _validation_diagnostics(
-    err: ValidationError,
-    data: Mapping[str, Any],
-    values: Mapping[YamlPath, Span],
-    keys: Mapping[YamlPath, Span],
+    err: ValidationError, values: Mapping[YamlPath, Span], keys: Mapping[YamlPath, Span]
 ) -> list[Diagnostic]:
-    from sqlflowc.runtime.connectors.base import describe_type, did_you_mean
+    from sqlflowc.runtime.connectors.base import describe_type
 
     out: list[Diagnostic] = []
     seen: set[YamlPath] = set()
@@ -368,17 +345,17 @@ def _validation_diagnostics(
                     Code.PROFILE_ERROR,
                     f"unknown profile key `{dotted}`",
                     at,
-                    help=did_you_mean(str(loc[-1]), accepted),
+                    help=_did_you_mean(str(loc[-1]), accepted),
                     notes=(f"accepted here: {', '.join(accepted)}",) if accepted else (),
                 )
             )
             continue
         message = str(e["msg"]).removeprefix("Value error, ")
         message = f": {message[:1].lower()}{message[1:]}, got {e['input']!r}"
-        if e["type"].endswith(("_type", "_parsing")):
-            annotation = _annotation_at(loc)
-            if annotation is not None:
-                message = f" expects {describe_type(annotation)}, got {e['input']!r}"
+        model = _model_at(loc[:-1])
+        info = model.model_fields.get(str(loc[-1])) if model is not None and loc else None
+        if e["type"].endswith(("_type", "_parsing")) and info is not None:
+            message = f" expects {describe_type(info.annotation)}, got {e['input']!r}"
         out.append(Diagnostic(Code.PROFILE_ERROR, f"profile key `{dotted}`{message}", at))
     return out
 
@@ -410,12 +387,10 @@ def _accepted_keys(path: YamlPath) -> list[str]:
     return sorted(model.model_fields) if model is not None else []
 
 
-def _annotation_at(loc: YamlPath) -> Any:
-    model = _model_at(loc[:-1])
-    if model is None or not loc:
-        return None
-    info = model.model_fields.get(str(loc[-1]))
-    return None if info is None else info.annotation
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    from sqlflowc.runtime.connectors.base import did_you_mean
+
+    return did_you_mean(word, candidates)
 
 
 def _engine(parsed: _ProfileFile, project_dir: Path) -> Engine:
@@ -493,8 +468,6 @@ def resolve_connection(
     """Connection `name` with every `${VAR}` / `${VAR|default}` in its values resolved by
     `lookup`; raises CompileError for an unknown connection (at `span`, the use) or an unset
     variable (at the value in the profile file)."""
-    from sqlflowc.runtime.connectors.base import did_you_mean
-
     conn = profile.connections.get(name)
     if conn is None:
         matches = [n for n in profile.connections if n.lower() == name.lower()]
@@ -503,17 +476,13 @@ def resolve_connection(
     where = f"profile `{profile.name}`" if profile.name else "the profile (none was loaded)"
     if conn is None:
         names = sorted(profile.connections)
-        raise CompileError(
-            [
-                Diagnostic(
-                    Code.UNKNOWN_CONNECTION,
-                    f"connection `{name}` is not defined in {where}",
-                    span,
-                    help=did_you_mean(name, names),
-                    notes=(f"connections: {', '.join(names) if names else 'none'}",),
-                )
-            ],
+        raise _fail(
             profile.sources,
+            f"connection `{name}` is not defined in {where}",
+            span,
+            code=Code.UNKNOWN_CONNECTION,
+            help=_did_you_mean(name, names),
+            notes=(f"connections: {', '.join(names) if names else 'none'}",),
         )
     spans = profile.connection_spans.get(name, {})
     diagnostics: list[Diagnostic] = []
@@ -531,13 +500,8 @@ def resolve_connection(
             for var in missing
         )
     if "type" not in resolved:
-        diagnostics.append(
-            Diagnostic(
-                Code.PROFILE_ERROR,
-                f"connection `{name}` has no `type`",
-                spans.get("", span),
-            )
-        )
+        message = f"connection `{name}` has no `type`"
+        diagnostics.append(Diagnostic(Code.PROFILE_ERROR, message, spans.get("", span)))
     if diagnostics:
         raise CompileError(diagnostics, profile.sources)
     return resolved

@@ -109,9 +109,10 @@ class FileConnector(Generic[P]):
     def validate(self, source: program.Source, project_dir: Path, reporter: Reporter) -> None:
         """Check the parameters, then that the input exists."""
         params = check_params(self.name, self.params_model, self.obsolete_params, source, reporter)
-        if params is None:
-            return
-        location = resolve_location(params.path, project_dir, self.extension)
+        path = source.params.get("path")
+        if not isinstance(path, str):
+            return  # reported by check_params
+        location = resolve_location(path, project_dir, self.extension)
         if "://" in location:
             return
         span = source.param_spans.get("path", source.span)
@@ -119,12 +120,12 @@ class FileConnector(Generic[P]):
             what = "no file matches" if has_glob(location) else "file not found:"
             reporter.error(
                 Code.INPUT_NOT_FOUND,
-                f"{what} `{params.path}` (resolved to {location})",
+                f"{what} `{path}` (resolved to {location})",
                 span,
                 label="this path",
             )
-            return
-        self.check_files(params, location, span, source, reporter)
+        elif params is not None:
+            self.check_files(params, location, span, source, reporter)
 
     def check_files(
         self, params: P, location: str, span: Span, source: program.Source, reporter: Reporter
