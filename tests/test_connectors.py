@@ -10,6 +10,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sqlflowc.diagnostics import Code, Reporter, Severity, render_text
 from sqlflowc.ir import program
@@ -73,6 +75,9 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+_MEMORY = duckdb.connect()  # one in-memory database for the property test
+
+
 # -- quoting ------------------------------------------------------------------------------------
 
 
@@ -80,6 +85,11 @@ def write(path: Path, text: str) -> Path:
 def test_sql_string_round_trips_through_duckdb(value: str) -> None:
     with duckdb.connect() as con:
         assert con.execute(f"SELECT {sql_string(value)}").fetchall() == [(value,)]
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")))
+def test_sql_string_round_trips_any_text(value: str) -> None:
+    assert _MEMORY.execute(f"SELECT {sql_string(value)}").fetchall() == [(value,)]
 
 
 def test_sql_identifier_round_trips_through_duckdb() -> None:
