@@ -414,6 +414,13 @@ def test_export_into_an_unwritable_place_fails_cleanly(tmp_path: Path) -> None:
     assert failure.code is Code.EXPORT_FAILED and "blocker" in failure.message
 
 
+def test_export_with_bad_options_from_a_hand_edited_plan(tmp_path: Path) -> None:
+    result, _, _ = run(tmp_path, DATA, export("x", "FROM people", "x.csv", "csv", sep=";"))
+    [failure] = result.failures
+    assert "invalid options for a CSV export" in failure.message
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_export_query_with_trailing_comment(tmp_path: Path) -> None:
     result, _, _ = run(tmp_path, DATA, export("c", "SELECT 1 AS one -- note", "c.csv", "csv"))
     assert result.ok, result.failures

@@ -217,81 +217,80 @@ def run_plan(
     try:
         con = _connect(database, threads, memory_limit)
     except (duckdb.Error, OSError) as err:
-        message = vault.mask(f"cannot open database {database}: {err}")
-        failures.append(
-            Failure(step_id=None, message=message, location=None, code=Code.DATABASE_ERROR)
-        )
+        failures.append(_database_failure(vault.mask(f"cannot open database {database}: {err}")))
         _skip_all(plan.steps, "the database could not be opened", outcomes, emit)
         return finish()
-
     try:
         if on_connect is not None:
             try:
                 on_connect(con)
             except duckdb.Error as err:
                 message = vault.mask(f"cannot prepare database {database}: {err}")
-                failures.append(
-                    Failure(step_id=None, message=message, location=None, code=Code.DATABASE_ERROR)
-                )
+                failures.append(_database_failure(message))
                 _skip_all(plan.steps, "the database could not be prepared", outcomes, emit)
                 return finish()
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:
             reason = _skip_reason(step, failures, blocked, fail_fast)
             if reason is not None:
-                outcomes.append(
-                    StepOutcome(step_id=step.id, status=StepStatus.SKIPPED, message=reason)
-                )
-                emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
+                _skip_all([step], reason, outcomes, emit)
                 continue
             emit(RunEvent(kind=EventKind.STARTED, step=step))
-            t0 = time.perf_counter()
-            error: str | None = None
-            counts: tuple[int | None, ...] = ()
-            try:
-                counts = _run_step(con, step, plan, vault)
-            except _StepError as err:
-                error = str(err)
-            except duckdb.Error as err:
-                error = str(err)
-            except OSError as err:
-                error = f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
-            elapsed = (time.perf_counter() - t0) * 1000
-            if error is None:
-                rows = next((c for c in reversed(counts) if c is not None), None)
-                outcomes.append(
-                    StepOutcome(
-                        step_id=step.id,
-                        status=StepStatus.OK,
-                        duration_ms=elapsed,
-                        rows=rows,
-                        statement_rows=counts,
+            outcome = _attempt(con, step, plan, vault)
+            outcomes.append(outcome)
+            if outcome.status is StepStatus.OK:
+                kind = EventKind.FINISHED
+            else:
+                kind = EventKind.FAILED
+                code = Code.EXPORT_FAILED if step.kind is StepKind.EXPORT else Code.STEP_FAILED
+                failures.append(
+                    Failure(
+                        step_id=step.id, message=outcome.message, location=step.location, code=code
                     )
                 )
-                emit(
-                    RunEvent(
-                        kind=EventKind.FINISHED,
-                        step=step,
-                        duration_ms=elapsed,
-                        rows=rows,
-                        statement_rows=counts,
-                    )
-                )
-                continue
-            message = vault.mask(error)
-            code = Code.EXPORT_FAILED if step.kind is StepKind.EXPORT else Code.STEP_FAILED
-            failures.append(
-                Failure(step_id=step.id, message=message, location=step.location, code=code)
-            )
-            outcomes.append(
-                StepOutcome(
-                    step_id=step.id, status=StepStatus.FAILED, duration_ms=elapsed, message=message
+            emit(
+                RunEvent(
+                    kind=kind,
+                    step=step,
+                    duration_ms=outcome.duration_ms,
+                    rows=outcome.rows,
+                    statement_rows=outcome.statement_rows,
+                    message=outcome.message,
                 )
             )
-            emit(RunEvent(kind=EventKind.FAILED, step=step, duration_ms=elapsed, message=message))
     finally:
         con.close()
     return finish()
+
+
+def _attempt(con: Connection, step: Step, plan: Plan, vault: _Secrets) -> StepOutcome:
+    """Run one step; its outcome, with any error message masked."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    error: str | None = None
+    counts: tuple[int | None, ...] = ()
+    try:
+        counts = _run_step(con, step, plan, vault)
+    except (_StepError, duckdb.Error) as err:
+        error = str(err)
+    except OSError as err:
+        error = f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
+    elapsed = (time.perf_counter() - t0) * 1000
+    if error is not None:
+        return StepOutcome(
+            step_id=step.id,
+            status=StepStatus.FAILED,
+            duration_ms=elapsed,
+            message=vault.mask(error),
+        )
+    return StepOutcome(
+        step_id=step.id,
+        status=StepStatus.OK,
+        duration_ms=elapsed,
+        rows=next((c for c in reversed(counts) if c is not None), None),
+        statement_rows=counts,
+    )
 
 
 def _database_failure(message: str) -> Failure:
@@ -408,13 +407,17 @@ def _export(
         raise _StepError(f"cannot export to `{uri}`: only local files are supported")
     if fmt.upper() not in FORMATS or not isinstance(options, Mapping):
         raise _StepError(f"internal error: export step has format {fmt!r}; please report")
+    try:
+        option_list = copy_options(fmt, options)
+    except ValueError as err:  # a hand-edited plan; the compiler validates options
+        raise _StepError(f"invalid options for a {fmt.upper()} export: {err}") from None
     target = Path(uri).expanduser()
     if not target.is_absolute():
         target = project_dir / target
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".sqlflowc-{uuid.uuid4().hex[:12]}-{target.name}")
     query = statements[0].strip().rstrip(";")
-    copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {copy_options(fmt, options)}"
+    copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {option_list}"
     try:
         counts = _in_transaction(con, [copy])
         os.replace(temp, target)
