@@ -180,7 +180,8 @@ def compile_cmd(
     fmt = fmt or ("json" if output else "text")
     with _diagnostics_boundary(fmt):
         comp = _compile(pipeline, var_pairs, vars_json, profile, project_dir)
-    _print_diagnostics(comp.warnings, comp.sources, fmt if output else "text")
+    if comp.warnings:
+        _print_diagnostics(comp.warnings, comp.sources, fmt)
     text = comp.plan.to_json() if fmt == "json" else comp.plan.to_text()
     if output:
         _write_atomic(output, text)
