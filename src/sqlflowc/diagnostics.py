@@ -112,11 +112,33 @@ class Reporter:
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    def error(self, code: Code, message: str, span: Span | None = None, **kw: str) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, Severity.ERROR, **kw))
+    def error(
+        self,
+        code: Code,
+        message: str,
+        span: Span | None = None,
+        *,
+        label: str = "",
+        help: str = "",
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(code, message, span, Severity.ERROR, label, help, tuple(notes))
+        )
 
-    def warning(self, code: Code, message: str, span: Span | None = None, **kw: str) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, Severity.WARNING, **kw))
+    def warning(
+        self,
+        code: Code,
+        message: str,
+        span: Span | None = None,
+        *,
+        label: str = "",
+        help: str = "",
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(code, message, span, Severity.WARNING, label, help, tuple(notes))
+        )
 
     def add(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)

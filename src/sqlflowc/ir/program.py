@@ -51,7 +51,7 @@ class Sql:
     display: str
     span: Span
     origin: tuple[tuple[int, int], ...] = ()
-    tree: exp.Expression | None = field(default=None, compare=False, repr=False)
+    tree: exp.Expr | None = field(default=None, compare=False, repr=False)
 
     def file_offset(self, text_offset: int) -> int:
         """The `.sf` file offset of a character of `text` (for diagnostics inside SQL)."""

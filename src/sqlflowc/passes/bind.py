@@ -159,7 +159,7 @@ def _table_keys(tables: list[exp.Table]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _reads(tree: exp.Expression | None) -> frozenset[str]:
+def _reads(tree: exp.Expr | None) -> frozenset[str]:
     """Tables a query reads, from sqlglot scopes (CTE names are scopes, not tables)."""
     if tree is None:
         return frozenset()
@@ -177,7 +177,7 @@ def _reads(tree: exp.Expression | None) -> frozenset[str]:
     return _table_keys(tables)
 
 
-def _target(node: exp.Expression | None) -> frozenset[str]:
+def _target(node: exp.Expr | None) -> frozenset[str]:
     while isinstance(node, exp.Schema):
         node = node.this
     if isinstance(node, exp.Table):
@@ -185,7 +185,7 @@ def _target(node: exp.Expression | None) -> frozenset[str]:
     return frozenset()
 
 
-def _effects(tree: exp.Expression) -> tuple[frozenset[str], frozenset[str], bool]:
+def _effects(tree: exp.Expr) -> tuple[frozenset[str], frozenset[str], bool]:
     """(reads, writes, barrier) of a SQL statement run as written."""
     reads = _reads(tree) if isinstance(tree, _QUERY_TYPES) else frozenset()
     match tree:
@@ -219,7 +219,7 @@ def _effects(tree: exp.Expression) -> tuple[frozenset[str], frozenset[str], bool
     return frozenset(), frozenset(), True
 
 
-def _nested_reads(tree: exp.Expression) -> frozenset[str]:
+def _nested_reads(tree: exp.Expr) -> frozenset[str]:
     """Tables read by the queries nested in a DML/DDL statement."""
     found: set[str] = set()
     for node in tree.iter_expressions():
