@@ -98,6 +98,8 @@ def compile_source(
         project_dir = find_project_dir(Path(path)) if path != "<string>" else Path.cwd()
     project_dir = project_dir.resolve()
     prof = load_profile(project_dir, profile, sources)
+    for warning in prof.warnings:
+        reporter.add(warning)
     ctx = PassContext(
         sources=sources,
         reporter=reporter,

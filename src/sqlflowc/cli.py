@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlflowc.api import Compilation
     from sqlflowc.backend.plan import Plan
     from sqlflowc.diagnostics import Diagnostic
-    from sqlflowc.runtime.executor import RunResult
+    from sqlflowc.runtime.executor import RunEvent, RunResult
     from sqlflowc.source import SourceMap
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -266,8 +266,6 @@ def run_cmd(
             plan, prof, project, sources = comp.plan, comp.profile, comp.project_dir, comp.sources
             secrets = dict(plan.secrets)
     db = database_path(project, prof, database)
-    from sqlflowc.runtime.executor import format_event
-
     click.echo(f"running {plan.pipeline}: {len(plan.steps)} steps on {db}")
     result = run(
         plan,
@@ -276,9 +274,17 @@ def run_cmd(
         memory_limit=prof.engine.memory_limit,
         fail_fast=fail_fast,
         secrets=secrets,
-        events=lambda event: click.echo(format_event(event)),
+        events=_print_event,
     )
     _report_run(result, plan, sources)
+
+
+def _print_event(event: RunEvent) -> None:
+    """One line per finished, failed or skipped step (a start is not worth a line)."""
+    from sqlflowc.runtime.executor import EventKind, format_event
+
+    if event.kind is not EventKind.STARTED:
+        click.echo(format_event(event))
 
 
 def _load_plan(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 from lark import Token, Tree
 
@@ -456,7 +456,7 @@ class _Lowerer:
         raise AssertionError(f"not a scalar: {t!r}")  # pragma: no cover
 
     def string(self, t: Any) -> ast.Literal:
-        tok = t.children[0] if isinstance(t, Tree) else t
+        tok = cast(Token, t.children[0] if isinstance(t, Tree) else t)
         raw = str(tok)
         if raw.startswith("'"):
             value = raw[1:-1].replace("''", "'")
@@ -468,7 +468,7 @@ class _Lowerer:
         return ast.Literal(value=value, raw=raw, span=self.tok_span(tok))
 
     def name(self, t: Any) -> ast.Ident:
-        tok = t.children[0] if isinstance(t, Tree) else t
+        tok = cast(Token, t.children[0] if isinstance(t, Tree) else t)
         raw = str(tok)
         span = self.tok_span(tok)
         if tok.type == "QUOTED_IDENT":
@@ -496,7 +496,7 @@ class _Lowerer:
             if pair is None:
                 continue
             key_tok, value = pair.children
-            key = json.loads(str(key_tok))
+            key = self.json_text(key_tok)
             if key in seen:
                 self.reporter.error(
                     Code.INVALID_JSON,
@@ -515,6 +515,24 @@ class _Lowerer:
             )
         return ast.JsonObject(pairs=tuple(pairs), span=self.span(t))
 
+    def json_text(self, tok: Token) -> str:
+        """The value of a JSON string token; an invalid escape or control character is reported."""
+        raw = str(tok)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as err:
+            self.reporter.error(
+                Code.INVALID_JSON,
+                f"invalid JSON string: {err.msg.lower()}",
+                self.tok_span(tok),
+                label="not a valid JSON string",
+                help='JSON strings escape only \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX; '
+                "write a tab as \\t",
+            )
+            return raw[1:-1]
+        assert isinstance(value, str)
+        return value
+
     def json_value(self, t: Any) -> ast.JsonValue:
         match t.data:
             case "json_object":
@@ -525,7 +543,7 @@ class _Lowerer:
             case "json_string":
                 tok = t.children[0]
                 raw = str(tok)
-                value = json.loads(raw)
+                value = self.json_text(tok)
                 return ast.JsonString(
                     template=make_template(value, _inner(self.tok_span(tok)), self.reporter),
                     raw=raw,
