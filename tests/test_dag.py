@@ -1,0 +1,162 @@
+"""bind + build_dag + backend: table references, ordering edges, barriers, SQL errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sqlflowc.api import Compilation, compile_source
+from sqlflowc.diagnostics import Code, CompileError, Severity
+
+
+def compile_text(text: str, tmp_path: Path) -> Compilation:
+    return compile_source(text, str(tmp_path / "p.sf"), project_dir=tmp_path, environ={})
+
+
+def deps(comp: Compilation) -> dict[str, tuple[str, ...]]:
+    return {s.id: s.depends_on for s in comp.plan.steps}
+
+
+def codes(err: CompileError) -> list[str]:
+    return [d.code.value for d in err.diagnostics if d.severity is Severity.ERROR]
+
+
+def test_read_after_write_and_independent_steps(tmp_path: Path) -> None:
+    comp = compile_text(
+        "CREATE TABLE a AS SELECT 1 AS x;\n"
+        "CREATE TABLE b AS SELECT 2 AS y;\n"
+        "CREATE TABLE c AS SELECT * FROM a JOIN b ON true;\n",
+        tmp_path,
+    )
+    assert deps(comp) == {"table_a": (), "table_b": (), "table_c": ("table_a", "table_b")}
+
+
+def test_write_after_write_and_write_after_read(tmp_path: Path) -> None:
+    comp = compile_text(
+        "CREATE TABLE t AS SELECT 1 AS x;\n"
+        "EXPORT SELECT * FROM t TO 'out.csv' TYPE CSV;\n"
+        "INSERT INTO t VALUES (2);\n"
+        "CREATE TABLE t AS SELECT 3 AS x;\n"
+        "EXPORT t TO 'out.csv' TYPE CSV;\n",
+        tmp_path,
+    )
+    ids = [s.id for s in comp.plan.steps]
+    assert ids == ["table_t", "export_out", "sql_insert_t", "table_t_2", "export_out_2"]
+    assert deps(comp) == {
+        "table_t": (),
+        "export_out": ("table_t",),
+        "sql_insert_t": ("export_out",),  # write after read (and, transitively, after write)
+        "table_t_2": ("sql_insert_t",),
+        "export_out_2": ("table_t_2",),  # also after export_out (same file), implied
+    }
+
+
+def test_cte_names_are_not_tables(tmp_path: Path) -> None:
+    comp = compile_text(
+        "CREATE TABLE src AS SELECT 1 AS x;\n"
+        "CREATE TABLE out AS WITH src2 AS (SELECT * FROM src) SELECT * FROM src2;\n",
+        tmp_path,
+    )
+    assert deps(comp)["table_out"] == ("table_src",)
+    assert not [d for d in comp.warnings if d.code is Code.UNKNOWN_TABLE]
+
+
+def test_reading_a_view_reads_its_tables(tmp_path: Path) -> None:
+    comp = compile_text(
+        "CREATE TABLE t AS SELECT 1 AS x;\n"
+        "CREATE VIEW v AS SELECT * FROM t;\n"
+        "CREATE TABLE other AS SELECT 2 AS y;\n"
+        "INSERT INTO t VALUES (5);\n"
+        "CREATE TABLE r AS SELECT * FROM v;\n",
+        tmp_path,
+    )
+    # r reads v, hence t: it must run after the INSERT into t.
+    assert "sql_insert_t" in deps(comp)["table_r"]
+
+
+def test_view_cycle_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CompileError) as err:
+        compile_text(
+            "CREATE VIEW a AS SELECT 1 AS x;\n"
+            "CREATE VIEW b AS SELECT * FROM a;\n"
+            "CREATE OR REPLACE VIEW a AS SELECT * FROM b;\n",
+            tmp_path,
+        )
+    assert codes(err.value) == [Code.DEPENDENCY_CYCLE.value]
+    assert "a → b → a" in err.value.diagnostics[-1].message
+
+
+def test_barrier_orders_everything(tmp_path: Path) -> None:
+    comp = compile_text(
+        "CREATE TABLE a AS SELECT 1 AS x;\n"
+        "CREATE TABLE b AS SELECT 2 AS x;\n"
+        "CREATE SCHEMA IF NOT EXISTS staging;\n"
+        "CREATE TABLE c AS SELECT 3 AS x;\n",
+        tmp_path,
+    )
+    d = deps(comp)
+    assert d["sql_create"] == ("table_a", "table_b")
+    assert d["table_c"] == ("sql_create",)
+    assert comp.plan.step("sql_create").details == {"barrier": True}
+
+
+def test_unknown_table_warning_with_did_you_mean(tmp_path: Path) -> None:
+    comp = compile_text(
+        "CREATE TABLE customers AS SELECT 1 AS id;\nCREATE TABLE r AS SELECT * FROM customer;\n",
+        tmp_path,
+    )
+    (warning,) = [d for d in comp.warnings if d.code is Code.UNKNOWN_TABLE]
+    assert warning.severity is Severity.WARNING
+    assert "did you mean `customers`?" in warning.help
+
+
+def test_sql_syntax_error_points_into_the_file(tmp_path: Path) -> None:
+    text = "SET n = 5;\nCREATE TABLE t AS\n  SELECT ${n} AS a,\n    FROM WHERE x;\n"
+    with pytest.raises(CompileError) as err:
+        compile_text(text, tmp_path)
+    (diag,) = err.value.diagnostics
+    assert diag.code is Code.SQL_SYNTAX
+    assert diag.span is not None
+    assert text[diag.span.start : diag.span.end].startswith("WHERE")
+
+
+def test_duckdb_only_syntax_runs_opaque_as_barrier(tmp_path: Path) -> None:
+    # Valid DuckDB that sqlglot does not parse is kept, with a warning, as a barrier.
+    comp = compile_text(
+        "CREATE TABLE a AS SELECT 1 AS x;\nCREATE MACRO add_one(x) AS x + 1;\n"
+        "CREATE TABLE b AS SELECT add_one(x) AS y FROM a;\n",
+        tmp_path,
+    )
+    step = comp.plan.steps[1]
+    assert step.kind.value == "sql"
+    assert step.sql == ("CREATE MACRO add_one(x) AS x + 1",)
+    assert deps(comp)["table_b"] == (step.id,)
+
+
+def test_create_table_needs_a_query(tmp_path: Path) -> None:
+    with pytest.raises(CompileError) as err:
+        compile_text("CREATE TABLE t AS DELETE FROM x;\n", tmp_path)
+    assert codes(err.value) == [Code.SQL_WRONG_KIND.value]
+
+
+def test_sql_bodies_are_not_rewritten(tmp_path: Path) -> None:
+    body = "SELECT x::INTEGER || 'it''s' AS s, 'a  b' AS w -- note\nFROM (SELECT 1 AS x)"
+    comp = compile_text(f"CREATE TABLE t AS {body};\n", tmp_path)
+    assert comp.plan.steps[0].sql == (f"CREATE OR REPLACE TABLE t AS {body}",)
+
+
+def test_plan_is_byte_identical(tmp_path: Path) -> None:
+    text = (
+        "SET region = 'eu';\nCREATE TABLE a AS SELECT '${region}' AS r;\n"
+        "CREATE TABLE b AS SELECT * FROM a;\nEXPORT b TO 'out/b.csv' TYPE CSV;\n"
+    )
+    first = compile_text(text, tmp_path).plan.to_json()
+    assert all(compile_text(text, tmp_path).plan.to_json() == first for _ in range(3))
+
+
+@pytest.mark.parametrize("mode", ["APPEND", "MERGE KEY (id)"])
+def test_unimplemented_modes_are_rejected_until_implemented(tmp_path: Path, mode: str) -> None:
+    with pytest.raises(CompileError) as err:
+        compile_text(f"CREATE TABLE t MODE {mode} AS SELECT 1 AS id;\n", tmp_path)
+    assert codes(err.value) == [Code.MODE_NOT_SUPPORTED.value]
