@@ -308,41 +308,16 @@ def _load_plan(
 
 
 def _report_run(result: RunResult, plan: Plan, sources: SourceMap | None) -> None:
-    from sqlflowc.diagnostics import Code, Diagnostic, render_text
-    from sqlflowc.source import SourceMap, Span
+    from sqlflowc.diagnostics import render_text
+    from sqlflowc.runtime.report import failure_diagnostics
+    from sqlflowc.source import SourceMap
 
     click.echo(result.summary())
     if result.ok:
         return
     sources = sources if sources is not None else SourceMap()
-    for failure in result.failures:
-        loc = failure.location
-        span = None
-        if loc is not None:
-            file = Path(loc.file)
-            if not file.is_absolute():
-                file = Path(plan.project_dir) / file
-            try:
-                text = file.read_text(encoding="utf-8")
-            except OSError:
-                text = ""
-            if text:
-                fid = sources.add(os.path.relpath(file), text)
-                src = sources[fid]
-                start = src.offset(loc.line, loc.column)
-                end = src.offset(loc.end_line, loc.end_column)
-                span = Span(fid, start, max(end, start + 1))
-        message = f"step `{failure.step_id}` failed: {failure.message}"
-        if span is None and loc is not None:
-            message += f" (at {loc})"
-        click.echo(
-            render_text(
-                [Diagnostic(Code.STEP_FAILED, message, span, label="this statement failed")],
-                sources,
-            ),
-            err=True,
-            nl=False,
-        )
+    diagnostics = failure_diagnostics(result, plan, sources)
+    click.echo(render_text(diagnostics, sources), err=True, nl=False)
     sys.exit(EXIT_RUNTIME_ERROR)
 
 
