@@ -1,0 +1,151 @@
+"""The golden corpus: `tests/golden/<case>.sf` beside what the compiler says about it.
+
+A case that fails to compile is pinned by `<case>.err.txt`, the exact `render_text` of its
+diagnostics; a case that compiles by `<case>.plan.txt`, the plan's `to_text()` followed by any
+warnings. Every case compiles with an empty environment, with paths shown relative to
+`tests/golden` and the project directory shown as `<project>`, so the files are the same on
+every machine. Leading comment lines set the inputs:
+
+    -- vars: {"env": "prod"}        the command-line variables (a JSON object)
+    -- profile: conns               the profile, from tests/golden/profiles/
+
+`SQLFLOWC_UPDATE_GOLDENS=1 pytest tests/test_goldens.py` (`nox -s goldens`) rewrites the files;
+review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sqlflowc.api import compile_file
+from sqlflowc.backend.plan_io import load_plan
+from sqlflowc.diagnostics import Code, CompileError, render_text
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(GOLDEN.glob("*.sf"))
+UPDATE = os.environ.get("SQLFLOWC_UPDATE_GOLDENS") == "1"
+PROJECT = "<project>"
+_DIRECTIVE = re.compile(r"--\s*(vars|profile):\s*(.*)")
+
+# Codes no `.sf` program can produce, each with the reason; each is still documented.
+UNREACHABLE = {
+    Code.BAD_VARIABLE_ARG: "never raised: a malformed --var is a click usage error (exit 2)",
+    Code.STEP_FAILED: "run time only (tests/test_cli_errors.py)",
+    Code.EXPORT_FAILED: "run time only (tests/test_cli_errors.py)",
+    Code.DATABASE_ERROR: "run time only (tests/test_cli_errors.py)",
+    Code.BAD_PLAN: "about plan files, not pipelines (test_bad_plan_files below)",
+    Code.INTERNAL: "a broken compiler invariant, never the program's fault",
+}
+
+
+def directives(case: Path) -> dict[str, Any]:
+    """The settings from the case's leading `-- name: value` comment lines."""
+    found: dict[str, Any] = {"vars": {}, "profile": None}
+    text = case.read_bytes().decode("utf-8", errors="replace")
+    for line in text.splitlines():
+        match = _DIRECTIVE.fullmatch(line.strip())
+        if match is None:
+            break
+        name, value = match.groups()
+        found[name] = json.loads(value) if name == "vars" else value.strip()
+    return found
+
+
+def golden_output(case: Path) -> tuple[str, str]:
+    """(suffix, text): what the compiler says about `case`, machine-independent."""
+    settings = directives(case)
+    project = str(GOLDEN.resolve())
+    cwd = Path.cwd()
+    os.chdir(GOLDEN)
+    try:
+        comp = compile_file(
+            case.name,
+            cli_vars=settings["vars"],
+            profile=settings["profile"],
+            project_dir=GOLDEN,
+            environ={},
+        )
+    except CompileError as err:
+        assert err.sources is not None
+        text = render_text(err.diagnostics, err.sources)
+        return ".err.txt", text.replace(project, PROJECT)
+    finally:
+        os.chdir(cwd)
+    text = comp.plan.to_text()
+    if comp.warnings:
+        text += "\n--- warnings\n" + render_text(comp.warnings, comp.sources)
+    return ".plan.txt", text.replace(project, PROJECT)
+
+
+def expected_files(case: Path) -> list[Path]:
+    return [p for p in (case.with_suffix(".err.txt"), case.with_suffix(".plan.txt")) if p.exists()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_golden(case: Path) -> None:
+    suffix, actual = golden_output(case)
+    target = case.with_suffix(suffix)
+    if UPDATE:
+        for stale in expected_files(case):
+            if stale != target:
+                stale.unlink()
+        target.write_text(actual, encoding="utf-8")
+        return
+    existing = expected_files(case)
+    assert existing, f"no golden for {case.name}: run `nox -s goldens`"
+    assert existing == [target], f"{case.name} now gives {suffix}, the golden is {existing[0].name}"
+    assert actual == target.read_text(encoding="utf-8")
+
+
+def test_every_golden_has_a_pipeline() -> None:
+    outputs = [*GOLDEN.glob("*.err.txt"), *GOLDEN.glob("*.plan.txt")]
+    orphans = [p.name for p in outputs if not (GOLDEN / (p.name.split(".")[0] + ".sf")).exists()]
+    assert orphans == []
+
+
+def test_every_reachable_code_has_a_golden_case() -> None:
+    seen: set[str] = set()
+    for path in [*GOLDEN.glob("*.err.txt"), *GOLDEN.glob("*.plan.txt")]:
+        seen |= set(re.findall(r"(?:error|warning)\[(SF\d{4})\]", path.read_text("utf-8")))
+    missing = [c.value for c in Code if c not in UNREACHABLE and c.value not in seen]
+    assert missing == []
+    unexpected = [c.value for c in UNREACHABLE if c.value in seen]
+    assert unexpected == [], "reached after all: remove from UNREACHABLE"
+
+
+# -- plan files (SF0910): not pipelines, so not in the corpus ------------------------------------
+
+
+def _plan_error(path: Path) -> str:
+    with pytest.raises(CompileError) as caught:
+        load_plan(path)
+    err = caught.value
+    assert err.sources is not None
+    assert all(d.code is Code.BAD_PLAN for d in err.diagnostics)
+    return render_text(err.diagnostics, err.sources).replace(str(path), "plan.json")
+
+
+def test_bad_plan_files(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text('{"version": 1, "steps": [}\n', encoding="utf-8")
+    assert _plan_error(path) == (
+        "plan.json:1:26: error[SF0910]: plan plan.json is not JSON: Expecting value\n"
+        "  |\n"
+        '1 | {"version": 1, "steps": [}\n'
+        "  |                          ^\n"
+    )
+    path.write_text('{"version": 99, "steps": []}\n', encoding="utf-8")
+    assert _plan_error(path) == (
+        "plan.json:1:2: error[SF0910]: plan plan.json has format version 99; "
+        "this sqlflowc reads version 1\n"
+        "  |\n"
+        '1 | {"version": 99, "steps": []}\n'
+        "  |  ^^^^^^^^^\n"
+        "  = help: compile the pipeline again with this sqlflowc\n"
+    )
