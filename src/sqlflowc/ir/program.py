@@ -32,6 +32,7 @@ __all__ = [
     "Sql",
     "SqlStatement",
     "Statement",
+    "TableUdf",
 ]
 
 JsonData = Any  # a JSON value after variable resolution (dict/list/str/int/float/bool/None)
@@ -45,12 +46,14 @@ class Sql:
     `${name}` reference — plans and logs show `display`; the executor substitutes secrets back.
     `origin` maps `text` back to the `.sf` file: `(text_offset, file_offset)` pairs, each
     starting a stretch where both advance together (a spliced value maps to its reference).
+    `udfs` lists the registered names of the Python UDFs the body calls (set by `resolve_udfs`).
     """
 
     text: str
     display: str
     span: Span
     origin: tuple[tuple[int, int], ...] = ()
+    udfs: tuple[str, ...] = ()
     tree: exp.Expr | None = field(default=None, compare=False, repr=False)
 
     def file_offset(self, text_offset: int) -> int:
@@ -140,7 +143,22 @@ class SqlStatement:
     barrier: bool = False
 
 
-Statement = Load | CreateTable | CreateView | Export | SqlStatement
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableUdf:
+    """A table UDF applied to a table (made by `resolve_udfs` from a call in FROM): `target`
+    becomes the function's output for `input`. `udf` is the UDF's qualified name, `args` its
+    literal arguments by parameter name."""
+
+    udf: str
+    input: str
+    args: Mapping[str, JsonData]
+    target: str
+    span: Span
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+
+
+Statement = Load | CreateTable | CreateView | Export | SqlStatement | TableUdf
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
