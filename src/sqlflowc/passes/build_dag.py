@@ -52,7 +52,7 @@ def _writes(stmt: ir.Statement) -> frozenset[str]:
         case ir.Export():
             # Two exports to the same file are ordered like two writes of one table.
             return frozenset({"file:" + stmt.uri})
-        case ir.Load() | ir.CreateTable() | ir.CreateView() | ir.SqlStatement():
+        case ir.Load() | ir.CreateTable() | ir.CreateView() | ir.SqlStatement() | ir.TableUdf():
             return stmt.writes
         case _:
             raise AssertionError(stmt)
@@ -62,7 +62,7 @@ def _direct_reads(stmt: ir.Statement) -> frozenset[str]:
     match stmt:
         case ir.Load():
             return frozenset()
-        case ir.CreateTable() | ir.CreateView() | ir.Export() | ir.SqlStatement():
+        case ir.CreateTable() | ir.CreateView() | ir.Export() | ir.SqlStatement() | ir.TableUdf():
             return stmt.reads
         case _:
             raise AssertionError(stmt)

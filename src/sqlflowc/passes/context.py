@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlflowc.diagnostics import Reporter
 from sqlflowc.source import SourceMap
+from sqlflowc.udf.discovery import UdfCatalog
 
 
 @dataclass(slots=True)
@@ -19,6 +20,7 @@ class PassContext:
     `variables:`; `environ` is the process environment (injected so tests control it).
     `connections` are the profile's named connections (raw, resolved lazily).
     `labels` maps included files' ids to their INCLUDE alias.
+    `udfs` is the project's Python UDFs (discovered before the passes run).
     """
 
     sources: SourceMap
@@ -29,3 +31,4 @@ class PassContext:
     environ: Mapping[str, str] = field(default_factory=dict)
     connections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)
+    udfs: UdfCatalog = field(default_factory=UdfCatalog)
