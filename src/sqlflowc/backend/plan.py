@@ -22,6 +22,7 @@ class StepKind(enum.Enum):
     CREATE_VIEW = "create_view"
     EXPORT = "export"
     SQL = "sql"
+    TABLE_UDF = "table_udf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,9 @@ class Step:
 
     `sql` is the DuckDB SQL the executor runs in one transaction, in order. `details` carries
     what is not SQL: for `load` the connector and its parameters, for `export` the target URI,
-    format and options, for merges the key columns.
+    format and options, for merges the key columns; for `table_udf` the UDF, its input table and
+    literal arguments (its `sql` is the query that reads the input). `udfs` names the Python
+    UDFs the step needs registered (their DuckDB names).
     """
 
     id: str
@@ -55,6 +58,7 @@ class Step:
     location: Location
     label: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    udfs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -75,6 +79,8 @@ class Step:
             out["label"] = self.label
         if self.details:
             out["details"] = dict(self.details)
+        if self.udfs:
+            out["udfs"] = list(self.udfs)
         return out
 
 
@@ -122,6 +128,8 @@ class Plan:
                 lines.append(f"     after {', '.join(s.depends_on)}")
             for key, value in s.details.items():
                 lines.append(f"     {key}: {json.dumps(value, sort_keys=True)}")
+            if s.udfs:
+                lines.append(f"     udfs: {', '.join(s.udfs)}")
             for stmt in s.sql:
                 for text in stmt.splitlines():
                     lines.append("     | " + text)

@@ -41,6 +41,7 @@ class _Step(_Model):
     location: _Location
     label: str | None = None
     details: dict[str, Any] = {}
+    udfs: list[str] = []
 
 
 class _Plan(_Model):
@@ -130,4 +131,5 @@ def _step(s: _Step) -> Step:
         location=Location(loc.file, loc.line, loc.column, loc.end_line, loc.end_column),
         label=s.label,
         details=s.details,
+        udfs=tuple(s.udfs),
     )
