@@ -37,6 +37,7 @@ def to_plan(prog: ir.Program, sources: SourceMap, pipeline_path: str) -> Plan:
                 location=_location(stmt.span, sources, project),
                 label=prog.labels.get(stmt.span.file_id),
                 details=details,
+                udfs=_udfs(stmt),
             )
         )
     return Plan(
@@ -99,6 +100,28 @@ def _lower(
             target = sorted(stmt.writes)[0] if len(stmt.writes) == 1 else None
             details: dict[str, Any] = {"barrier": True} if stmt.barrier else {}
             return StepKind.SQL, target, (stmt.sql.display,), details
+        case ir.TableUdf():
+            return (
+                StepKind.TABLE_UDF,
+                stmt.target,
+                (f"SELECT * FROM {stmt.input}",),
+                {"udf": stmt.udf, "input": stmt.input, "args": dict(stmt.args)},
+            )
+        case _:
+            raise AssertionError(stmt)
+
+
+def _udfs(stmt: ir.Statement) -> tuple[str, ...]:
+    """The Python UDFs a statement's step needs registered."""
+    match stmt:
+        case ir.CreateTable() | ir.CreateView() | ir.Export():
+            return stmt.query.udfs
+        case ir.SqlStatement():
+            return stmt.sql.udfs
+        case ir.TableUdf():
+            return (stmt.udf,)
+        case ir.Load():
+            return ()
         case _:
             raise AssertionError(stmt)
 
@@ -128,6 +151,8 @@ def _step_ids(statements: tuple[ir.Statement, ...]) -> list[str]:
             case ir.SqlStatement():
                 target = sorted(stmt.writes)[0] if len(stmt.writes) == 1 else ""
                 base = f"sql_{stmt.verb.lower()}_{target}" if target else f"sql_{stmt.verb.lower()}"
+            case ir.TableUdf():
+                base = f"table_{stmt.target}"
             case _:
                 raise AssertionError(stmt)
         base = _ID_CHARS.sub("_", base.lower()).strip("_")
