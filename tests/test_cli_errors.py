@@ -1,0 +1,337 @@
+"""The command line when things go wrong: exit codes, where diagnostics go, what is (not) written.
+
+Exit codes (LANGUAGE.md §8): 1 the program has errors (nothing runs, nothing is written), 2 a
+usage error, 3 a step failed at run time (what ran, failed and was skipped is listed). No output
+ever shows a Python traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner, Result
+
+from sqlflowc.cli import cli
+
+GOLDEN = Path(__file__).parent / "golden"
+SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
+TRACEBACK = "Traceback (most recent call last)"
+HEAD = re.compile(r"^\S+\.sf:\d+:\d+: error\[SF\d{4}\]: ", re.MULTILINE)
+
+PEOPLE = "id,name,region,age\n1,Ada,eu,36\n2,Grace,us,45\n3,Linus,eu,28\n"
+
+# A pipeline whose `adults` step fails at run time (DuckDB finds the misspelt column `agee`);
+# `answer` does not depend on it, `adult_names` does.
+FAILING = """\
+SOURCE people_csv TYPE CSV PARAMS {"path": "data/people.csv"};
+LOAD people FROM people_csv;
+CREATE TABLE adults AS
+SELECT name, agee FROM people WHERE age >= 18;
+CREATE TABLE answer AS SELECT 42 AS n;
+CREATE TABLE adult_names AS SELECT name FROM adults;
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    """A project directory (with data/people.csv) that is also the working directory."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(cwd)
+
+
+def invoke(*args: str) -> Result:
+    result = CliRunner().invoke(cli, list(args))
+    # sys.exit is how the CLI ends; any other exception is a bug that would show a traceback.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def sqlflowc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a user runs it."""
+    return subprocess.run(
+        [SQLFLOWC, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def table(database: Path, name: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def tables(database: Path) -> set[str]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+# -- exit 1: the program has errors ---------------------------------------------------------------
+
+
+def test_compile_error_exits_1_and_runs_nothing(project: Path) -> None:
+    (project / "p.sf").write_text(
+        'SOURCE people_csv TYPE CSV PARAMS {"path": "data/people.csv"};\n'
+        "LOAD people FROM people_csv;\n"
+        "LAOD more FROM people_csv;\n",
+        encoding="utf-8",
+    )
+    result = invoke("run", "p.sf")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("p.sf:3:1: error[SF0002]: unknown statement `LAOD`\n")
+    assert result.stderr.endswith("1 error; nothing was run.\n")
+    assert result.stdout == ""
+    assert not (project / "target").exists(), "no database may be created"
+
+
+def test_compile_error_writes_no_plan_file(project: Path) -> None:
+    (project / "p.sf").write_text("CREATE TABLE t AS SELECT ${missing} AS x;\n", encoding="utf-8")
+    result = invoke("compile", "p.sf", "-o", "target/plan.json", "--format", "text")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("p.sf:1:26: error[SF0201]: unknown variable `missing`\n")
+    assert not (project / "target").exists()
+    as_json = invoke("compile", "p.sf", "-o", "target/plan.json")
+    assert as_json.exit_code == 1
+    assert '"code": "SF0201"' in as_json.stderr
+    assert not (project / "target").exists()
+
+
+def test_every_error_is_reported_with_a_count(project: Path) -> None:
+    (project / "p.sf").write_text(
+        "CREATE TABLE a AS SELECT ${x} AS x;\nCREATE TABLE b AS SELECT ${y} AS y;\n",
+        encoding="utf-8",
+    )
+    result = invoke("check", "p.sf")
+    assert result.exit_code == 1
+    assert HEAD.findall(result.stderr) == [
+        "p.sf:1:26: error[SF0201]: ",
+        "p.sf:2:26: error[SF0201]: ",
+    ]
+    assert result.stderr.endswith("0 of 1 pipeline(s) OK\n")
+
+
+def test_warnings_alone_exit_0(project: Path) -> None:
+    (project / "p.sf").write_text("CREATE TABLE t AS SELECT * FROM somewhere;\n", encoding="utf-8")
+    result = invoke("check", "p.sf")
+    assert result.exit_code == 0
+    assert "p.sf:1:1: warning[SF0502]: table `somewhere` is not created" in result.stderr
+
+
+def test_check_format_json(project: Path) -> None:
+    (project / "bad.sf").write_text("CREATE TABLE t AS SELECT 1;\nLAOD t FROM s;\n", "utf-8")
+    (project / "warn.sf").write_text("CREATE TABLE u AS SELECT * FROM t;\n", encoding="utf-8")
+    result = invoke("check", "bad.sf", "warn.sf", "--format", "json")
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert rows == [
+        {
+            "severity": "error",
+            "code": "SF0002",
+            "message": "unknown statement `LAOD`",
+            "file": "bad.sf",
+            "line": 2,
+            "column": 1,
+            "end_line": 2,
+            "end_column": 5,
+            "label": "not a SQLFlow statement or a known SQL statement",
+            "help": "did you mean `LOAD`?",
+        },
+        {
+            "severity": "warning",
+            "code": "SF0502",
+            "message": "table `t` is not created by this pipeline",
+            "file": "warn.sf",
+            "line": 1,
+            "column": 1,
+            "end_line": 1,
+            "end_column": 35,
+            "label": "read here",
+            "help": "fine if it already exists in the database",
+        },
+    ]
+
+
+def test_check_format_json_when_all_is_well(project: Path) -> None:
+    (project / "ok.sf").write_text("CREATE TABLE t AS SELECT 1 AS x;\n", encoding="utf-8")
+    result = invoke("check", "ok.sf", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+
+
+# -- exit 2: usage errors -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["compile", "p.sf", "--var", "novalue"], "expected NAME=VALUE"),
+        (["compile", "p.sf", "--var", "=3"], "expected NAME=VALUE"),
+        (["compile", "p.sf", "--vars", "[1, 2]"], "must be a JSON object"),
+        (["compile", "p.sf", "--vars", "{nope"], "not valid JSON"),
+        (["run", "p.sf", "--bogus"], "No such option"),
+        (["run", "p.sf", "--threads", "0"], "--threads"),
+        (["compile", "missing.sf"], "does not exist"),
+        (["check", "p.sf", "--format", "yaml"], "--format"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_usage_errors_exit_2(project: Path, args: list[str], needle: str) -> None:
+    (project / "p.sf").write_text("CREATE TABLE t AS SELECT 1 AS x;\n", encoding="utf-8")
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert needle in result.stderr
+    assert not (project / "target").exists()
+
+
+# -- exit 3: a step fails at run time -------------------------------------------------------------
+
+
+def test_run_time_failure_exits_3_and_names_the_statement(project: Path) -> None:
+    (project / "p.sf").write_text(FAILING, encoding="utf-8")
+    result = invoke("run", "p.sf")
+    assert result.exit_code == 3
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("running p.sf: 4 steps on ")
+    assert re.match(r"  ✓ load_people  \d+ ms  3 rows$", lines[1])
+    assert re.match(r'  ✗ table_adults  \d+ ms  failed: Binder Error: .*"agee"', lines[2])
+    assert (
+        lines[3] == "  - table_answer  skipped: not run: step `table_adults` failed (--fail-fast)"
+    )
+    assert lines[4].startswith("  - table_adult_names  skipped: ")
+    assert re.match(r"1 ok, 1 failed, 2 skipped in \d+ ms$", lines[5])
+    assert result.stderr.startswith(
+        "p.sf:4:14: error[SF0905]: step `table_adults` failed: Binder Error: "
+    )
+    assert "4 | SELECT name, agee FROM people WHERE age >= 18;" in result.stderr
+    database = project / "target" / "sqlflow.duckdb"
+    assert tables(database) == {"people"}, "the failed step left nothing behind"
+
+
+def test_a_cast_error_at_run_time(project: Path) -> None:
+    (project / "p.sf").write_text(
+        "CREATE TABLE t AS SELECT CAST('ten' AS INTEGER) AS n;\n", encoding="utf-8"
+    )
+    result = invoke("run", "p.sf")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("p.sf:1:26: error[SF0905]: step `table_t` failed: Conversion")
+    assert "1 | CREATE TABLE t AS SELECT CAST('ten' AS INTEGER) AS n;" in result.stderr
+    assert "0 ok, 1 failed" in result.stdout
+
+
+def test_continue_runs_independent_steps(project: Path) -> None:
+    (project / "p.sf").write_text(FAILING, encoding="utf-8")
+    result = invoke("run", "p.sf", "--continue")
+    assert result.exit_code == 3
+    assert re.search(r"^  ✓ table_answer  ", result.stdout, re.MULTILINE)
+    assert (
+        "  - table_adult_names  skipped: depends on failed step `table_adults`"
+        in result.stdout.splitlines()
+    )
+    assert re.search(r"^2 ok, 1 failed, 1 skipped in ", result.stdout, re.MULTILINE)
+    database = project / "target" / "sqlflow.duckdb"
+    assert table(database, "answer") == [(42,)]
+    assert tables(database) == {"people", "answer"}
+
+
+def test_fail_fast_is_the_default(project: Path) -> None:
+    (project / "p.sf").write_text(FAILING, encoding="utf-8")
+    result = invoke("run", "p.sf", "--fail-fast")
+    assert result.exit_code == 3
+    assert "table_answer  skipped" in result.stdout
+    assert tables(project / "target" / "sqlflow.duckdb") == {"people"}
+
+
+def test_failed_export_is_sf0908_and_leaves_no_file(project: Path) -> None:
+    (project / "p.sf").write_text(
+        "CREATE TABLE t AS SELECT 1 AS id;\n"
+        'EXPORT SELECT idd FROM t TO "target/out.csv" TYPE CSV;\n',
+        encoding="utf-8",
+    )
+    result = invoke("run", "p.sf")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("p.sf:2:15: error[SF0908]: step `export_out` failed: ")
+    assert list((project / "target").glob("out*")) == []
+
+
+def test_database_that_cannot_open_is_sf0909(project: Path) -> None:
+    (project / "p.sf").write_text("CREATE TABLE t AS SELECT 1 AS id;\n", encoding="utf-8")
+    (project / "blocker").write_text("a file, not a directory", encoding="utf-8")
+    result = invoke("run", "p.sf", "--db", "blocker/x.duckdb")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error[SF0909]: cannot open database blocker/x.duckdb")
+    assert "  - table_t  skipped: the database could not be opened" in result.stdout
+
+
+def test_run_time_failure_through_the_console_script(project: Path) -> None:
+    (project / "p.sf").write_text(FAILING, encoding="utf-8")
+    done = sqlflowc("run", "p.sf", "--continue", cwd=project)
+    assert done.returncode == 3, done.stderr
+    assert "p.sf:4:14: error[SF0905]" in done.stderr
+    assert "✓ table_answer" in done.stdout
+    assert TRACEBACK not in done.stdout + done.stderr
+
+
+# -- no traceback, ever ---------------------------------------------------------------------------
+
+
+def _settings(case: Path) -> list[str]:
+    """The case's `-- vars:` / `-- profile:` lines as command-line options."""
+    args: list[str] = []
+    text = case.read_bytes().decode("utf-8", errors="replace")
+    for line in text.splitlines():
+        match = re.fullmatch(r"--\s*(vars|profile):\s*(.*)", line.strip())
+        if match is None:
+            break
+        args += [f"--{match.group(1)}", match.group(2).strip()]
+    return args
+
+
+ERROR_CASES = sorted(p.with_suffix("").with_suffix(".sf") for p in GOLDEN.glob("*.err.txt"))
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[c.stem for c in ERROR_CASES])
+def test_golden_error_cases_through_the_cli(
+    case: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(GOLDEN)
+    database = tmp_path / "golden.duckdb"
+    result = invoke("run", case.name, "--db", str(database), *_settings(case))
+    assert result.exit_code == 1
+    assert TRACEBACK not in result.output + result.stderr
+    assert "internal error" not in result.stderr
+    first = case.with_suffix(".err.txt").read_text(encoding="utf-8").splitlines()[0]
+    assert result.stderr.startswith(first.replace("<project>", str(GOLDEN.resolve())))
+    assert result.stdout == ""
+    assert not database.exists()
+
+
+def test_no_traceback_from_the_console_script(tmp_path: Path) -> None:
+    corpus = tmp_path / "golden"
+    shutil.copytree(GOLDEN, corpus)
+    cases = [case.name for case in ERROR_CASES]
+    done = sqlflowc("check", *cases, cwd=corpus)
+    assert done.returncode == 1
+    for stream in (done.stdout, done.stderr):
+        assert TRACEBACK not in stream
+        assert "internal error" not in stream
+    assert done.stderr.endswith(" pipeline(s) OK\n")
+    compiled = sqlflowc("compile", "plan_ordering.sf", cwd=corpus)
+    assert compiled.returncode == 0, compiled.stderr
