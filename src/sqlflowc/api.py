@@ -87,9 +87,11 @@ def compile_source(
     from sqlflowc.passes.context import PassContext
     from sqlflowc.passes.expand_includes import expand_includes
     from sqlflowc.passes.fold_conditionals import fold_conditionals
+    from sqlflowc.passes.resolve_udfs import resolve_udfs
     from sqlflowc.passes.resolve_variables import resolve_variables
     from sqlflowc.profiles import find_project_dir, load_profile
     from sqlflowc.syntax.lower import parse_pipeline
+    from sqlflowc.udf.discovery import discover_udfs
 
     sources = sources if sources is not None else SourceMap()
     reporter = Reporter()
@@ -109,6 +111,9 @@ def compile_source(
         environ=dict(os.environ if environ is None else environ),
         connections=dict(prof.connections),
     )
+    ctx.udfs, udf_problems = discover_udfs(project_dir, sources)
+    for problem in udf_problems:
+        reporter.add(problem)
 
     def check(stage: Any) -> Any:
         reporter.raise_if_errors(sources)
@@ -121,6 +126,7 @@ def compile_source(
     prog: ir.Program = check(resolve_variables(surface, ctx))
     program_passes: tuple[Callable[[ir.Program, PassContext], ir.Program], ...] = (
         bind,
+        resolve_udfs,
         check_load_modes,
         check_connectors,
         build_dag,
