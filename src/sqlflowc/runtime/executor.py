@@ -14,6 +14,11 @@ Contract of `run_plan`:
 - `${name}` for each name in `plan.secret_vars` is replaced, in SQL and export URIs, right
   before execution, from `secrets`, else `plan.secrets`; a missing value fails the step. Every
   message the executor produces has secret values masked as `***`.
+- Python UDFs: when steps name UDFs (`step.udfs`), they are imported from `plan.project_dir`
+  and the scalar ones registered on the connection before the first step (a failure there is a
+  run-level failure, SF0804/SF0810, and every step is skipped); a `table_udf` step runs its
+  function on its input (`runtime/udfs.py`). A UDF that raises fails its step with SF0808, a
+  table UDF returning the wrong columns with SF0809.
 - `fail_fast=True`: after a failure the remaining steps are skipped. `fail_fast=False`: a step
   runs unless it depends (transitively) on a failed step.
 - Progress goes to `events` (started, finished with duration and rows, failed, skipped); the
@@ -24,6 +29,7 @@ Runtime errors are `duckdb.Error` and `OSError`; anything else is a bug and prop
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import os
 import sys
@@ -39,6 +45,8 @@ from sqlflowc.diagnostics import Code
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
+
+    from sqlflowc.runtime.udfs import UdfRuntime
 
 __all__ = [
     "EventKind",
@@ -93,6 +101,7 @@ class StepOutcome:
     rows: int | None = None
     statement_rows: tuple[int | None, ...] = ()
     message: str = ""
+    code: Code | None = None  # of a failure, when more precise than the step kind's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,6 +238,11 @@ def run_plan(
                 failures.append(_database_failure(message))
                 _skip_all(plan.steps, "the database could not be prepared", outcomes, emit)
                 return finish()
+        udfs, problem = _load_udfs(con, plan)
+        if problem is not None:
+            failures.append(dataclasses.replace(problem, message=vault.mask(problem.message)))
+            _skip_all(plan.steps, "the Python UDFs could not be loaded", outcomes, emit)
+            return finish()
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:
             reason = _skip_reason(step, failures, blocked, fail_fast)
@@ -236,13 +250,15 @@ def run_plan(
                 _skip_all([step], reason, outcomes, emit)
                 continue
             emit(RunEvent(kind=EventKind.STARTED, step=step))
-            outcome = _attempt(con, step, plan, vault)
+            outcome = _attempt(con, step, plan, vault, udfs)
             outcomes.append(outcome)
             if outcome.status is StepStatus.OK:
                 kind = EventKind.FINISHED
             else:
                 kind = EventKind.FAILED
-                code = Code.EXPORT_FAILED if step.kind is StepKind.EXPORT else Code.STEP_FAILED
+                code = outcome.code or (
+                    Code.EXPORT_FAILED if step.kind is StepKind.EXPORT else Code.STEP_FAILED
+                )
                 failures.append(
                     Failure(
                         step_id=step.id, message=outcome.message, location=step.location, code=code
@@ -263,17 +279,27 @@ def run_plan(
     return finish()
 
 
-def _attempt(con: Connection, step: Step, plan: Plan, vault: _Secrets) -> StepOutcome:
+def _attempt(
+    con: Connection, step: Step, plan: Plan, vault: _Secrets, udfs: UdfRuntime | None
+) -> StepOutcome:
     """Run one step; its outcome, with any error message masked."""
     import duckdb
 
+    from sqlflowc.runtime.udfs import UdfStepError
+
     t0 = time.perf_counter()
     error: str | None = None
+    code: Code | None = None
     counts: tuple[int | None, ...] = ()
     try:
-        counts = _run_step(con, step, plan, vault)
+        counts = _run_step(con, step, plan, vault, udfs)
+    except UdfStepError as err:
+        error, code = str(err), err.code
     except (_StepError, duckdb.Error) as err:
         error = str(err)
+        raised = udfs.take_failure() if udfs is not None else None
+        if raised is not None:  # a Python UDF raised inside the statement
+            error, code = raised, Code.UDF_FAILED
     except OSError as err:
         error = f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
     elapsed = (time.perf_counter() - t0) * 1000
@@ -283,6 +309,7 @@ def _attempt(con: Connection, step: Step, plan: Plan, vault: _Secrets) -> StepOu
             status=StepStatus.FAILED,
             duration_ms=elapsed,
             message=vault.mask(error),
+            code=code,
         )
     return StepOutcome(
         step_id=step.id,
@@ -291,6 +318,27 @@ def _attempt(con: Connection, step: Step, plan: Plan, vault: _Secrets) -> StepOu
         rows=next((c for c in reversed(counts) if c is not None), None),
         statement_rows=counts,
     )
+
+
+def _load_udfs(con: Connection, plan: Plan) -> tuple[UdfRuntime | None, Failure | None]:
+    """Import and register the Python UDFs the plan's steps need (none: nothing to do)."""
+    if not any(step.udfs for step in plan.steps):
+        return None, None
+    import duckdb
+
+    from sqlflowc.runtime.udfs import UdfRuntime, UdfStepError
+
+    try:
+        udfs = UdfRuntime.load(plan)
+        udfs.register(con)
+    except UdfStepError as err:
+        return None, Failure(step_id=None, message=str(err), location=None, code=err.code)
+    except duckdb.Error as err:
+        message = f"cannot register the pipeline's Python UDFs: {err}"
+        return None, Failure(
+            step_id=None, message=message, location=None, code=Code.UDF_UNAVAILABLE
+        )
+    return udfs, None
 
 
 def _database_failure(message: str) -> Failure:
@@ -351,10 +399,16 @@ def _skip_reason(
     return None
 
 
-def _run_step(con: Connection, step: Step, plan: Plan, vault: _Secrets) -> tuple[int | None, ...]:
+def _run_step(
+    con: Connection, step: Step, plan: Plan, vault: _Secrets, udfs: UdfRuntime | None
+) -> tuple[int | None, ...]:
     statements = [vault.substitute(s) for s in step.sql]
     if step.kind is StepKind.EXPORT:
         return _export(con, step, statements, Path(plan.project_dir), vault)
+    if step.kind is StepKind.TABLE_UDF:
+        if udfs is None or len(statements) != 1:
+            raise _StepError(f"internal error: table UDF step `{step.id}` is malformed")
+        return udfs.run_table_udf(con, step, statements[0])
     return _in_transaction(con, statements)
 
 

@@ -1,0 +1,491 @@
+"""Python UDFs at run time: load the UDFs a plan names, register the scalar ones on the DuckDB
+connection, and run table UDF steps.
+
+Contract:
+- `UdfRuntime.load(plan)` discovers the project's UDFs again from `plan.project_dir` (discovery
+  caches per project, so a run right after a compile in the same process imports nothing) and
+  checks that every name the steps need (`qualified` or `qualified/n`) is defined; otherwise
+  `UdfStepError` with SF0804 (a module does not import) or SF0810 (the UDF is gone).
+- `register(con)` creates every scalar UDF the plan needs with `create_function`, as an Arrow
+  function (DuckDB hands over a batch of up to 2048 rows at a time):
+  - a row-at-a-time function is called once per row in a loop over the batch (`map` over the
+    batch's Python values), which was faster here than DuckDB's own per-row calling;
+  - a vectorized function is called once per batch with one pyarrow Array per parameter and
+    must return an array (or a sequence) of the same length.
+  NULLs: when no parameter is `Optional`, DuckDB removes rows with a NULL argument and their
+  result is NULL (the function never sees None). When some are, DuckDB passes NULLs through;
+  a row-at-a-time function then receives None for its `Optional` parameters, and a NULL in
+  any other parameter gives NULL without a call; a vectorized function sees the nulls.
+- A UDF that raises fails its statement; the message names the UDF, the exception and the
+  row's input (up to `INPUT_SHOWN` characters); to find the row, the failing batch is run
+  again row by row up to it. `take_failure()` hands that message to the executor (SF0808).
+- `run_table_udf(con, step, query)`: in one transaction, reads the input (`query`) as a pyarrow
+  Table, checks `required_columns`, calls the function (with a pandas DataFrame when its first
+  parameter is annotated as one, and the step's literal arguments), checks the result against
+  `output_schema` (names, case-insensitive, and kinds of types: numbers may be cast to the
+  declared numeric type, every other type must match), and writes it as `step.target` with
+  `CREATE OR REPLACE TABLE ... AS SELECT ... FROM <the registered Arrow result>`. A result of
+  the wrong shape is SF0809; nothing is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import reprlib
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.backend.plan import Plan, Step
+from sqlflowc.diagnostics import Code, Diagnostic
+from sqlflowc.source import SourceMap
+from sqlflowc.udf import UdfKind
+from sqlflowc.udf.signature import Udf
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from duckdb import DuckDBPyConnection as Connection
+
+__all__ = ["UdfRuntime", "UdfStepError", "plan_udfs"]
+
+INPUT_SHOWN = 200
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
+_FLOATS = {"FLOAT", "DOUBLE"}
+
+
+class UdfStepError(Exception):
+    """A UDF problem that fails a step (or the whole run), with its diagnostic code."""
+
+    def __init__(self, message: str, code: Code = Code.UDF_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class UdfRaised(Exception):
+    """Raised inside DuckDB by a UDF wrapper when the user's function raised."""
+
+
+def plan_udfs(plan: Plan) -> list[str]:
+    """Every UDF name the plan's steps need, sorted."""
+    return sorted({name for step in plan.steps for name in step.udfs})
+
+
+def _split(name: str) -> tuple[str, int | None]:
+    """`"python_udfs.m.f/2"` → `("python_udfs.m.f", 2)`."""
+    base, slash, count = name.rpartition("/")
+    if slash and count.isdigit():
+        return base, int(count)
+    return name, None
+
+
+class UdfRuntime:
+    """The UDFs of one run."""
+
+    def __init__(self, udfs: Mapping[str, Udf], needed: Sequence[str]) -> None:
+        self._udfs = dict(udfs)  # by lower-cased qualified name
+        self._needed = list(needed)
+        self._failure: str | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, plan: Plan) -> UdfRuntime:
+        """The UDFs `plan` needs, imported from its project; raises UdfStepError."""
+        from sqlflowc.udf.discovery import discover_udfs
+
+        needed = plan_udfs(plan)
+        project = Path(plan.project_dir)
+        sources = SourceMap()
+        catalog, problems = discover_udfs(project, sources)
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            raise UdfStepError(_first_lines(errors, sources), Code.UDF_IMPORT_ERROR)
+        found: dict[str, Udf] = {}
+        missing: list[str] = []
+        for name in needed:
+            qualified, nargs = _split(name)
+            udf = catalog.get(qualified)
+            if udf is None or (nargs is not None and not udf.min_args <= nargs <= udf.max_args):
+                missing.append(name)
+            else:
+                found[qualified.lower()] = udf
+        if missing:
+            listed = ", ".join(f"`{m}`" for m in missing)
+            raise UdfStepError(
+                f"the plan needs UDF(s) {listed}, which {project / 'python_udfs'} no longer "
+                "defines as compiled; compile the pipeline again",
+                Code.UDF_UNAVAILABLE,
+            )
+        return cls(found, needed)
+
+    def get(self, qualified: str) -> Udf:
+        return self._udfs[qualified.lower()]
+
+    # -- scalar UDFs -------------------------------------------------------------------------
+
+    def register(self, con: Connection) -> None:
+        """Create every scalar UDF the plan needs on `con` (replacing any of the same name)."""
+        import duckdb
+        from duckdb.func import FunctionNullHandling, PythonUDFType
+
+        arrow_types: dict[str, pa.DataType] = {}
+        for name in self._needed:
+            qualified, nargs = _split(name)
+            udf = self.get(qualified)
+            if udf.kind is not UdfKind.SCALAR:
+                continue
+            params = udf.params[: nargs if nargs is not None else len(udf.params)]
+            assert udf.return_type is not None
+            ret = udf.return_type
+            if ret not in arrow_types:
+                arrow_types[ret] = _arrow_type(con, ret)
+            nulls = (
+                FunctionNullHandling.SPECIAL
+                if any(p.optional for p in params)
+                else FunctionNullHandling.DEFAULT
+            )
+            if not params:
+                function: Callable[..., Any] = self._no_arguments(udf)
+                kind = PythonUDFType.NATIVE
+            elif udf.vectorized:
+                function = self._vectorized(udf, arrow_types[ret])
+                kind = PythonUDFType.ARROW
+            else:
+                function = self._row_at_a_time(udf, params, arrow_types[ret])
+                kind = PythonUDFType.ARROW
+            _set_arity(function, len(params))
+            with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
+                con.remove_function(name)  # registered by an earlier run on this connection
+            con.create_function(
+                name,
+                function,
+                [str(p.type) for p in params],
+                ret,
+                type=kind,
+                null_handling=nulls,
+                side_effects=False,
+            )
+
+    def take_failure(self) -> str | None:
+        """The message of the last UDF that raised (then forgotten)."""
+        with self._lock:
+            failure, self._failure = self._failure, None
+        return failure
+
+    def _fail(self, message: str) -> UdfRaised:
+        with self._lock:
+            if self._failure is None:
+                self._failure = message
+        return UdfRaised(message)
+
+    def _row_at_a_time(
+        self, udf: Udf, params: Sequence[Any], out_type: pa.DataType
+    ) -> Callable[..., Any]:
+        fn = udf.function
+        strict = [i for i, p in enumerate(params) if not p.optional]
+        lenient = len(strict) < len(params)  # NULLs reach the wrapper (SPECIAL null handling)
+        fail = self._fail
+
+        def call(*columns: Any) -> Any:
+            values = [c.to_pylist() for c in columns]
+            try:
+                if lenient and any(columns[i].null_count for i in strict):
+                    out = [
+                        None if any(row[i] is None for i in strict) else fn(*row)
+                        for row in zip(*values, strict=True)
+                    ]
+                else:
+                    out = list(map(fn, *values))
+            except Exception as err:
+                raise fail(_row_failure(udf, fn, values, strict, err)) from err
+            return _to_arrow(udf, out, out_type, fail)
+
+        return call
+
+    def _vectorized(self, udf: Udf, out_type: pa.DataType) -> Callable[..., Any]:
+        import pyarrow as pa
+
+        fn = udf.function
+        fail = self._fail
+
+        def call(*columns: Any) -> Any:
+            arrays = [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in columns]
+            size = len(arrays[0]) if arrays else 0
+            try:
+                result = fn(*arrays)
+            except Exception as err:
+                shown = ", ".join(_short(a.slice(0, 3).to_pylist()) for a in arrays)
+                raise fail(
+                    f"UDF `{udf.qualified}` raised {type(err).__name__}: {err} "
+                    f"(on a batch of {size} rows starting with {shown})"
+                ) from err
+            if isinstance(result, pa.ChunkedArray):
+                result = result.combine_chunks()
+            if not isinstance(result, pa.Array):
+                result = _to_arrow(udf, list(result), out_type, fail)
+            if len(result) != size:
+                raise fail(
+                    f"vectorized UDF `{udf.qualified}` returned {len(result)} values for a "
+                    f"batch of {size} rows; it must return one value per row"
+                )
+            return result
+
+        return call
+
+    def _no_arguments(self, udf: Udf) -> Callable[[], Any]:
+        fn = udf.function
+        fail = self._fail
+
+        def call() -> Any:
+            try:
+                return fn()
+            except Exception as err:
+                raise fail(f"UDF `{udf.qualified}` raised {type(err).__name__}: {err}") from err
+
+        return call
+
+    # -- table UDFs --------------------------------------------------------------------------
+
+    def run_table_udf(self, con: Connection, step: Step, query: str) -> tuple[int | None, ...]:
+        """Run a `table_udf` step: input → function → checked output → `step.target`."""
+        import duckdb
+
+        details = step.details
+        udf = self.get(str(details.get("udf", "")))
+        args = dict(details.get("args") or {})
+        target = step.target
+        if target is None or udf.kind is not UdfKind.TABLE:
+            raise UdfStepError(
+                f"internal error: step `{step.id}` is not a table UDF step; please report",
+                Code.INTERNAL,
+            )
+        temp = f"__sqlflowc_udf_{uuid.uuid4().hex[:12]}"
+        con.execute("BEGIN TRANSACTION")
+        try:
+            table = con.sql(query).to_arrow_table()
+            result = self._call_table_udf(udf, table, args)
+            select = self._checked_select(con, udf, result)
+            con.register(temp, result)
+            try:
+                rows = con.execute(
+                    f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM {temp}"
+                ).fetchall()
+            finally:
+                con.unregister(temp)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # the failure may have ended it already
+                con.execute("ROLLBACK")
+            raise
+        return (int(rows[0][0]) if rows else None,)
+
+    def _call_table_udf(self, udf: Udf, table: pa.Table, args: Mapping[str, Any]) -> Any:
+        import pyarrow as pa
+
+        wanted = {c.lower() for c in udf.required_columns}
+        present = {c.lower() for c in table.column_names}
+        missing = [c for c in udf.required_columns if c.lower() not in present]
+        if wanted and missing:
+            raise UdfStepError(
+                f"table UDF `{udf.qualified}` requires column(s) "
+                + ", ".join(f"`{c}`" for c in missing)
+                + f"; its input has {', '.join(table.column_names) or 'no columns'}"
+            )
+        argument: Any = table
+        if udf.pandas_input:
+            try:
+                argument = table.to_pandas()
+            except ImportError:
+                raise UdfStepError(
+                    f"table UDF `{udf.qualified}` takes a pandas DataFrame, but pandas is "
+                    "not installed"
+                ) from None
+        try:
+            result = udf.function(argument, **args)
+        except Exception as err:
+            raise UdfStepError(
+                f"table UDF `{udf.qualified}` raised {type(err).__name__}: {err} "
+                f"(input: {table.num_rows} rows, columns {', '.join(table.column_names)})"
+            ) from err
+        if isinstance(result, pa.Table | pa.RecordBatchReader):
+            return result
+        if isinstance(result, pa.RecordBatch):
+            return pa.Table.from_batches([result])
+        if type(result).__name__ == "DataFrame" and hasattr(result, "columns"):
+            try:
+                return pa.Table.from_pandas(result, preserve_index=False)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+                raise UdfStepError(
+                    f"table UDF `{udf.qualified}` returned a DataFrame that Arrow cannot "
+                    f"convert: {err}",
+                    Code.TABLE_UDF_OUTPUT,
+                ) from None
+        raise UdfStepError(
+            f"table UDF `{udf.qualified}` returned {type(result).__name__}; it must return a "
+            "pyarrow Table, RecordBatch or RecordBatchReader, or a pandas DataFrame",
+            Code.TABLE_UDF_OUTPUT,
+        )
+
+    def _checked_select(self, con: Connection, udf: Udf, result: Any) -> str:
+        """The select list that writes `result` as `output_schema` says; UdfStepError when
+        the columns or their types do not match."""
+
+        schema: pa.Schema = result.schema
+        actual = _duckdb_types(con, schema)
+        if udf.output_schema is None:
+            return ", ".join(_quote(n) for n in actual)
+        by_key = {n.lower(): n for n in actual}
+        problems: list[str] = []
+        declared = {c.lower() for c, _ in udf.output_schema}
+        missing = [c for c, _ in udf.output_schema if c.lower() not in by_key]
+        extra = [n for n in actual if n.lower() not in declared]
+        if missing:
+            problems.append("missing " + ", ".join(f"`{c}`" for c in missing))
+        if extra:
+            problems.append("not declared " + ", ".join(f"`{c}`" for c in extra))
+        select: list[str] = []
+        for column, declared_type in udf.output_schema:
+            name = by_key.get(column.lower())
+            if name is None:
+                continue
+            got = actual[name]
+            if got == declared_type or got == '"NULL"':
+                select.append(
+                    _quote(name)
+                    if got == declared_type and name == column
+                    else f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}"
+                )
+            elif _numeric(got) and _numeric(declared_type):
+                select.append(f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}")
+            else:
+                problems.append(f"`{name}` is {got}, declared {declared_type}")
+        if problems:
+            raise UdfStepError(
+                f"table UDF `{udf.qualified}` returned columns that do not match its "
+                f"output_schema: {'; '.join(problems)}",
+                Code.TABLE_UDF_OUTPUT,
+            )
+        return ", ".join(select)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _first_lines(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> str:
+    out = []
+    for d in diagnostics:
+        where = sources.location(d.span) + ": " if d.span is not None else ""
+        out.append(where + d.message)
+    return "; ".join(out)
+
+
+def _set_arity(function: Callable[..., Any], count: int) -> None:
+    """Give a `*columns` wrapper the signature DuckDB checks against the parameter types."""
+    positional = inspect.Parameter.POSITIONAL_ONLY
+    params = [inspect.Parameter(f"arg{i}", positional) for i in range(count)]
+    function.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _numeric(type_name: str) -> bool:
+    return type_name in _INTEGERS or type_name in _FLOATS or type_name.startswith("DECIMAL")
+
+
+def _arrow_type(con: Connection, type_name: str) -> pa.DataType:
+    """The Arrow type DuckDB uses for a SQL type (what a UDF returns for it)."""
+    table = con.sql(f"SELECT CAST(NULL AS {type_name}) AS v").to_arrow_table()
+    assert table is not None
+    return table.schema.field(0).type
+
+
+def _duckdb_types(con: Connection, schema: pa.Schema) -> dict[str, str]:
+    """Column name → DuckDB type name of an Arrow schema (read from an empty table)."""
+    import pyarrow as pa
+
+    empty = pa.Table.from_batches([], schema=schema)
+    temp = f"__sqlflowc_schema_{uuid.uuid4().hex[:12]}"
+    con.register(temp, empty)
+    try:
+        rel = con.sql(f"SELECT * FROM {temp}")
+        return {name: str(typ) for name, typ in zip(rel.columns, rel.types, strict=True)}
+    finally:
+        con.unregister(temp)
+
+
+def _to_arrow(
+    udf: Udf, values: list[Any], out_type: pa.DataType, fail: Callable[[str], UdfRaised]
+) -> pa.Array:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, type=out_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as err:
+        if pa.types.is_decimal(out_type):
+            fixed = _quantized(values, out_type)
+            if fixed is not None:
+                return fixed
+        raise fail(
+            f"UDF `{udf.qualified}` returned a value that is not {udf.return_type}: {err}"
+        ) from err
+
+
+def _quantized(values: list[Any], out_type: Any) -> pa.Array | None:
+    """Decimal results rounded to the declared scale (Arrow refuses to round by itself)."""
+    import decimal
+
+    import pyarrow as pa
+
+    step = decimal.Decimal(1).scaleb(-out_type.scale)
+    try:
+        rounded = [v.quantize(step) if isinstance(v, decimal.Decimal) else v for v in values]
+        return pa.array(rounded, type=out_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, decimal.InvalidOperation):
+        return None
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+
+
+def _short(value: Any) -> str:
+    return _REPR.repr(value)
+
+
+def _row_failure(
+    udf: Udf,
+    fn: Callable[..., Any],
+    values: list[list[Any]],
+    strict: Sequence[int],
+    err: BaseException,
+) -> str:
+    """The message for a row-at-a-time UDF that raised: the failing row found by running the
+    batch again row by row (the first row that raises)."""
+    head = f"UDF `{udf.qualified}` raised {type(err).__name__}: {err}"
+    for row in zip(*values, strict=True):
+        if any(row[i] is None for i in strict):
+            continue
+        try:
+            fn(*row)
+        except Exception:  # noqa: BLE001 - this is the row we are looking for
+            shown = "(" + ", ".join(_short(v) for v in row) + ")"
+            if len(shown) > INPUT_SHOWN:
+                shown = shown[: INPUT_SHOWN - 3] + "..."
+            return f"{head} on input {shown}"
+    return head
