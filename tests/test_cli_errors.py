@@ -293,11 +293,11 @@ def test_run_time_failure_through_the_console_script(project: Path) -> None:
 
 
 def _settings(case: Path) -> list[str]:
-    """The case's `-- vars:` / `-- profile:` lines as command-line options."""
+    """The case's `-- vars:` / `-- profile:` / `-- project:` lines as command-line options."""
     args: list[str] = []
     text = case.read_bytes().decode("utf-8", errors="replace")
     for line in text.splitlines():
-        match = re.fullmatch(r"--\s*(vars|profile):\s*(.*)", line.strip())
+        match = re.fullmatch(r"--\s*(vars|profile|project):\s*(.*)", line.strip())
         if match is None:
             break
         args += [f"--{match.group(1)}", match.group(2).strip()]
