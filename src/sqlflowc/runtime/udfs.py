@@ -139,7 +139,14 @@ class UdfRuntime:
     def register(self, con: Connection) -> None:
         """Create every scalar UDF the plan needs on `con` (replacing any of the same name)."""
         import duckdb
-        from duckdb.func import FunctionNullHandling, PythonUDFType
+
+        try:
+            from duckdb.func import FunctionNullHandling, PythonUDFType
+        except ImportError:  # duckdb 1.x
+            from duckdb.functional import (  # type: ignore[no-redef,unused-ignore]
+                FunctionNullHandling,
+                PythonUDFType,
+            )
 
         arrow_types: dict[str, pa.DataType] = {}
         for name in self._needed:

@@ -21,6 +21,7 @@ Contract of `discover_udfs(project_dir, sources)`:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -225,6 +226,7 @@ def _collect(
                 )
             )
             continue
+        udf = dataclasses.replace(udf, line=_def_line(file, udf.line))
         previous = found.get(udf.qualified.lower())
         if previous is not None:
             problems.append(
