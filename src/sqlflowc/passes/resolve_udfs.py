@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ class _Call:
     """One UDF call in a SQL body: the resolved UDF and the text edit that rewrites it."""
 
     udf: Udf
-    node: exp.Anonymous
+    node: exp.Func
     nargs: int
     start: int  # text offsets of the call: name .. closing parenthesis (inclusive)
     end: int
@@ -161,7 +162,7 @@ class _Resolver:
         """The UDF calls in a body that resolve, each checked for its position (errors
         reported, unresolved calls left out)."""
         assert sql.tree is not None
-        nodes = [n for n in sql.tree.find_all(exp.Anonymous) if "start" in n.meta]
+        nodes = [n for n in sql.tree.find_all(exp.Func) if "start" in n.meta]
         if not nodes:
             return []
         tokens = _tokens(sql.text)
@@ -170,18 +171,17 @@ class _Resolver:
         by_start = {t.start: i for i, t in enumerate(tokens)}
         out: list[_Call] = []
         for node in nodes:
-            head = node.this
-            quoted = isinstance(head, exp.Identifier)
-            name = head.name if isinstance(head, exp.Identifier) else str(head)
-            python_func = not quoted and name.upper() == PYTHON_FUNC
-            if not python_func and not self.catalog.udfs:
-                continue
             index = by_start.get(int(node.meta["start"]))
             extent = _extent(tokens, index) if index is not None else None
             if index is None or extent is None:
                 continue
             start, end, args = extent
-            name_end = tokens[index].end
+            token = tokens[index]
+            quoted = token.token_type.name == "IDENTIFIER"
+            name = str(token.text)
+            python_func = not quoted and name.upper() == PYTHON_FUNC
+            if not python_func and not self.catalog.udfs:
+                continue
             table = node.parent if isinstance(node.parent, exp.Table) else None
             if table is not None and node.arg_key != "this":
                 table = None
@@ -190,9 +190,9 @@ class _Resolver:
             udf = self.resolve(sql, node, name, quoted, python_func, start, end, args)
             if udf is None:
                 continue
-            nargs = len(node.expressions) - (1 if python_func else 0)
+            nargs = len(args) - (1 if python_func else 0)
             call = _Call(
-                udf, node, nargs, start, end, name_end, args, python_func, table is not None
+                udf, node, nargs, start, end, token.end, args, python_func, table is not None
             )
             if self.check_position(sql, call):
                 out.append(call)
@@ -201,7 +201,7 @@ class _Resolver:
     def resolve(
         self,
         sql: ir.Sql,
-        node: exp.Anonymous,
+        node: exp.Func,
         name: str,
         quoted: bool,
         python_func: bool,
@@ -212,13 +212,9 @@ class _Resolver:
         if quoted:
             return self.catalog.get(name)
         if not python_func:
-            found = self.catalog.bare(name)
-            if len(found) > 1:
-                self.ambiguous(sql.span_of(start, start + len(name)), name, found)
-                return None
-            return found[0] if found else None
-        first = node.expressions[0] if node.expressions else None
-        target = _udf_name_argument(first)
+            return self.bare(sql, node, name, start)
+        first = _arguments(sql.text, node, args[:1])
+        target = _udf_name_argument(first[0] if first else None)
         if target is None:
             where = sql.span_of(*args[0]) if args else sql.span_of(start, end + 1)
             self.ctx.reporter.error(
@@ -236,6 +232,39 @@ class _Resolver:
             return None
         if len(found) > 1:
             self.ambiguous(where, target, found)
+            return None
+        return found[0]
+
+    def bare(self, sql: ir.Sql, node: exp.Func, name: str, start: int) -> Udf | None:
+        """The UDF a bare call means: one of that name that DuckDB does not define itself."""
+        found = self.catalog.bare(name)
+        span = sql.span_of(start, start + len(name))
+        builtin = name.lower() in _duckdb_functions()
+        if not found:
+            if isinstance(node, exp.Anonymous) and not builtin:
+                names = sorted({u.name for u in self.catalog.udfs})
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+                if close:
+                    self.ctx.reporter.warning(
+                        Code.UNKNOWN_UDF,
+                        f"`{name}` is neither a DuckDB function nor a UDF",
+                        span,
+                        label="unknown function",
+                        help=f"did you mean the UDF `{close[0]}`?",
+                    )
+            return None
+        if builtin:
+            self.ctx.reporter.warning(
+                Code.AMBIGUOUS_UDF,
+                f"`{name}(...)` calls DuckDB's built-in `{name}`, not the UDF "
+                f"`{found[0].qualified}`",
+                span,
+                label="DuckDB's own function",
+                help=f'to call the UDF write PYTHON_FUNC("{found[0].qualified}", ...)',
+            )
+            return None
+        if len(found) > 1:
+            self.ambiguous(span, name, found)
             return None
         return found[0]
 
@@ -281,9 +310,10 @@ class _Resolver:
     ) -> None:
         udf = call.udf
         span = sql.span_of(call.start, call.end + 1)
-        given = call.node.expressions[1:] if call.python_func else call.node.expressions
         arg_ranges = call.args[1:] if call.python_func else call.args
-        if not given:
+        given = _arguments(sql.text, call.node, call.args)
+        given = given[1:] if call.python_func else given
+        if not arg_ranges:
             self.ctx.reporter.error(
                 Code.UDF_ARITY,
                 f"table UDF `{udf.qualified}` needs the input table as its first argument",
@@ -292,7 +322,7 @@ class _Resolver:
                 help=f"write {udf.name}(table_name)",
             )
             return
-        source = _table_name(given[0])
+        source = _table_name(given[0]) if given else None
         if source is None or source.lower() in ctes:
             why = "a CTE" if source is not None else "not a table name"
             self.ctx.reporter.error(
@@ -535,6 +565,36 @@ def _extent(tokens: list[Any], index: int) -> tuple[int, int, list[tuple[int, in
     return None
 
 
+@functools.cache
+def _duckdb_functions() -> frozenset[str]:
+    """The names of DuckDB's own functions (built-ins and extensions loaded by default)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT DISTINCT lower(function_name) FROM duckdb_functions()")
+        return frozenset(str(r[0]) for r in rows.fetchall())
+    finally:
+        con.close()
+
+
+def _arguments(text: str, node: exp.Func, ranges: list[tuple[int, int]]) -> list[exp.Expr]:
+    """The argument expressions of a call at `ranges` (empty when one does not parse alone).
+
+    An unknown function keeps its arguments in order; a function sqlglot knows may have
+    rearranged them, so each argument's text is parsed on its own."""
+    if isinstance(node, exp.Anonymous) and len(node.expressions) >= len(ranges):
+        return list(node.expressions[: len(ranges)])
+    out: list[exp.Expr] = []
+    for start, end in ranges:
+        try:
+            parsed = sqlglot.parse_one(text[start:end], dialect="duckdb")
+        except (ParseError, TokenError):
+            return []
+        out.append(parsed)
+    return out
+
+
 def _udf_name_argument(node: exp.Expr | None) -> str | None:
     """The UDF name of PYTHON_FUNC's first argument: `"a.b.c"` (a quoted identifier in the
     duckdb dialect) or `'a.b.c'`."""
@@ -578,7 +638,7 @@ def _literal(node: exp.Expr) -> Any:
     return _NOT_LITERAL
 
 
-def _whole_query(tree: exp.Expr | None, call: exp.Anonymous) -> bool:
+def _whole_query(tree: exp.Expr | None, call: exp.Func) -> bool:
     """True when the query is exactly `SELECT * FROM <call>` (no alias, clauses or joins)."""
     if not isinstance(tree, exp.Select):
         return False
