@@ -117,7 +117,8 @@ class Plan:
 
     def to_text(self) -> str:
         """A readable listing: one block per step with its dependencies and SQL."""
-        lines = [f"plan for {self.pipeline} ({len(self.steps)} steps)", ""]
+        n = len(self.steps)
+        lines = [f"plan for {self.pipeline} ({n} step{'s' * (n != 1)})", ""]
         for n, s in enumerate(self.steps, 1):
             head = f"{n:>3}. {s.id}  [{s.kind.value}]"
             if s.label:

@@ -46,6 +46,7 @@ class Sql:
     `${name}` reference — plans and logs show `display`; the executor substitutes secrets back.
     `origin` maps `text` back to the `.sf` file: `(text_offset, file_offset)` pairs, each
     starting a stretch where both advance together (a spliced value maps to its reference).
+    `splices` lists each spliced value's `(start, end)` in `text` and its reference's span.
     `udfs` lists the registered names of the Python UDFs the body calls (set by `resolve_udfs`).
     """
 
@@ -53,6 +54,7 @@ class Sql:
     display: str
     span: Span
     origin: tuple[tuple[int, int], ...] = ()
+    splices: tuple[tuple[int, int, Span], ...] = field(default=(), compare=False)
     udfs: tuple[str, ...] = ()
     tree: exp.Expr | None = field(default=None, compare=False, repr=False)
 
@@ -67,9 +69,15 @@ class Sql:
         return best[1] + (text_offset - best[0])
 
     def span_of(self, start: int, end: int) -> Span:
-        """The `.sf` span of `text[start:end]`."""
+        """The `.sf` span of `text[start:end]`; text inside a spliced value maps to the whole
+        `${...}` reference it came from."""
         a = self.file_offset(start)
         b = self.file_offset(max(start, end - 1)) + 1
+        for t_start, t_end, ref in self.splices:
+            if t_start <= start < t_end:
+                a = ref.start
+            if t_start <= max(start, end - 1) < t_end:
+                b = ref.end
         return Span(self.span.file_id, a, max(a + 1, b))
 
 

@@ -10,7 +10,9 @@ Valid DuckDB SQL is never rejected because sqlglot cannot parse it: DuckDB's own
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import logging
 from typing import Any
 
 import sqlglot
@@ -24,6 +26,9 @@ from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 
 _QUERY_TYPES = (exp.Query, exp.Values)
+
+# sqlglot logs "falling back to parsing as a Command" on stderr; our SF0402 warning says it.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 def bind(prog: ir.Program, ctx: PassContext) -> ir.Program:
@@ -77,7 +82,7 @@ class _Binder:
         if bound.tree is not None and not isinstance(bound.tree, _QUERY_TYPES):
             self.ctx.reporter.error(
                 Code.SQL_WRONG_KIND,
-                f"{where} needs a query, found a {bound.tree.key.upper()} statement",
+                f"{where} needs a query, found {_a(bound.tree.key.upper())} statement",
                 sql.span_of(0, len(sql.text.split(None, 1)[0]) if sql.text.strip() else 1),
                 label="expected SELECT, WITH, VALUES or FROM",
             )
@@ -89,55 +94,98 @@ class _Binder:
             return sql
         try:
             trees = sqlglot.parse(sql.text, dialect="duckdb")
-        except (ParseError, TokenError) as err:
-            return self.fallback(sql, err)
+        except (ParseError, TokenError):
+            return self.fallback(sql)
         tree = trees[0] if len(trees) == 1 else None
         if tree is None or isinstance(tree, exp.Command):
             # sqlglot keeps what it does not understand as a Command: let DuckDB decide.
-            return self.fallback(sql, None)
+            return self.fallback(sql)
+        if self.ctx.verify_sql:
+            problem = duckdb_syntax_error(sql.text)
+            if problem is not None:
+                self.syntax_error(sql, *problem)
+                return sql
         return dataclasses.replace(sql, tree=tree)
 
-    def fallback(self, sql: ir.Sql, err: ParseError | TokenError | None) -> ir.Sql:
+    def fallback(self, sql: ir.Sql) -> ir.Sql:
         """sqlglot could not parse the body: DuckDB's parser decides (§2)."""
         problem = duckdb_syntax_error(sql.text)
-        if problem is None:
-            if err is not None:
-                self.ctx.reporter.warning(
-                    Code.SQL_OPAQUE,
-                    "sqlglot cannot analyse this statement; it runs as written, as an "
-                    "ordering barrier",
-                    sql.span_of(0, min(len(sql.text), len(sql.text.split("\n", 1)[0]))),
-                    help="its table dependencies are unknown, so it runs after everything "
-                    "before it and before everything after it",
-                )
+        if problem is not None:
+            self.syntax_error(sql, *problem)
             return sql
-        message, position = problem
-        start = min(max(position, 0), max(len(sql.text) - 1, 0))
-        end = start + max(1, _token_length(sql.text, start))
+        self.ctx.reporter.warning(
+            Code.SQL_OPAQUE,
+            "sqlglot cannot analyse this statement; it runs as written, as an ordering barrier",
+            sql.span_of(0, min(len(sql.text), len(sql.text.split("\n", 1)[0]))),
+            help="its table dependencies are unknown, so it runs after everything "
+            "before it and before everything after it",
+        )
+        return sql
+
+    def syntax_error(self, sql: ir.Sql, message: str, position: int) -> None:
+        """Report DuckDB's syntax error at its place in the `.sf` file."""
+        text = sql.text
+        start = min(max(position, 0), max(len(text) - 1, 0))
+        line_start = text.rfind("\n", 0, start) + 1
+        word = text[start : start + _token_length(text, start)]
+        if (
+            line_start > 0
+            and not text[line_start:start].strip()
+            and word.upper() in _NEXT_STATEMENT
+        ):
+            # The body ran on into the next statement: a ";" is missing at the end of the line
+            # before.
+            end = len(text[:line_start].rstrip())
+            self.ctx.reporter.error(
+                Code.MISSING_SEMICOLON,
+                "missing `;` at the end of the statement",
+                sql.span_of(end - 1, end),
+                label="expected `;` after this",
+                help=f"`{word.upper()}` on the next line starts a new statement",
+            )
+            return
+        notes = tuple(
+            f"`{ref_text}` is spliced in as `{text[t_start:t_end]}`"
+            for t_start, t_end, ref in sql.splices
+            if t_start <= start < t_end and sql.text == sql.display  # never show a secret
+            for ref_text in [self.ctx.sources.text(ref)]
+        )
         self.ctx.reporter.error(
             Code.SQL_SYNTAX,
             f"SQL syntax error: {message}",
-            sql.span_of(start, end),
+            sql.span_of(start, start + max(1, len(word))),
             label="DuckDB cannot parse the SQL here",
+            notes=notes,
         )
-        return sql
+
+
+_NEXT_STATEMENT = frozenset(
+    {"SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF", "ELSE", "ELSEIF", "END"}
+    | {"ENDIF", "INSERT", "UPDATE", "DELETE", "DROP", "ALTER", "PRAGMA", "COPY", "MERGE"}
+)
+
+
+@functools.cache
+def _duckdb_parser() -> Any:
+    """One in-memory DuckDB connection, used only for its parser."""
+    import duckdb  # imported on first use: only `check`, `run` and sqlglot's failures need it
+
+    return duckdb.connect()
 
 
 def duckdb_syntax_error(text: str) -> tuple[str, int] | None:
     """DuckDB's verdict on a statement's syntax: None when it parses, else (message, offset)."""
-    import duckdb  # only on this rare path: sqlglot already failed
-
-    con = duckdb.connect()
-    try:
-        row = con.execute("SELECT json_serialize_sql(?)", [text]).fetchall()
-    finally:
-        con.close()
+    row = _duckdb_parser().execute("SELECT json_serialize_sql(?)", [text]).fetchall()
     result: dict[str, Any] = json.loads(row[0][0])
     if not result.get("error") or result.get("error_type") != "parser":
         return None
     byte_pos = int(result.get("position", 0))
     char_pos = len(text.encode()[:byte_pos].decode(errors="ignore"))
     return str(result.get("error_message", "syntax error")), char_pos
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "AEIOU" else f"a {word}"
 
 
 def _token_length(text: str, start: int) -> int:

@@ -27,7 +27,7 @@ def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
     stmts = prog.statements
     reads = [_expanded_reads(prog, i, ctx) for i in range(len(stmts))]
     writes = [_writes(s) for s in stmts]
-    barriers = [isinstance(s, ir.SqlStatement) and s.barrier for s in stmts]
+    barriers = [_is_barrier(s) for s in stmts]
     _warn_unknown_tables(stmts, writes, ctx)
 
     deps: list[tuple[int, ...]] = []
@@ -45,6 +45,17 @@ def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
                     direct.add(j)
         deps.append(tuple(sorted(direct)))
     return dataclasses.replace(prog, deps=_reduce(deps))
+
+
+def _is_barrier(stmt: ir.Statement) -> bool:
+    """SQL whose tables are unknown: DDL without a table, or a body only DuckDB could parse."""
+    match stmt:
+        case ir.SqlStatement():
+            return stmt.barrier
+        case ir.CreateTable() | ir.CreateView() | ir.Export():
+            return stmt.query.tree is None
+        case _:
+            return False
 
 
 def _writes(stmt: ir.Statement) -> frozenset[str]:

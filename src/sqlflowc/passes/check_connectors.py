@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
 
@@ -22,5 +23,12 @@ def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
         validate_source(source, project, ctx.reporter)
     for stmt in prog.statements:
         if isinstance(stmt, ir.Export):
+            if not stmt.uri.strip():
+                ctx.reporter.error(
+                    Code.BAD_EXPORT,
+                    "EXPORT needs a target: the URI is empty",
+                    stmt.span,
+                    help="write the file to create, e.g. TO 'output/report.csv'",
+                )
             validate_export(stmt.format, stmt.options, stmt.option_spans, stmt.span, ctx.reporter)
     return prog

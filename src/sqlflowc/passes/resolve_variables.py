@@ -156,7 +156,11 @@ class _Resolver:
         if spliced is None or not self.one_statement(template, spliced):
             return None
         return program.Sql(
-            text=spliced.text, display=spliced.display, span=template.span, origin=spliced.origin
+            text=spliced.text,
+            display=spliced.display,
+            span=template.span,
+            origin=spliced.origin,
+            splices=tuple((p.start, p.end, p.ref.span) for p in spliced.pieces),
         )
 
     def one_statement(self, template: ast.Template, spliced: Spliced) -> bool:

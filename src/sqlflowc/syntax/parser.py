@@ -119,7 +119,8 @@ def parse_text(text: str, file_id: int) -> ParseResult:
             diag, pos = _diagnose(err, work, file_id)
             if pos <= last_pos:
                 break
-            diagnostics.append(diag)
+            if not (diagnostics and _is_cascade(err)):
+                diagnostics.append(diag)
             if len(diagnostics) >= MAX_SYNTAX_ERRORS or diag.code is Code.MISSING_END_IF:
                 break
             last_pos = pos
@@ -131,9 +132,24 @@ def parse_text(text: str, file_id: int) -> ParseResult:
     return ParseResult(None, (), tuple(diagnostics))
 
 
+_BLOCK_OPENER = re.compile(r"\b(?:then|else)\b", re.IGNORECASE)
+
+
+def _is_cascade(err: UnexpectedInput) -> bool:
+    """An orphaned `ELSE`/`END IF` after an earlier error: its IF was blanked out with it."""
+    return isinstance(err, UnexpectedToken) and err.token.type in {"END_IF", "ELSE_IF", "ELSE"}
+
+
 def _blank_statement(text: str, pos: int) -> str:
-    """Replace the statement around `pos` with spaces (newlines kept) so parsing can go on."""
+    """Replace the statement around `pos` with spaces (newlines kept) so parsing can go on.
+
+    The statement starts after the previous `;` — or after an enclosing `THEN`/`ELSE`, so the
+    IF block around a broken statement survives and is not reported again.
+    """
     start = text.rfind(";", 0, pos) + 1
+    openers = [m.end() for m in _BLOCK_OPENER.finditer(text, start, pos)]
+    if openers:
+        start = openers[-1]
     end = text.find(";", pos)
     end = len(text) if end < 0 else end + 1
     blank = "".join(c if c == "\n" else " " for c in text[start:end])
@@ -239,6 +255,18 @@ def _unexpected_token(err: UnexpectedToken, text: str, file_id: int) -> Diagnost
         )
     if expected & _STATEMENT_START_TERMINALS and tok.type == "NAME":
         return _unknown_statement(found, span)
+    if tok.type in _OPAQUE_TERMINALS:
+        # The fallback lexer took the rest of the statement as SQL: point at its first word.
+        return _stray_text(found, start, expected, file_id)
+    if "THEN" in expected and tok.type in _STATEMENT_START_TERMINALS | {"END_IF"}:
+        at = _prev_token_end(text, start)
+        return Diagnostic(
+            Code.SYNTAX_ERROR,
+            "missing `THEN` after the IF condition",
+            Span(file_id, max(0, at - 1), max(1, at)),
+            label="expected `THEN` after this",
+            help="write `IF condition THEN`",
+        )
     if "SEMICOLON" in expected and tok.type in _STATEMENT_START_TERMINALS | {"END_IF", "ELSE_IF"}:
         at = _prev_token_end(text, start)
         return Diagnostic(
@@ -246,7 +274,7 @@ def _unexpected_token(err: UnexpectedToken, text: str, file_id: int) -> Diagnost
             "missing `;` at the end of the statement",
             Span(file_id, max(0, at - 1), max(1, at)),
             label="expected `;` after this",
-            help=f"the next statement (`{found}`) starts before this one ended",
+            help=f"`{found.upper()}` comes before this statement has ended",
         )
     if _in_json(expected):
         return Diagnostic(
@@ -297,9 +325,31 @@ def _unexpected_characters(err: UnexpectedCharacters, text: str, file_id: int) -
     )
 
 
+_OPAQUE_TERMINALS = {"SQL_BODY", "EXPORT_QUERY", "SQL_COLUMNS"}
+_STRAY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|&&|\|\||!(?!=)|\S")
+
+
+def _stray_text(found: str, start: int, expected: set[str], file_id: int) -> Diagnostic:
+    match = _STRAY.match(found)
+    word = match.group(0) if match else found[:1]
+    span = Span(file_id, start, start + len(word))
+    help_text = ""
+    if word in {"&&", "||", "!"}:
+        help_text = "conditions use AND, OR and NOT"
+    elif not word.isascii():
+        help_text = 'names are ASCII letters, digits and _; quote other names: "café"'
+    return Diagnostic(
+        Code.SYNTAX_ERROR,
+        f"unexpected `{word}`",
+        span,
+        label=f"expected {_describe_expected(expected)}",
+        help=help_text,
+    )
+
+
 def _unknown_statement(word: str, span: Span) -> Diagnostic:
     candidates = [*STATEMENT_KEYWORDS, *SQL_VERBS]
-    close = difflib.get_close_matches(word.upper(), candidates, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word.upper(), candidates, n=1, cutoff=0.7)
     return Diagnostic(
         Code.UNKNOWN_STATEMENT,
         f"unknown statement `{word}`",
@@ -352,9 +402,14 @@ _TERMINAL_NAMES = {
 }
 
 
+_FIRST = ("SEMICOLON", "THEN", "AS")
+
+
 def _describe_expected(expected: set[str]) -> str:
     names: list[str] = []
-    for term in sorted(expected):
+    for term in sorted(
+        expected, key=lambda t: (t not in _FIRST, _FIRST.index(t) if t in _FIRST else 0, t)
+    ):
         if term in _TERMINAL_NAMES:
             label = _TERMINAL_NAMES[term]
         elif term.isalpha() and term.isupper():
