@@ -155,8 +155,25 @@ def test_plan_is_byte_identical(tmp_path: Path) -> None:
     assert all(compile_text(text, tmp_path).plan.to_json() == first for _ in range(3))
 
 
-@pytest.mark.parametrize("mode", ["APPEND", "MERGE KEY (id)"])
-def test_unimplemented_modes_are_rejected_until_implemented(tmp_path: Path, mode: str) -> None:
-    with pytest.raises(CompileError) as err:
-        compile_text(f"CREATE TABLE t MODE {mode} AS SELECT 1 AS id;\n", tmp_path)
-    assert codes(err.value) == [Code.MODE_NOT_SUPPORTED.value]
+@pytest.mark.parametrize(
+    ("mode", "details"),
+    [
+        ("APPEND", {"mode": "append"}),
+        ("MERGE KEY (id)", {"mode": "merge", "keys": ["id"]}),
+        ("UPSERT KEY id", {"mode": "merge", "keys": ["id"]}),
+        ("INCREMENTAL BY ts LOOKBACK '1 day'", {"mode": "incremental", "lookback": "1 day"}),
+    ],
+)
+def test_load_modes_are_steps_ordered_like_writes(
+    tmp_path: Path, mode: str, details: dict[str, object]
+) -> None:
+    comp = compile_text(
+        "CREATE TABLE t AS SELECT 1 AS id, TIMESTAMP '2024-01-01' AS ts;\n"
+        f"CREATE TABLE t MODE {mode} AS SELECT 2 AS id, TIMESTAMP '2024-01-02' AS ts;\n"
+        "EXPORT t TO 'out.csv' TYPE CSV;\n",
+        tmp_path,
+    )
+    assert deps(comp) == {"table_t": (), "table_t_2": ("table_t",), "export_out": ("table_t_2",)}
+    step = comp.plan.step("table_t_2")
+    assert details.items() <= step.details.items()
+    assert step.sql[0].startswith('CREATE TEMPORARY ')  # the stage holds the query

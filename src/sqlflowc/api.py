@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlflowc.passes.context import PassContext
     from sqlflowc.profiles import Profile
     from sqlflowc.runtime.executor import RunEvent, RunResult
+    from sqlflowc.runtime.schema import Policy
 
 DEFAULT_DATABASE = "target/sqlflow.duckdb"
 
@@ -43,6 +44,8 @@ def compile_file(
     profile: str | None = None,
     project_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    schema_policy: Policy | None = None,
+    database: str | None = None,
 ) -> Compilation:
     """Compile a `.sf` file; raises CompileError with every diagnostic on failure."""
     sources = SourceMap()
@@ -65,6 +68,8 @@ def compile_file(
         project_dir=project_dir,
         environ=environ,
         sources=sources,
+        schema_policy=schema_policy,
+        database=database,
     )
 
 
@@ -77,13 +82,20 @@ def compile_source(
     project_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
     sources: SourceMap | None = None,
+    schema_policy: Policy | None = None,
+    database: str | None = None,
 ) -> Compilation:
-    """Compile pipeline text; `path` names it in diagnostics and anchors relative paths."""
+    """Compile pipeline text; `path` names it in diagnostics and anchors relative paths.
+
+    `schema_policy` overrides the profile's; `database` (`--db`) the profile's database, which
+    the schema checks of APPEND/MERGE/INCREMENTAL loads read when it exists.
+    """
     from sqlflowc.backend.duckdb import to_plan
     from sqlflowc.passes.bind import bind
     from sqlflowc.passes.build_dag import build_dag
     from sqlflowc.passes.check_connectors import check_connectors
     from sqlflowc.passes.check_load_modes import check_load_modes
+    from sqlflowc.passes.check_schemas import check_schemas
     from sqlflowc.passes.context import PassContext
     from sqlflowc.passes.expand_includes import expand_includes
     from sqlflowc.passes.fold_conditionals import fold_conditionals
@@ -110,6 +122,8 @@ def compile_source(
         profile_vars=dict(prof.variables),
         environ=dict(os.environ if environ is None else environ),
         connections=dict(prof.connections),
+        schema_policy=schema_policy or prof.schema_policy,
+        database=database_path(project_dir, prof, database),
     )
     ctx.udfs, udf_problems = discover_udfs(project_dir, sources)
     for problem in udf_problems:
@@ -130,10 +144,11 @@ def compile_source(
         check_load_modes,
         check_connectors,
         build_dag,
+        check_schemas,
     )
     for program_pass in program_passes:
         prog = check(program_pass(prog, ctx))
-    plan = to_plan(prog, sources, path)
+    plan = to_plan(prog, sources, path, schema_policy=ctx.schema_policy)
     return Compilation(plan, prog, sources, tuple(reporter.diagnostics), prof, project_dir)
 
 

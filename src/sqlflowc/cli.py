@@ -115,6 +115,9 @@ def _compile(
     vars_json: str | None,
     profile: str | None,
     project_dir: Path | None,
+    *,
+    schema_policy: Any = None,
+    database: str | None = None,
 ) -> Compilation:
     from sqlflowc.api import compile_file
 
@@ -123,7 +126,17 @@ def _compile(
         cli_vars=_parse_vars(var_pairs, vars_json),
         profile=profile,
         project_dir=project_dir,
+        schema_policy=schema_policy,
+        database=database,
     )
+
+
+schema_policy_option = click.option(
+    "--schema-policy",
+    type=click.Choice(["strict", "evolve"]),
+    help="How APPEND/MERGE/INCREMENTAL loads treat new or wider columns (default: the "
+    "profile's schema_policy, else strict).",
+)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -166,11 +179,13 @@ PIPELINE = click.Path(exists=True, dir_okay=False, path_type=Path)
     type=click.Choice(["text", "json"]),
     help="Plan format: text (default on stdout) or json (default with -o).",
 )
+@schema_policy_option
 @compile_options
 def compile_cmd(
     pipeline: Path,
     output: Path | None,
     fmt: str | None,
+    schema_policy: str | None,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -179,7 +194,9 @@ def compile_cmd(
     """Compile PIPELINE into an execution plan."""
     fmt = fmt or ("json" if output else "text")
     with _diagnostics_boundary(fmt):
-        comp = _compile(pipeline, var_pairs, vars_json, profile, project_dir)
+        comp = _compile(
+            pipeline, var_pairs, vars_json, profile, project_dir, schema_policy=schema_policy
+        )
     if comp.warnings:
         _print_diagnostics(comp.warnings, comp.sources, fmt)
     text = comp.plan.to_json() if fmt == "json" else comp.plan.to_text()
@@ -241,12 +258,14 @@ def check_cmd(
     help="Stop at the first failed step (default), or run every step that does not "
     "depend on a failed one.",
 )
+@schema_policy_option
 @compile_options
 def run_cmd(
     target: Path,
     database: str | None,
     threads: int | None,
     fail_fast: bool,
+    schema_policy: str | None,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -260,8 +279,20 @@ def run_cmd(
     with _diagnostics_boundary():
         if target.suffix.lower() == ".json":
             plan, prof, project, secrets = _load_plan(target, cli_vars, profile)
+            if schema_policy is not None:
+                from sqlflowc.backend.load_modes import with_schema_policy
+
+                plan = with_schema_policy(plan, schema_policy)
         else:
-            comp = _compile(target, var_pairs, vars_json, profile, project_dir)
+            comp = _compile(
+                target,
+                var_pairs,
+                vars_json,
+                profile,
+                project_dir,
+                schema_policy=schema_policy,
+                database=database,
+            )
             _print_diagnostics(comp.warnings, comp.sources, "text")
             plan, prof, project, sources = comp.plan, comp.profile, comp.project_dir, comp.sources
             secrets = dict(plan.secrets)

@@ -4,6 +4,8 @@ Requires: `bind`, the checks and `build_dag` have run without errors.
 Ensures: one `Step` per statement, in program order (a topological order of `deps`), with a
 stable id, the DuckDB SQL to run in one transaction, and nothing secret: SQL shows `display`
 text, where each secret is its `${name}` reference. Identical programs give identical plans.
+APPEND, MERGE and INCREMENTAL loads are lowered by `backend/load_modes.py` (their steps carry
+the schema policy in force at compile time).
 """
 
 from __future__ import annotations
@@ -11,22 +13,27 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import Location, Plan, Step, StepKind
 from sqlflowc.ir import program as ir
 from sqlflowc.source import SourceMap, Span
 
+if TYPE_CHECKING:
+    from sqlflowc.runtime.schema import Policy
+
 _ID_CHARS = re.compile(r"[^a-z0-9]+")
 
 
-def to_plan(prog: ir.Program, sources: SourceMap, pipeline_path: str) -> Plan:
+def to_plan(
+    prog: ir.Program, sources: SourceMap, pipeline_path: str, *, schema_policy: Policy = "strict"
+) -> Plan:
     """The plan for a program whose statements are all lowered."""
     project = Path(prog.project_dir)
     ids = _step_ids(prog.statements)
     steps: list[Step] = []
     for i, stmt in enumerate(prog.statements):
-        kind, target, sql, details = _lower(stmt, project)
+        kind, target, sql, details = _lower(stmt, project, ids[i], schema_policy)
         steps.append(
             Step(
                 id=ids[i],
@@ -51,8 +58,10 @@ def to_plan(prog: ir.Program, sources: SourceMap, pipeline_path: str) -> Plan:
 
 
 def _lower(
-    stmt: ir.Statement, project: Path
+    stmt: ir.Statement, project: Path, step_id: str, policy: Policy
 ) -> tuple[StepKind, str | None, tuple[str, ...], Mapping[str, Any]]:
+    from sqlflowc.backend.load_modes import lower_load
+
     match stmt:
         case ir.Load():
             from sqlflowc.runtime.connectors.registry import get_connector
@@ -61,17 +70,22 @@ def _lower(
             assert connector is not None, "check_connectors guarantees a known connector"
             scan = connector.scan_sql(stmt.source.params, project)
             query = scan if _is_query(scan) else f"SELECT * FROM {scan}"
+            source = {"source": stmt.source.name, "connector": stmt.source.connector.lower()}
+            if not isinstance(stmt.mode, ir.Replace):
+                load_sql, load = lower_load(stmt.table, stmt.mode, query, step_id, policy)
+                return StepKind.LOAD, stmt.table, load_sql, {**source, **load}
             return (
                 StepKind.LOAD,
                 stmt.table,
                 (f"CREATE OR REPLACE TABLE {stmt.table} AS {query}",),
-                {
-                    "source": stmt.source.name,
-                    "connector": stmt.source.connector.lower(),
-                    "mode": "replace",
-                },
+                {**source, "mode": "replace"},
             )
         case ir.CreateTable():
+            if not isinstance(stmt.mode, ir.Replace):
+                load_sql, load = lower_load(
+                    stmt.table, stmt.mode, stmt.query.display, step_id, policy
+                )
+                return StepKind.CREATE_TABLE, stmt.table, load_sql, load
             return (
                 StepKind.CREATE_TABLE,
                 stmt.table,

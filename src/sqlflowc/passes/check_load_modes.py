@@ -1,36 +1,57 @@
-"""Check that each load mode can be carried out by this backend.
+"""Check the INCREMENTAL macros against the statements that use them (§5.4).
 
-Requires: a resolved program. Ensures: every Load/CreateTable uses a mode the backend lowers.
-REPLACE is supported; APPEND, MERGE and INCREMENTAL are parsed and validated but their
-semantics are not implemented yet, so they are rejected here rather than silently replacing data.
+Requires: `bind` has run. Ensures, reporting and never raising:
+- `@start_dt`, `@end_dt`, `@start_date`, `@end_date` appear only in the query of a
+  `CREATE TABLE ... MODE INCREMENTAL`: anywhere else DuckDB would read `@start_dt` as
+  `abs(start_dt)` and fail on a missing column, so it is an error at the macro (SF0611);
+- an INCREMENTAL query that uses none of them gets a warning at the mode (SF0612): it reads
+  everything on every run, and only its rows inside the window are kept.
+Macros are found with sqlglot's DuckDB tokenizer, so text in strings and comments is ignored.
+The clause-level rules (MERGE needs KEY, no KEY with APPEND, ...) are checked when lowering.
 """
 
 from __future__ import annotations
 
+from sqlflowc.backend.load_sql import MACROS, find_macros
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
 
 
 def check_load_modes(prog: ir.Program, ctx: PassContext) -> ir.Program:
-    """Report load modes the backend cannot run yet."""
+    """Report misplaced and missing INCREMENTAL macros."""
     for stmt in prog.statements:
-        if not isinstance(stmt, ir.Load | ir.CreateTable):
-            continue
-        match stmt.mode:
-            case ir.Replace():
-                continue
-            case ir.Append():
-                name = "APPEND"
-            case ir.Merge():
-                name = "MERGE"
-            case ir.Incremental():
-                name = "INCREMENTAL"
-        ctx.reporter.error(
-            Code.MODE_NOT_SUPPORTED,
-            f"`MODE {name}` is not supported by this version of sqlflowc",
-            stmt.mode.span,
-            label="would not be carried out",
-            help="use `MODE REPLACE` (the default) for now; nothing was run",
-        )
+        match stmt:
+            case ir.CreateTable() if isinstance(stmt.mode, ir.Incremental):
+                if not find_macros(stmt.query.text):
+                    names = ", ".join(f"@{m}" for m in MACROS)
+                    ctx.reporter.warning(
+                        Code.INCREMENTAL_WITHOUT_MACROS,
+                        f"the query of INCREMENTAL table `{stmt.table}` uses none of {names}",
+                        stmt.mode.span,
+                        label="every run reads all the data",
+                        help=f"filter the query: `WHERE {stmt.mode.by.value} BETWEEN @start_dt "
+                        "AND @end_dt`; rows outside the window are not written either way",
+                    )
+            case ir.CreateTable() | ir.CreateView() | ir.Export():
+                _misplaced(stmt.query, ctx)
+            case ir.SqlStatement():
+                _misplaced(stmt.sql, ctx)
+            case ir.Load() | ir.TableUdf():
+                pass
+            case _:
+                raise AssertionError(stmt)
     return prog
+
+
+def _misplaced(sql: ir.Sql, ctx: PassContext) -> None:
+    if "@" not in sql.text:
+        return
+    for name, start, end in find_macros(sql.text) or ():
+        ctx.reporter.error(
+            Code.MACRO_OUTSIDE_INCREMENTAL,
+            f"`@{name}` is only bound in `CREATE TABLE ... MODE INCREMENTAL BY column AS ...`",
+            sql.span_of(start, end),
+            label="no value here",
+            help="make this statement an INCREMENTAL table, or use a variable (`${...}`)",
+        )

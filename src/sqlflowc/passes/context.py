@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlflowc.diagnostics import Reporter
+from sqlflowc.runtime.schema import Policy
 from sqlflowc.source import SourceMap
 from sqlflowc.udf.discovery import UdfCatalog
 
@@ -21,6 +22,8 @@ class PassContext:
     `connections` are the profile's named connections (raw, resolved lazily).
     `labels` maps included files' ids to their INCLUDE alias.
     `udfs` is the project's Python UDFs (discovered before the passes run).
+    `schema_policy` is the profile's, or `--schema-policy`'s; `database` is the DuckDB file a
+    run would use (compile-time schema checks read it when it exists).
     """
 
     sources: SourceMap
@@ -32,3 +35,5 @@ class PassContext:
     connections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)
     udfs: UdfCatalog = field(default_factory=UdfCatalog)
+    schema_policy: Policy = "strict"
+    database: str | None = None

@@ -19,6 +19,11 @@ Contract of `run_plan`:
   run-level failure, SF0804/SF0810, and every step is skipped); a `table_udf` step runs its
   function on its input (`runtime/udfs.py`). A UDF that raises fails its step with SF0808, a
   table UDF returning the wrong columns with SF0809.
+- A load step with `details.mode` append/merge/incremental runs `runtime/load_modes.run_load`
+  inside the step's one transaction: it stages the source (`sql[0]`), checks keys and schemas,
+  and regenerates the rest of the step's SQL from `details` and the schemas it finds. Its
+  failures carry their own code (SF06xx/SF07xx) and help; its counts (`inserted N, updated M`)
+  are in the outcome and the progress line.
 - `fail_fast=True`: after a failure the remaining steps are skipped. `fail_fast=False`: a step
   runs unless it depends (transitively) on a failed step.
 - Progress goes to `events` (started, finished with duration and rows, failed, skipped); the
@@ -38,7 +43,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from sqlflowc.backend.plan import Location, Plan, Step, StepKind
 from sqlflowc.diagnostics import Code
@@ -46,7 +51,11 @@ from sqlflowc.diagnostics import Code
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
+    from sqlflowc.backend.load_modes import LoadSpec
+    from sqlflowc.runtime.load_modes import LoadCounts
     from sqlflowc.runtime.udfs import UdfRuntime
+
+T = TypeVar("T")
 
 __all__ = [
     "EventKind",
@@ -87,6 +96,7 @@ class RunEvent:
     rows: int | None = None
     statement_rows: tuple[int | None, ...] = ()
     message: str = ""
+    load: LoadCounts | None = None  # what a load step did (inserted, updated, ...)
 
     @property
     def step_id(self) -> str:
@@ -102,6 +112,8 @@ class StepOutcome:
     statement_rows: tuple[int | None, ...] = ()
     message: str = ""
     code: Code | None = None  # of a failure, when more precise than the step kind's
+    help: str = ""  # of a failure: what to change
+    load: LoadCounts | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +124,7 @@ class Failure:
     message: str
     location: Location | None
     code: Code = Code.STEP_FAILED
+    help: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,7 +274,11 @@ def run_plan(
                 )
                 failures.append(
                     Failure(
-                        step_id=step.id, message=outcome.message, location=step.location, code=code
+                        step_id=step.id,
+                        message=outcome.message,
+                        location=step.location,
+                        code=code,
+                        help=outcome.help,
                     )
                 )
             emit(
@@ -272,6 +289,7 @@ def run_plan(
                     rows=outcome.rows,
                     statement_rows=outcome.statement_rows,
                     message=outcome.message,
+                    load=outcome.load,
                 )
             )
     finally:
@@ -285,14 +303,24 @@ def _attempt(
     """Run one step; its outcome, with any error message masked."""
     import duckdb
 
+    from sqlflowc.runtime.load_modes import LoadError
     from sqlflowc.runtime.udfs import UdfStepError
 
     t0 = time.perf_counter()
     error: str | None = None
     code: Code | None = None
+    help = ""
     counts: tuple[int | None, ...] = ()
+    load: LoadCounts | None = None
     try:
-        counts = _run_step(con, step, plan, vault, udfs)
+        spec = _load_spec(step)
+        if spec is None:
+            counts = _run_step(con, step, plan, vault, udfs)
+        else:
+            load = _run_load(con, step, spec, vault)
+            counts = (load.rows,)
+    except LoadError as err:
+        error, code, help = err.message, err.code, err.help
     except UdfStepError as err:
         error, code = str(err), err.code
     except (_StepError, duckdb.Error) as err:
@@ -310,6 +338,7 @@ def _attempt(
             duration_ms=elapsed,
             message=vault.mask(error),
             code=code,
+            help=vault.mask(help),
         )
     return StepOutcome(
         step_id=step.id,
@@ -317,7 +346,31 @@ def _attempt(
         duration_ms=elapsed,
         rows=next((c for c in reversed(counts) if c is not None), None),
         statement_rows=counts,
+        load=load,
     )
+
+
+def _load_spec(step: Step) -> LoadSpec | None:
+    """The load a step performs (None: not an APPEND/MERGE/INCREMENTAL load step)."""
+    if step.kind not in (StepKind.LOAD, StepKind.CREATE_TABLE):
+        return None
+    from sqlflowc.backend.load_modes import spec_from_details
+
+    try:
+        spec = spec_from_details(step.target, step.details)
+    except ValueError as err:  # a hand-edited plan; the compiler writes valid details
+        raise _StepError(f"invalid load details in step `{step.id}`: {err}") from None
+    if spec is not None and not step.sql:
+        raise _StepError(f"invalid load step `{step.id}`: no staging statement")
+    return spec
+
+
+def _run_load(con: Connection, step: Step, spec: LoadSpec, vault: _Secrets) -> LoadCounts:
+    """A load step, in one transaction (`runtime/load_modes.py`)."""
+    from sqlflowc.runtime.load_modes import run_load
+
+    staging = vault.substitute(step.sql[0])
+    return _atomic(con, lambda: run_load(con, spec, staging))
 
 
 def _load_udfs(con: Connection, plan: Plan) -> tuple[UdfRuntime | None, Failure | None]:
@@ -414,18 +467,24 @@ def _run_step(
 
 def _in_transaction(con: Connection, statements: Iterable[str]) -> tuple[int | None, ...]:
     """Run statements atomically; the row count each reports (None when it reports none)."""
+    return _atomic(con, lambda: tuple(_execute(con, sql) for sql in statements))
+
+
+def _atomic(con: Connection, body: Callable[[], T]) -> T:
+    """Run `body` in one transaction: committed when it returns, rolled back when it raises
+    (whatever it raises: a load's own check, a DuckDB error, an interrupt)."""
     import duckdb
 
     con.execute("BEGIN TRANSACTION")
     try:
-        counts = tuple(_execute(con, sql) for sql in statements)
+        result = body()
         con.execute("COMMIT")
-    except duckdb.Error:
+    except BaseException:
         # A failed COMMIT has already ended the transaction; there is nothing to roll back.
-        with contextlib.suppress(duckdb.TransactionException):
+        with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
-    return counts
+    return result
 
 
 def _execute(con: Connection, sql: str) -> int | None:
@@ -524,6 +583,8 @@ def format_event(event: RunEvent, *, ascii_only: bool | None = None) -> str:
             line = f"{head}  {_duration(event.duration_ms or 0.0)}"
             if event.rows is not None:
                 line += f"  {event.rows:,} row{'s' if event.rows != 1 else ''}"
+            if event.load is not None:
+                line += f" ({event.load})"
             return line
         case EventKind.FAILED:
             first = event.message.strip().splitlines()[0] if event.message.strip() else "failed"

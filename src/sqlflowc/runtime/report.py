@@ -32,7 +32,7 @@ def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
     span = _statement_span(loc, plan, sources) if loc is not None else None
     if span is None:
         suffix = f" (at {loc})" if loc is not None else ""
-        return Diagnostic(failure.code, prefix + message + suffix)
+        return Diagnostic(failure.code, prefix + message + suffix, help=failure.help)
     label = "this statement failed"
     if snippet:
         text = sources.text(span)
@@ -40,7 +40,7 @@ def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
         if at >= 0 and text.find(snippet, at + 1) < 0:
             span = Span(span.file_id, span.start + at, span.start + at + len(snippet))
             label = "DuckDB reports the error here"
-    return Diagnostic(failure.code, prefix + message, span, label=label)
+    return Diagnostic(failure.code, prefix + message, span, label=label, help=failure.help)
 
 
 def _split_excerpt(message: str) -> tuple[str, str]:

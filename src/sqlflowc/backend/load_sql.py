@@ -1,0 +1,366 @@
+"""SQL builders for loads: every statement an APPEND, MERGE or INCREMENTAL step runs (§5.2-5.4).
+
+Pure functions returning DuckDB SQL text, built with sqlglot: identifiers we add are always
+quoted; the user's query is spliced verbatim (a `Var` node, on its own lines where something
+follows it, so a trailing `--` comment ends there); DuckDB type names from `DESCRIBE` are kept
+verbatim. Used by the backend (`backend/load_modes.py`, what `compile` shows), the executor
+(`runtime/load_modes.py`, what runs) and the compile-time schema check.
+
+INCREMENTAL macros (`@start_dt`, `@end_dt` TIMESTAMP; `@start_date`, `@end_date` DATE) are found
+with sqlglot's DuckDB tokenizer, so text in strings and comments is left alone, and replaced by
+typed named parameters (`CAST($start_dt AS TIMESTAMP)`) that the executor binds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+from sqlglot import TokenType, exp, tokenize
+from sqlglot.errors import TokenError
+
+from sqlflowc.runtime.schema import Column
+
+STATE_TABLE = "_sqlflow_state"
+# macro → the type it is bound as
+MACROS: Mapping[str, str] = {
+    "start_dt": "TIMESTAMP",
+    "end_dt": "TIMESTAMP",
+    "start_date": "DATE",
+    "end_date": "DATE",
+}
+_SOURCE = "_source"
+_TARGET = "_target"
+
+
+# ---------------------------------------------------------------------------- macros
+
+
+def find_macros(query: str) -> list[tuple[str, int, int]] | None:
+    """`(name, start, end)` of each `@start_dt`-style macro in `query` (end exclusive, name
+    lower-cased); None when the text cannot be tokenised. Strings and comments are skipped."""
+    try:
+        tokens = tokenize(query, read="duckdb")
+    except TokenError:
+        return None
+    found: list[tuple[str, int, int]] = []
+    for at, word in itertools.pairwise(tokens):
+        name = word.text.lower()
+        if (
+            at.token_type is TokenType.PARAMETER
+            and at.text == "@"
+            and word.start == at.end + 1
+            and word.token_type is TokenType.VAR
+            and name in MACROS
+        ):
+            found.append((name, at.start, word.end + 1))
+    return found
+
+
+def bind_macros(query: str) -> tuple[str, tuple[str, ...]]:
+    """`query` with each macro replaced by its typed parameter, and the macros used."""
+    found = find_macros(query) or []
+    out: list[str] = []
+    pos = 0
+    for name, start, end in found:
+        out.append(query[pos:start])
+        out.append(_parameter(name).sql(dialect="duckdb"))
+        pos = end
+    out.append(query[pos:])
+    return "".join(out), tuple(sorted({name for name, _, _ in found}))
+
+
+def _parameter(name: str) -> exp.Expr:
+    return exp.cast(exp.Placeholder(this=name), MACROS[name])
+
+
+# ---------------------------------------------------------------------------- builders
+
+
+def _table(name: str) -> exp.Table:
+    return exp.to_table(name, dialect="duckdb")
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(_ident(name), table=_ident(table) if table else None)
+
+
+def _sql(node: exp.Expr) -> str:
+    return node.sql(dialect="duckdb")
+
+
+def _verbatim(query: str, *, wrapped: bool = False) -> exp.Var:
+    """The user's query as written; `wrapped` (something follows it): on its own lines, so a
+    trailing `--` comment ends there."""
+    return exp.Var(this=f"\n{query.strip()}\n" if wrapped else query.strip())
+
+
+def _create_temp(kind: str, stage: str, body: exp.Expr) -> str:
+    return _sql(
+        exp.Create(
+            this=exp.table_(_ident(stage)),
+            kind=kind,
+            expression=body,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+    )
+
+
+def stage_view(stage: str, query: str) -> str:
+    """`CREATE TEMPORARY VIEW stage AS <query>`: APPEND reads the source once, at insert."""
+    return _create_temp("VIEW", stage, _verbatim(query))
+
+
+def stage_table(stage: str, query: str) -> str:
+    """`CREATE TEMPORARY TABLE stage AS <query>`: the data, checked before it is written."""
+    return _create_temp("TABLE", stage, _verbatim(query))
+
+
+def _between(column: exp.Expr) -> exp.Between:
+    return exp.Between(this=column, low=_parameter("start_dt"), high=_parameter("end_dt"))
+
+
+def incremental_stage(stage: str, query: str, by: str) -> str:
+    """Stage only the query's rows inside the window, so rows outside it are never written."""
+    body = (
+        exp.select(exp.Star())
+        .from_(
+            exp.Subquery(
+                this=_verbatim(query, wrapped=True), alias=exp.TableAlias(this=_ident("_q"))
+            )
+        )
+        .where(_between(_col(by, "_q")))
+    )
+    return _create_temp("TABLE", stage, body)
+
+
+def drop_stage(stage: str, *, view: bool = False) -> str:
+    return _sql(exp.Drop(tables=[exp.table_(_ident(stage))], kind="VIEW" if view else "TABLE"))
+
+
+def describe(name: str, *, temp: bool = False) -> str:
+    """`DESCRIBE` a table, view or stage (`temp`: a name we generated, always quoted)."""
+    return _sql(exp.Describe(this=exp.table_(_ident(name)) if temp else _table(name)))
+
+
+def create_from(target: str, stage: str) -> str:
+    """`CREATE TABLE target AS SELECT * FROM stage` (a target that does not exist yet)."""
+    body = exp.select(exp.Star()).from_(exp.table_(_ident(stage)))
+    return _sql(exp.Create(this=_table(target), kind="TABLE", expression=body))
+
+
+def insert_from(target: str, stage: str) -> str:
+    """`INSERT INTO target BY NAME SELECT * FROM stage`: columns match by name."""
+    body = exp.select(exp.Star()).from_(exp.table_(_ident(stage)))
+    return _sql(exp.Insert(this=_table(target), expression=body, by_name=True))
+
+
+def _keys_match(keys: Sequence[str]) -> exp.Expr:
+    """`_target.k1 = _source.k1 AND ...` (NULL never matches, as in MERGE)."""
+    conditions = [exp.EQ(this=_col(k, _TARGET), expression=_col(k, _SOURCE)) for k in keys]
+    return exp.and_(*conditions)
+
+
+def _aliased(name: str, alias: str, *, temp: bool) -> exp.Table:
+    table = exp.table_(_ident(name)) if temp else _table(name)
+    table.set("alias", exp.TableAlias(this=_ident(alias)))
+    return table
+
+
+def null_keys(stage: str, keys: Sequence[str]) -> str:
+    """Up to 5 source rows' keys where a key column is NULL."""
+    query = (
+        exp.select(*(_col(k) for k in keys))
+        .from_(exp.table_(_ident(stage)))
+        .where(exp.or_(*(exp.Is(this=_col(k), expression=exp.Null()) for k in keys)))
+        .limit(5)
+    )
+    return _sql(query)
+
+
+def duplicate_keys(stage: str, keys: Sequence[str]) -> str:
+    """Up to 5 key values the source holds more than once, with their counts."""
+    count = exp.Count(this=exp.Star())
+    query = (
+        exp.select(*(_col(k) for k in keys), exp.alias_(count.copy(), "n"))
+        .from_(exp.table_(_ident(stage)))
+        .group_by(*(_col(k) for k in keys))
+        .having(exp.GT(this=count, expression=exp.Literal.number(1)))
+        .order_by(*(_col(k) for k in keys))
+        .limit(5)
+    )
+    return _sql(query)
+
+
+def matched_count(target: str, stage: str, keys: Sequence[str]) -> str:
+    """How many source rows match a target row (each source key is unique by then)."""
+    join = exp.Join(this=_aliased(target, _TARGET, temp=False), kind="SEMI", on=_keys_match(keys))
+    query = exp.select(exp.Count(this=exp.Star())).from_(_aliased(stage, _SOURCE, temp=True))
+    query.append("joins", join)
+    return _sql(query)
+
+
+def delete_matched(target: str, stage: str, keys: Sequence[str]) -> str:
+    """Delete the target rows a source row replaces."""
+    return _sql(
+        exp.Delete(
+            this=_aliased(target, _TARGET, temp=False),
+            using=[_aliased(stage, _SOURCE, temp=True)],
+            where=exp.Where(this=_keys_match(keys)),
+        )
+    )
+
+
+def target_duplicates(target: str, stage: str, keys: Sequence[str]) -> str:
+    """Up to 5 key values of source rows that match more than one target row."""
+    count = exp.Count(this=exp.Star())
+    join = exp.Join(this=_aliased(stage, _SOURCE, temp=True), kind="SEMI", on=_keys_match(keys))
+    query = exp.select(*(_col(k, _TARGET) for k in keys), exp.alias_(count.copy(), "n")).from_(
+        _aliased(target, _TARGET, temp=False)
+    )
+    query.append("joins", join)
+    query = (
+        query.group_by(*(_col(k, _TARGET) for k in keys))
+        .having(exp.GT(this=count, expression=exp.Literal.number(1)))
+        .order_by(*(_col(k, _TARGET) for k in keys))
+        .limit(5)
+    )
+    return _sql(query)
+
+
+def merge_into(
+    target: str, stage: str, keys: Sequence[str], update: Sequence[str], insert: Sequence[str]
+) -> str:
+    """`MERGE INTO` for a source that lacks some target columns: matched rows get the `update`
+    columns, unmatched source rows are inserted with the `insert` columns (others NULL or
+    DEFAULT). Run only after the key checks: MERGE INTO itself accepts duplicate keys."""
+    whens: list[exp.When] = []
+    if update:
+        sets = [exp.EQ(this=_col(c), expression=_col(c, _SOURCE)) for c in update]
+        whens.append(exp.When(matched=True, then=exp.Update(expressions=sets)))
+    values = exp.Tuple(expressions=[_col(c, _SOURCE) for c in insert])
+    columns = exp.Tuple(expressions=[_col(c) for c in insert])
+    whens.append(exp.When(matched=False, then=exp.Insert(this=columns, expression=values)))
+    return _sql(
+        exp.Merge(
+            this=_aliased(target, _TARGET, temp=False),
+            using=_aliased(stage, _SOURCE, temp=True),
+            on=_keys_match(keys),
+            whens=exp.Whens(expressions=whens),
+        )
+    )
+
+
+def add_column(target: str, column: Column) -> str:
+    """`ALTER TABLE target ADD COLUMN c type` (nullable: existing rows get NULL); the type is
+    DuckDB's own spelling from `DESCRIBE`, kept verbatim."""
+    action = exp.ColumnDef(this=_ident(column.name), kind=exp.Var(this=column.type))
+    return _sql(exp.Alter(this=_table(target), kind="TABLE", actions=[action]))
+
+
+def alter_type(target: str, column: Column) -> str:
+    """`ALTER TABLE target ALTER COLUMN c SET DATA TYPE type` (a safe widening)."""
+    action = exp.AlterColumn(this=_ident(column.name), dtype=exp.Var(this=column.type))
+    return _sql(exp.Alter(this=_table(target), kind="TABLE", actions=[action]))
+
+
+def window_delete(target: str, by: str) -> str:
+    """Delete the target's rows inside the window (both ends inclusive)."""
+    return _sql(exp.delete(_table(target), where=_between(_col(by))))
+
+
+def create_state_table() -> str:
+    """The incremental state table; a PRIMARY KEY is fine on a table of one row per target."""
+    columns = [
+        exp.ColumnDef(
+            this=_ident("target"),
+            kind=exp.DataType.build("VARCHAR"),
+            constraints=[exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint())],
+        ),
+        exp.ColumnDef(this=_ident("column_name"), kind=exp.DataType.build("VARCHAR")),
+        exp.ColumnDef(this=_ident("high_water"), kind=exp.DataType.build("TIMESTAMP")),
+        exp.ColumnDef(this=_ident("updated_at"), kind=exp.DataType.build("TIMESTAMP")),
+    ]
+    schema = exp.Schema(this=exp.table_(_ident(STATE_TABLE)), expressions=columns)
+    return _sql(exp.Create(this=schema, kind="TABLE", exists=True))
+
+
+def read_state(state_key: str) -> str:
+    """The stored column and high-water mark (as text) of one target."""
+    return _sql(
+        exp.select(_col("column_name"), exp.cast(_col("high_water"), "VARCHAR"))
+        .from_(exp.table_(_ident(STATE_TABLE)))
+        .where(exp.EQ(this=_col("target"), expression=exp.Literal.string(state_key)))
+    )
+
+
+def write_state() -> str:
+    """Store a target's high-water mark (`$target`, `$column_name`, `$high_water`, `$end_dt`)."""
+    values = exp.Tuple(
+        expressions=[
+            exp.Placeholder(this="target"),
+            exp.Placeholder(this="column_name"),
+            exp.cast(exp.Placeholder(this="high_water"), "TIMESTAMP"),
+            _parameter("end_dt"),
+        ]
+    )
+    insert = exp.Insert(
+        this=exp.table_(_ident(STATE_TABLE)),
+        expression=exp.Values(expressions=[values]),
+        alternative="REPLACE",
+    )
+    return _sql(insert)
+
+
+def max_of(stage: str, column: str) -> str:
+    """The new high-water mark, as text: the larger of `$previous` and the stage's largest
+    `column` (NULLs ignored; NULL when both are missing)."""
+    largest = exp.Max(this=exp.cast(_col(column), "TIMESTAMP"))
+    previous = exp.cast(exp.Placeholder(this="previous"), "TIMESTAMP")
+    # DuckDB's GREATEST skips NULLs; sqlglot's Greatest node would render a NULL-strict CASE.
+    value = exp.Anonymous(this="GREATEST", expressions=[previous, largest])
+    return _sql(exp.select(exp.cast(value, "VARCHAR")).from_(exp.table_(_ident(stage))))
+
+
+def window_bounds() -> str:
+    """The window as text: `start_dt` = `$previous` - `$lookback` (-infinity when there is no
+    previous mark), `end_dt` = now (local time), and their dates."""
+    previous = exp.cast(exp.Placeholder(this="previous"), "TIMESTAMP")
+    lookback = exp.cast(exp.Placeholder(this="lookback"), "INTERVAL")
+    infinity = exp.cast(exp.Literal.string("-infinity"), "TIMESTAMP")
+    start = exp.Coalesce(this=exp.Sub(this=previous, expression=lookback), expressions=[infinity])
+    now = exp.Anonymous(this="current_localtimestamp", expressions=[])
+    inner = exp.select(exp.alias_(start, "s"), exp.alias_(now, "e"))
+    text = [exp.cast(exp.column(c), "VARCHAR") for c in ("s", "e")]
+    dates = [exp.cast(exp.cast(exp.column(c), "DATE"), "VARCHAR") for c in ("s", "e")]
+    return _sql(exp.select(*text, *dates).from_(inner.subquery("w")))
+
+
+def split_name(target: str) -> tuple[str | None, str]:
+    """`(schema, table)` of a target name (`schema` None when unqualified)."""
+    table = _table(target)
+    return (table.db or None), table.name
+
+
+def describe_query(query: str) -> str:
+    """`DESCRIBE <query>`: the query's columns and types, without running it."""
+    return _sql(exp.Describe(this=_verbatim(query)))
+
+
+def empty_table(target: str, query: str) -> str:
+    """`CREATE OR REPLACE TABLE target AS SELECT * FROM (<query>) LIMIT 0`: the table a query
+    would create, without its rows (the compile-time schema check's stand-in)."""
+    body = (
+        exp.select(exp.Star())
+        .from_(
+            exp.Subquery(
+                this=_verbatim(query, wrapped=True), alias=exp.TableAlias(this=_ident("_q"))
+            )
+        )
+        .limit(0)
+    )
+    return _sql(exp.Create(this=_table(target), kind="TABLE", replace=True, expression=body))

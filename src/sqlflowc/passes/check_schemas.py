@@ -1,0 +1,345 @@
+"""Check, at compile time, that APPEND/MERGE/INCREMENTAL loads fit their target tables (§5.2).
+
+Requires: `bind`, `check_connectors` and `build_dag` have run without errors.
+Ensures, reporting and never raising: every load whose source schema and target schema are both
+knowable is checked by `runtime/schema.compare` under the compilation's schema policy, and each
+problem is reported at the statement's MODE clause with its SF07xx code — the same verdict the
+executor would reach before writing anything. MERGE keys and the INCREMENTAL `BY` column are
+checked too. Nothing is reported when a schema cannot be known: the run checks again.
+
+How schemas are known: the pipeline is replayed, in program order, on an empty in-memory DuckDB
+database. A table written earlier in the pipeline exists there with the columns its query or
+source gives (`CREATE TABLE ... AS SELECT * FROM (query) LIMIT 0`); a table the pipeline has not
+written yet is copied, columns only, from the profile's database when that file exists and can
+be opened read-only (a missing, locked or unreadable database is simply not consulted). Plain
+DDL (`CREATE TABLE t (...)`, `ALTER TABLE`, `DROP`) is replayed as written; DML changes no
+schema; any other statement makes the tables it writes unknown, and an ordering barrier (whose
+effects are unknown) ends the replay. A source query that cannot be described (an unknown
+table, a UDF, a remote file) makes its target unknown. Nothing is written anywhere.
+
+DuckDB is imported only when the program has a non-REPLACE load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from sqlflowc.backend import load_sql as sql
+from sqlflowc.backend.load_sql import bind_macros
+from sqlflowc.diagnostics import Code
+from sqlflowc.ir import program as ir
+from sqlflowc.ir.program import table_key
+from sqlflowc.passes.context import PassContext
+from sqlflowc.runtime.connectors.base import sql_string
+from sqlflowc.runtime.schema import Column, by_column_problem, compare
+from sqlflowc.source import Span
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
+
+_EXISTING = "_sqlflow_existing"
+_DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"})
+# Macro values for describing an INCREMENTAL query: any valid value types it the same.
+_SAMPLE = {
+    "start_dt": "2000-01-01",
+    "end_dt": "2000-01-02",
+    "start_date": "2000-01-01",
+    "end_date": "2000-01-02",
+}
+
+
+def check_schemas(prog: ir.Program, ctx: PassContext) -> ir.Program:
+    """Report schema incompatibilities of loads whose schemas are knowable."""
+    if not any(_is_checked(s) for s in prog.statements):
+        return prog
+    import duckdb
+
+    replay = _Replay(duckdb.connect(":memory:"), ctx, Path(prog.project_dir))
+    try:
+        for stmt in prog.statements:
+            if not replay.step(stmt):
+                break
+    finally:
+        replay.close()
+    return prog
+
+
+def _is_checked(stmt: ir.Statement) -> bool:
+    return isinstance(stmt, ir.Load | ir.CreateTable) and not isinstance(stmt.mode, ir.Replace)
+
+
+def _split(key: str) -> tuple[str, str]:
+    schema, dot, name = key.partition(".")
+    return (schema, name) if dot else ("main", key)
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _table(key: str) -> exp.Table:
+    schema, name = _split(key)
+    return exp.table_(_ident(name), db=_ident(schema))
+
+
+def _quoted(key: str) -> str:
+    return _table(key).sql(dialect="duckdb")
+
+
+def _ddl(node: exp.Expr) -> str:
+    return node.sql(dialect="duckdb")
+
+
+def _create_schema(key: str) -> str:
+    return _ddl(exp.Create(this=_ident(_split(key)[0]), kind="SCHEMA", exists=True))
+
+
+def _create_view(key: str, query: str) -> str:
+    return _ddl(
+        exp.Create(this=_table(key), kind="VIEW", replace=True, expression=exp.Var(this=query))
+    )
+
+
+def _create_table(key: str, columns: list[Column]) -> str:
+    """`CREATE TABLE key (c type [NOT NULL] [DEFAULT expr], ...)`, types and defaults as
+    DuckDB printed them."""
+    defs = []
+    for c in columns:
+        constraints = (
+            [] if c.nullable else [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
+        )
+        if c.default is not None:
+            constraints.append(
+                exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=exp.Var(this=c.default)))
+            )
+        defs.append(
+            exp.ColumnDef(this=_ident(c.name), kind=exp.Var(this=c.type), constraints=constraints)
+        )
+    return _ddl(exp.Create(this=exp.Schema(this=_table(key), expressions=defs), kind="TABLE"))
+
+
+def _drop(kind: str, key: str) -> str:
+    return _ddl(exp.Drop(tables=[_table(key)], kind=kind, exists=True))
+
+
+class _Replay:
+    """The in-memory stand-in of the target database, statement by statement."""
+
+    def __init__(self, con: Connection, ctx: PassContext, project: Path) -> None:
+        self.con = con
+        self.ctx = ctx
+        self.project = project
+        self.touched: set[str] = set()  # defined, dropped or made unknown by the pipeline
+        self.unknown: set[str] = set()
+        self.from_database: set[str] = set()  # copied from the existing database
+        self.views: set[str] = set()
+        self.attached = self._attach(ctx.database)
+
+    def close(self) -> None:
+        self.con.close()
+
+    # ------------------------------------------------------------------ statements
+
+    def step(self, stmt: ir.Statement) -> bool:
+        """Replay one statement; False when nothing after it can be known."""
+        match stmt:
+            case ir.Load():
+                query = self._scan(stmt.source)
+                self._write(stmt.table, query, {}, stmt.mode, stmt.span)
+            case ir.CreateTable():
+                self._prepare(stmt.reads)
+                text, params = stmt.query.text, {}
+                if isinstance(stmt.mode, ir.Incremental):
+                    text, used = bind_macros(text)
+                    params = {m: _SAMPLE[m] for m in used}
+                self._write(stmt.table, text, params, stmt.mode, stmt.span)
+            case ir.CreateView():
+                self._prepare(stmt.reads)
+                key = table_key(stmt.view)
+                self.touched.add(key)
+                if self._run(_create_view(key, stmt.query.text)):
+                    self.unknown.discard(key)
+                    self.views.add(key)
+                else:
+                    self._forget(key)
+            case ir.Export():
+                pass
+            case ir.SqlStatement():
+                return self._sql(stmt)
+            case ir.TableUdf():
+                self._forget(table_key(stmt.target))
+            case _:
+                raise AssertionError(stmt)
+        return True
+
+    def _sql(self, stmt: ir.SqlStatement) -> bool:
+        if stmt.barrier:
+            return False
+        self._prepare(stmt.reads | stmt.writes)
+        if stmt.verb.upper() in _DML:
+            return True
+        tree = stmt.sql.tree
+        replayable = (
+            isinstance(tree, exp.Create)
+            and str(tree.args.get("kind")).upper() == "TABLE"
+            and tree.args.get("expression") is None
+        ) or isinstance(tree, exp.Alter | exp.Drop)
+        for key in stmt.writes:
+            self.touched.add(key)
+        if replayable and self._run(stmt.sql.text):
+            for key in stmt.writes:
+                self.unknown.discard(key)
+                self.views.discard(key)
+        else:
+            for key in stmt.writes:
+                self._forget(key)
+        return True
+
+    def _write(
+        self, table: str, query: str | None, params: dict[str, str], mode: ir.LoadMode, span: Span
+    ) -> None:
+        key = table_key(table)
+        source = self._describe(query, params) if query is not None else None
+        if isinstance(mode, ir.Replace):
+            self.touched.add(key)
+            if source is None or query is None or not self._define(key, query, params):
+                self._forget(key)
+            return
+        self._prepare([key])
+        where = self._where(key)
+        if source is None or key in self.unknown or query is None:
+            return  # not knowable now: the run checks
+        if key in self.views:
+            self.ctx.reporter.error(
+                Code.TARGET_NOT_A_TABLE,
+                f"`{table}` is a view; a load writes a table",
+                mode.span,
+                label=f"writes `{table}`, a view defined earlier in the pipeline",
+                help="load into another name",
+            )
+            return
+        target = self._columns(key)
+        keys = () if isinstance(mode, ir.Append) else tuple(k.value for k in mode.keys)
+        diff = compare(table, source, target, self.ctx.schema_policy, keys=keys)
+        problems = list(diff.problems)
+        if isinstance(mode, ir.Incremental):
+            by = by_column_problem(table, mode.by.value, source)
+            problems.extend([by] if by is not None else [])
+        for p in problems:
+            self.ctx.reporter.error(
+                p.code, p.message, mode.span, label=f"writes `{table}`{where}", help=p.help
+            )
+        self.touched.add(key)
+        if problems:
+            self._forget(key)
+        elif target is None:
+            if not self._define(key, query, params):
+                self._forget(key)
+        else:
+            changes = [sql.alter_type(_quoted(key), c) for c in diff.alter]
+            changes += [sql.add_column(_quoted(key), c) for c in diff.add]
+            if not all(self._run(change) for change in changes):
+                self._forget(key)
+
+    def _where(self, key: str) -> str:
+        if key in self.from_database:
+            return f", as it is in {self.ctx.database}"
+        return ", a table of this pipeline" if key in self.touched else ""
+
+    # ------------------------------------------------------------------ the catalog
+
+    def _prepare(self, keys: Iterable[str]) -> None:
+        """Make the tables `keys` name available: copy them from the database when the
+        pipeline has not written them yet."""
+        for key in keys:
+            if key not in self.touched and key not in self.from_database:
+                self._copy(key)
+
+    def _copy(self, key: str) -> None:
+        if not self.attached:
+            return
+        schema, name = _split(key)
+        rows = self._query(
+            "SELECT c.column_name, c.data_type, c.is_nullable, c.column_default "
+            "FROM duckdb_columns() c JOIN duckdb_tables() t ON c.table_oid = t.table_oid "
+            "WHERE c.database_name = ? AND lower(c.schema_name) = ? AND lower(c.table_name) = ? "
+            "ORDER BY c.column_index",
+            [_EXISTING, schema, name],
+        )
+        if not rows:
+            return
+        columns = [Column(str(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
+        self._run(_create_schema(key))
+        if self._run(_create_table(key, columns)):
+            self.from_database.add(key)
+
+    def _columns(self, key: str) -> list[Column] | None:
+        schema, name = _split(key)
+        rows = self._query(
+            "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
+            "WHERE database_name = 'memory' AND lower(schema_name) = ? AND lower(table_name) = ? "
+            "ORDER BY column_index",
+            [schema, name],
+        )
+        if not rows:
+            return None
+        return [Column(str(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
+
+    def _define(self, key: str, query: str, params: dict[str, str]) -> bool:
+        self._run(_create_schema(key))
+        ok = self._run(sql.empty_table(_quoted(key), query), params)
+        if ok:
+            self.unknown.discard(key)
+            self.views.discard(key)
+        return ok
+
+    def _forget(self, key: str) -> None:
+        self.touched.add(key)
+        self.unknown.add(key)
+        self.views.discard(key)
+        for kind in ("TABLE", "VIEW"):
+            self._run(_drop(kind, key))
+
+    def _describe(self, query: str, params: dict[str, str]) -> list[Column] | None:
+        rows = self._query(sql.describe_query(query), params)
+        if rows is None:
+            return None
+        return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
+
+    def _scan(self, source: ir.Source) -> str | None:
+        from sqlflowc.runtime.connectors.registry import get_connector
+
+        connector = get_connector(source.connector)
+        if connector is None:
+            return None
+        try:
+            scan = connector.scan_sql(source.params, self.project)
+        except ValueError:
+            return None
+        head = scan.lstrip().split(None, 1)[0].upper() if scan.strip() else ""
+        return (
+            scan if head in {"SELECT", "FROM", "WITH", "VALUES", "("} else f"SELECT * FROM {scan}"
+        )
+
+    # ------------------------------------------------------------------ DuckDB
+
+    def _attach(self, database: str | None) -> bool:
+        if not database or database.startswith(":memory:") or not Path(database).is_file():
+            return False
+        return self._run(f"ATTACH {sql_string(database)} AS {_EXISTING} (READ_ONLY)")
+
+    def _run(self, statement: str, params: dict[str, str] | None = None) -> bool:
+        return self._query(statement, params) is not None
+
+    def _query(self, statement: str, params: Any = None) -> list[Any] | None:
+        import duckdb
+
+        try:
+            result = self.con.execute(statement, params) if params else self.con.execute(statement)
+            return result.fetchall()
+        except duckdb.Error:
+            return None

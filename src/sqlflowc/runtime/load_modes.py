@@ -1,0 +1,358 @@
+"""Run one APPEND, MERGE or INCREMENTAL load step (§5.2-5.4) inside the executor's transaction.
+
+Contract of `run_load(con, spec, staging)`: the caller has begun a transaction and commits it
+when this returns, or rolls it back when this raises — so a load either happens entirely or
+leaves every table (and the incremental state) exactly as it was. Nothing here begins, commits
+or rolls back. In order:
+
+1. stage the source (`staging`, the step's first statement: a temp view for APPEND, a temp
+   table for MERGE and INCREMENTAL; INCREMENTAL binds `$start_dt`... to its window first);
+2. MERGE, and INCREMENTAL with KEY: reject NULL and duplicate source keys (`SOURCE_NULL_KEYS`,
+   `SOURCE_DUPLICATE_KEYS`), showing up to 5 offending key values;
+3. a missing target is created from the stage (every row inserted);
+4. otherwise the schemas are compared by name (`runtime/schema.compare`, the step's policy):
+   problems raise `LoadError` with the first problem's code; under `evolve`, columns are added
+   or widened first;
+5. the write: APPEND inserts by name; MERGE deletes the matched target rows and inserts the stage
+   when the source carries every target column (`DELETE` + `INSERT` is 2-3 times faster than `MERGE
+   INTO` on DuckDB), else `MERGE INTO` updates the source's columns; a delete that removes more
+   rows than the source matched means duplicate keys in the target: `TARGET_DUPLICATE_KEYS`;
+   INCREMENTAL deletes the window's rows and inserts the stage (or merges on KEY);
+6. INCREMENTAL stores the new high-water mark (the larger of the old one and the max of the
+   written `BY` column) in `_sqlflow_state`, in the same transaction.
+Returns exact counts (`LoadCounts`). A DuckDB error propagates as `duckdb.Error`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, assert_never
+
+from sqlflowc.backend import load_sql as sql
+from sqlflowc.backend.load_modes import AppendLoad, IncrementalLoad, LoadSpec, MergeLoad
+from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.schema import (
+    Column,
+    Policy,
+    Problem,
+    SchemaDiff,
+    by_column_problem,
+    compare,
+)
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
+
+__all__ = ["LoadCounts", "LoadError", "run_load"]
+
+_SHOWN = 5
+
+
+class LoadError(Exception):
+    """A load that must not happen, with its diagnostic code and what to change."""
+
+    def __init__(self, code: Code, message: str, help: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.help = help
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadCounts:
+    """What a load did. `updated`/`deleted` are None where the mode has no such notion."""
+
+    inserted: int
+    updated: int | None = None
+    deleted: int | None = None
+    created: bool = False
+    changes: tuple[str, ...] = ()  # schema changes made under `evolve`
+
+    @property
+    def rows(self) -> int:
+        return self.inserted + (self.updated or 0)
+
+    def __str__(self) -> str:
+        parts = ["created"] if self.created else []
+        parts.append(f"inserted {self.inserted:,}")
+        if self.updated is not None:
+            parts.append(f"updated {self.updated:,}")
+        if self.deleted is not None:
+            parts.append(f"replaced {self.deleted:,} in the window")
+        parts.extend(self.changes)
+        return ", ".join(parts)
+
+
+def run_load(con: Connection, spec: LoadSpec, staging: str) -> LoadCounts:
+    """Carry out one load; see the module docstring."""
+    match spec:
+        case AppendLoad():
+            return _append(con, spec, staging)
+        case MergeLoad():
+            return _merge(con, spec, staging)
+        case IncrementalLoad():
+            return _incremental(con, spec, staging)
+        case _:
+            assert_never(spec)
+
+
+def _append(con: Connection, spec: AppendLoad, staging: str) -> LoadCounts:
+    con.execute(staging)
+    target = target_columns(con, spec.target)
+    if target is None:
+        inserted = _count(con, sql.create_from(spec.target, spec.stage))
+        counts = LoadCounts(inserted=inserted, created=True)
+    else:
+        source = _describe(con, spec.stage)
+        changes = _reconcile(con, spec.target, source, target, spec.policy, ())
+        inserted = _count(con, sql.insert_from(spec.target, spec.stage))
+        counts = LoadCounts(inserted=inserted, changes=changes)
+    con.execute(sql.drop_stage(spec.stage, view=True))
+    return counts
+
+
+def _merge(con: Connection, spec: MergeLoad, staging: str) -> LoadCounts:
+    staged = _count(con, staging)
+    source = _describe(con, spec.stage)
+    counts = _merge_stage(con, spec.target, spec.stage, spec.keys, spec.policy, source, staged)
+    con.execute(sql.drop_stage(spec.stage))
+    return counts
+
+
+def _incremental(con: Connection, spec: IncrementalLoad, staging: str) -> LoadCounts:
+    con.execute(sql.create_state_table())
+    target = target_columns(con, spec.target)
+    previous = _high_water(con, spec) if target is not None else None
+    window = _window(con, previous, spec.lookback)
+    staged = _count(con, staging, {p: window[p] for p in spec.parameters})
+    source = _describe(con, spec.stage)
+    _check_by_column(spec, source)
+    if spec.keys:
+        counts = _merge_stage(con, spec.target, spec.stage, spec.keys, spec.policy, source, staged)
+    elif target is None:
+        inserted = _count(con, sql.create_from(spec.target, spec.stage))
+        counts = LoadCounts(inserted=inserted, deleted=0, created=True)
+    else:
+        changes = _reconcile(con, spec.target, source, target, spec.policy, ())
+        bounds = {"start_dt": window["start_dt"], "end_dt": window["end_dt"]}
+        deleted = _count(con, sql.window_delete(spec.target, spec.by), bounds)
+        inserted = _count(con, sql.insert_from(spec.target, spec.stage))
+        counts = LoadCounts(inserted=inserted, deleted=deleted, changes=changes)
+    high_water = _scalar(con, sql.max_of(spec.stage, spec.by), {"previous": previous})
+    if high_water is not None and high_water != previous:
+        params = {
+            "target": spec.state_key,
+            "column_name": spec.by,
+            "high_water": str(high_water),
+            "end_dt": window["end_dt"],
+        }
+        con.execute(sql.write_state(), params)
+    con.execute(sql.drop_stage(spec.stage))
+    return counts
+
+
+# ---------------------------------------------------------------------------- merge
+
+
+def _merge_stage(
+    con: Connection,
+    target: str,
+    stage: str,
+    keys: Sequence[str],
+    policy: Policy,
+    source: Sequence[Column],
+    staged: int,
+) -> LoadCounts:
+    """Merge a checked stage into `target` on `keys` (the stage has `staged` rows)."""
+    key_problems = compare(target, source, None, policy, keys=keys).problems
+    if key_problems:
+        _raise_problem(key_problems[0])
+    _check_source_keys(con, target, stage, keys)
+    existing = target_columns(con, target)
+    if existing is None:
+        return LoadCounts(
+            inserted=_count(con, sql.create_from(target, stage)), updated=0, created=True
+        )
+    diff = compare(target, source, existing, policy, keys=keys)
+    changes = _apply(con, target, diff)
+    matched = int(_scalar(con, sql.matched_count(target, stage, keys)) or 0)
+    if not diff.missing:
+        deleted = _count(con, sql.delete_matched(target, stage, keys))
+        if deleted != matched:
+            _raise_target_duplicates(con, target, stage, keys, deleted - matched)
+        inserted = _count(con, sql.insert_from(target, stage)) - matched
+        return LoadCounts(inserted=inserted, updated=matched, changes=changes)
+    folded = {k.lower() for k in keys}
+    update = [c.name for c in source if c.name.lower() not in folded]
+    written = _count(con, sql.merge_into(target, stage, keys, update, [c.name for c in source]))
+    inserted = staged - matched
+    return LoadCounts(inserted=inserted, updated=written - inserted, changes=changes)
+
+
+def _check_source_keys(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
+    """NULL or duplicate source keys: nothing may be written."""
+    names = ", ".join(keys)
+    nulls = con.execute(sql.null_keys(stage, keys)).fetchall()
+    if nulls:
+        shown = ", ".join(_show_key(row) for row in nulls)
+        raise LoadError(
+            Code.SOURCE_NULL_KEYS,
+            f"the data for `{target}` has NULL key values ({names}): {shown}"
+            f"{' (first 5)' if len(nulls) >= _SHOWN else ''}; nothing was written",
+            f"a NULL key matches no row: filter those rows out "
+            f"(`WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)}`) or give them a key",
+        )
+    dups = con.execute(sql.duplicate_keys(stage, keys)).fetchall()
+    if dups:
+        shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in dups)
+        raise LoadError(
+            Code.SOURCE_DUPLICATE_KEYS,
+            f"the data for `{target}` has duplicate keys ({names}): {shown}"
+            f"{' (first 5)' if len(dups) >= _SHOWN else ''}; nothing was written",
+            "keep one row per key in the query, e.g. `QUALIFY row_number() OVER "
+            f"(PARTITION BY {names} ORDER BY ...) = 1`, or use more key columns",
+        )
+
+
+def _raise_target_duplicates(
+    con: Connection, target: str, stage: str, keys: Sequence[str], extra: int
+) -> None:
+    rows = con.execute(sql.target_duplicates(target, stage, keys)).fetchall()
+    shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in rows)
+    raise LoadError(
+        Code.TARGET_DUPLICATE_KEYS,
+        f"table `{target}` holds several rows for keys the data updates ({', '.join(keys)}): "
+        f"{shown}; {extra:,} more row(s) than keys; nothing was written",
+        f"a MERGE needs unique keys in the table: remove the duplicates from `{target}` "
+        "(or rebuild it with MODE REPLACE), then run again",
+    )
+
+
+def _show_key(values: Sequence[Any]) -> str:
+    shown = [_show_value(v) for v in values]
+    return shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
+
+
+def _show_value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return "'" + text.replace("'", "''") + "'"
+    if isinstance(value, datetime.date | datetime.time | decimal.Decimal):
+        return str(value)
+    return repr(value)
+
+
+# ---------------------------------------------------------------------------- schemas
+
+
+def target_columns(con: Connection, target: str) -> list[Column] | None:
+    """The target's columns, or None when no table of that name exists."""
+    schema, name = sql.split_name(target)
+    exists = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND lower(schema_name) = lower(coalesce(?, current_schema())) AND lower(table_name) = "
+        "lower(?) UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND "
+        "database_name = current_database() AND lower(schema_name) = "
+        "lower(coalesce(?, current_schema())) AND lower(view_name) = lower(?)",
+        [schema, name, schema, name],
+    ).fetchall()
+    if not exists:
+        return None
+    kind = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND database_name = "
+        "current_database() AND lower(schema_name) = lower(coalesce(?, current_schema())) "
+        "AND lower(view_name) = lower(?)",
+        [schema, name],
+    ).fetchall()
+    if kind[0][0]:
+        raise LoadError(
+            Code.TARGET_NOT_A_TABLE,
+            f"`{target}` is a view; a load writes a table",
+            f"load into another name, or drop the view (`DROP VIEW {target}`) first",
+        )
+    return _describe(con, target, temp=False)
+
+
+def _describe(con: Connection, name: str, *, temp: bool = True) -> list[Column]:
+    rows = con.execute(sql.describe(name, temp=temp)).fetchall()
+    return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
+
+
+def _reconcile(
+    con: Connection,
+    target: str,
+    source: Sequence[Column],
+    existing: Sequence[Column],
+    policy: Policy,
+    keys: Sequence[str],
+) -> tuple[str, ...]:
+    return _apply(con, target, compare(target, source, existing, policy, keys=keys))
+
+
+def _apply(con: Connection, target: str, diff: SchemaDiff) -> tuple[str, ...]:
+    """Raise the first problem, else make the `evolve` changes; a description of each."""
+    if diff.problems:
+        _raise_problem(diff.problems[0], more=len(diff.problems) - 1)
+    changes: list[str] = []
+    for col in diff.alter:
+        con.execute(sql.alter_type(target, col))
+        changes.append(f"widened `{col.name}` to {col.type}")
+    for col in diff.add:
+        con.execute(sql.add_column(target, col))
+        changes.append(f"added column `{col.name}` {col.type}")
+    return tuple(changes)
+
+
+def _raise_problem(problem: Problem, more: int = 0) -> None:
+    extra = f" (and {more} more schema problem{'s' * (more != 1)})" if more else ""
+    raise LoadError(problem.code, problem.message + extra + "; nothing was written", problem.help)
+
+
+def _check_by_column(spec: IncrementalLoad, source: Sequence[Column]) -> None:
+    problem = by_column_problem(spec.target, spec.by, source)
+    if problem is not None:
+        _raise_problem(problem)
+
+
+# ---------------------------------------------------------------------------- incremental
+
+
+def _high_water(con: Connection, spec: IncrementalLoad) -> str | None:
+    """The stored high-water mark, when it is for the same `BY` column."""
+    rows = con.execute(sql.read_state(spec.state_key)).fetchall()
+    if not rows or rows[0][1] is None or str(rows[0][0]).lower() != spec.by.lower():
+        return None
+    return str(rows[0][1])
+
+
+def _window(con: Connection, previous: str | None, lookback: str | None) -> dict[str, str]:
+    """The four macro values as text: start = previous - lookback (or -infinity), end = now."""
+    start_dt, end_dt, start_date, end_date = con.execute(
+        sql.window_bounds(), {"previous": previous, "lookback": lookback or "0 seconds"}
+    ).fetchall()[0]
+    return {
+        "start_dt": str(start_dt),
+        "end_dt": str(end_dt),
+        "start_date": str(start_date),
+        "end_date": str(end_date),
+    }
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _count(con: Connection, statement: str, params: Mapping[str, Any] | None = None) -> int:
+    """Run a statement that reports a row count (CTAS, INSERT, DELETE, MERGE)."""
+    result = con.execute(statement, params) if params else con.execute(statement)
+    rows = result.fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def _scalar(con: Connection, query: str, params: Mapping[str, Any] | None = None) -> Any:
+    rows = con.execute(query, params).fetchall() if params else con.execute(query).fetchall()
+    return rows[0][0] if rows else None
