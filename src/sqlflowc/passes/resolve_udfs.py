@@ -71,7 +71,7 @@ class _Call:
     """One UDF call in a SQL body: the resolved UDF and the text edit that rewrites it."""
 
     udf: Udf
-    node: exp.Func
+    node: exp.Func | None  # None in a body sqlglot cannot parse (found in its tokens)
     nargs: int
     start: int  # text offsets of the call: name .. closing parenthesis (inclusive)
     end: int
@@ -79,6 +79,7 @@ class _Call:
     args: list[tuple[int, int]]  # text ranges of the arguments as written (PYTHON_FUNC's too)
     python_func: bool
     in_from: bool
+    table: exp.Table | None = None  # the FROM item of a call in FROM, when the tree has it
 
 
 @dataclass(slots=True)
@@ -95,6 +96,7 @@ class _Resolver:
     def __init__(self, prog: ir.Program, ctx: PassContext) -> None:
         self.ctx = ctx
         self.catalog = ctx.udfs
+        self.prog = prog
         self.changed = False
         self.taken = {w for s in prog.statements for w in _writes(s)}
 
@@ -102,55 +104,58 @@ class _Resolver:
 
     def statement(self, stmt: ir.Statement) -> list[ir.Statement]:
         match stmt:
-            case ir.CreateTable():
-                body = self.body(stmt.query, stmt)
-                if body.replaced_by is not None:
-                    self.changed = True
-                    return [body.replaced_by]
-                query = self.apply(stmt.query, body)
-                return self.emit(
-                    body, dataclasses.replace(stmt, query=query, reads=self.reads(stmt.reads, body))
-                )
-            case ir.CreateView():
-                body = self.body(stmt.query, stmt)
-                query = self.apply(stmt.query, body)
-                return self.emit(
-                    body, dataclasses.replace(stmt, query=query, reads=self.reads(stmt.reads, body))
-                )
-            case ir.Export():
-                body = self.body(stmt.query, stmt)
-                query = self.apply(stmt.query, body)
-                return self.emit(
-                    body, dataclasses.replace(stmt, query=query, reads=self.reads(stmt.reads, body))
-                )
-            case ir.SqlStatement():
-                body = self.body(stmt.sql, stmt)
-                sql = self.apply(stmt.sql, body)
-                return self.emit(
-                    body, dataclasses.replace(stmt, sql=sql, reads=self.reads(stmt.reads, body))
-                )
             case ir.Load() | ir.TableUdf():
                 return [stmt]
+            case ir.CreateTable() | ir.CreateView() | ir.Export():
+                sql = stmt.query
+            case ir.SqlStatement():
+                sql = stmt.sql
             case _:
                 raise AssertionError(f"unexpected statement {stmt!r}")
-
-    def emit(self, body: _Body, stmt: ir.Statement) -> list[ir.Statement]:
-        if body.edits or body.lifted or body.names:
+        body = self.body(sql, stmt)
+        if body.replaced_by is not None:
             self.changed = True
-        return [*body.lifted, stmt]
+            return [body.replaced_by]
+        if not (body.edits or body.lifted or body.names):
+            return [stmt]
+        self.changed = True
+        rewritten = self.apply(sql, body)
+        if rewritten is None:
+            return [stmt]
+        if not body.edits:
+            return [_with_sql(stmt, rewritten)]
+        return [*body.lifted, self.rebind(_with_sql(stmt, rewritten), sql)]
 
-    @staticmethod
-    def reads(reads: frozenset[str], body: _Body) -> frozenset[str]:
-        return reads | {w for t in body.lifted for w in t.writes}
+    def rebind(self, stmt: ir.Statement, before: ir.Sql) -> ir.Statement:
+        """Bind a rewritten statement again: its tree and tables now come from the rewritten
+        text (generated tables of table UDFs included). A body sqlglot could not parse may
+        parse now (a UDF named like a function sqlglot knows, with other arguments), so its
+        earlier SF0402 warning is dropped (bind gives it again if it still applies)."""
+        from sqlflowc.passes.bind import bind
+
+        span = before.span
+        self.ctx.reporter.diagnostics[:] = [
+            d
+            for d in self.ctx.reporter.diagnostics
+            if not (
+                d.code is Code.SQL_OPAQUE
+                and d.span is not None
+                and d.span.file_id == span.file_id
+                and span.start <= d.span.start < span.end
+            )
+        ]
+        rebound = bind(dataclasses.replace(self.prog, statements=(stmt,)), self.ctx)
+        return rebound.statements[0]
 
     # -- one SQL body -------------------------------------------------------------------------
 
     def body(self, sql: ir.Sql, stmt: ir.Statement) -> _Body:
         found = _Body()
         if sql.tree is None:
-            return found
-        calls = list(self.calls(sql))
-        ctes = {c.alias_or_name.lower() for c in sql.tree.find_all(exp.CTE)}
+            calls, ctes = self.token_calls(sql), set()
+        else:
+            calls = self.calls(sql)
+            ctes = {c.alias_or_name.lower() for c in sql.tree.find_all(exp.CTE)}
         for call in calls:
             if call.udf.kind is UdfKind.TABLE:
                 self.table_call(sql, stmt, call, ctes, found)
@@ -162,16 +167,29 @@ class _Resolver:
         """The UDF calls in a body that resolve, each checked for its position (errors
         reported, unresolved calls left out)."""
         assert sql.tree is not None
-        nodes = [n for n in sql.tree.find_all(exp.Func) if "start" in n.meta]
-        if not nodes:
+        found: list[tuple[int, exp.Func | None, exp.Table | None]] = []  # (offset, node, FROM)
+        for func in sql.tree.find_all(exp.Func):
+            if "start" not in func.meta:
+                continue
+            owner = func.parent if isinstance(func.parent, exp.Table) else None
+            if owner is not None and func.arg_key != "this":
+                owner = None
+            if owner is not None and (owner.args.get("db") or owner.args.get("catalog")):
+                continue  # schema.fn(...) is not a UDF call
+            found.append((int(func.meta["start"]), func, owner))
+        for item in sql.tree.find_all(exp.Table):
+            start = _misparsed_call(item)
+            if start is not None and self.catalog.bare(item.name):
+                found.append((start, None, item))
+        if not found:
             return []
         tokens = _tokens(sql.text)
         if tokens is None:
             return []
         by_start = {t.start: i for i, t in enumerate(tokens)}
         out: list[_Call] = []
-        for node in nodes:
-            index = by_start.get(int(node.meta["start"]))
+        for offset, node, table in sorted(found, key=lambda f: f[0]):
+            index = by_start.get(offset)
             extent = _extent(tokens, index) if index is not None else None
             if index is None or extent is None:
                 continue
@@ -182,18 +200,44 @@ class _Resolver:
             python_func = not quoted and name.upper() == PYTHON_FUNC
             if not python_func and not self.catalog.udfs:
                 continue
-            table = node.parent if isinstance(node.parent, exp.Table) else None
-            if table is not None and node.arg_key != "this":
-                table = None
-            if table is not None and (table.args.get("db") or table.args.get("catalog")):
-                continue  # schema.fn(...) is not a UDF call
             udf = self.resolve(sql, node, name, quoted, python_func, start, end, args)
             if udf is None:
                 continue
             nargs = len(args) - (1 if python_func else 0)
-            call = _Call(
-                udf, node, nargs, start, end, token.end, args, python_func, table is not None
-            )
+            in_from = table is not None
+            call = _Call(udf, node, nargs, start, end, token.end, args, python_func, in_from, table)
+            if self.check_position(sql, call):
+                out.append(call)
+        return out
+
+    def token_calls(self, sql: ir.Sql) -> list[_Call]:
+        """The UDF calls of a body sqlglot cannot parse, found in its tokens: a UDF's name or
+        PYTHON_FUNC before `(`; in FROM when right after FROM or JOIN."""
+        if not sql.text.strip() or (PYTHON_FUNC not in sql.text.upper() and not self.catalog.udfs):
+            return []
+        tokens = _tokens(sql.text)
+        if tokens is None:
+            return []
+        out: list[_Call] = []
+        for index, token in enumerate(tokens):
+            name = str(token.text)
+            quoted = token.token_type.name == "IDENTIFIER"
+            python_func = not quoted and name.upper() == PYTHON_FUNC
+            if not (python_func or quoted or self.catalog.bare(name)):
+                continue
+            previous = tokens[index - 1].token_type.name if index else ""
+            if previous == "DOT":
+                continue
+            extent = _extent(tokens, index)
+            if extent is None:
+                continue
+            start, end, args = extent
+            udf = self.resolve(sql, None, name, quoted, python_func, start, end, args)
+            if udf is None:
+                continue
+            nargs = len(args) - (1 if python_func else 0)
+            in_from = previous in {"FROM", "JOIN"}
+            call = _Call(udf, None, nargs, start, end, token.end, args, python_func, in_from)
             if self.check_position(sql, call):
                 out.append(call)
         return out
@@ -201,7 +245,7 @@ class _Resolver:
     def resolve(
         self,
         sql: ir.Sql,
-        node: exp.Func,
+        node: exp.Func | None,
         name: str,
         quoted: bool,
         python_func: bool,
@@ -235,7 +279,7 @@ class _Resolver:
             return None
         return found[0]
 
-    def bare(self, sql: ir.Sql, node: exp.Func, name: str, start: int) -> Udf | None:
+    def bare(self, sql: ir.Sql, node: exp.Func | None, name: str, start: int) -> Udf | None:
         """The UDF a bare call means: one of that name that DuckDB does not define itself."""
         found = self.catalog.bare(name)
         span = sql.span_of(start, start + len(name))
@@ -337,7 +381,11 @@ class _Resolver:
         args = self.literal_args(sql, udf, given[1:], arg_ranges[1:], span)
         if args is None:
             return
-        simple = isinstance(stmt, ir.CreateTable) and _whole_query(sql.tree, call.node)
+        simple = (
+            isinstance(stmt, ir.CreateTable)
+            and call.table is not None
+            and _whole_query(sql.tree, call.table, misparsed=call.node is None)
+        )
         if simple and isinstance(stmt, ir.CreateTable) and isinstance(stmt.mode, ir.Replace):
             body.replaced_by = ir.TableUdf(
                 udf=udf.qualified,
@@ -430,10 +478,11 @@ class _Resolver:
 
     # -- rewriting ----------------------------------------------------------------------------
 
-    def apply(self, sql: ir.Sql, body: _Body) -> ir.Sql:
+    def apply(self, sql: ir.Sql, body: _Body) -> ir.Sql | None:
+        """The body with its calls rewritten (tree dropped: `rebind` parses the new text)."""
         names = tuple(sorted(body.names))
         if not body.edits:
-            return dataclasses.replace(sql, udfs=names) if names else sql
+            return dataclasses.replace(sql, udfs=names)
         rewritten = _rewrite(sql, body.edits)
         if rewritten is None:
             self.ctx.reporter.error(
@@ -442,21 +491,8 @@ class _Resolver:
                 "please report",
                 sql.span,
             )
-            return sql
-        try:
-            tree = sqlglot.parse_one(rewritten[0], dialect="duckdb")
-        except (ParseError, TokenError) as err:
-            self.ctx.reporter.error(
-                Code.INTERNAL,
-                f"internal compiler error: the statement with UDF calls rewritten does not "
-                f"parse ({err}); please report",
-                sql.span,
-            )
-            return sql
-        text, display, origin = rewritten
-        return dataclasses.replace(
-            sql, text=text, display=display, origin=origin, tree=tree, udfs=names
-        )
+            return None
+        return dataclasses.replace(rewritten, tree=None, udfs=names)
 
     # -- diagnostics --------------------------------------------------------------------------
 
@@ -522,6 +558,16 @@ class _Resolver:
 _NOT_LITERAL = object()
 
 
+def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
+    match stmt:
+        case ir.CreateTable() | ir.CreateView() | ir.Export():
+            return dataclasses.replace(stmt, query=sql)
+        case ir.SqlStatement():
+            return dataclasses.replace(stmt, sql=sql)
+        case _:
+            raise AssertionError(stmt)
+
+
 def _writes(stmt: ir.Statement) -> frozenset[str]:
     return frozenset() if isinstance(stmt, ir.Export) else stmt.writes
 
@@ -578,7 +624,7 @@ def _duckdb_functions() -> frozenset[str]:
         con.close()
 
 
-def _arguments(text: str, node: exp.Func, ranges: list[tuple[int, int]]) -> list[exp.Expr]:
+def _arguments(text: str, node: exp.Func | None, ranges: list[tuple[int, int]]) -> list[exp.Expr]:
     """The argument expressions of a call at `ranges` (empty when one does not parse alone).
 
     An unknown function keeps its arguments in order; a function sqlglot knows may have
@@ -593,6 +639,25 @@ def _arguments(text: str, node: exp.Func, ranges: list[tuple[int, int]]) -> list
             return []
         out.append(parsed)
     return out
+
+
+def _misparsed_call(table: exp.Table) -> int | None:
+    """The name offset of `FROM name(args)` that sqlglot read as a table with column aliases
+    (it does for names that are keywords to it, such as `keep`); DuckDB reads a table function
+    call there, as `FROM t(a)` without AS or an alias name is no alias."""
+    alias = table.args.get("alias")
+    name = table.this
+    if (
+        isinstance(name, exp.Identifier)
+        and not name.quoted
+        and "start" in name.meta
+        and isinstance(alias, exp.TableAlias)
+        and alias.this is None
+        and alias.columns
+        and not table.args.get("db")
+    ):
+        return int(name.meta["start"])
+    return None
 
 
 def _udf_name_argument(node: exp.Expr | None) -> str | None:
@@ -638,8 +703,10 @@ def _literal(node: exp.Expr) -> Any:
     return _NOT_LITERAL
 
 
-def _whole_query(tree: exp.Expr | None, call: exp.Func) -> bool:
-    """True when the query is exactly `SELECT * FROM <call>` (no alias, clauses or joins)."""
+def _whole_query(tree: exp.Expr | None, table: exp.Table, *, misparsed: bool) -> bool:
+    """True when the query is exactly `SELECT * FROM <call>` (no alias, clauses or joins);
+    `table` is the FROM item holding the call (`misparsed`: read by sqlglot as a table with
+    column aliases, which are the call's arguments)."""
     if not isinstance(tree, exp.Select):
         return False
     if len(tree.expressions) != 1 or not isinstance(tree.expressions[0], exp.Star):
@@ -647,19 +714,17 @@ def _whole_query(tree: exp.Expr | None, call: exp.Func) -> bool:
     if tree.expressions[0].args.get("except") or tree.expressions[0].args.get("replace"):
         return False
     source = tree.args.get("from_")
-    if not isinstance(source, exp.From) or source.this is not call.parent:
+    if not isinstance(source, exp.From) or source.this is not table:
         return False
-    table = source.this
-    if table is None or table.args.get("alias") or table.args.get("joins"):
+    if (table.args.get("alias") and not misparsed) or table.args.get("joins"):
         return False
     others = {k for k, v in tree.args.items() if v and k not in {"expressions", "from_"}}
     return not others
 
 
-def _rewrite(
-    sql: ir.Sql, edits: list[tuple[int, int, str]]
-) -> tuple[str, str, tuple[tuple[int, int], ...]] | None:
-    """Apply `[start, end) → replacement` edits of `sql.text` to text, display and origin."""
+def _rewrite(sql: ir.Sql, edits: list[tuple[int, int, str]]) -> ir.Sql | None:
+    """Apply `[start, end) → replacement` edits of `sql.text` to its text, display, origin and
+    splices (a splice inside an edited stretch is dropped: it no longer exists)."""
     edits = sorted(edits)
     for (_, end_a, _), (start_b, _, _) in itertools.pairwise(edits):
         if start_b < end_a:
@@ -690,7 +755,12 @@ def _rewrite(
         if len(repl) > 0:
             points[shift(start) + len(repl)] = sql.file_offset(end)
     origin = tuple(sorted(points.items()))
-    return text, display, origin
+    splices = tuple(
+        (shift(start), shift(end), ref)
+        for start, end, ref in sql.splices
+        if not any(s < end and start < e for s, e in inside)
+    )
+    return dataclasses.replace(sql, text=text, display=display, origin=origin, splices=splices)
 
 
 def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
