@@ -30,7 +30,7 @@ from sqlflowc.backend.load_sql import (
     duplicate_keys,
     incremental_stage,
     insert_from,
-    matched_count,
+    matched_counts,
     null_keys,
     stage_table,
     stage_view,
@@ -143,7 +143,7 @@ def _merge_statements(target: str, stage: str, keys: Sequence[str]) -> tuple[str
     return (
         null_keys(stage, keys),
         duplicate_keys(stage, keys),
-        matched_count(target, stage, keys),
+        matched_counts(target, stage, keys),
         delete_matched(target, stage, keys),
         insert_from(target, stage),
     )

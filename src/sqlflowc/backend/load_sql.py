@@ -196,12 +196,24 @@ def duplicate_keys(stage: str, keys: Sequence[str]) -> str:
     return _sql(query)
 
 
-def matched_count(target: str, stage: str, keys: Sequence[str]) -> str:
-    """How many source rows match a target row (each source key is unique by then)."""
-    join = exp.Join(this=_aliased(target, _TARGET, temp=False), kind="SEMI", on=_keys_match(keys))
-    query = exp.select(exp.Count(this=exp.Star())).from_(_aliased(stage, _SOURCE, temp=True))
-    query.append("joins", join)
-    return _sql(query)
+def matched_counts(target: str, stage: str, keys: Sequence[str]) -> str:
+    """`(source_rows, target_rows)` that match: source rows with a target row, and target rows
+    with a source row. With unique source keys these differ only when the target holds several
+    rows for one key."""
+    semi = exp.Join(this=_aliased(target, _TARGET, temp=False), kind="SEMI", on=_keys_match(keys))
+    source_rows = exp.select(exp.Count(this=exp.Star())).from_(_aliased(stage, _SOURCE, temp=True))
+    source_rows.append("joins", semi)
+    join = exp.Join(this=_aliased(stage, _SOURCE, temp=True), on=_keys_match(keys))
+    target_rows = exp.select(exp.Count(this=exp.Star())).from_(
+        _aliased(target, _TARGET, temp=False)
+    )
+    target_rows.append("joins", join)
+    return _sql(
+        exp.select(
+            exp.alias_(exp.Subquery(this=source_rows), "source_rows"),
+            exp.alias_(exp.Subquery(this=target_rows), "target_rows"),
+        )
+    )
 
 
 def delete_matched(target: str, stage: str, keys: Sequence[str]) -> str:

@@ -22,6 +22,7 @@ DuckDB is imported only when the program has a non-REPLACE load.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.runtime.connectors.base import sql_string
-from sqlflowc.runtime.schema import Column, by_column_problem, compare
+from sqlflowc.runtime.schema import Column, SchemaDiff, by_column_problem, compare
 from sqlflowc.source import Span
 
 if TYPE_CHECKING:
@@ -66,6 +67,15 @@ def check_schemas(prog: ir.Program, ctx: PassContext) -> ir.Program:
     finally:
         replay.close()
     return prog
+
+
+def _exists(database: str | None) -> bool:
+    """Whether `database` names a database file that exists (`:memory:` starts empty)."""
+    return (
+        bool(database)
+        and not str(database).startswith(":memory:")
+        and Path(str(database)).is_file()
+    )
 
 
 def _is_checked(stmt: ir.Statement) -> bool:
@@ -138,6 +148,8 @@ class _Replay:
         self.from_database: set[str] = set()  # copied from the existing database
         self.views: set[str] = set()
         self.attached = self._attach(ctx.database)
+        # Whether a table absent here is absent from the database too (it will be created).
+        self.complete = self.attached or not _exists(ctx.database)
 
     def close(self) -> None:
         self.con.close()
@@ -210,9 +222,9 @@ class _Replay:
                 self._forget(key)
             return
         self._prepare([key])
-        where = self._where(key)
-        if source is None or key in self.unknown or query is None:
-            return  # not knowable now: the run checks
+        if source is None or query is None:
+            self._forget(key)  # the run checks
+            return
         if key in self.views:
             self.ctx.reporter.error(
                 Code.TARGET_NOT_A_TABLE,
@@ -222,7 +234,37 @@ class _Replay:
                 help="load into another name",
             )
             return
-        target = self._columns(key)
+        target = None if key in self.unknown else self._columns(key)
+        if key in self.unknown or (
+            target is None and key not in self.touched and not self.complete
+        ):
+            # The table's schema is unknown (or it may exist in a database that could not be
+            # read): check only what does not depend on it, the source's keys and BY column.
+            self._report(table, source, None, mode, "")
+            self._forget(key)
+            return
+        diff = self._report(table, source, target, mode, self._where(key))
+        self.touched.add(key)
+        if not diff.ok:
+            self._forget(key)
+        elif target is None:
+            if not self._define(key, query, params):
+                self._forget(key)
+        else:
+            changes = [sql.alter_type(_quoted(key), c) for c in diff.alter]
+            changes += [sql.add_column(_quoted(key), c) for c in diff.add]
+            if not all(self._run(change) for change in changes):
+                self._forget(key)
+
+    def _report(
+        self,
+        table: str,
+        source: list[Column],
+        target: list[Column] | None,
+        mode: ir.Append | ir.Merge | ir.Incremental,
+        where: str,
+    ) -> SchemaDiff:
+        """Report every problem of writing `source` into `target` at the MODE clause."""
         keys = () if isinstance(mode, ir.Append) else tuple(k.value for k in mode.keys)
         diff = compare(table, source, target, self.ctx.schema_policy, keys=keys)
         problems = list(diff.problems)
@@ -233,17 +275,7 @@ class _Replay:
             self.ctx.reporter.error(
                 p.code, p.message, mode.span, label=f"writes `{table}`{where}", help=p.help
             )
-        self.touched.add(key)
-        if problems:
-            self._forget(key)
-        elif target is None:
-            if not self._define(key, query, params):
-                self._forget(key)
-        else:
-            changes = [sql.alter_type(_quoted(key), c) for c in diff.alter]
-            changes += [sql.add_column(_quoted(key), c) for c in diff.add]
-            if not all(self._run(change) for change in changes):
-                self._forget(key)
+        return dataclasses.replace(diff, problems=tuple(problems))
 
     def _where(self, key: str) -> str:
         if key in self.from_database:
@@ -328,7 +360,7 @@ class _Replay:
     # ------------------------------------------------------------------ DuckDB
 
     def _attach(self, database: str | None) -> bool:
-        if not database or database.startswith(":memory:") or not Path(database).is_file():
+        if database is None or not _exists(database):
             return False
         return self._run(f"ATTACH {sql_string(database)} AS {_EXISTING} (READ_ONLY)")
 

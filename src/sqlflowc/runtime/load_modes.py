@@ -15,8 +15,9 @@ or rolls back. In order:
    or widened first;
 5. the write: APPEND inserts by name; MERGE deletes the matched target rows and inserts the stage
    when the source carries every target column (`DELETE` + `INSERT` is 2-3 times faster than `MERGE
-   INTO` on DuckDB), else `MERGE INTO` updates the source's columns; a delete that removes more
-   rows than the source matched means duplicate keys in the target: `TARGET_DUPLICATE_KEYS`;
+   INTO` on DuckDB), else `MERGE INTO` updates the source's columns; before the delete, target
+   rows that match are counted against source rows that match: more target rows means
+   duplicate keys in the target, which a delete would collapse: `TARGET_DUPLICATE_KEYS`;
    INCREMENTAL deletes the window's rows and inserts the stage (or merges on KEY);
 6. INCREMENTAL stores the new high-water mark (the larger of the old one and the max of the
    written `BY` column) in `_sqlflow_state`, in the same transaction.
@@ -178,18 +179,18 @@ def _merge_stage(
         )
     diff = compare(target, source, existing, policy, keys=keys)
     changes = _apply(con, target, diff)
-    matched = int(_scalar(con, sql.matched_count(target, stage, keys)) or 0)
-    if not diff.missing:
-        deleted = _count(con, sql.delete_matched(target, stage, keys))
-        if deleted != matched:
-            _raise_target_duplicates(con, target, stage, keys, deleted - matched)
-        inserted = _count(con, sql.insert_from(target, stage)) - matched
-        return LoadCounts(inserted=inserted, updated=matched, changes=changes)
-    folded = {k.lower() for k in keys}
-    update = [c.name for c in source if c.name.lower() not in folded]
-    written = _count(con, sql.merge_into(target, stage, keys, update, [c.name for c in source]))
+    matched, target_rows = con.execute(sql.matched_counts(target, stage, keys)).fetchall()[0]
     inserted = staged - matched
-    return LoadCounts(inserted=inserted, updated=written - inserted, changes=changes)
+    if not diff.missing:
+        if target_rows != matched:
+            _raise_target_duplicates(con, target, stage, keys)
+        con.execute(sql.delete_matched(target, stage, keys))
+        con.execute(sql.insert_from(target, stage))
+    else:
+        folded = {k.lower() for k in keys}
+        update = [c.name for c in source if c.name.lower() not in folded]
+        con.execute(sql.merge_into(target, stage, keys, update, [c.name for c in source]))
+    return LoadCounts(inserted=inserted, updated=target_rows, changes=changes)
 
 
 def _check_source_keys(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
@@ -217,15 +218,13 @@ def _check_source_keys(con: Connection, target: str, stage: str, keys: Sequence[
         )
 
 
-def _raise_target_duplicates(
-    con: Connection, target: str, stage: str, keys: Sequence[str], extra: int
-) -> None:
+def _raise_target_duplicates(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
     rows = con.execute(sql.target_duplicates(target, stage, keys)).fetchall()
     shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in rows)
     raise LoadError(
         Code.TARGET_DUPLICATE_KEYS,
         f"table `{target}` holds several rows for keys the data updates ({', '.join(keys)}): "
-        f"{shown}; {extra:,} more row(s) than keys; nothing was written",
+        f"{shown}{' (first 5)' if len(rows) >= _SHOWN else ''}; nothing was written",
         f"a MERGE needs unique keys in the table: remove the duplicates from `{target}` "
         "(or rebuild it with MODE REPLACE), then run again",
     )
