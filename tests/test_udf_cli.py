@@ -1,0 +1,187 @@
+"""`sqlflowc udf list` and `sqlflowc udf info NAME`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sqlflowc.cli import cli
+
+TEXT = '''
+from typing import Optional
+
+import pyarrow as pa
+
+from sqlflowc.udf import python_scalar_udf, python_table_udf
+
+
+@python_scalar_udf
+def clean(text: str) -> str:
+    """Trim and lower-case a string.
+
+    Whitespace inside is kept.
+    """
+    return text.strip().lower()
+
+
+@python_scalar_udf(name="pad_to", vectorized=True)
+def pad(text: Optional[str], width: int = 10) -> str:
+    return text
+
+
+@python_table_udf(output_schema={"id": "BIGINT", "score": "DOUBLE"}, required_columns=["id"])
+def score(table: pa.Table, factor: float = 1.5) -> pa.Table:
+    """Score every row."""
+    return table
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "python_udfs" / "nested").mkdir(parents=True)
+    (root / "pipelines").mkdir()
+    (root / "python_udfs" / "text.py").write_text(TEXT.lstrip(), encoding="utf-8")
+    (root / "python_udfs" / "nested" / "more.py").write_text(
+        "from sqlflow.udfs import python_scalar_udf\n\n"
+        "@python_scalar_udf\n"
+        "def clean(x: int) -> int:\n"
+        "    return x\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_list_from_a_directory_inside_the_project(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project / "pipelines")
+    result = invoke("udf", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "SIGNATURE", "MODULE", "DESCRIPTION"]
+    rows = [line.split(None, 2) for line in lines[1:5]]
+    assert [r[:2] for r in rows] == [
+        ["clean", "scalar"],
+        ["clean", "scalar"],
+        ["pad_to", "vectorized"],
+        ["score", "table"],
+    ]
+    assert rows[0][2].split()[-1] == "python_udfs.nested.more"
+    assert rows[1][2].endswith("python_udfs.text         Trim and lower-case a string.")
+    assert rows[2][2].startswith("pad_to(text VARCHAR, width BIGINT := 10) -> VARCHAR")
+    assert rows[3][2].startswith("score(TABLE, factor DOUBLE := 1.5) -> TABLE(id BIGINT, ")
+    assert lines[-2:] == ["", "4 UDFs in .."]
+
+
+def test_list_as_json_with_project(project: Path) -> None:
+    result = invoke("udf", "list", "--format", "json", "--project", str(project))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [u["qualified_name"] for u in data] == [
+        "python_udfs.nested.more.clean",
+        "python_udfs.text.clean",
+        "python_udfs.text.pad_to",
+        "python_udfs.text.score",
+    ]
+    pad = data[2]
+    assert pad["kind"] == "vectorized"
+    assert pad["file"] == "python_udfs/text.py" and pad["line"] == 18
+    assert pad["parameters"] == [
+        {"name": "text", "type": "VARCHAR", "python_type": "Optional[str]", "optional": True},
+        {
+            "name": "width",
+            "type": "BIGINT",
+            "python_type": "int",
+            "optional": False,
+            "default": 10,
+        },
+    ]
+    score = data[3]
+    assert score["output_schema"] == {"id": "BIGINT", "score": "DOUBLE"}
+    assert score["input"] == "pyarrow.Table" and score["required_columns"] == ["id"]
+
+
+def test_list_without_udfs(tmp_path: Path) -> None:
+    result = invoke("udf", "list", "--project", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.output.startswith("no Python UDFs in ")
+    assert (
+        json.loads(invoke("udf", "list", "--project", str(tmp_path), "--format", "json").output)
+        == []
+    )
+
+
+def test_info(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    result = invoke("udf", "info", "text.clean")
+    assert result.exit_code == 0, result.output
+    assert result.output == textwrap.dedent(
+        """\
+        python_udfs.text.clean  (scalar UDF)
+
+          signature   clean(text VARCHAR) -> VARCHAR
+          defined at  python_udfs/text.py:9
+          module      python_udfs.text
+          returns     VARCHAR
+
+          parameters
+            text  VARCHAR  (Python: str)  NULL → result NULL
+
+          call it in SQL
+            SELECT clean(text) FROM ...
+            SELECT PYTHON_FUNC("python_udfs.text.clean", text) FROM ...
+
+          Trim and lower-case a string.
+
+          Whitespace inside is kept.
+        """
+    )
+    table = invoke("udf", "info", "score")
+    assert table.exit_code == 0, table.output
+    assert "  input       pyarrow.Table (parameter `table`)" in table.output
+    assert "  output      id BIGINT, score DOUBLE" in table.output
+    assert "  requires    id" in table.output
+    assert "    SELECT * FROM score(table_name)" in table.output
+    pad = invoke("udf", "info", "pad_to", "--format", "json")
+    assert json.loads(pad.output)["parameters"][0]["optional"] is True
+    assert "NULL → None" in invoke("udf", "info", "pad_to").output
+
+
+def test_info_errors(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    unknown = invoke("udf", "info", "claen")
+    assert unknown.exit_code == 1
+    assert "error[SF0801]: unknown UDF `claen`" in unknown.output
+    assert "did you mean `clean`?" in unknown.output
+    ambiguous = invoke("udf", "info", "clean")
+    assert ambiguous.exit_code == 1
+    assert "error[SF0803]: `clean` could be any of `python_udfs.nested.more.clean`, " in (
+        ambiguous.output
+    )
+    assert "sqlflowc udf info python_udfs.nested.more.clean" in ambiguous.output
+    assert invoke("udf", "info", "nested.more.clean").exit_code == 0
+    missing = invoke("udf", "info").exit_code
+    assert missing == 2  # usage error
+
+
+def test_import_errors_are_diagnostics_and_exit_1(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    (project / "python_udfs" / "broken.py").write_text("x = 1\ny = undefined_name\n")
+    result = invoke("udf", "list")
+    assert result.exit_code == 1
+    assert "python_udfs/broken.py:2:1: error[SF0804]: cannot import UDF module " in result.output
+    assert "NameError: name 'undefined_name' is not defined" in result.output
+    assert "4 UDFs in ." in result.output  # the modules that import are still listed
+    as_json = invoke("udf", "list", "--format", "json")
+    assert as_json.exit_code == 1
