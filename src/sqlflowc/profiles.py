@@ -26,13 +26,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity
 from sqlflowc.source import SourceMap, Span
+from sqlflowc.validation import Check, FieldError, Ge, ValidationError, validate
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -94,8 +95,7 @@ class Profile:
 # -- the file's schema ---------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Each section is a schema for `sqlflowc.validation` (unknown keys are errors).
 
 
 def _only_duckdb(value: str | None) -> str | None:
@@ -104,42 +104,35 @@ def _only_duckdb(value: str | None) -> str | None:
     return None if value is None else "duckdb"
 
 
-class _EngineSection(_Model):
-    type: str = "duckdb"
+def _duckdb(value: str) -> str:
+    return _only_duckdb(value) or "duckdb"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _EngineSection:
+    type: Annotated[str, Check(_duckdb)] = "duckdb"
     path: str | None = None
-    threads: Annotated[int, Field(ge=1)] | None = None
+    threads: Annotated[int, Ge(1)] | None = None
     memory_limit: str | None = None
 
-    @field_validator("type")
-    @classmethod
-    def _duckdb(cls, value: str) -> str:
-        return _only_duckdb(value) or "duckdb"
 
-
-class _LegacyDuckDB(_Model):
-    type: str | None = None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _LegacyDuckDB:
+    type: Annotated[str | None, Check(_only_duckdb)] = None
     mode: Literal["memory", "persistent"] | None = None
     path: str | None = None
-    threads: Annotated[int, Field(ge=1)] | None = None
+    threads: Annotated[int, Ge(1)] | None = None
     memory_limit: str | None = None
 
-    @field_validator("type")
-    @classmethod
-    def _duckdb(cls, value: str | None) -> str | None:
-        return _only_duckdb(value)
 
-
-class _LegacyEngines(_Model):
-    default: str | None = None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _LegacyEngines:
+    default: Annotated[str | None, Check(_only_duckdb)] = None
     duckdb: _LegacyDuckDB | None = None
 
-    @field_validator("default")
-    @classmethod
-    def _duckdb(cls, value: str | None) -> str | None:
-        return _only_duckdb(value)
 
-
-class _ProfileFile(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ProfileFile:
     engine: _EngineSection | None = None
     engines: _LegacyEngines | None = None
     variables: dict[str, Any] | None = None
@@ -231,6 +224,8 @@ def _parse(
     def span(node: yaml.Node) -> Span:
         return Span(file_id, node.start_mark.index, max(node.end_mark.index, node.start_mark.index))
 
+    import yaml  # only when there is a profile file to read
+
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
@@ -280,7 +275,7 @@ def _parse(
                 )
             )
     try:
-        parsed = _ProfileFile.model_validate(data)
+        parsed = validate(_ProfileFile, data)
     except ValidationError as err:
         diagnostics.extend(_validation_diagnostics(err, values, keys))
         parsed = None
@@ -309,6 +304,8 @@ def _index(
     span: Callable[[yaml.Node], Span],
 ) -> None:
     """Record where every value (and every mapping key) of the document is."""
+    import yaml  # imported by `_parse` already
+
     values[path] = span(node)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -323,68 +320,46 @@ def _index(
 def _validation_diagnostics(
     err: ValidationError, values: Mapping[YamlPath, Span], keys: Mapping[YamlPath, Span]
 ) -> list[Diagnostic]:
-    from sqlflowc.runtime.connectors.base import describe_type
-
     out: list[Diagnostic] = []
     seen: set[YamlPath] = set()
-    for e in err.errors():
-        loc: YamlPath = tuple(p for p in e["loc"] if isinstance(p, str | int))
+    for e in err.errors:
+        loc: YamlPath = e.path
         if loc in seen:
             continue
         seen.add(loc)
-        dotted = ".".join(str(p) for p in loc)
-        at = keys.get(loc) if e["type"] == "extra_forbidden" else None
+        at = keys.get(loc) if e.kind == "unknown" else None
         probe = loc
         while at is None and probe:
             at = values.get(probe)
             probe = probe[:-1]
-        if e["type"] == "extra_forbidden":
-            accepted = _accepted_keys(loc[:-1])
+        if e.kind == "unknown":
             out.append(
                 Diagnostic(
                     Code.PROFILE_ERROR,
-                    f"unknown profile key `{dotted}`",
+                    f"unknown profile key `{e.dotted}`",
                     at,
-                    help=_did_you_mean(str(loc[-1]), accepted),
-                    notes=(f"accepted here: {', '.join(accepted)}",) if accepted else (),
+                    help=_did_you_mean(str(loc[-1]), list(e.accepted)),
+                    notes=(f"accepted here: {', '.join(e.accepted)}",) if e.accepted else (),
                 )
             )
             continue
-        message = str(e["msg"]).removeprefix("Value error, ")
-        message = f": {message[:1].lower()}{message[1:]}, got {e['input']!r}"
-        model = _model_at(loc[:-1])
-        info = model.model_fields.get(str(loc[-1])) if model is not None and loc else None
-        if e["type"].endswith(("_type", "_parsing")) and info is not None:
-            message = f" expects {describe_type(info.annotation)}, got {e['input']!r}"
-        out.append(Diagnostic(Code.PROFILE_ERROR, f"profile key `{dotted}`{message}", at))
+        got = "" if e.kind == "missing" else f", got {e.value!r}"
+        out.append(
+            Diagnostic(Code.PROFILE_ERROR, f"profile key `{e.dotted}`{_problem(e)}{got}", at)
+        )
     return out
 
 
-def _model_at(path: YamlPath) -> type[BaseModel] | None:
-    """The section model a YAML path leads to (None inside free-form mappings)."""
-    model: type[BaseModel] = _ProfileFile
-    for part in path:
-        info = model.model_fields.get(str(part))
-        if info is None:
-            return None
-        inner = _unwrap_model(info.annotation)
-        if inner is None:
-            return None
-        model = inner
-    return model
-
-
-def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
-    candidates = [annotation, *getattr(annotation, "__args__", ())]
-    for c in candidates:
-        if isinstance(c, type) and issubclass(c, BaseModel):
-            return c
-    return None
-
-
-def _accepted_keys(path: YamlPath) -> list[str]:
-    model = _model_at(path)
-    return sorted(model.model_fields) if model is not None else []
+def _problem(e: FieldError) -> str:
+    """` expects an integer` or `: <reason>`, for `profile key `x`...`."""
+    if e.kind == "type" and get_origin(e.annotation) is Literal:
+        # The wording these diagnostics have always had (tests/golden, docs/diagnostics.md).
+        options = [repr(a) for a in get_args(e.annotation)]
+        either = " or ".join([", ".join(options[:-1]), options[-1]] if options[:-1] else options)
+        return f": input should be {either}"
+    if e.kind in ("type", "missing"):
+        return f" {e.problem}"
+    return f": {e.problem[:1].lower()}{e.problem[1:]}"
 
 
 def _did_you_mean(word: str, candidates: list[str]) -> str:

@@ -15,50 +15,52 @@ options into the parenthesised option list of `COPY (query) TO 'file' (...)`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
-from sqlflowc.runtime.connectors.base import describe_type, did_you_mean, sql_string
+from sqlflowc.runtime.connectors.base import did_you_mean, sql_string
 from sqlflowc.source import Span
+from sqlflowc.validation import Check, Gt, ValidationError, describe_type, schema_fields, validate
 
 _TEXT_COMPRESSION = Literal["none", "gzip", "zstd", "auto"]
 
 
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _delimiter(value: str) -> str:
+    if not value:
+        raise ValueError("the delimiter must not be empty")
+    return value
 
 
+def _quote(value: str | None) -> str | None:
+    if value is not None and len(value) > 1:
+        raise ValueError("expected a single character")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Options:
+    """Options of one export format (a schema for `sqlflowc.validation`)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CsvOptions(_Options):
     header: bool = True
-    delimiter: str = ","
-    quote: str | None = None
+    delimiter: Annotated[str, Check(_delimiter)] = ","
+    quote: Annotated[str | None, Check(_quote)] = None
     date_format: str | None = None
     compression: _TEXT_COMPRESSION | None = None
 
-    @field_validator("delimiter")
-    @classmethod
-    def _delimiter(cls, value: str) -> str:
-        if not value:
-            raise ValueError("the delimiter must not be empty")
-        return value
 
-    @field_validator("quote")
-    @classmethod
-    def _quote(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > 1:
-            raise ValueError("expected a single character")
-        return value
-
-
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ParquetOptions(_Options):
     compression: (
         Literal["uncompressed", "none", "snappy", "gzip", "zstd", "brotli", "lz4", "lz4_raw"] | None
     ) = None
-    row_group_size: Annotated[int, Field(gt=0)] | None = None
+    row_group_size: Annotated[int, Gt(0)] | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JsonOptions(_Options):
     compression: _TEXT_COMPRESSION | None = None
 
@@ -92,10 +94,11 @@ def validate_export(
             )
         )
         return
-    accepted = sorted(model.model_fields)
+    fields = schema_fields(model)
+    accepted = sorted(fields)
     known: dict[str, Any] = {}
     for name, value in options.items():
-        if name in model.model_fields:
+        if name in fields:
             known[name] = value
             continue
         listing = ", ".join(accepted) if accepted else "none"
@@ -110,19 +113,18 @@ def validate_export(
             )
         )
     try:
-        model.model_validate(known)
+        validate(model, known)
     except ValidationError as err:
         reported: set[str] = set()
-        for e in err.errors():
-            name = str(e["loc"][0]) if e["loc"] else ""
+        for e in err.errors:
+            name = str(e.path[0]) if e.path else ""
             if name in reported:
                 continue
             reported.add(name)
-            expected = describe_type(model.model_fields[name].annotation) if name else ""
             detail = (
-                f"expects {expected}"
-                if e["type"].endswith(("_type", "_parsing")) or e["type"] == "literal_error"
-                else str(e["msg"]).removeprefix("Value error, ")
+                f"expects {describe_type(fields[name].annotation)}"
+                if e.kind == "type" and name
+                else e.problem
             )
             reporter.error(
                 Code.BAD_EXPORT,
@@ -135,7 +137,7 @@ def copy_options(format: str, options: Mapping[str, Any]) -> str:
     """The COPY option list for validated options: `(FORMAT csv, HEADER true, DELIMITER ',')`."""
     key = format.strip().upper()
     model = FORMATS[key]
-    parsed = model.model_validate(dict(options))
+    parsed = validate(model, options)  # ValidationError (a ValueError) for invalid options
     parts = [f"FORMAT {key.lower()}"]
     match parsed:
         case CsvOptions():

@@ -7,6 +7,8 @@ A connector turns a `SOURCE ... TYPE X PARAMS {...}` into a query DuckDB can rea
   unknown parameters (listing the accepted ones), wrong types (naming the parameter, the expected
   type and the value given), parameters of the earlier releases that have no effect here
   (a warning), and, for local files, a path or glob that matches no file. It never raises.
+  `params_schema` is the frozen dataclass the parameters are validated against (see
+  `sqlflowc.validation`).
 - `scan_sql(params, project_dir)` runs after a clean `validate` and returns a complete DuckDB
   query, `SELECT ... FROM read_xxx(...)`: a full query rather than a table expression so that a
   connector can project columns. Local paths are resolved against `project_dir` and made
@@ -22,17 +24,23 @@ from __future__ import annotations
 import difflib
 import glob
 import json
-import types
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar, Union, get_args, get_origin
+from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlglot import exp
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.ir import program
 from sqlflowc.source import Span
+from sqlflowc.validation import (
+    FieldError,
+    ValidationError,
+    describe_type,
+    schema_fields,
+    validate,
+)
 
 __all__ = [
     "COMMON_OBSOLETE",
@@ -70,8 +78,8 @@ class Connector(Protocol):
         ...
 
     @property
-    def params_model(self) -> type[BaseModel]:
-        """The pydantic model of the accepted parameters."""
+    def params_schema(self) -> type[Any]:
+        """The schema of the accepted parameters: a frozen dataclass (`sqlflowc.validation`)."""
         ...
 
     def validate(self, source: program.Source, project_dir: Path, reporter: Reporter) -> None:
@@ -83,10 +91,9 @@ class Connector(Protocol):
         ...
 
 
-class FileParams(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileParams:
     """Parameters every local-file connector takes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str
 
@@ -97,18 +104,18 @@ P = TypeVar("P", bound=FileParams)
 class FileConnector(Generic[P]):
     """A connector reading local files (or globs) with one DuckDB table function.
 
-    Subclasses set `name`, `params_model`, `extension` (used when `path` is a directory) and
+    Subclasses set `name`, `params_schema`, `extension` (used when `path` is a directory) and
     `obsolete_params`, and implement `select`.
     """
 
     name: str
-    params_model: type[P]
+    params_schema: type[P]
     extension: str
     obsolete_params: frozenset[str] = COMMON_OBSOLETE
 
     def validate(self, source: program.Source, project_dir: Path, reporter: Reporter) -> None:
         """Check the parameters, then that the input exists."""
-        params = check_params(self.name, self.params_model, self.obsolete_params, source, reporter)
+        params = check_params(self.name, self.params_schema, self.obsolete_params, source, reporter)
         path = source.params.get("path")
         if not isinstance(path, str):
             return  # reported by check_params
@@ -134,11 +141,11 @@ class FileConnector(Generic[P]):
 
     def scan_sql(self, params: Mapping[str, Any], project_dir: Path) -> str:
         """`SELECT ... FROM read_xxx('/abs/path', ...)` for validated parameters."""
-        model = self.params_model.model_validate(
-            {k: v for k, v in params.items() if k not in self.obsolete_params}
+        parsed = validate(
+            self.params_schema, {k: v for k, v in params.items() if k not in self.obsolete_params}
         )
-        location = resolve_location(model.path, project_dir, self.extension)
-        return self.select(model, location).sql(dialect="duckdb")
+        location = resolve_location(parsed.path, project_dir, self.extension)
+        return self.select(parsed, location).sql(dialect="duckdb")
 
     def select(self, params: P, location: str) -> exp.Select:
         """The query reading `location` (an absolute path or glob) with `params`."""
@@ -147,21 +154,22 @@ class FileConnector(Generic[P]):
 
 def check_params(
     connector: str,
-    model: type[P],
+    schema: type[P],
     obsolete: frozenset[str],
     source: program.Source,
     reporter: Reporter,
 ) -> P | None:
-    """Validate `source.params` against `model`; report problems, return the model if valid."""
+    """Validate `source.params` against `schema`; report problems, return the params if valid."""
 
     def span_of(name: str) -> Span:
         return source.param_spans.get(name, source.span)
 
-    accepted = sorted(model.model_fields)
+    fields = schema_fields(schema)
+    accepted = sorted(fields)
     known: dict[str, Any] = {}
     clean = True
     for name, value in source.params.items():
-        if name in model.model_fields:
+        if name in fields:
             known[name] = value
         elif name in obsolete:
             reporter.warning(
@@ -185,9 +193,9 @@ def check_params(
                 )
             )
     try:
-        parsed = model.model_validate(known)
+        parsed = validate(schema, known)
     except ValidationError as err:
-        _report_validation(err, connector, model, known, source, reporter)
+        _report_validation(err, connector, schema, known, source, reporter)
         return None
     return parsed if clean else None
 
@@ -195,24 +203,23 @@ def check_params(
 def _report_validation(
     err: ValidationError,
     connector: str,
-    model: type[BaseModel],
+    schema: type[Any],
     given: Mapping[str, Any],
     source: program.Source,
     reporter: Reporter,
 ) -> None:
-    """One diagnostic per offending parameter (a union reports several errors for one value)."""
-    by_param: dict[str, list[Any]] = {}
-    for e in err.errors():
-        key = str(e["loc"][0]) if e["loc"] else ""
-        by_param.setdefault(key, []).append(e)
+    """One diagnostic per offending parameter (a list can hold several bad items)."""
+    by_param: dict[str, list[FieldError]] = {}
+    for e in err.errors:
+        by_param.setdefault(str(e.path[0]) if e.path else "", []).append(e)
     for name, errors in by_param.items():
         if not name:
             reporter.error(
                 Code.BAD_CONNECTOR_PARAM,
-                f"{connector} source `{source.name}`: {_clean_msg(errors[0]['msg'])}",
+                f"{connector} source `{source.name}`: {_lower_first(errors[0].problem)}",
                 source.span,
             )
-        elif errors[0]["type"] == "missing":
+        elif errors[0].kind == "missing":
             reporter.error(
                 Code.BAD_CONNECTOR_PARAM,
                 f"{connector} source `{source.name}` needs parameter `{name}`",
@@ -221,12 +228,12 @@ def _report_validation(
             )
         else:
             value = _show(given.get(name))
-            if all(_is_type_error(e["type"]) for e in errors):
-                expected = describe_type(model.model_fields[name].annotation)
+            if all(e.kind == "type" for e in errors):
+                expected = describe_type(schema_fields(schema)[name].annotation)
                 message = f"parameter `{name}` expects {expected}, got {value}"
             else:
-                first = next(e for e in errors if not _is_type_error(e["type"]))
-                message = f"parameter `{name}`: {_clean_msg(first['msg'])}, got {value}"
+                first = next(e for e in errors if e.kind != "type")
+                message = f"parameter `{name}`: {_lower_first(first.problem)}, got {value}"
             reporter.error(
                 Code.BAD_CONNECTOR_PARAM,
                 f"{connector} source `{source.name}`: {message}",
@@ -234,47 +241,13 @@ def _report_validation(
             )
 
 
-def _is_type_error(kind: str) -> bool:
-    return kind.endswith(("_type", "_parsing")) or kind in {
-        "int_from_float",
-        "is_instance_of",
-        "literal_error",
-    }
-
-
-def _clean_msg(msg: str) -> str:
-    text = msg.removeprefix("Value error, ")
+def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
 def _show(value: Any) -> str:
     text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def describe_type(tp: Any) -> str:
-    """A reader's description of a parameter annotation: `a boolean`, `a list of strings`."""
-    origin = get_origin(tp)
-    args = get_args(tp)
-    if origin is Annotated:
-        return describe_type(args[0])
-    if origin in (Union, types.UnionType):
-        parts = [describe_type(a) for a in args if a is not type(None)]
-        return " or ".join(parts)
-    if origin is Literal:
-        return "one of " + ", ".join(json.dumps(a) for a in args)
-    if origin is list:
-        return f"a list of {_plural(describe_type(args[0]))}" if args else "a list"
-    if origin is dict:
-        if not args or args[1] is Any:
-            return "an object (a mapping of names to values)"
-        return f"an object whose values are {_plural(describe_type(args[1]))}"
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-    return names.get(tp, getattr(tp, "__name__", str(tp)))
-
-
-def _plural(description: str) -> str:
-    return description.removeprefix("a ").removeprefix("an ") + "s"
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

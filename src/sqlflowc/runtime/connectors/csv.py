@@ -14,9 +14,9 @@ files with headers is read with `union_by_name`, so columns match by name, not b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
 from sqlglot import exp
 
 from sqlflowc.runtime.connectors.base import (
@@ -26,6 +26,7 @@ from sqlflowc.runtime.connectors.base import (
     select_from,
     table_function,
 )
+from sqlflowc.validation import Check, Ge
 
 # DuckDB's CSV reader decodes these without the `encodings` extension (which cannot be
 # installed here); the keys are the spellings people write.
@@ -41,67 +42,61 @@ _ENCODINGS = {
 }
 
 
+def _delimiter(value: str) -> str:
+    if not value:
+        raise ValueError("the delimiter must not be empty")
+    return value
+
+
+def _single_char(value: str | None) -> str | None:
+    if value is not None and len(value) > 1:
+        raise ValueError("expected a single character (or an empty string for none)")
+    return value
+
+
+def _encoding(value: str | None) -> str | None:
+    if value is None:
+        return None
+    key = value.strip().lower().replace("_", "-")
+    if key not in _ENCODINGS:
+        raise ValueError("unsupported encoding; supported: utf-8, utf-16, latin-1")
+    return _ENCODINGS[key]
+
+
+def _columns(value: dict[str, str] | None) -> dict[str, str] | None:
+    if value is not None and not value:
+        raise ValueError("`columns` must name at least one column")
+    return value
+
+
+def _sample_size(value: int | None) -> int | None:
+    if value is not None and value < 1 and value != -1:
+        raise ValueError("expected a positive number of rows, or -1 for all rows")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CsvParams(FileParams):
     has_header: bool | None = None
     header: bool | None = None
-    delimiter: str = ","
-    quote_char: str | None = None
-    escape_char: str | None = None
-    encoding: str | None = None
+    delimiter: Annotated[str, Check(_delimiter)] = ","
+    quote_char: Annotated[str | None, Check(_single_char)] = None
+    escape_char: Annotated[str | None, Check(_single_char)] = None
+    encoding: Annotated[str | None, Check(_encoding)] = None
     null_values: str | list[str] | None = None
-    skip_rows: Annotated[int, Field(ge=0)] = 0
-    columns: dict[str, str] | None = None
+    skip_rows: Annotated[int, Ge(0)] = 0
+    columns: Annotated[dict[str, str] | None, Check(_columns)] = None
     date_format: str | None = None
     timestamp_format: str | None = None
-    sample_size: int | None = None
+    sample_size: Annotated[int | None, Check(_sample_size)] = None
 
-    @field_validator("delimiter")
-    @classmethod
-    def _delimiter(cls, value: str) -> str:
-        if not value:
-            raise ValueError("the delimiter must not be empty")
-        return value
-
-    @field_validator("quote_char", "escape_char")
-    @classmethod
-    def _single_char(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > 1:
-            raise ValueError("expected a single character (or an empty string for none)")
-        return value
-
-    @field_validator("encoding")
-    @classmethod
-    def _encoding(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        key = value.strip().lower().replace("_", "-")
-        if key not in _ENCODINGS:
-            raise ValueError("unsupported encoding; supported: utf-8, utf-16, latin-1")
-        return _ENCODINGS[key]
-
-    @field_validator("columns")
-    @classmethod
-    def _columns(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is not None and not value:
-            raise ValueError("`columns` must name at least one column")
-        return value
-
-    @field_validator("sample_size")
-    @classmethod
-    def _sample_size(cls, value: int | None) -> int | None:
-        if value is not None and value < 1 and value != -1:
-            raise ValueError("expected a positive number of rows, or -1 for all rows")
-        return value
-
-    @model_validator(mode="after")
-    def _one_header(self) -> CsvParams:
+    def __post_init__(self) -> None:
         if (
             self.has_header is not None
             and self.header is not None
             and self.has_header != self.header
         ):
             raise ValueError("`has_header` and `header` disagree; give only one of them")
-        return self
 
     @property
     def with_header(self) -> bool:
@@ -114,7 +109,7 @@ class CsvConnector(FileConnector[CsvParams]):
     """`SOURCE s TYPE CSV PARAMS {"path": "data/*.csv", ...}`."""
 
     name = "CSV"
-    params_model = CsvParams
+    params_schema = CsvParams
     extension = "csv"
 
     def select(self, params: CsvParams, location: str) -> exp.Select:

@@ -8,6 +8,7 @@ top-level array of objects). DuckDB reads JSON as UTF-8 only, so the earlier rel
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlglot import exp
@@ -22,6 +23,7 @@ from sqlflowc.runtime.connectors.base import (
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JsonParams(FileParams):
     format: Literal["auto", "newline_delimited", "array"] = "auto"
 
@@ -30,7 +32,7 @@ class JsonConnector(FileConnector[JsonParams]):
     """`SOURCE s TYPE JSON PARAMS {"path": "data/events.json", "format": "array"}`."""
 
     name = "JSON"
-    params_model = JsonParams
+    params_schema = JsonParams
     extension = "json"
     obsolete_params = COMMON_OBSOLETE | {"encoding"}
 

@@ -8,9 +8,10 @@ A glob is read with `union_by_name`, so files whose column order differs line up
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import field_validator
 from sqlglot import exp
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
@@ -25,27 +26,28 @@ from sqlflowc.runtime.connectors.base import (
     table_function,
 )
 from sqlflowc.source import Span
+from sqlflowc.validation import Check
 
 
+def _columns(value: list[str] | None) -> list[str] | None:
+    if value is not None:
+        if not value:
+            raise ValueError("`columns` must name at least one column")
+        if len(set(value)) != len(value):
+            raise ValueError("`columns` names a column twice")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ParquetParams(FileParams):
-    columns: list[str] | None = None
-
-    @field_validator("columns")
-    @classmethod
-    def _columns(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            if not value:
-                raise ValueError("`columns` must name at least one column")
-            if len(set(value)) != len(value):
-                raise ValueError("`columns` names a column twice")
-        return value
+    columns: Annotated[list[str] | None, Check(_columns)] = None
 
 
 class ParquetConnector(FileConnector[ParquetParams]):
     """`SOURCE s TYPE PARQUET PARAMS {"path": "data/*.parquet", "columns": ["a"]}`."""
 
     name = "PARQUET"
-    params_model = ParquetParams
+    params_schema = ParquetParams
     extension = "parquet"
 
     def select(self, params: ParquetParams, location: str) -> exp.Select:

@@ -10,8 +10,8 @@ compiler calls: lookup, "unknown connector" with a suggestion, and the connector
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.ir import program
@@ -19,6 +19,9 @@ from sqlflowc.runtime.connectors.base import Connector, did_you_mean
 from sqlflowc.runtime.connectors.csv import CsvConnector
 from sqlflowc.runtime.connectors.json import JsonConnector
 from sqlflowc.runtime.connectors.parquet import ParquetConnector
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "sqlflowc.connectors"
 
@@ -34,6 +37,10 @@ class PluginError(Exception):
 
 @cache
 def _plugin_entry_points() -> dict[str, EntryPoint]:
+    # Scanning the installed distributions costs milliseconds: only done for a type that is not
+    # built in (or to list the known types in an error).
+    from importlib.metadata import entry_points
+
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name.upper(), ep)
@@ -68,7 +75,7 @@ def get_connector(type_name: str) -> Connector | None:
     connector = obj() if isinstance(obj, type) else obj
     missing = [
         attr
-        for attr in ("name", "params_model", "validate", "scan_sql")
+        for attr in ("name", "params_schema", "validate", "scan_sql")
         if not hasattr(connector, attr)
     ]
     if missing:

@@ -1,0 +1,537 @@
+"""Typed validation of plain mappings (parsed JSON or YAML) against small schemas.
+
+A schema is a frozen dataclass whose field annotations say what each key accepts::
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Params:
+        path: str
+        skip_rows: Annotated[int, Ge(0)] = 0
+        null_values: str | list[str] | None = None
+        encoding: Annotated[str | None, Check(normalise_encoding)] = None
+
+        def __post_init__(self) -> None:  # checks across fields: raise ValueError
+            ...
+
+`validate(Params, mapping)` returns a `Params` or raises `ValidationError`, which holds every
+problem found (not just the first) as a `FieldError`: the path of the offending key, what kind of
+problem it is, what was expected in words (`an integer`, `a string or a list of strings`) and the
+value given. Keys without a default are required; keys the schema does not declare are errors.
+
+Supported annotations: `str`, `int`, `float`, `bool`, `None`, `Any`, `Literal[...]`, `list[X]`,
+`tuple[X, ...]` and `tuple[X, Y]`, `dict[str, X]`, unions (`X | Y`, `Optional[X]`), nested
+schemas, and `Annotated[X, check, ...]` where each `Check` (`Ge`, `Gt` or any function wrapped in
+`Check`) runs, in order, on the value once it has the type `X`; a check raises `ValueError` with a
+reason and may return a normalised value (`Ge` and `Gt` word their reasons as pydantic did:
+`Input should be greater than 0`). A schema's `__post_init__` runs last, once
+every field is valid; a `ValueError` it raises is reported at the schema's own path.
+
+Coercion follows pydantic's default ("lax") mode, which is what the schemas here replaced: a
+boolean also accepts 0/1 and `"true"`/`"yes"`/`"off"`..., an integer accepts `true`/`false`,
+integral floats and numeric strings (`" 3 "`, `"1_000"`, `"3.0"`), a number accepts integers and
+numeric strings, a string accepts UTF-8 bytes; a list accepts a tuple or a set; a union tries
+every member without coercion before trying them with it. `strict=True` turns every coercion off
+(as pydantic's strict mode): a boolean must be `true`/`false`, an integer must not be a boolean.
+
+This module is deliberately small and imports nothing heavy: it sits on the compile path, where
+pydantic's import and schema building cost more than a whole small compilation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
+
+__all__ = [
+    "Check",
+    "FieldError",
+    "FieldPath",
+    "FieldSpec",
+    "Ge",
+    "Gt",
+    "ValidationError",
+    "describe_type",
+    "is_schema",
+    "schema_fields",
+    "validate",
+]
+
+S = TypeVar("S")
+
+FieldPath = tuple[str | int, ...]
+ErrorKind = Literal["type", "value", "missing", "unknown"]
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+_INT_TEXT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0+)?")
+_NONE = type(None)
+
+
+# -- checks ----------------------------------------------------------------------------------------
+
+
+class Check:
+    """A custom validator for `Annotated[X, Check(fn)]`: `fn` gets the value once it is an `X`,
+    returns it (or a normalised value), or raises `ValueError` with the reason."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, value: Any) -> Any:
+        return self.fn(value)
+
+    def __repr__(self) -> str:
+        return f"Check({getattr(self.fn, '__name__', self.fn)!r})"
+
+
+class Ge(Check):
+    """`value >= bound`."""
+
+    __slots__ = ("bound",)
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        super().__init__(self._check)
+
+    def _check(self, value: Any) -> Any:
+        if not value >= self.bound:
+            raise ValueError(f"Input should be greater than or equal to {self.bound}")
+        return value
+
+
+class Gt(Check):
+    """`value > bound`."""
+
+    __slots__ = ("bound",)
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        super().__init__(self._check)
+
+    def _check(self, value: Any) -> Any:
+        if not value > self.bound:
+            raise ValueError(f"Input should be greater than {self.bound}")
+        return value
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem, at `path` (keys and list indexes from the validated mapping).
+
+    - `type`: `value` is not `expected` (a description in words: `an integer`) of `annotation`
+      (the annotation it failed, as declared);
+    - `value`: `value` has the right type but `reason` says why it is rejected (a failed
+      check, or a name that is not a string);
+    - `missing`: a required key is absent (`value` is None);
+    - `unknown`: a key the schema does not declare (`value` is the key; `accepted` lists the keys
+      accepted at that level, sorted).
+    """
+
+    path: FieldPath
+    kind: ErrorKind
+    value: Any
+    expected: str = ""
+    reason: str = ""
+    accepted: tuple[str, ...] = ()
+    annotation: Any = None
+
+    @property
+    def dotted(self) -> str:
+        """The path as `engine.threads` (list indexes as numbers: `columns.0`)."""
+        return ".".join(str(p) for p in self.path)
+
+    @property
+    def problem(self) -> str:
+        """The problem without the path or the value: `expects an integer`."""
+        match self.kind:
+            case "type":
+                return f"expects {self.expected}"
+            case "value":
+                return self.reason
+            case "missing":
+                return "is required"
+            case "unknown":
+                return "is not an accepted key" + (
+                    f" (accepted: {', '.join(self.accepted)})" if self.accepted else ""
+                )
+
+    def __str__(self) -> str:
+        """`engine.threads` expects an integer, got 'four'` (the value as Python shows it)."""
+        where = f"`{self.dotted}`" if self.path else ""
+        match self.kind:
+            case "type":
+                return f"{where} {self.problem}, got {self.value!r}".lstrip()
+            case "value" if self.path:
+                return f"{where}: {self.problem}, got {self.value!r}"
+            case _:
+                return f"{where} {self.problem}".lstrip()
+
+
+class ValidationError(ValueError):
+    """Every problem found validating one mapping against `schema`."""
+
+    def __init__(self, schema: type[Any], errors: Sequence[FieldError]) -> None:
+        self.schema = schema
+        self.errors = tuple(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+
+# -- schemas ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """A schema field: its resolved annotation and whether the key must be given."""
+
+    name: str
+    annotation: Any
+    required: bool
+
+
+def is_schema(tp: Any) -> bool:
+    """Whether `tp` is a schema (a dataclass type)."""
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+_FIELDS: dict[type[Any], Mapping[str, FieldSpec]] = {}
+
+
+def schema_fields(schema: type[Any]) -> Mapping[str, FieldSpec]:
+    """The fields of a schema in declaration order (base classes first)."""
+    known = _FIELDS.get(schema)
+    if known is not None:
+        return known
+    if not is_schema(schema):
+        raise TypeError(f"{schema!r} is not a schema (a dataclass)")
+    hints = get_type_hints(schema, include_extras=True)
+    out: dict[str, FieldSpec] = {}
+    for f in dataclasses.fields(schema):
+        if not f.init:
+            continue
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        out[f.name] = FieldSpec(f.name, hints[f.name], required)
+    _FIELDS[schema] = out
+    return out
+
+
+def validate(schema: type[S], data: Any, *, strict: bool = False) -> S:
+    """`data` as an instance of `schema`; raises ValidationError listing every problem."""
+    errors: list[FieldError] = []
+    result = _schema(schema, data, (), strict, errors)
+    if errors:
+        raise ValidationError(schema, errors)
+    return cast(S, result)
+
+
+# -- the validators --------------------------------------------------------------------------------
+
+_Fail = object()  # returned (with errors appended) when a value is rejected
+
+
+def _validate(tp: Any, value: Any, path: FieldPath, strict: bool, errors: list[FieldError]) -> Any:
+    """The validated value, or `_Fail` after appending to `errors`."""
+    if tp is Any:
+        return value
+    if tp is None or tp is _NONE:
+        return None if value is None else _type_error(tp, value, path, errors)
+    origin = get_origin(tp)
+    if origin is Annotated:
+        inner, *metadata = get_args(tp)
+        result = _validate(inner, value, path, strict, errors)
+        if result is _Fail:
+            return _Fail
+        for check in metadata:
+            if isinstance(check, Check):
+                try:
+                    result = check(result)
+                except ValueError as err:
+                    errors.append(FieldError(path, "value", value, reason=str(err)))
+                    return _Fail
+        return result
+    if origin in (Union, types.UnionType):
+        return _union(tp, value, path, strict, errors)
+    if origin is Literal:
+        for option in get_args(tp):
+            if type(value) is type(option) and value == option:
+                return value
+        return _type_error(tp, value, path, errors)
+    if origin is list or tp is list:
+        return _sequence(tp, value, path, strict, errors, list)
+    if origin is tuple or tp is tuple:
+        return _sequence(tp, value, path, strict, errors, tuple)
+    if origin is dict or tp is dict:
+        return _mapping(tp, value, path, strict, errors)
+    if is_schema(tp):
+        return _schema(tp, value, path, strict, errors)
+    scalar = _SCALARS.get(tp)
+    if scalar is None:
+        raise TypeError(f"unsupported annotation in a schema: {tp!r}")
+    result = scalar(value, strict)
+    return _type_error(tp, value, path, errors) if result is _Fail else result
+
+
+def _type_error(tp: Any, value: Any, path: FieldPath, errors: list[FieldError]) -> object:
+    errors.append(FieldError(path, "type", value, expected=describe_type(tp), annotation=tp))
+    return _Fail
+
+
+def _union(tp: Any, value: Any, path: FieldPath, strict: bool, errors: list[FieldError]) -> Any:
+    members = get_args(tp)
+    if value is None and _NONE in members:
+        return None
+    members = tuple(m for m in members if m is not _NONE)
+    if len(members) == 1:
+        return _validate(members[0], value, path, strict, errors)
+    # As pydantic's "smart" unions: a value of exactly a member's type wins, then the first member
+    # that accepts it without coercion, then the first that accepts it with coercion.
+    if type(value) in members and type(value) in _SCALARS:
+        return value
+    failures: list[list[FieldError]] = []
+    for lax in (False, True) if not strict else (False,):
+        failures = []
+        for member in members:
+            attempt: list[FieldError] = []
+            result = _validate(member, value, path, not lax, attempt)
+            if result is not _Fail:
+                return result
+            failures.append(attempt)
+    # A member whose shape matched (its failure is inside the value, or a failed check) says
+    # more than "expects X or Y"; otherwise report the union as a whole.
+    for attempt in failures:
+        if any(e.path != path or e.kind != "type" for e in attempt):
+            errors.extend(attempt)
+            return _Fail
+    return _type_error(tp, value, path, errors)
+
+
+def _sequence(
+    tp: Any,
+    value: Any,
+    path: FieldPath,
+    strict: bool,
+    errors: list[FieldError],
+    kind: type[list[Any]] | type[tuple[Any, ...]],
+) -> Any:
+    if not isinstance(value, list | tuple | set | frozenset) or (
+        strict and isinstance(value, set | frozenset)
+    ):
+        return _type_error(tp, value, path, errors)
+    args = get_args(tp)
+    items = list(value)
+    if kind is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(items) != len(args):
+            n = len(args)
+            reason = f"expected {n} item{'s' if n != 1 else ''}, not {len(items)}"
+            errors.append(FieldError(path, "value", value, reason=reason))
+            return _Fail
+        item_types: Sequence[Any] = args
+    else:
+        item_types = [args[0] if args else Any] * len(items)
+    out: list[Any] = []
+    failed = False
+    for i, (item_tp, item) in enumerate(zip(item_types, items, strict=True)):
+        result = _validate(item_tp, item, (*path, i), strict, errors)
+        failed = failed or result is _Fail
+        out.append(result)
+    if failed:
+        return _Fail
+    return out if kind is list else tuple(out)
+
+
+def _mapping(tp: Any, value: Any, path: FieldPath, strict: bool, errors: list[FieldError]) -> Any:
+    if not isinstance(value, Mapping):
+        return _type_error(tp, value, path, errors)
+    args = get_args(tp)
+    key_tp, value_tp = args if args else (Any, Any)
+    out: dict[Any, Any] = {}
+    failed = False
+    for key, item in value.items():
+        name = _validate(key_tp, key, (*path, key), strict, [])
+        if name is _Fail:
+            reason = f"names must be {_plural(key_tp)}"
+            errors.append(FieldError((*path, key), "value", key, reason=reason))
+            failed = True
+            continue
+        result = _validate(value_tp, item, (*path, key), strict, errors)
+        failed = failed or result is _Fail
+        out[name] = result
+    return _Fail if failed else out
+
+
+def _schema(
+    tp: type[Any], value: Any, path: FieldPath, strict: bool, errors: list[FieldError]
+) -> Any:
+    if not isinstance(value, Mapping):
+        return _type_error(tp, value, path, errors)
+    fields = schema_fields(tp)
+    before = len(errors)
+    kwargs: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if name in value:
+            result = _validate(spec.annotation, value[name], (*path, name), strict, errors)
+            if result is not _Fail:
+                kwargs[name] = result
+        elif spec.required:
+            errors.append(FieldError((*path, name), "missing", None))
+    for key in value:
+        if key not in fields:
+            errors.append(FieldError((*path, key), "unknown", key, accepted=tuple(sorted(fields))))
+    if len(errors) > before:
+        return _Fail
+    try:
+        return tp(**kwargs)
+    except ValueError as err:
+        errors.append(FieldError(path, "value", value, reason=str(err)))
+        return _Fail
+
+
+# -- scalars (each returns the value, or _Fail) ----------------------------------------------------
+
+
+def _text(value: Any) -> Any:
+    """A str, or UTF-8 bytes as a str (lax); else _Fail."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return _Fail
+    return _Fail
+
+
+def _str(value: Any, strict: bool) -> Any:
+    if strict:
+        return value if isinstance(value, str) else _Fail
+    return _text(value)
+
+
+def _bool(value: Any, strict: bool) -> Any:
+    if isinstance(value, bool):
+        return value
+    if strict:
+        return _Fail
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = _text(value)
+    if text is _Fail:
+        return _Fail
+    key = text.lower()
+    return True if key in _TRUE else False if key in _FALSE else _Fail
+
+
+def _int(value: Any, strict: bool) -> Any:
+    if isinstance(value, bool):
+        return _Fail if strict else int(value)
+    if isinstance(value, int):
+        return value
+    if strict:
+        return _Fail
+    if isinstance(value, float):  # integral and within 64 bits, as pydantic
+        return int(value) if value.is_integer() and abs(value) < 2.0**63 else _Fail
+    text = _text(value)
+    if text is _Fail:
+        return _Fail
+    text = text.strip()
+    if not _INT_TEXT.fullmatch(text):
+        return _Fail
+    return int(text.partition(".")[0])
+
+
+def _float(value: Any, strict: bool) -> Any:
+    if isinstance(value, bool):
+        return _Fail if strict else float(value)
+    if isinstance(value, int | float):
+        try:
+            return float(value)
+        except OverflowError:
+            return _Fail
+    if strict:
+        return _Fail
+    text = _text(value)
+    if text is _Fail or not text.isascii():
+        return _Fail
+    try:
+        return float(text.strip())
+    except ValueError:
+        return _Fail
+
+
+_SCALARS: dict[Any, Callable[[Any, bool], Any]] = {
+    str: _str,
+    bool: _bool,
+    int: _int,
+    float: _float,
+}
+
+
+# -- describing types ------------------------------------------------------------------------------
+
+_SCALAR_NAMES = {
+    bool: ("a boolean", "booleans"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    str: ("a string", "strings"),
+    _NONE: ("null", "nulls"),
+}
+
+
+def describe_type(tp: Any) -> str:
+    """A reader's description of an annotation: `a boolean`, `a list of strings`,
+    `a string or a list of strings`, `one of "auto", "array"`."""
+    return _describe(tp, plural=False)
+
+
+def _plural(tp: Any) -> str:
+    return _describe(tp, plural=True)
+
+
+def _describe(tp: Any, *, plural: bool) -> str:
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if tp is Any:
+        return "values" if plural else "any value"
+    if tp is None:
+        tp = _NONE
+    if origin is Annotated:
+        return _describe(args[0], plural=plural)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a, plural=plural) for a in args if a is not _NONE)
+    if origin is Literal:
+        options = ", ".join(json.dumps(a) for a in args)
+        return f"values among {options}" if plural else f"one of {options}"
+    if origin in (list, tuple) or tp in (list, tuple):
+        head = "lists" if plural else "a list"
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            items = ", ".join(describe_type(a) for a in args)
+            return f"{head} of {len(args)} items ({items})"
+        return f"{head} of {_plural(args[0])}" if args and args[0] is not Any else head
+    if origin is dict or tp is dict:
+        head = "objects" if plural else "an object"
+        if not args or args[1] is Any:
+            return head if plural else f"{head} (a mapping of names to values)"
+        return f"{head} whose values are {_plural(args[1])}"
+    if is_schema(tp):
+        keys = ", ".join(sorted(schema_fields(tp)))
+        return f"{'objects' if plural else 'an object'} with keys {keys}"
+    if tp in _SCALAR_NAMES:
+        return _SCALAR_NAMES[tp][1 if plural else 0]
+    return str(getattr(tp, "__name__", tp))
