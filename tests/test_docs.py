@@ -17,7 +17,8 @@ Conventions in the Markdown files (see also docs/language.md):
   bash, in order, in a scratch directory, with the installed `sqlflowc` first on PATH. The exit
   status must be 0, or N when the line ends in `# exit N`. The lines shown after a command must
   appear in its output in that order; `...` stands for any text, a line `...` for skipped lines,
-  and durations (`6 ms`, `1.20 s`) match any duration.
+  and durations (`6 ms`, `1.20 s`) match any duration. A ```console block elsewhere that follows
+  `<!-- doc-test: init-demo -->` is run the same way, in a project made by `sqlflowc init demo`.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def doc_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (project / "pipelines").mkdir()
     for block in ALL_BLOCKS:
-        if not block.directive or block.directive == ("golden",):
+        if not block.directive or block.directive == ("golden",) or block.info == "console":
             continue
         name = check_of(block).file
         if name is not None:
@@ -344,36 +345,40 @@ _HEREDOC = re.compile(r"<<-?\s*'?(\w+)'?")
 _DURATION = re.compile(r"\b\d+(?:\.\d+)? m?s\b")
 
 
+def console_commands(block: str) -> list[Command]:
+    """The `$ command` lines of a ```console block, each with its exit status and shown output."""
+    commands: list[Command] = []
+    lines = block.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        assert line.startswith("$ "), f"output before any command: {line!r}"
+        shell = line[2:]
+        status = 0
+        m = _EXIT.search(shell)
+        if m is not None:
+            status = int(m.group(1))
+            shell = shell[: m.start()]
+        i += 1
+        heredoc = _HEREDOC.search(shell)
+        if heredoc is not None:
+            body: list[str] = []
+            while lines[i] != heredoc.group(1):
+                body.append(lines[i])
+                i += 1
+            shell = "\n".join([shell, *body, lines[i]])
+            i += 1
+        expected: list[str] = []
+        while i < len(lines) and not lines[i].startswith("$ "):
+            expected.append(lines[i])
+            i += 1
+        commands.append(Command(shell, status, tuple(expected)))
+    return commands
+
+
 def tour_commands() -> list[Command]:
     tour = _section(README.read_text(encoding="utf-8"), "Tour")
-    commands: list[Command] = []
-    for block in _code_blocks(tour, "console"):
-        lines = block.splitlines()
-        i = 0
-        while i < len(lines):
-            line = lines[i]
-            assert line.startswith("$ "), f"README tour: output before any command: {line!r}"
-            shell = line[2:]
-            status = 0
-            m = _EXIT.search(shell)
-            if m is not None:
-                status = int(m.group(1))
-                shell = shell[: m.start()]
-            i += 1
-            heredoc = _HEREDOC.search(shell)
-            if heredoc is not None:
-                body: list[str] = []
-                while lines[i] != heredoc.group(1):
-                    body.append(lines[i])
-                    i += 1
-                shell = "\n".join([shell, *body, lines[i]])
-                i += 1
-            expected: list[str] = []
-            while i < len(lines) and not lines[i].startswith("$ "):
-                expected.append(lines[i])
-                i += 1
-            commands.append(Command(shell, status, tuple(expected)))
-    return commands
+    return [c for block in _code_blocks(tour, "console") for c in console_commands(block)]
 
 
 def _pattern(shown: str) -> re.Pattern[str]:
@@ -407,19 +412,17 @@ def _sqlflowc_bin() -> Path:
     return script.parent
 
 
-def test_readme_tour(tmp_path: Path) -> None:
-    commands = tour_commands()
-    assert len(commands) >= 10
+def run_session(commands: list[Command], cwd: Path) -> None:
+    """Run commands in bash as a user would (`cd` changes the directory of the next ones)."""
     bin_dir = _sqlflowc_bin()
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": str(tmp_path),
+        "HOME": str(cwd),
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
     }
     if "PYTHONPATH" in os.environ:
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    cwd = tmp_path
     for command in commands:
         if command.shell.startswith("cd "):
             cwd = cwd / command.shell[3:].strip()
@@ -437,3 +440,23 @@ def test_readme_tour(tmp_path: Path) -> None:
         assert done.returncode == command.status, f"$ {command.shell}\n{done.stdout}"
         missing = _missing_lines(command.expected, done.stdout)
         assert not missing, f"$ {command.shell}\nnot in the output: {missing}\n{done.stdout}"
+
+
+def test_readme_tour(tmp_path: Path) -> None:
+    commands = tour_commands()
+    assert len(commands) >= 10
+    run_session(commands, tmp_path)
+
+
+SESSIONS = [b for b in ALL_BLOCKS if b.info == "console" and b.directive[:1] == ("init-demo",)]
+
+
+@pytest.mark.parametrize("block", SESSIONS, ids=[b.id for b in SESSIONS])
+def test_console_session(block: Block, tmp_path: Path) -> None:
+    """A ```console block marked `<!-- doc-test: init-demo -->`, run in `sqlflowc init demo`."""
+    setup = [Command("sqlflowc init demo", 0, ()), Command("cd demo", 0, ())]
+    run_session([*setup, *console_commands(block.text)], tmp_path)
+
+
+def test_there_are_sessions() -> None:
+    assert any(b.path.name == "cli.md" for b in SESSIONS)
