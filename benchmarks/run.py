@@ -34,10 +34,12 @@ import compile_small
 import per_statement
 import run_small
 import startup
+import udfs
 from _common import Context, Row, console_script, fmt_ratio, fmt_time, log, use_pycache
 
 GROUPS: dict[str, ModuleType] = {
-    m.NAME: m for m in (startup, run_small, compile_small, compile_large, per_statement, big_run)
+    m.NAME: m
+    for m in (startup, run_small, compile_small, compile_large, per_statement, big_run, udfs)
 }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
