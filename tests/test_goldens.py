@@ -46,7 +46,6 @@ _DOC_EXAMPLE = re.compile(
 
 # Codes no `.sf` program can produce (yet), each with the reason; each is still documented.
 UNREACHABLE = {
-    Code.BAD_VARIABLE_ARG: "never raised: a malformed --var is a click usage error (exit 2)",
     Code.STEP_FAILED: "run time only (tests/test_cli_errors.py)",
     Code.EXPORT_FAILED: "run time only (tests/test_cli_errors.py)",
     Code.DATABASE_ERROR: "run time only (tests/test_cli_errors.py)",

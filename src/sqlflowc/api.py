@@ -46,6 +46,7 @@ def compile_file(
     environ: Mapping[str, str] | None = None,
     schema_policy: Policy | None = None,
     database: str | None = None,
+    verify_sql: bool = False,
 ) -> Compilation:
     """Compile a `.sf` file; raises CompileError with every diagnostic on failure."""
     sources = SourceMap()
@@ -70,6 +71,7 @@ def compile_file(
         sources=sources,
         schema_policy=schema_policy,
         database=database,
+        verify_sql=verify_sql,
     )
 
 
@@ -84,8 +86,12 @@ def compile_source(
     sources: SourceMap | None = None,
     schema_policy: Policy | None = None,
     database: str | None = None,
+    verify_sql: bool = False,
 ) -> Compilation:
     """Compile pipeline text; `path` names it in diagnostics and anchors relative paths.
+
+    `verify_sql` also checks every SQL body with DuckDB's parser (slower start-up; `check` and
+    `run` use it).
 
     `schema_policy` overrides the profile's; `database` (`--db`) the profile's database, which
     the schema checks of APPEND/MERGE/INCREMENTAL loads read when it exists.
@@ -124,6 +130,7 @@ def compile_source(
         connections=dict(prof.connections),
         schema_policy=schema_policy or prof.schema_policy,
         database=database_path(project_dir, prof, database),
+        verify_sql=verify_sql,
     )
     ctx.udfs, udf_problems = discover_udfs(project_dir, sources)
     for problem in udf_problems:

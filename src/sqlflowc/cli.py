@@ -118,6 +118,7 @@ def _compile(
     *,
     schema_policy: Any = None,
     database: str | None = None,
+    verify_sql: bool = False,
 ) -> Compilation:
     from sqlflowc.api import compile_file
 
@@ -128,6 +129,7 @@ def _compile(
         project_dir=project_dir,
         schema_policy=schema_policy,
         database=database,
+        verify_sql=verify_sql,
     )
 
 
@@ -192,17 +194,19 @@ def compile_cmd(
     project_dir: Path | None,
 ) -> None:
     """Compile PIPELINE into an execution plan."""
+    diagnostics_format = fmt or "text"  # JSON diagnostics only when asked for explicitly
     fmt = fmt or ("json" if output else "text")
-    with _diagnostics_boundary(fmt):
+    with _diagnostics_boundary(diagnostics_format):
         comp = _compile(
             pipeline, var_pairs, vars_json, profile, project_dir, schema_policy=schema_policy
         )
     if comp.warnings:
-        _print_diagnostics(comp.warnings, comp.sources, fmt)
+        _print_diagnostics(comp.warnings, comp.sources, diagnostics_format)
     text = comp.plan.to_json() if fmt == "json" else comp.plan.to_text()
     if output:
         _write_atomic(output, text)
-        click.echo(f"wrote {output} ({len(comp.plan.steps)} steps)", err=True)
+        n = len(comp.plan.steps)
+        click.echo(f"wrote {output} ({n} step{'s' * (n != 1)})", err=True)
     else:
         click.echo(text, nl=False)
 
@@ -226,7 +230,7 @@ def check_cmd(
     rows: list[dict[str, Any]] = []
     for pipeline in pipelines:
         try:
-            comp = _compile(pipeline, var_pairs, vars_json, profile, project_dir)
+            comp = _compile(pipeline, var_pairs, vars_json, profile, project_dir, verify_sql=True)
         except CompileError as err:
             failed += 1
             diags, sources = err.diagnostics, err.sources
@@ -292,6 +296,7 @@ def run_cmd(
                 project_dir,
                 schema_policy=schema_policy,
                 database=database,
+                verify_sql=True,
             )
             _print_diagnostics(comp.warnings, comp.sources, "text")
             plan, prof, project, sources = comp.plan, comp.profile, comp.project_dir, comp.sources

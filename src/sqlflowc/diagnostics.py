@@ -40,7 +40,6 @@ class Code(enum.Enum):
     # SF02xx — variables
     UNKNOWN_VARIABLE = "SF0201"
     VARIABLE_INJECTION = "SF0202"
-    BAD_VARIABLE_ARG = "SF0203"
     BAD_VARIABLE_REF = "SF0204"
     # SF03xx — conditionals
     BARE_WORD = "SF0301"
@@ -176,9 +175,18 @@ class Reporter:
             raise CompileError(self.diagnostics, sources)
 
 
+def in_source_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics without a place first, then by file and position (stable otherwise)."""
+
+    def key(d: Diagnostic) -> tuple[int, int, int]:
+        return (-1, 0, 0) if d.span is None else (d.span.file_id, d.span.start, d.span.end)
+
+    return sorted(diagnostics, key=key)
+
+
 def render_text(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> str:
     """Render diagnostics as `file:line:col: error[SFxxxx]: message` with the line and a caret."""
-    return "".join(_render_one(d, sources) for d in diagnostics)
+    return "".join(_render_one(d, sources) for d in in_source_order(diagnostics))
 
 
 def _render_one(d: Diagnostic, sources: SourceMap) -> str:
@@ -208,7 +216,7 @@ def _render_one(d: Diagnostic, sources: SourceMap) -> str:
 def to_json(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> list[dict[str, object]]:
     """Diagnostics as plain data (what `--format json` prints)."""
     rows: list[dict[str, object]] = []
-    for d in diagnostics:
+    for d in in_source_order(diagnostics):
         row: dict[str, object] = {
             "severity": d.severity.value,
             "code": d.code.value,

@@ -22,6 +22,8 @@ class PassContext:
     `connections` are the profile's named connections (raw, resolved lazily).
     `labels` maps included files' ids to their INCLUDE alias.
     `udfs` is the project's Python UDFs (discovered before the passes run).
+    `verify_sql` asks `bind` to check every SQL body with DuckDB's own parser too (`check` and
+    `run` do; `compile` relies on sqlglot to keep start-up short).
     `schema_policy` is the profile's, or `--schema-policy`'s; `database` is the DuckDB file a
     run would use (compile-time schema checks read it when it exists).
     """
@@ -37,3 +39,4 @@ class PassContext:
     udfs: UdfCatalog = field(default_factory=UdfCatalog)
     schema_policy: Policy = "strict"
     database: str | None = None
+    verify_sql: bool = False

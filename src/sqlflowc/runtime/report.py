@@ -26,13 +26,16 @@ def failure_diagnostics(result: RunResult, plan: Plan, sources: SourceMap) -> li
 
 
 def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
-    message, snippet = _split_excerpt(failure.message)
+    full, snippet = _split_excerpt(failure.message)
+    # DuckDB adds detail on further lines ("Candidate bindings: ..."): those become notes.
+    message, *rest = [line.strip() for line in full.splitlines() if line.strip()] or [""]
+    notes = tuple(rest)
     prefix = f"step `{failure.step_id}` failed: " if failure.step_id else ""
     loc = failure.location
     span = _statement_span(loc, plan, sources) if loc is not None else None
     if span is None:
         suffix = f" (at {loc})" if loc is not None else ""
-        return Diagnostic(failure.code, prefix + message + suffix, help=failure.help)
+        return Diagnostic(failure.code, prefix + message + suffix, help=failure.help, notes=notes)
     label = "this statement failed"
     if snippet:
         text = sources.text(span)
@@ -40,7 +43,9 @@ def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
         if at >= 0 and text.find(snippet, at + 1) < 0:
             span = Span(span.file_id, span.start + at, span.start + at + len(snippet))
             label = "DuckDB reports the error here"
-    return Diagnostic(failure.code, prefix + message, span, label=label, help=failure.help)
+    return Diagnostic(
+        failure.code, prefix + message, span, label=label, help=failure.help, notes=notes
+    )
 
 
 def _split_excerpt(message: str) -> tuple[str, str]:

@@ -121,6 +121,11 @@ def parse_text(text: str, file_id: int) -> ParseResult:
                 break
             if not (diagnostics and _is_cascade(err)):
                 diagnostics.append(diag)
+            if diag.code is Code.MISSING_SEMICOLON and isinstance(err, UnexpectedToken):
+                # Keep the token that should have followed the `;` (it may close an IF).
+                last_pos = pos
+                work = _blank_statement(work, pos, keep_from=pos)
+                continue
             if len(diagnostics) >= MAX_SYNTAX_ERRORS or diag.code is Code.MISSING_END_IF:
                 break
             last_pos = pos
@@ -140,7 +145,7 @@ def _is_cascade(err: UnexpectedInput) -> bool:
     return isinstance(err, UnexpectedToken) and err.token.type in {"END_IF", "ELSE_IF", "ELSE"}
 
 
-def _blank_statement(text: str, pos: int) -> str:
+def _blank_statement(text: str, pos: int, keep_from: int | None = None) -> str:
     """Replace the statement around `pos` with spaces (newlines kept) so parsing can go on.
 
     The statement starts after the previous `;` — or after an enclosing `THEN`/`ELSE`, so the
@@ -152,6 +157,8 @@ def _blank_statement(text: str, pos: int) -> str:
         start = openers[-1]
     end = text.find(";", pos)
     end = len(text) if end < 0 else end + 1
+    if keep_from is not None:
+        end = keep_from
     blank = "".join(c if c == "\n" else " " for c in text[start:end])
     return text[:start] + blank + text[end:]
 
@@ -232,7 +239,8 @@ def _unexpected_end(expected: set[str], text: str, file_id: int) -> Diagnostic:
 
 def _unexpected_token(err: UnexpectedToken, text: str, file_id: int) -> Diagnostic:
     tok = err.token
-    expected = set(err.expected)
+    # `accepts` is what the parser would really take here (LALR lookaheads are wider).
+    expected = set(getattr(err, "accepts", None) or err.expected)
     start = tok.start_pos or 0
     span = Span(file_id, start, tok.end_pos or start + 1)
     found = str(tok)
