@@ -108,7 +108,10 @@ def test_compile_error_writes_no_plan_file(project: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("p.sf:1:26: error[SF0201]: unknown variable `missing`\n")
     assert not (project / "target").exists()
-    as_json = invoke("compile", "p.sf", "-o", "target/plan.json")
+    default = invoke("compile", "p.sf", "-o", "target/plan.json")
+    assert default.exit_code == 1
+    assert default.stderr.startswith("p.sf:1:26: error[SF0201]")  # -o alone: text diagnostics
+    as_json = invoke("compile", "p.sf", "-o", "target/plan.json", "--format", "json")
     assert as_json.exit_code == 1
     assert '"code": "SF0201"' in as_json.stderr
     assert not (project / "target").exists()
