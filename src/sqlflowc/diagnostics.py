@@ -67,7 +67,6 @@ class Code(enum.Enum):
     TARGET_DUPLICATE_KEYS = "SF0610"
     MACRO_OUTSIDE_INCREMENTAL = "SF0611"
     INCREMENTAL_WITHOUT_MACROS = "SF0612"
-    MODE_CONFLICT = "SF0613"
     # SF07xx — schema compatibility of loads
     SCHEMA_EXTRA_COLUMN = "SF0701"
     SCHEMA_MISSING_COLUMN = "SF0702"
@@ -145,9 +144,7 @@ class Reporter:
         help: str = "",
         notes: tuple[str, ...] = (),
     ) -> None:
-        self.diagnostics.append(
-            Diagnostic(code, message, span, Severity.ERROR, label, help, tuple(notes))
-        )
+        self.add(Diagnostic(code, message, span, Severity.ERROR, label, help, tuple(notes)))
 
     def warning(
         self,
@@ -159,9 +156,7 @@ class Reporter:
         help: str = "",
         notes: tuple[str, ...] = (),
     ) -> None:
-        self.diagnostics.append(
-            Diagnostic(code, message, span, Severity.WARNING, label, help, tuple(notes))
-        )
+        self.add(Diagnostic(code, message, span, Severity.WARNING, label, help, tuple(notes)))
 
     def add(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
