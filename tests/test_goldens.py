@@ -52,14 +52,9 @@ UNREACHABLE = {
     Code.BAD_PLAN: "about plan files, not pipelines (test_bad_plan_files below)",
     Code.INTERNAL: "a broken compiler invariant, never the program's fault",
     **{
-        code: "run time only: checked against the database when the step runs"
-        for code in Code
-        if code.value.startswith("SF07")
-        or code in (Code.SOURCE_NULL_KEYS, Code.SOURCE_DUPLICATE_KEYS, Code.TARGET_DUPLICATE_KEYS)
+        code: "run time only: about the data (tests/test_load_modes.py)"
+        for code in (Code.SOURCE_NULL_KEYS, Code.SOURCE_DUPLICATE_KEYS, Code.TARGET_DUPLICATE_KEYS)
     },
-    Code.MACRO_OUTSIDE_INCREMENTAL: "not raised yet",
-    Code.INCREMENTAL_WITHOUT_MACROS: "not raised yet",
-    Code.MODE_CONFLICT: "not raised yet",
     Code.UDF_FAILED: "run time only",
     Code.TABLE_UDF_OUTPUT: "run time only",
     Code.UDF_UNAVAILABLE: "never raised yet",

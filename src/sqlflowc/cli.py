@@ -214,10 +214,12 @@ def compile_cmd(
 @cli.command("check")
 @click.argument("pipelines", type=PIPELINE, nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@schema_policy_option
 @compile_options
 def check_cmd(
     pipelines: tuple[Path, ...],
     fmt: str,
+    schema_policy: str | None,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -230,7 +232,15 @@ def check_cmd(
     rows: list[dict[str, Any]] = []
     for pipeline in pipelines:
         try:
-            comp = _compile(pipeline, var_pairs, vars_json, profile, project_dir, verify_sql=True)
+            comp = _compile(
+                pipeline,
+                var_pairs,
+                vars_json,
+                profile,
+                project_dir,
+                verify_sql=True,
+                schema_policy=schema_policy,
+            )
         except CompileError as err:
             failed += 1
             diags, sources = err.diagnostics, err.sources

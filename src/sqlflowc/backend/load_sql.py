@@ -172,9 +172,11 @@ def _aliased(name: str, alias: str, *, temp: bool) -> exp.Table:
 
 
 def null_keys(stage: str, keys: Sequence[str]) -> str:
-    """Up to 5 source rows' keys where a key column is NULL."""
+    """Up to 5 source rows' keys where a key column is NULL, each with how many such rows
+    there are in all."""
+    total = exp.Window(this=exp.Count(this=exp.Star()))
     query = (
-        exp.select(*(_col(k) for k in keys))
+        exp.select(*(_col(k) for k in keys), exp.alias_(total, "n"))
         .from_(exp.table_(_ident(stage)))
         .where(exp.or_(*(exp.Is(this=_col(k), expression=exp.Null()) for k in keys)))
         .limit(5)

@@ -198,11 +198,12 @@ def _check_source_keys(con: Connection, target: str, stage: str, keys: Sequence[
     names = ", ".join(keys)
     nulls = con.execute(sql.null_keys(stage, keys)).fetchall()
     if nulls:
-        shown = ", ".join(_show_key(row) for row in nulls)
+        total = int(nulls[0][-1])
+        shown = ", ".join(_show_key(row[:-1]) for row in nulls)
         raise LoadError(
             Code.SOURCE_NULL_KEYS,
-            f"the data for `{target}` has NULL key values ({names}): {shown}"
-            f"{' (first 5)' if len(nulls) >= _SHOWN else ''}; nothing was written",
+            f"the data for `{target}` has {total:,} row{'s' * (total != 1)} with a NULL key "
+            f"({names}): {shown}{' (first 5)' if total > _SHOWN else ''}; nothing was written",
             f"a NULL key matches no row: filter those rows out "
             f"(`WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)}`) or give them a key",
         )
