@@ -17,8 +17,9 @@ Contract of `run_plan`:
 - Python UDFs: when steps name UDFs (`step.udfs`), they are imported from `plan.project_dir`
   and the scalar ones registered on the connection before the first step (a failure there is a
   run-level failure, SF0804/SF0810, and every step is skipped); a `table_udf` step runs its
-  function on its input (`runtime/udfs.py`). A UDF that raises fails its step with SF0808, a
-  table UDF returning the wrong columns with SF0809.
+  function on its input (`runtime/udfs.py`). A step calling scalar UDFs runs with one DuckDB
+  thread (Python UDFs serialise on the interpreter lock; more threads only contend). A UDF that
+  raises fails its step with SF0808, a table UDF returning the wrong columns with SF0809.
 - A load step with `details.mode` append/merge/incremental runs `runtime/load_modes.run_load`
   inside the step's one transaction: it stages the source (`sql[0]`), checks keys and schemas,
   and regenerates the rest of the step's SQL from `details` and the schemas it finds. Its
@@ -456,13 +457,14 @@ def _run_step(
     con: Connection, step: Step, plan: Plan, vault: _Secrets, udfs: UdfRuntime | None
 ) -> tuple[int | None, ...]:
     statements = [vault.substitute(s) for s in step.sql]
-    if step.kind is StepKind.EXPORT:
-        return _export(con, step, statements, Path(plan.project_dir), vault)
     if step.kind is StepKind.TABLE_UDF:
         if udfs is None or len(statements) != 1:
             raise _StepError(f"internal error: table UDF step `{step.id}` is malformed")
         return udfs.run_table_udf(con, step, statements[0])
-    return _in_transaction(con, statements)
+    with udfs.threads_for(con, step) if udfs is not None else contextlib.nullcontext():
+        if step.kind is StepKind.EXPORT:
+            return _export(con, step, statements, Path(plan.project_dir), vault)
+        return _in_transaction(con, statements)
 
 
 def _in_transaction(con: Connection, statements: Iterable[str]) -> tuple[int | None, ...]:
