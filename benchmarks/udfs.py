@@ -13,9 +13,11 @@
   (ratio <= 1.25).
 
 Both sides use the same Python function objects, an in-memory database with the input table
-already there (created untimed), and DuckDB's default threads. Ours is the step's time from the
-executor's events (wall, and the process's CPU time over the step); registering the UDFs before
-the first step is measured apart and shown on a detail line. BENCH_SCALE scales the rows.
+already there (created untimed), and DuckDB's default threads; sqlflowc runs a step that calls
+scalar UDFs with one thread (faster here), so "by hand, 1 thread" is shown too, on a detail
+line. Ours is the step's time from the executor's events (wall, and the process's CPU time over
+the step); registering the UDFs before the first step is measured apart and shown on a detail
+line. BENCH_SCALE scales the rows.
 
     python benchmarks/run.py udfs
 """
@@ -38,7 +40,7 @@ NAME = "udfs"
 TITLE = "Python UDFs: scalar on 10M rows (row-at-a-time, vectorized), table UDF on 1M rows"
 SCALAR_ROWS = 10_000_000
 TABLE_ROWS = 1_000_000
-REPEATS = 3
+REPEATS = 5
 TABLE_REPEATS = 7
 SCALAR_TARGET = 0.9  # throughput relative to by hand
 TABLE_TARGET = 0.8
@@ -101,13 +103,20 @@ def time_step(plan: Plan, step_id: str) -> Timing:
     return Timing(duration, marks["cpu_end"] - marks["cpu"])
 
 
-def time_by_hand(rows: int, register: Callable[[Any], None], body: Callable[[Any], None]) -> Timing:
+def time_by_hand(
+    rows: int,
+    register: Callable[[Any], None],
+    body: Callable[[Any], None],
+    threads: int | None = None,
+) -> Timing:
     """A fresh in-memory database with the input table; `body` timed in one transaction."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     try:
         con.execute(base_sql(rows))
+        if threads is not None:
+            con.execute(f"SET threads = {threads}")
         register(con)
         with Clock() as clock:
             con.execute("BEGIN TRANSACTION")
@@ -198,8 +207,10 @@ def run(ctx: Context) -> list[Row]:
         {
             "row_ours": lambda: time_step(plans["row"], "table_out"),
             "row_hand": lambda: time_by_hand(scalar_rows, hand_row, ctas("lower_row(s)")),
+            "row_hand_1": lambda: time_by_hand(scalar_rows, hand_row, ctas("lower_row(s)"), 1),
             "vec_ours": lambda: time_step(plans["vec"], "table_out"),
             "vec_hand": lambda: time_by_hand(scalar_rows, hand_vec, ctas("lower_vec(s)")),
+            "vec_hand_1": lambda: time_by_hand(scalar_rows, hand_vec, ctas("lower_vec(s)"), 1),
             "builtin": lambda: time_by_hand(scalar_rows, nothing, ctas("lower(s)")),
         },
         repeats=REPEATS,
@@ -215,8 +226,10 @@ def run(ctx: Context) -> list[Row]:
     labels = {
         "row_ours": ("row-at-a-time, sqlflowc", scalar_rows),
         "row_hand": ("row-at-a-time, by hand", scalar_rows),
+        "row_hand_1": ("  by hand, 1 thread", scalar_rows),
         "vec_ours": ("vectorized, sqlflowc", scalar_rows),
         "vec_hand": ("vectorized, by hand", scalar_rows),
+        "vec_hand_1": ("  by hand, 1 thread", scalar_rows),
         "builtin": ("built-in lower(s)", scalar_rows),
         "table_ours": ("table UDF, sqlflowc", table_rows),
         "table_hand": ("table UDF, by hand", table_rows),
