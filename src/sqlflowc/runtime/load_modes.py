@@ -135,7 +135,7 @@ def _incremental(con: Connection, spec: IncrementalLoad, staging: str) -> LoadCo
         counts = _merge_stage(con, spec.target, spec.stage, spec.keys, spec.policy, source, staged)
     elif target is None:
         inserted = _count(con, sql.create_from(spec.target, spec.stage))
-        counts = LoadCounts(inserted=inserted, deleted=0, created=True)
+        counts = LoadCounts(inserted=inserted, created=True)
     else:
         changes = _reconcile(con, spec.target, source, target, spec.policy, ())
         bounds = {"start_dt": window["start_dt"], "end_dt": window["end_dt"]}
