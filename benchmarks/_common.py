@@ -239,6 +239,39 @@ def interleaved(
     return samples
 
 
+def _system_busy() -> float | None:
+    """CPU seconds the whole machine has been busy since boot (Linux), else None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal ...: all but idle and iowait are busy
+    busy = sum(fields[:3]) + sum(fields[5:8])
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+class OtherLoad:
+    """How much of the machine other work used while we measured: the machine's busy CPU time
+    minus this process's and its children's, over wall time x cores.
+
+    The load average cannot tell: it counts our own benchmark processes too.
+    """
+
+    def __init__(self) -> None:
+        self._t0 = time.perf_counter()
+        self._busy0 = _system_busy()
+        self._ours0 = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+
+    def share(self) -> float | None:
+        busy = _system_busy()
+        if busy is None or self._busy0 is None:
+            return None
+        wall = time.perf_counter() - self._t0
+        ours = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - self._ours0
+        return max(0.0, (busy - self._busy0) - ours) / (wall * (os.cpu_count() or 1))
+
+
 def paired_ratio(ours: Sequence[Timing], baseline: Sequence[Timing]) -> float:
     """The median of the per-round ratios: rounds ran back to back, so load that comes and
     goes hits both halves of a pair alike."""

@@ -35,12 +35,22 @@ import per_statement
 import run_small
 import startup
 import udfs
-from _common import Context, Row, console_script, fmt_ratio, fmt_time, log, use_pycache
+from _common import (
+    Context,
+    OtherLoad,
+    Row,
+    console_script,
+    fmt_ratio,
+    fmt_time,
+    log,
+    use_pycache,
+)
 
 GROUPS: dict[str, ModuleType] = {
     m.NAME: m
     for m in (startup, run_small, compile_small, compile_large, per_statement, big_run, udfs)
 }
+NOISY = 0.15  # share of the CPU other work may use before the results get a warning
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -83,6 +93,10 @@ def source_state() -> str:
     return f"{commit}" + (
         f" + {len(changed)} uncommitted change(s) in src/grammar" if changed else ""
     )
+
+
+def _others_note(share: float | None) -> str:
+    return "" if share is None else f"; other work used {share:.0%} of the CPU meanwhile"
 
 
 def _cpu_ratio(row: Row) -> float | None:
@@ -171,28 +185,33 @@ def main(argv: list[str] | None = None) -> int:
         workdir=workdir,
     )
     rows: list[Row] = []
+    others: dict[str, float | None] = {}
     started = time.perf_counter()
+    whole = OtherLoad()
     try:
         for name in selected:
             group = GROUPS[name]
             log(f"\n[{name}] {group.TITLE}")
             t0 = time.perf_counter()
+            meter = OtherLoad()
             rows.extend(group.run(ctx))
-            log(f"  ({time.perf_counter() - t0:.1f} s)")
+            others[name] = meter.share()
+            log(f"  ({time.perf_counter() - t0:.1f} s{_others_note(others[name])})")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     total = time.perf_counter() - started
+    others["all"] = whole.share()
+    info["machine"]["other_work_cpu_share"] = others
 
-    load_after = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
-    info["machine"]["load_after"] = load_after
     log(f"\nresults ({total:.0f} s in all; medians; ratio = ours / baseline, in wall time;")
     log("cpu ratio: the same in CPU time, which other load on the machine disturbs less)\n")
     log(table(rows))
-    busy = max([*m["load_before"][:1], *load_after[:1]])
-    if busy > (m["usable_cores"] or 1):
+    busy = [n for n, share in others.items() if share is not None and share > NOISY]
+    if busy:
         log(
-            f"\nNOTE: load average up to {busy} on {m['usable_cores']} cores: other work shared "
-            "the machine, so wall times are inflated; compare ratios, and re-run when it is quiet."
+            f"\nNOTE: other work used more than {NOISY:.0%} of the CPU during "
+            f"{', '.join(busy)}: wall times there are inflated; trust the ratios more, and "
+            "re-run when the machine is quiet."
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
