@@ -17,6 +17,7 @@ import argparse
 import collections
 import cProfile
 import importlib
+import importlib.util
 import io
 import pstats
 import re
@@ -33,21 +34,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import EXAMPLES, child_env, console_script, use_pycache
 
-# The stages of `api.compile_source`, in order; a stage missing from the sources is skipped.
-STAGES = (
-    ("sqlflowc.profiles", "load_profile"),
-    ("sqlflowc.udf.discovery", "discover_udfs"),
-    ("sqlflowc.syntax.lower", "parse_pipeline"),
-    ("sqlflowc.passes.expand_includes", "expand_includes"),
-    ("sqlflowc.passes.fold_conditionals", "fold_conditionals"),
-    ("sqlflowc.passes.resolve_variables", "resolve_variables"),
-    ("sqlflowc.passes.bind", "bind"),
-    ("sqlflowc.passes.resolve_udfs", "resolve_udfs"),
-    ("sqlflowc.passes.check_load_modes", "check_load_modes"),
-    ("sqlflowc.passes.check_connectors", "check_connectors"),
-    ("sqlflowc.passes.build_dag", "build_dag"),
-    ("sqlflowc.backend.duckdb", "to_plan"),
-)
+_STAGE_IMPORT = re.compile(r"^\s+from (sqlflowc[\w.]*) import ([\w, ]+)$", re.MULTILINE)
+
+
+def compile_stages() -> list[tuple[str, str]]:
+    """The functions `api.compile_source` imports and calls (module, name), in call order.
+    Read from its source text (without importing it), so a new pass shows up by itself."""
+    spec = importlib.util.find_spec("sqlflowc.api")
+    assert spec is not None and spec.origin is not None
+    text = Path(spec.origin).read_text(encoding="utf-8")
+    start = text.index("def compile_source(")
+    end = text.find("\ndef ", start + 1)
+    source = text[start : end if end > 0 else len(text)]
+    imports = list(_STAGE_IMPORT.finditer(source))
+    body = source[imports[-1].end() :] if imports else source
+    found = []
+    for m in imports:
+        for name in (n.strip() for n in m[2].split(",")):
+            at = re.search(rf"\b{name}\b", body)
+            if at is not None and not name[0].isupper():  # a class (PassContext) is no stage
+                found.append((at.start(), m[1], name))
+    return [(module, name) for _, module, name in sorted(found)]
+
+
 # Bytecode for the profiled processes (see `_common.use_pycache`); kept between runs.
 PYCACHE = Path(tempfile.gettempdir()) / "sqlflowc-prof-pycache"
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
@@ -101,8 +110,8 @@ def imports(command: str, runs: int = 5) -> None:
         print(f"  {statistics.median(values):7.1f} ms  {name}")
 
 
-def _wrap(timings: dict[str, list[float]]) -> None:
-    for module_name, func_name in STAGES:
+def _wrap(stages: list[tuple[str, str]], timings: dict[str, list[float]]) -> None:
+    for module_name, func_name in stages:
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -111,10 +120,12 @@ def _wrap(timings: dict[str, list[float]]) -> None:
         if original is None:
             continue
 
-        def timed(*args: Any, _f: Callable[..., Any] = original, _n: str = func_name) -> Any:
+        def timed(
+            *args: Any, _f: Callable[..., Any] = original, _n: str = func_name, **kwargs: Any
+        ) -> Any:
             t0 = time.perf_counter()
             try:
-                return _f(*args)
+                return _f(*args, **kwargs)
             finally:
                 timings[_n].append(time.perf_counter() - t0)
 
@@ -122,17 +133,15 @@ def _wrap(timings: dict[str, list[float]]) -> None:
 
 
 def stages(which: str, cprofile: int) -> None:
-    modules = ["sqlflowc.api", "sqlflowc.syntax.parser", *(m for m, _ in STAGES)]
-    script = "import importlib\n" + "".join(
-        f"try:\n    importlib.import_module({m!r})\nexcept ImportError:\n    pass\n"
-        for m in modules
-    )
+    stages = compile_stages()
+    modules = ["sqlflowc.api", "sqlflowc.syntax.parser", *(m for m, _ in stages)]
+    script = "import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules)
     subprocess.run([sys.executable, "-c", script], env=child_env(), check=True)  # fill the pycache
     t0 = time.perf_counter()
     from sqlflowc import api
 
     print(f"import sqlflowc.api: {(time.perf_counter() - t0) * 1000:.0f} ms")
-    for module_name, _ in STAGES:
+    for module_name, _ in stages:
         t = time.perf_counter()
         try:
             importlib.import_module(module_name)
@@ -159,7 +168,7 @@ def stages(which: str, cprofile: int) -> None:
     text = path.read_text(encoding="utf-8")
 
     timings: dict[str, list[float]] = collections.defaultdict(list)
-    _wrap(timings)
+    _wrap(stages, timings)
     totals = []
     for _ in range(6):
         t = time.perf_counter()
@@ -168,7 +177,7 @@ def stages(which: str, cprofile: int) -> None:
     print(f"\ncompile_source of {which}: first {totals[0] * 1000:.1f} ms, ", end="")
     print(f"warm median {statistics.median(totals[1:]) * 1000:.1f} ms")
     print(f"  {'stage':<20} {'first':>9} {'warm':>9}")
-    for _, name in STAGES:
+    for _, name in stages:
         if name in timings:
             first, warm = timings[name][0], statistics.median(timings[name][1:])
             print(f"  {name:<20} {first * 1000:7.1f} ms {warm * 1000:7.1f} ms")
