@@ -491,3 +491,15 @@ def test_the_python_udfs_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         "round_to",
         "flag_outliers",
     }
+
+
+def test_a_failure_swallowed_by_try_does_not_explain_a_later_one(project: Path) -> None:
+    result, _ = run(
+        project,
+        "CREATE TABLE ok AS SELECT TRY(fragile(id)) AS x FROM nums;\n"
+        "CREATE TABLE bad AS SELECT 1 / 0 AS x, error('plain failure') AS y;\n",
+    )
+    assert result.outcome("table_ok").status is StepStatus.OK
+    code, message = failure(result)
+    assert code is Code.STEP_FAILED
+    assert "plain failure" in message and "fragile" not in message

@@ -326,7 +326,7 @@ def _attempt(
         error, code = str(err), err.code
     except (_StepError, duckdb.Error) as err:
         error = str(err)
-        raised = udfs.take_failure() if udfs is not None else None
+        raised = udfs.explain(error) if udfs is not None else None
         if raised is not None:  # a Python UDF raised inside the statement
             error, code = raised, Code.UDF_FAILED
     except OSError as err:

@@ -20,7 +20,7 @@ Contract:
   interpreter lock, and measured here more threads only made them slower.
 - A UDF that raises fails its statement; the message names the UDF, the exception and the
   row's input (up to `INPUT_SHOWN` characters); to find the row, the failing batch is run
-  again row by row up to it. `take_failure()` hands that message to the executor (SF0808).
+  again row by row up to it. `explain()` hands that message to the executor (SF0808).
 - `run_table_udf(con, step, query)`: in one transaction, reads the input (`query`) as a pyarrow
   Table, checks `required_columns`, calls the function (with a pandas DataFrame when its first
   parameter is annotated as one, and the step's literal arguments), checks the result against
@@ -214,16 +214,18 @@ class UdfRuntime:
         finally:
             con.execute(f"SET threads = {before}")
 
-    def take_failure(self) -> str | None:
-        """The message of the last UDF that raised (then forgotten)."""
+    def explain(self, error: str) -> str | None:
+        """The message for a statement that failed with `error` because a UDF raised, else None.
+
+        The wrappers record the last UDF failure; it explains `error` only when DuckDB's message
+        shows our exception (a failure that `TRY(...)` swallowed explains nothing later)."""
         with self._lock:
             failure, self._failure = self._failure, None
-        return failure
+        return failure if failure is not None and UdfRaised.__name__ in error else None
 
     def _fail(self, message: str) -> UdfRaised:
         with self._lock:
-            if self._failure is None:
-                self._failure = message
+            self._failure = message
         return UdfRaised(message)
 
     def _row_at_a_time(
