@@ -399,3 +399,11 @@ def test_a_table_udf_named_like_a_keyword(tmp_path: Path) -> None:
     assert step_sql(comp, "table_kept").endswith("SELECT id FROM udf_keep_people WHERE id > 0")
     assert comp.plan.step("table_kept").depends_on == ("table_udf_keep_people",)
     assert not [w for w in comp.warnings if w.code.value == "SF0502"]  # no table `keep`
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot", "html"])
+def test_graphs_show_table_udf_steps(project: Path, fmt: str) -> None:
+    from sqlflowc.graph import render
+
+    comp = compile_ok(project, "CREATE TABLE k AS SELECT * FROM first_rows(people);\n")
+    assert "table_udf" in render(comp.plan, fmt)

@@ -18,6 +18,7 @@ _COLORS = {
     StepKind.CREATE_VIEW: "#eef7e0",
     StepKind.EXPORT: "#ffe9cc",
     StepKind.SQL: "#eeeeee",
+    StepKind.TABLE_UDF: "#f3e5f5",
 }
 
 
