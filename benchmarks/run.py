@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import big_run
 import compile_large
 import compile_small
+import load_modes
 import per_statement
 import run_small
 import startup
@@ -48,7 +49,16 @@ from _common import (
 
 GROUPS: dict[str, ModuleType] = {
     m.NAME: m
-    for m in (startup, run_small, compile_small, compile_large, per_statement, big_run, udfs)
+    for m in (
+        startup,
+        run_small,
+        compile_small,
+        compile_large,
+        per_statement,
+        big_run,
+        udfs,
+        load_modes,
+    )
 }
 NOISY = 0.15  # share of the CPU other work may use before the results get a warning
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
