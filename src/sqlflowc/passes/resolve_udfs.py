@@ -24,27 +24,21 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
-import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
-from sqlflowc.udf import UdfKind
+from sqlflowc.udf import UdfKind, sql_calls
 from sqlflowc.udf.signature import Udf
 
 PYTHON_FUNC = "PYTHON_FUNC"
-_OPEN = {"L_PAREN", "L_BRACKET", "L_BRACE"}
-_CLOSE = {"R_PAREN", "R_BRACKET", "R_BRACE"}
 _NAME_CHARS = re.compile(r"[^a-z0-9]+")
 
 
@@ -178,19 +172,19 @@ class _Resolver:
                 continue  # schema.fn(...) is not a UDF call
             found.append((int(func.meta["start"]), func, owner))
         for item in sql.tree.find_all(exp.Table):
-            start = _misparsed_call(item)
+            start = sql_calls.misparsed_call(item)
             if start is not None and self.catalog.bare(item.name):
                 found.append((start, None, item))
         if not found:
             return []
-        tokens = _tokens(sql.text)
+        tokens = sql_calls.tokens(sql.text)
         if tokens is None:
             return []
         by_start = {t.start: i for i, t in enumerate(tokens)}
         out: list[_Call] = []
         for offset, node, table in sorted(found, key=lambda f: f[0]):
             index = by_start.get(offset)
-            extent = _extent(tokens, index) if index is not None else None
+            extent = sql_calls.call_extent(tokens, index) if index is not None else None
             if index is None or extent is None:
                 continue
             start, end, args = extent
@@ -215,7 +209,7 @@ class _Resolver:
         PYTHON_FUNC before `(`; in FROM when right after FROM or JOIN."""
         if not sql.text.strip() or (PYTHON_FUNC not in sql.text.upper() and not self.catalog.udfs):
             return []
-        tokens = _tokens(sql.text)
+        tokens = sql_calls.tokens(sql.text)
         if tokens is None:
             return []
         out: list[_Call] = []
@@ -228,7 +222,7 @@ class _Resolver:
             previous = tokens[index - 1].token_type.name if index else ""
             if previous == "DOT":
                 continue
-            extent = _extent(tokens, index)
+            extent = sql_calls.call_extent(tokens, index)
             if extent is None:
                 continue
             start, end, args = extent
@@ -257,8 +251,8 @@ class _Resolver:
             return self.catalog.get(name)
         if not python_func:
             return self.bare(sql, node, name, start)
-        first = _arguments(sql.text, node, args[:1])
-        target = _udf_name_argument(first[0] if first else None)
+        first = sql_calls.arguments(sql.text, node, args[:1])
+        target = sql_calls.udf_name_argument(first[0] if first else None)
         if target is None:
             where = sql.span_of(*args[0]) if args else sql.span_of(start, end + 1)
             self.ctx.reporter.error(
@@ -283,7 +277,7 @@ class _Resolver:
         """The UDF a bare call means: one of that name that DuckDB does not define itself."""
         found = self.catalog.bare(name)
         span = sql.span_of(start, start + len(name))
-        builtin = name.lower() in _duckdb_functions()
+        builtin = name.lower() in sql_calls.duckdb_functions()
         if not found:
             if isinstance(node, exp.Anonymous) and not builtin:
                 names = sorted({u.name for u in self.catalog.udfs})
@@ -341,7 +335,7 @@ class _Resolver:
             return
         name = registered_name(udf, call.nargs)
         body.names.add(name)
-        quoted = _quote(name)
+        quoted = sql_calls.quote(name)
         if call.python_func:
             # PYTHON_FUNC("x", a, b) → "x"(a, b): replace up to the second argument.
             stop = call.args[1][0] if len(call.args) > 1 else call.end
@@ -355,7 +349,7 @@ class _Resolver:
         udf = call.udf
         span = sql.span_of(call.start, call.end + 1)
         arg_ranges = call.args[1:] if call.python_func else call.args
-        given = _arguments(sql.text, call.node, call.args)
+        given = sql_calls.arguments(sql.text, call.node, call.args)
         given = given[1:] if call.python_func else given
         if not arg_ranges:
             self.ctx.reporter.error(
@@ -366,7 +360,7 @@ class _Resolver:
                 help=f"write {udf.name}(table_name)",
             )
             return
-        source = _table_name(given[0]) if given else None
+        source = sql_calls.table_name(given[0]) if given else None
         if source is None or source.lower() in ctes:
             why = "a CTE" if source is not None else "not a table name"
             self.ctx.reporter.error(
@@ -384,7 +378,7 @@ class _Resolver:
         simple = (
             isinstance(stmt, ir.CreateTable)
             and call.table is not None
-            and _whole_query(sql.tree, call.table, misparsed=call.node is None)
+            and sql_calls.whole_query(sql.tree, call.table, misparsed=call.node is None)
         )
         if simple and isinstance(stmt, ir.CreateTable) and isinstance(stmt.mode, ir.Replace):
             body.replaced_by = ir.TableUdf(
@@ -447,8 +441,8 @@ class _Resolver:
             if key in out:
                 ok = self.bad_arg(sql.span_of(*where), udf, f"`{key}` is given twice")
                 continue
-            value = _literal(value_node)
-            if value is _NOT_LITERAL:
+            value = sql_calls.literal(value_node)
+            if value is sql_calls.NOT_LITERAL:
                 ok = self.bad_arg(sql.span_of(*where), udf, "its arguments must be literal values")
                 continue
             out[key] = value
@@ -483,7 +477,7 @@ class _Resolver:
         names = tuple(sorted(body.names))
         if not body.edits:
             return dataclasses.replace(sql, udfs=names)
-        rewritten = _rewrite(sql, body.edits)
+        rewritten = sql_calls.rewrite(sql, body.edits)
         if rewritten is None:
             self.ctx.reporter.error(
                 Code.INTERNAL,
@@ -555,9 +549,6 @@ class _Resolver:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-_NOT_LITERAL = object()
-
-
 def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
     match stmt:
         case ir.CreateTable() | ir.CreateView() | ir.Export():
@@ -570,221 +561,3 @@ def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
 
 def _writes(stmt: ir.Statement) -> frozenset[str]:
     return frozenset() if isinstance(stmt, ir.Export) else stmt.writes
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _tokens(text: str) -> list[Any] | None:
-    try:
-        return list(sqlglot.tokenize(text, dialect="duckdb"))
-    except (TokenError, ParseError):
-        return None
-
-
-def _extent(tokens: list[Any], index: int) -> tuple[int, int, list[tuple[int, int]]] | None:
-    """(start, end, args) of the call whose name is token `index`: text offsets of the name and
-    of the closing parenthesis (inclusive), and each argument's `[start, end)` range."""
-    if index + 1 >= len(tokens) or tokens[index + 1].token_type.name != "L_PAREN":
-        return None
-    depth = 0
-    args: list[tuple[int, int]] = []
-    first: int | None = None
-    last = -1
-    for tok in tokens[index + 2 :]:
-        kind = tok.token_type.name
-        if depth == 0 and kind in {"R_PAREN", "COMMA"}:
-            if first is not None:
-                args.append((first, last + 1))
-            if kind == "R_PAREN":
-                return tokens[index].start, tok.start, args
-            first = None
-            continue
-        if kind in _OPEN:
-            depth += 1
-        elif kind in _CLOSE:
-            depth -= 1
-        if first is None:
-            first = tok.start
-        last = tok.end
-    return None
-
-
-@functools.cache
-def _duckdb_functions() -> frozenset[str]:
-    """The names of DuckDB's own functions (built-ins and extensions loaded by default)."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        rows = con.execute("SELECT DISTINCT lower(function_name) FROM duckdb_functions()")
-        return frozenset(str(r[0]) for r in rows.fetchall())
-    finally:
-        con.close()
-
-
-def _arguments(text: str, node: exp.Func | None, ranges: list[tuple[int, int]]) -> list[exp.Expr]:
-    """The argument expressions of a call at `ranges` (empty when one does not parse alone).
-
-    An unknown function keeps its arguments in order; a function sqlglot knows may have
-    rearranged them, so each argument's text is parsed on its own."""
-    if isinstance(node, exp.Anonymous) and len(node.expressions) >= len(ranges):
-        return list(node.expressions[: len(ranges)])
-    out: list[exp.Expr] = []
-    for start, end in ranges:
-        try:
-            parsed = sqlglot.parse_one(text[start:end], dialect="duckdb")
-        except (ParseError, TokenError):
-            return []
-        out.append(parsed)
-    return out
-
-
-def _misparsed_call(table: exp.Table) -> int | None:
-    """The name offset of `FROM name(args)` that sqlglot read as a table with column aliases
-    (it does for names that are keywords to it, such as `keep`); DuckDB reads a table function
-    call there, as `FROM t(a)` without AS or an alias name is no alias."""
-    alias = table.args.get("alias")
-    name = table.this
-    if (
-        isinstance(name, exp.Identifier)
-        and not name.quoted
-        and "start" in name.meta
-        and isinstance(alias, exp.TableAlias)
-        and alias.this is None
-        and alias.columns
-        and not table.args.get("db")
-    ):
-        return int(name.meta["start"])
-    return None
-
-
-def _udf_name_argument(node: exp.Expr | None) -> str | None:
-    """The UDF name of PYTHON_FUNC's first argument: `"a.b.c"` (a quoted identifier in the
-    duckdb dialect) or `'a.b.c'`."""
-    if isinstance(node, exp.Column) and not node.table and isinstance(node.this, exp.Identifier):
-        return node.this.name if node.this.quoted else None
-    if isinstance(node, exp.Literal) and node.is_string:
-        return str(node.this)
-    return None
-
-
-def _table_name(node: exp.Expr) -> str | None:
-    if isinstance(node, exp.Column) and all(isinstance(p, exp.Identifier) for p in node.parts):
-        return ".".join(p.sql(dialect="duckdb") for p in node.parts)
-    return None
-
-
-def _literal(node: exp.Expr) -> Any:
-    match node:
-        case exp.Literal() if node.is_string:
-            return str(node.this)
-        case exp.Literal():
-            text = str(node.this)
-            try:
-                return int(text)
-            except ValueError:
-                try:
-                    return float(text)
-                except ValueError:
-                    return _NOT_LITERAL
-        case exp.Neg():
-            inner = _literal(node.this)
-            return (
-                -inner
-                if isinstance(inner, int | float) and not isinstance(inner, bool)
-                else _NOT_LITERAL
-            )
-        case exp.Boolean():
-            return bool(node.this)
-        case exp.Null():
-            return None
-    return _NOT_LITERAL
-
-
-def _whole_query(tree: exp.Expr | None, table: exp.Table, *, misparsed: bool) -> bool:
-    """True when the query is exactly `SELECT * FROM <call>` (no alias, clauses or joins);
-    `table` is the FROM item holding the call (`misparsed`: read by sqlglot as a table with
-    column aliases, which are the call's arguments)."""
-    if not isinstance(tree, exp.Select):
-        return False
-    if len(tree.expressions) != 1 or not isinstance(tree.expressions[0], exp.Star):
-        return False
-    if tree.expressions[0].args.get("except") or tree.expressions[0].args.get("replace"):
-        return False
-    source = tree.args.get("from_")
-    if not isinstance(source, exp.From) or source.this is not table:
-        return False
-    if (table.args.get("alias") and not misparsed) or table.args.get("joins"):
-        return False
-    others = {k for k, v in tree.args.items() if v and k not in {"expressions", "from_"}}
-    return not others
-
-
-def _rewrite(sql: ir.Sql, edits: list[tuple[int, int, str]]) -> ir.Sql | None:
-    """Apply `[start, end) → replacement` edits of `sql.text` to its text, display, origin and
-    splices (a splice inside an edited stretch is dropped: it no longer exists)."""
-    edits = sorted(edits)
-    for (_, end_a, _), (start_b, _, _) in itertools.pairwise(edits):
-        if start_b < end_a:
-            return None
-    text = _splice(sql.text, edits)
-    if sql.display == sql.text:
-        display = text
-    else:
-        moved = _align(sql.text, sql.display, edits)
-        if moved is None:
-            return None
-        display = _splice(sql.display, moved)
-
-    def shift(offset: int) -> int:
-        delta = 0
-        for start, end, repl in edits:
-            if end <= offset:
-                delta += len(repl) - (end - start)
-        return offset + delta
-
-    inside = [(s, e) for s, e, _ in edits]
-    points: dict[int, int] = {0: sql.file_offset(0)}
-    for t_off, _ in sql.origin:
-        if not any(s <= t_off < e for s, e in inside):
-            points[shift(t_off)] = sql.file_offset(t_off)
-    for start, end, repl in edits:
-        points[shift(start)] = sql.file_offset(start)
-        if len(repl) > 0:
-            points[shift(start) + len(repl)] = sql.file_offset(end)
-    origin = tuple(sorted(points.items()))
-    splices = tuple(
-        (shift(start), shift(end), ref)
-        for start, end, ref in sql.splices
-        if not any(s < end and start < e for s, e in inside)
-    )
-    return dataclasses.replace(sql, text=text, display=display, origin=origin, splices=splices)
-
-
-def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
-    out: list[str] = []
-    pos = 0
-    for start, end, repl in edits:
-        out.append(text[pos:start])
-        out.append(repl)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def _align(
-    text: str, display: str, edits: list[tuple[int, int, str]]
-) -> list[tuple[int, int, str]] | None:
-    """The same edits on `display`, which differs from `text` only where secrets were spliced."""
-    blocks = difflib.SequenceMatcher(None, text, display, autojunk=False).get_matching_blocks()
-    out: list[tuple[int, int, str]] = []
-    for start, end, repl in edits:
-        for a, b, size in blocks:
-            if a <= start and end <= a + size:
-                out.append((b + start - a, b + end - a, repl))
-                break
-        else:
-            return None
-    return out
