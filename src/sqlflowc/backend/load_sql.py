@@ -354,6 +354,19 @@ def window_bounds() -> str:
     return _sql(exp.select(*text, *dates).from_(inner.subquery("w")))
 
 
+# `table` and/or `view` for `$1` (schema, or NULL) and `$2` (name): what a load's target name is
+# in the database (case-insensitive, in the current database and schema).
+RELATION_KIND = (
+    "SELECT 'table' FROM duckdb_tables() WHERE database_name = current_database() "
+    "AND lower(schema_name) = lower(coalesce($1, current_schema())) "
+    "AND lower(table_name) = lower($2) "
+    "UNION ALL SELECT 'view' FROM duckdb_views() WHERE NOT internal "
+    "AND database_name = current_database() "
+    "AND lower(schema_name) = lower(coalesce($1, current_schema())) "
+    "AND lower(view_name) = lower($2)"
+)
+
+
 def split_name(target: str) -> tuple[str | None, str]:
     """`(schema, table)` of a target name (`schema` None when unqualified)."""
     table = _table(target)

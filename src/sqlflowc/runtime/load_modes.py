@@ -14,8 +14,8 @@ or rolls back. In order:
    problems raise `LoadError` with the first problem's code; under `evolve`, columns are added
    or widened first;
 5. the write: APPEND inserts by name; MERGE deletes the matched target rows and inserts the stage
-   when the source carries every target column (`DELETE` + `INSERT` is 2-3 times faster than `MERGE
-   INTO` on DuckDB), else `MERGE INTO` updates the source's columns; before the delete, target
+   when the source carries every target column (no PRIMARY KEY needed, and no slower than
+   `MERGE INTO`), else `MERGE INTO` updates the source's columns; before the delete, target
    rows that match are counted against source rows that match: more target rows means
    duplicate keys in the target, which a delete would collapse: `TARGET_DUPLICATE_KEYS`;
    INCREMENTAL deletes the window's rows and inserts the stage (or merges on KEY);
@@ -108,7 +108,7 @@ def _append(con: Connection, spec: AppendLoad, staging: str) -> LoadCounts:
         counts = LoadCounts(inserted=inserted, created=True)
     else:
         source = _describe(con, spec.stage)
-        changes = _reconcile(con, spec.target, source, target, spec.policy, ())
+        changes = _apply(con, spec.target, compare(spec.target, source, target, spec.policy))
         inserted = _count(con, sql.insert_from(spec.target, spec.stage))
         counts = LoadCounts(inserted=inserted, changes=changes)
     con.execute(sql.drop_stage(spec.stage, view=True))
@@ -137,7 +137,7 @@ def _incremental(con: Connection, spec: IncrementalLoad, staging: str) -> LoadCo
         inserted = _count(con, sql.create_from(spec.target, spec.stage))
         counts = LoadCounts(inserted=inserted, created=True)
     else:
-        changes = _reconcile(con, spec.target, source, target, spec.policy, ())
+        changes = _apply(con, spec.target, compare(spec.target, source, target, spec.policy))
         bounds = {"start_dt": window["start_dt"], "end_dt": window["end_dt"]}
         deleted = _count(con, sql.window_delete(spec.target, spec.by), bounds)
         inserted = _count(con, sql.insert_from(spec.target, spec.stage))
@@ -253,45 +253,19 @@ def _show_value(value: Any) -> str:
 def target_columns(con: Connection, target: str) -> list[Column] | None:
     """The target's columns, or None when no table of that name exists."""
     schema, name = sql.split_name(target)
-    exists = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND lower(schema_name) = lower(coalesce(?, current_schema())) AND lower(table_name) = "
-        "lower(?) UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND "
-        "database_name = current_database() AND lower(schema_name) = "
-        "lower(coalesce(?, current_schema())) AND lower(view_name) = lower(?)",
-        [schema, name, schema, name],
-    ).fetchall()
-    if not exists:
-        return None
-    kind = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND database_name = "
-        "current_database() AND lower(schema_name) = lower(coalesce(?, current_schema())) "
-        "AND lower(view_name) = lower(?)",
-        [schema, name],
-    ).fetchall()
-    if kind[0][0]:
+    kinds = {row[0] for row in con.execute(sql.RELATION_KIND, [schema, name]).fetchall()}
+    if "view" in kinds:
         raise LoadError(
             Code.TARGET_NOT_A_TABLE,
             f"`{target}` is a view; a load writes a table",
             f"load into another name, or drop the view (`DROP VIEW {target}`) first",
         )
-    return _describe(con, target, temp=False)
+    return _describe(con, target, temp=False) if kinds else None
 
 
 def _describe(con: Connection, name: str, *, temp: bool = True) -> list[Column]:
     rows = con.execute(sql.describe(name, temp=temp)).fetchall()
     return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
-
-
-def _reconcile(
-    con: Connection,
-    target: str,
-    source: Sequence[Column],
-    existing: Sequence[Column],
-    policy: Policy,
-    keys: Sequence[str],
-) -> tuple[str, ...]:
-    return _apply(con, target, compare(target, source, existing, policy, keys=keys))
 
 
 def _apply(con: Connection, target: str, diff: SchemaDiff) -> tuple[str, ...]:
