@@ -263,3 +263,13 @@ def test_an_incremental_query_without_macros_gets_a_warning(tmp_path: Path) -> N
     )
     assert [d.code for d in comp.warnings] == [Code.INCREMENTAL_WITHOUT_MACROS]
     assert "WHERE ts BETWEEN @start_dt AND @end_dt" in comp.warnings[0].help
+
+
+def test_create_schema_does_not_end_the_replay(tmp_path: Path) -> None:
+    err = errors(
+        "CREATE SCHEMA IF NOT EXISTS mart;\n"
+        "CREATE TABLE mart.t AS SELECT 1 AS id;\n"
+        "CREATE TABLE mart.t MODE APPEND AS SELECT 1 AS id, 2 AS x;\n",
+        tmp_path,
+    )
+    assert codes(err) == [Code.SCHEMA_EXTRA_COLUMN]

@@ -12,10 +12,11 @@ database. A table written earlier in the pipeline exists there with the columns 
 source gives (`CREATE TABLE ... AS SELECT * FROM (query) LIMIT 0`); a table the pipeline has not
 written yet is copied, columns only, from the profile's database when that file exists and can
 be opened read-only (a missing, locked or unreadable database is simply not consulted). Plain
-DDL (`CREATE TABLE t (...)`, `ALTER TABLE`, `DROP`) is replayed as written; DML changes no
-schema; any other statement makes the tables it writes unknown, and an ordering barrier (whose
-effects are unknown) ends the replay. A source query that cannot be described (an unknown
-table, a UDF, a remote file) makes its target unknown. Nothing is written anywhere.
+DDL (`CREATE TABLE t (...)`, `ALTER TABLE`, `DROP`, `CREATE SCHEMA`) is replayed as written;
+DML changes no schema; any other statement makes the tables it writes unknown, and any other
+ordering barrier (whose effects are unknown) ends the replay. A source query that cannot be
+described (an unknown table, a UDF, a remote file) makes its target unknown. Nothing is written
+anywhere.
 
 DuckDB is imported only when the program has a non-REPLACE load.
 """
@@ -190,7 +191,10 @@ class _Replay:
 
     def _sql(self, stmt: ir.SqlStatement) -> bool:
         if stmt.barrier:
-            return False
+            # `CREATE SCHEMA` touches no table; any other barrier may change anything.
+            tree = stmt.sql.tree
+            schema = isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "SCHEMA"
+            return schema and self._run(stmt.sql.text)
         self._prepare(stmt.reads | stmt.writes)
         if stmt.verb.upper() in _DML:
             return True
