@@ -383,3 +383,24 @@ def test_outcome_of_a_failed_load_step_is_skipped_downstream(tmp_path: Path) -> 
         tmp_path,
     )
     assert result.outcome("table_u").status is StepStatus.SKIPPED
+
+
+def test_merge_into_a_table_a_foreign_key_references_updates_in_place(tmp_path: Path) -> None:
+    db = tmp_path / "db.duckdb"
+    setup(
+        db,
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR)",
+        "INSERT INTO customers VALUES (1, 'Ann'), (2, 'Bob')",
+        "CREATE TABLE orders (order_id INTEGER, customer_id INTEGER REFERENCES customers(id))",
+        "INSERT INTO orders VALUES (10, 1)",
+    )
+    result = run_text(
+        "CREATE TABLE customers MODE MERGE KEY (id) AS "
+        "SELECT * FROM (VALUES (1, 'Annie'), (3, 'Cy')) v(id, name);\n",
+        db,
+        tmp_path,
+    )
+    assert result.ok, result.failures
+    assert rows(db, "SELECT * FROM customers ORDER BY id") == [(1, "Annie"), (2, "Bob"), (3, "Cy")]
+    load = result.outcome("table_customers").load
+    assert load is not None and (load.inserted, load.updated) == (1, 1)

@@ -367,6 +367,14 @@ RELATION_KIND = (
 )
 
 
+# How many FOREIGN KEY constraints reference a table named `$1` (in the current database): a
+# referenced row cannot be deleted and inserted again, so such a target is merged with MERGE INTO.
+FOREIGN_KEYS_TO = (
+    "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY' "
+    "AND database_name = current_database() AND lower(referenced_table) = lower($1)"
+)
+
+
 def split_name(target: str) -> tuple[str | None, str]:
     """`(schema, table)` of a target name (`schema` None when unqualified)."""
     table = _table(target)

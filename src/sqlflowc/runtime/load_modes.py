@@ -15,7 +15,8 @@ or rolls back. In order:
    or widened first;
 5. the write: APPEND inserts by name; MERGE deletes the matched target rows and inserts the stage
    when the source carries every target column (no PRIMARY KEY needed, and no slower than
-   `MERGE INTO`), else `MERGE INTO` updates the source's columns; before the delete, target
+   `MERGE INTO`), else — or when a FOREIGN KEY references the target, whose rows cannot be
+   deleted — `MERGE INTO` updates the source's columns; before the delete, target
    rows that match are counted against source rows that match: more target rows means
    duplicate keys in the target, which a delete would collapse: `TARGET_DUPLICATE_KEYS`;
    INCREMENTAL deletes the window's rows and inserts the stage (or merges on KEY);
@@ -181,7 +182,8 @@ def _merge_stage(
     changes = _apply(con, target, diff)
     matched, target_rows = con.execute(sql.matched_counts(target, stage, keys)).fetchall()[0]
     inserted = staged - matched
-    if not diff.missing:
+    referenced = _scalar(con, sql.FOREIGN_KEYS_TO, [sql.split_name(target)[1]])
+    if not diff.missing and not referenced:
         if target_rows != matched:
             _raise_target_duplicates(con, target, stage, keys)
         con.execute(sql.delete_matched(target, stage, keys))
@@ -327,6 +329,8 @@ def _count(con: Connection, statement: str, params: Mapping[str, Any] | None = N
     return int(rows[0][0]) if rows else 0
 
 
-def _scalar(con: Connection, query: str, params: Mapping[str, Any] | None = None) -> Any:
+def _scalar(
+    con: Connection, query: str, params: Mapping[str, Any] | list[Any] | None = None
+) -> Any:
     rows = con.execute(query, params).fetchall() if params else con.execute(query).fetchall()
     return rows[0][0] if rows else None
