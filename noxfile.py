@@ -1,4 +1,4 @@
-"""Development sessions: `nox -s tests`, `lint`, `typecheck`, `fuzz`, `build`, `bench`, `goldens`."""
+"""Development sessions: tests, lint, typecheck, fuzz, build, bench, goldens (`nox -s NAME`)."""
 
 from __future__ import annotations
 

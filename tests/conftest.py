@@ -1,4 +1,4 @@
-"""Shared fixtures. Hypothesis profiles: `ci` (bounded, default) and `fuzz` (long; `nox -s fuzz`)."""
+"""Shared fixtures. Hypothesis profiles: `ci` (bounded, the default) and `fuzz` (`nox -s fuzz`)."""
 
 from __future__ import annotations
 

@@ -176,4 +176,4 @@ def test_load_modes_are_steps_ordered_like_writes(
     assert deps(comp) == {"table_t": (), "table_t_2": ("table_t",), "export_out": ("table_t_2",)}
     step = comp.plan.step("table_t_2")
     assert details.items() <= step.details.items()
-    assert step.sql[0].startswith('CREATE TEMPORARY ')  # the stage holds the query
+    assert step.sql[0].startswith("CREATE TEMPORARY ")  # the stage holds the query

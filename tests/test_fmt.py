@@ -29,7 +29,7 @@ def test_keywords_upper_case_names_and_literals_as_written() -> None:
     src = (
         'source Src type csv params {"path": "x.csv", "HEADER": TRUE};\n'
         'load "My T" from Src mode append;\n'
-        "create or replace table if not exists s.t mode merge key (id) as select 1 as id;\n"
+        "create or replace table if not exists s.t mode replace as select 1 as id;\n"
         "create view v as select * from t;\n"
         "set Region = 'eu';\nset n = +1.5e3;\n"
         'include "lib/x.sf" as Lib;\n'
@@ -39,7 +39,7 @@ def test_keywords_upper_case_names_and_literals_as_written() -> None:
     assert fmt(src) == (
         'SOURCE Src TYPE csv PARAMS {"path": "x.csv", "HEADER": TRUE};\n'
         'LOAD "My T" FROM Src MODE APPEND;\n'
-        "CREATE OR REPLACE TABLE IF NOT EXISTS s.t MODE MERGE KEY (id) AS select 1 as id;\n"
+        "CREATE OR REPLACE TABLE IF NOT EXISTS s.t MODE REPLACE AS select 1 as id;\n"
         "CREATE VIEW v AS select * from t;\n"
         "SET Region = 'eu';\nSET n = +1.5e3;\n"
         'INCLUDE "lib/x.sf" AS Lib;\n'
@@ -161,8 +161,8 @@ def test_multi_line_bodies_keep_their_own_line() -> None:
         "  FROM v\n"
         "    TO 'v.csv' TYPE csv;\n"
         "END IF;\n"
-        "CREATE TABLE u AS select 1;\n"
-        "EXPORT select 1 TO 'one.csv' TYPE csv;\n"
+        "CREATE TABLE u AS\nselect 1;\n"  # a body on its own line stays there
+        "EXPORT select 1\nTO 'one.csv' TYPE csv;\n"  # and so does a TO on its own line
     )
 
 
@@ -308,3 +308,17 @@ def test_errors_raise_compile_error(text: str, code: Code) -> None:
         format_source(text, "bad.sf")
     assert [d.code for d in info.value.diagnostics] == [code]
     assert info.value.sources is not None
+
+
+def test_shipped_pipelines_are_formatted() -> None:
+    """Examples and the `init` scaffold are what users copy: they must pass `fmt --check`."""
+    from pathlib import Path
+
+    from sqlflowc.scaffold import _FILES
+
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.glob("examples/*/pipelines/**/*.sf")):
+        text = path.read_text(encoding="utf-8")
+        assert format_source(text, str(path)) == text, f"{path} is not formatted"
+    scaffold = _FILES["pipelines/example.sf"]
+    assert format_source(scaffold) == scaffold

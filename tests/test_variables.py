@@ -490,7 +490,7 @@ def test_statements_map_to_the_program() -> None:
     LOAD raw FROM src;
     LOAD raw2 FROM SRC MODE MERGE KEY (id);
     CREATE TABLE schema1."Big" AS SELECT * FROM raw;
-    CREATE OR REPLACE TABLE u MODE APPEND AS SELECT 1;
+    CREATE TABLE u MODE APPEND AS SELECT 1;
     CREATE VIEW v AS SELECT 2;
     INSERT INTO raw VALUES (1);
     """

@@ -312,7 +312,8 @@ def run_cmd(
             plan, prof, project, sources = comp.plan, comp.profile, comp.project_dir, comp.sources
             secrets = dict(plan.secrets)
     db = database_path(project, prof, database)
-    click.echo(f"running {plan.pipeline}: {len(plan.steps)} steps on {db}")
+    n = len(plan.steps)
+    click.echo(f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {db}")
     result = run(
         plan,
         database=db,

@@ -86,17 +86,23 @@ def _lower(
                     stmt.table, stmt.mode, stmt.query.display, step_id, policy
                 )
                 return StepKind.CREATE_TABLE, stmt.table, load_sql, load
+            create = (
+                "CREATE TABLE IF NOT EXISTS" if stmt.if_not_exists else "CREATE OR REPLACE TABLE"
+            )
             return (
                 StepKind.CREATE_TABLE,
                 stmt.table,
-                (f"CREATE OR REPLACE TABLE {stmt.table} AS {stmt.query.display}",),
-                {"mode": "replace"},
+                (f"{create} {stmt.table} AS {stmt.query.display}",),
+                {"mode": "replace", "if_not_exists": True}
+                if stmt.if_not_exists
+                else {"mode": "replace"},
             )
         case ir.CreateView():
+            create = "CREATE VIEW IF NOT EXISTS" if stmt.if_not_exists else "CREATE OR REPLACE VIEW"
             return (
                 StepKind.CREATE_VIEW,
                 stmt.view,
-                (f"CREATE OR REPLACE VIEW {stmt.view} AS {stmt.query.display}",),
+                (f"{create} {stmt.view} AS {stmt.query.display}",),
                 {},
             )
         case ir.Export():

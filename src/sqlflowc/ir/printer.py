@@ -175,15 +175,11 @@ class _Printer:
                 head = f"{ind}CREATE{' OR REPLACE' if node.or_replace else ''} TABLE"
                 head += f"{' IF NOT EXISTS' if node.if_not_exists else ''} {node.table.sql}"
                 head += f" {_mode(node.mode)}" if node.mode is not None else ""
-                return [
-                    f"{head} AS{self.before_body(node.query)}{_terminated(node.query.text, ind)}"
-                ]
+                return [self.as_body(head, node.query, ind)]
             case ast.CreateView():
                 head = f"{ind}CREATE{' OR REPLACE' if node.or_replace else ''} VIEW"
                 head += f"{' IF NOT EXISTS' if node.if_not_exists else ''} {node.view.sql}"
-                return [
-                    f"{head} AS{self.before_body(node.query)}{_terminated(node.query.text, ind)}"
-                ]
+                return [self.as_body(head, node.query, ind)]
             case ast.Export():
                 return [self.export(node, depth)]
             case ast.Set():
@@ -201,25 +197,30 @@ class _Printer:
     def export(self, node: ast.Export, depth: int) -> str:
         ind = INDENT * depth
         if node.query is not None:
-            query, before, end = node.query.text, self.before_body(node.query), node.query.span.end
+            query, end = node.query.text, node.query.span.end
+            before = self.before_body(node.query, ind)
         else:
             assert node.table is not None, "internal: EXPORT without a query or a table"
             query, before, end = node.table.sql, " ", node.table.span.end
-        # A query ending in a `--` comment would swallow a `TO` on the same line; after a query
-        # that spans lines, a TO the user put on its own line stays there.
-        own_line = "\n" in query and "\n" in self.text[end : self.skip_trivia(end)]
+        # A query ending in a `--` comment would swallow a `TO` on the same line; a TO the user
+        # put on its own line stays there.
+        own_line = "\n" in self.text[end : self.skip_trivia(end)]
         sep = "\n" + ind if own_line or _ends_in_line_comment(query) else " "
         head = f"{ind}EXPORT{before}{query}{sep}TO {node.uri.raw} TYPE {node.format.sql}"
         return head + _options(node.options, head, depth) + ";"
 
-    def before_body(self, body: ast.Template) -> str:
-        """What goes between a keyword and a SQL body: a space, or — for a body that spans lines
-        and began on its own line — that line break and the body's original indentation."""
-        if "\n" in body.text:
-            line_start = self.text.rfind("\n", 0, body.span.start) + 1
-            prefix = self.text[line_start : body.span.start]
-            if line_start > 0 and not prefix.strip(" \t\f\r"):
-                return "\n" + prefix.replace("\r", "")
+    def as_body(self, head: str, body: ast.Template, ind: str) -> str:
+        """`<head> AS <body>;` for CREATE TABLE / CREATE VIEW."""
+        return f"{head} AS{self.before_body(body, ind)}{_terminated(body.text, ind)}"
+
+    def before_body(self, body: ast.Template, ind: str) -> str:
+        """What goes between a keyword and a SQL body: a space, or — for a body that began on
+        its own line — that line break, then the body's original indentation when it spans
+        lines (its later lines keep theirs) or the statement's indentation when it does not."""
+        line_start = self.text.rfind("\n", 0, body.span.start) + 1
+        prefix = self.text[line_start : body.span.start]
+        if line_start > 0 and not prefix.strip(" \t\f\r"):
+            return "\n" + (prefix.replace("\r", "") if "\n" in body.text else ind)
         return " "
 
     def if_(self, node: ast.If, depth: int) -> list[str]:

@@ -108,10 +108,13 @@ class Load:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CreateTable:
+    """`CREATE TABLE ... AS`; `if_not_exists` leaves an existing table alone (REPLACE only)."""
+
     table: str
     query: Sql
     mode: LoadMode
     span: Span
+    if_not_exists: bool = False
     reads: frozenset[str] = frozenset()
     writes: frozenset[str] = frozenset()
 
@@ -121,6 +124,7 @@ class CreateView:
     view: str
     query: Sql
     span: Span
+    if_not_exists: bool = False
     reads: frozenset[str] = frozenset()
     writes: frozenset[str] = frozenset()
 

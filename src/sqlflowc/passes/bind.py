@@ -243,7 +243,15 @@ def _effects(tree: exp.Expr) -> tuple[frozenset[str], frozenset[str], bool]:
         case exp.Update() | exp.Delete():
             target = _target(tree.this)
             return _nested_reads(tree) | target, target, not target
-        case exp.Create() | exp.Drop():
+        case exp.Drop() | exp.TruncateTable():
+            # DROP keeps its tables in `tables`, TRUNCATE in `expressions`.
+            kind = str(tree.args.get("kind") or "TABLE").upper()
+            named = [*tree.args.get("tables", []), *tree.expressions]
+            targets = frozenset().union(*(_target(t) for t in named)) if named else frozenset()
+            if kind in {"TABLE", "VIEW"} and targets:
+                return targets, targets, False
+            return frozenset(), frozenset(), True
+        case exp.Create():
             kind = str(tree.args.get("kind") or "").upper()
             if kind in {"TABLE", "VIEW"}:
                 target = _target(tree.this)

@@ -233,7 +233,9 @@ class _Folder:
                 f"cannot order {a.kind} {a.shown} against {b.kind} {b.shown}",
                 cond.span,
                 label=f"`{cond.raw_op or cond.op.value}` needs two numbers or two strings",
-                help="use `=` or `!=` to compare values of different kinds",
+                help="use `=` or `!=` to compare values of different kinds"
+                if a.kind != b.kind
+                else f"{a.kind} values have no order; use `=` or `!=`",
             )
             return None
         if isinstance(a.data, int | float) and isinstance(b.data, int | float):
@@ -276,13 +278,17 @@ class _Folder:
 
     def bare_word(self, word: ast.BareName) -> None:
         close = did_you_mean(word.name, self.scope.names())
-        also = f"; or the variable `{close}`?" if close is not None else ""
+        hint = (
+            f"did you mean the variable `{close}`, or the text '{word.name}'?"
+            if close is not None
+            else f"did you mean '{word.name}'? (text must be quoted)"
+        )
         self.ctx.reporter.error(
             Code.BARE_WORD,
             f"`{word.name}` is not a variable",
             word.span,
             label="a bare word names a variable; text must be quoted",
-            help=f"did you mean '{word.name}'?{also}",
+            help=hint,
         )
 
     def check(self, cond: ast.Condition) -> None:

@@ -114,13 +114,19 @@ class _Resolver:
                                 query=query,
                                 mode=stmt.mode or program.Replace(),
                                 span=stmt.span,
+                                if_not_exists=stmt.if_not_exists,
                             )
                         )
                 case ast.CreateView():
                     query = self.sql(stmt.query)
                     if query is not None:
                         out.append(
-                            program.CreateView(view=stmt.view.sql, query=query, span=stmt.span)
+                            program.CreateView(
+                                view=stmt.view.sql,
+                                query=query,
+                                span=stmt.span,
+                                if_not_exists=stmt.if_not_exists,
+                            )
                         )
                 case ast.Export():
                     export = self.export(stmt)

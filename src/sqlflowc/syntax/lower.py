@@ -31,6 +31,22 @@ _COMPARE_OPS = {
     ">=": ast.CompareOp.GE,
 }
 _TRANSACTION_VERBS = {"BEGIN", "COMMIT", "ROLLBACK", "ABORT"}
+_DUCKDB_SETTINGS = {
+    "threads",
+    "memory_limit",
+    "max_memory",
+    "temp_directory",
+    "default_order",
+    "enable_progress_bar",
+    "preserve_insertion_order",
+    "timezone",
+    "search_path",
+    "schema",
+    "worker_threads",
+    "null_order",
+    "default_null_order",
+    "max_temp_directory_size",
+}
 
 
 def parse_pipeline(text: str, file_id: int, reporter: Reporter) -> ast.Pipeline | None:
@@ -179,6 +195,17 @@ class _Lowerer:
 
     def stmt_create_table_stmt(self, t: Tree[Token], span: Span) -> ast.Statement:
         or_replace, if_not_exists, table, mode, body = t.children
+        kind = str(cast(Tree[Token], mode).children[0]).upper() if mode is not None else "REPLACE"
+        if kind != "REPLACE":
+            for clause, words in ((or_replace, "OR REPLACE"), (if_not_exists, "IF NOT EXISTS")):
+                if clause is not None:
+                    self.reporter.error(
+                        Code.MODE_CONFLICT,
+                        f"`{words}` contradicts `MODE {kind}`",
+                        self.span(clause),
+                        label="the load mode decides what happens to an existing table",
+                        help=f"remove `{words}`",
+                    )
         return ast.CreateTable(
             table=self.table_name(table),
             query=self.sql(body),
@@ -247,6 +274,16 @@ class _Lowerer:
     def stmt_set_stmt(self, t: Tree[Token], span: Span) -> ast.Statement:
         name, value = t.children
         lowered = self.scalar(value)
+        var = self.name(name).value
+        if var.lower() in _DUCKDB_SETTINGS:
+            self.reporter.warning(
+                Code.SET_SHADOWS_SETTING,
+                f"`SET {var} = ...` sets a SQLFlow variable, not DuckDB's setting",
+                span,
+                label="a pipeline variable",
+                help=f"to change DuckDB's setting write `SET {var} TO ...` "
+                "or `PRAGMA`; use another name for a variable",
+            )
         return ast.Set(name=self.name(name), value=lowered, span=span)
 
     def stmt_include_stmt(self, t: Tree[Token], span: Span) -> ast.Statement:
