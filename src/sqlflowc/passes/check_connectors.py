@@ -23,6 +23,15 @@ def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
         validate_source(source, project, ctx.reporter)
     for stmt in prog.statements:
         if isinstance(stmt, ir.Export):
+            scheme = stmt.uri.split("://", 1)[0] if "://" in stmt.uri else ""
+            if scheme and scheme.lower() != "file":
+                ctx.reporter.error(
+                    Code.BAD_EXPORT,
+                    f"exports to `{scheme}://` targets are not supported yet",
+                    stmt.span,
+                    help="export to a local path; remote targets (S3, PostgreSQL) are not "
+                    "available in this version",
+                )
             if not stmt.uri.strip():
                 ctx.reporter.error(
                     Code.BAD_EXPORT,

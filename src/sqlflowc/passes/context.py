@@ -22,6 +22,7 @@ class PassContext:
     `connections` are the profile's named connections (raw, resolved lazily).
     `labels` maps included files' ids to their INCLUDE alias.
     `udfs` is the project's Python UDFs (discovered before the passes run).
+    `condition_vars` holds the non-secret variables IF conditions used (for the plan's record).
     `verify_sql` asks `bind` to check every SQL body with DuckDB's own parser too (`check` and
     `run` do; `compile` relies on sqlglot to keep start-up short).
     `schema_policy` is the profile's, or `--schema-policy`'s; `database` is the DuckDB file a
@@ -40,3 +41,4 @@ class PassContext:
     schema_policy: Policy = "strict"
     database: str | None = None
     verify_sql: bool = False
+    condition_vars: dict[str, Any] = field(default_factory=dict)

@@ -69,7 +69,14 @@ def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Progr
         statements=statements,
         sources=dict(resolver.sources),
         project_dir=str(ctx.project_dir),
-        variables={n: v.data for n, v in sorted(scope.used.items()) if not v.secret},
+        variables=dict(
+            sorted(
+                {
+                    **ctx.condition_vars,
+                    **{n: v.data for n, v in scope.used.items() if not v.secret},
+                }.items()
+            )
+        ),
         secrets=dict(sorted(scope.secrets.items())),
         labels=dict(ctx.labels),
     )
