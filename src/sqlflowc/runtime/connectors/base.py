@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import glob
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,7 @@ class FileParams:
 P = TypeVar("P", bound=FileParams)
 
 
-class FileConnector(Generic[P]):
+class FileConnector(ABC, Generic[P]):
     """A connector reading local files (or globs) with one DuckDB table function.
 
     Subclasses set `name`, `params_schema`, `extension` (used when `path` is a directory) and
@@ -147,9 +148,9 @@ class FileConnector(Generic[P]):
         location = resolve_location(parsed.path, project_dir, self.extension)
         return self.select(parsed, location).sql(dialect="duckdb")
 
+    @abstractmethod
     def select(self, params: P, location: str) -> exp.Select:
         """The query reading `location` (an absolute path or glob) with `params`."""
-        raise NotImplementedError
 
 
 def check_params(
