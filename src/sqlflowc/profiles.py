@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity
 from sqlflowc.source import SourceMap, Span
+from sqlflowc.syntax.varref import expand, split_ref
 from sqlflowc.validation import Check, FieldError, Ge, ValidationError, validate
 
 if TYPE_CHECKING:
@@ -494,28 +495,15 @@ def _resolve_value(value: Any, lookup: Callable[[str], str | None], missing: lis
 
 def _expand(text: str, lookup: Callable[[str], str | None], missing: list[str]) -> str:
     """Replace each `${NAME}` / `${NAME|default}`; names without a value go to `missing`."""
-    out: list[str] = []
-    pos = 0
-    while (start := text.find("${", pos)) >= 0:
-        end = text.find("}", start + 2)
-        if end < 0:
-            break
-        out.append(text[pos:start])
-        var, bar, default = text[start + 2 : end].partition("|")
-        var = var.strip()
+
+    def value_of(inner: str) -> str | None:
+        parts = split_ref(inner)
+        var = parts.name.strip()
         value = lookup(var)
-        if value is None and bar:
-            value = _unquote(default.strip())
+        if value is None:
+            value = parts.default
         if value is None:
             missing.append(var)
-            value = text[start : end + 1]
-        out.append(value)
-        pos = end + 1
-    out.append(text[pos:])
-    return "".join(out)
+        return value
 
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
+    return expand(text, value_of)

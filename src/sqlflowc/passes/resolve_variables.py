@@ -49,8 +49,8 @@ from sqlflowc.passes.variables import (
     value_text,
 )
 from sqlflowc.source import Span
-from sqlflowc.syntax.lower import make_template
 from sqlflowc.syntax.parser import build_parser
+from sqlflowc.syntax.varref import make_template
 
 _DSN_FIELDS = frozenset({"dsn", "uri", "url", "connection_string"})
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)(.*)", re.DOTALL)

@@ -40,7 +40,7 @@ from sqlflowc.diagnostics import Code, Diagnostic, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
-from sqlflowc.syntax.lower import make_template
+from sqlflowc.syntax.varref import make_template, split_ref
 
 JsonData = Any  # a resolved JSON value: dict/list/str/int/float/bool/None
 
@@ -119,8 +119,7 @@ class Value:
 
 def _default_value(ref: ast.VarRef, secret: bool) -> Value:
     assert ref.default is not None
-    written = ref.raw[2:-1].partition("|")[2].strip()
-    quoted = len(written) >= 2 and written[0] == written[-1] and written[0] in "'\""
+    quoted = split_ref(ref.raw[2:-1]).quoted
     data = ref.default if quoted else loose_value(ref.default)
     return Value(data=data, text=ref.default, secret=secret)
 

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from sqlflowc.backend.plan import Location, Plan, Step, StepKind
 from sqlflowc.diagnostics import Code
+from sqlflowc.syntax.varref import expand
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -175,27 +176,19 @@ class _Secrets:
 
     def substitute(self, text: str) -> str:
         """One left-to-right pass, so a value containing `${...}` is never expanded again."""
-        out: list[str] = []
-        pos = 0
-        while (start := text.find("${", pos)) >= 0:
-            end = text.find("}", start + 2)
-            if end < 0:
-                break
-            name = text[start + 2 : end]
-            out.append(text[pos:start])
-            if name in self._values:
-                value = self._values[name]
-                if value is None:
-                    raise _StepError(
-                        f"secret `{name}` has no value: pass it with --var {name}=... "
-                        "or set the environment variable"
-                    )
-                out.append(value)
-            else:
-                out.append(text[start : end + 1])
-            pos = end + 1
-        out.append(text[pos:])
-        return "".join(out)
+        return expand(text, self._value)
+
+    def _value(self, name: str) -> str | None:
+        """The secret `${name}` stands for; None when `name` is no secret (kept as written)."""
+        if name not in self._values:
+            return None
+        value = self._values[name]
+        if value is None:
+            raise _StepError(
+                f"secret `{name}` has no value: pass it with --var {name}=... "
+                "or set the environment variable"
+            )
+        return value
 
     def mask(self, text: str) -> str:
         for value in self._masked:

@@ -17,9 +17,8 @@ from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.source import Span
 from sqlflowc.syntax.parser import parse_text
+from sqlflowc.syntax.varref import make_template, parse_var_ref
 
-_VAR_START = re.compile(r"\$\{")
-_VAR_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
 _COMPARE_OPS = {
     "=": ast.CompareOp.EQ,
     "==": ast.CompareOp.EQ,
@@ -60,68 +59,6 @@ def parse_pipeline(text: str, file_id: int, reporter: Reporter) -> ast.Pipeline 
     statements = lowerer.statements(result.tree.children)
     comments = tuple(ast.Comment(text=str(t), span=lowerer.tok_span(t)) for t in result.comments)
     return ast.Pipeline(statements=statements, file_id=file_id, comments=comments)
-
-
-def parse_var_ref(raw: str, span: Span, reporter: Reporter) -> ast.VarRef | None:
-    """`${name}` / `${name|default}` → VarRef; a malformed reference is reported."""
-    inner = raw[2:-1]
-    name_part, bar, default = inner.partition("|")
-    match = _VAR_NAME.fullmatch(name_part)
-    if match is None:
-        reporter.error(
-            Code.BAD_VARIABLE_REF,
-            f"malformed variable reference `{raw}`",
-            span,
-            label="expected ${name} or ${name|default}",
-        )
-        return None
-    value: str | None = None
-    if bar:
-        value = default.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-    return ast.VarRef(name=match.group(1), default=value, raw=raw, span=span)
-
-
-def make_template(text: str, span: Span, reporter: Reporter) -> ast.Template:
-    """Find the `${...}` references in a text (SQL body, URI, JSON string)."""
-    refs: list[ast.VarRef] = []
-    offsets: list[int] = []
-    for m in _VAR_START.finditer(text):
-        end = _ref_end(text, m.start())
-        if end < 0:
-            reporter.error(
-                Code.BAD_VARIABLE_REF,
-                "unterminated variable reference `${`",
-                span.shifted(m.start(), 2),
-                label="no closing `}`",
-            )
-            continue
-        raw = text[m.start() : end]
-        ref = parse_var_ref(raw, span.shifted(m.start(), end - m.start()), reporter)
-        if ref is not None:
-            refs.append(ref)
-            offsets.append(m.start())
-    return ast.Template(text=text, refs=tuple(refs), offsets=tuple(offsets), span=span)
-
-
-def _ref_end(text: str, start: int) -> int:
-    """Offset just past the `}` closing the reference at `start` (quotes in a default skipped)."""
-    i = start + 2
-    quote = ""
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"" and "|" in text[start:i]:
-            quote = ch
-        elif ch == "}":
-            return i + 1
-        elif ch == "\n":
-            return -1
-        i += 1
-    return -1
 
 
 class _Lowerer:

@@ -1,0 +1,116 @@
+"""`${name}` / `${name|default}` references: where they are in a text and what they name.
+
+One module for the three places that read references:
+- the compiler (`make_template`, `parse_var_ref`): a reference ends at the first `}` outside
+  quotes in its default and may not span lines; a malformed or unterminated one is reported;
+- profile connection values (`profiles.resolve_connection`) and secret placeholders in a plan
+  (`runtime/executor.py`) substitute with `expand`, which reads a reference from `${` to the
+  next `}` and leaves the rest of the text alone at an unterminated `${`.
+`split_ref` reads the inside of a reference the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlflowc.diagnostics import Code, Reporter
+from sqlflowc.ir import ast
+from sqlflowc.source import Span
+
+_VAR_START = re.compile(r"\$\{")
+_VAR_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class RefParts:
+    """The inside of a reference: `name|default`."""
+
+    name: str  # as written before `|` (surrounding blanks included)
+    default: str | None  # after `|`, stripped and without its quotes; None without `|`
+    quoted: bool  # the default was written in quotes (`${x|'10'}` is the text 10)
+
+
+def split_ref(inner: str) -> RefParts:
+    """`split_ref(" x | 'a b' ")` → `RefParts(name=" x ", default="a b", quoted=True)`."""
+    name, bar, rest = inner.partition("|")
+    if not bar:
+        return RefParts(name, None, False)
+    written = rest.strip()
+    quoted = len(written) >= 2 and written[0] == written[-1] and written[0] in "'\""
+    return RefParts(name, written[1:-1] if quoted else written, quoted)
+
+
+def parse_var_ref(raw: str, span: Span, reporter: Reporter) -> ast.VarRef | None:
+    """`${name}` / `${name|default}` → VarRef; a malformed reference is reported."""
+    parts = split_ref(raw[2:-1])
+    match = _VAR_NAME.fullmatch(parts.name)
+    if match is None:
+        reporter.error(
+            Code.BAD_VARIABLE_REF,
+            f"malformed variable reference `{raw}`",
+            span,
+            label="expected ${name} or ${name|default}",
+        )
+        return None
+    return ast.VarRef(name=match.group(1), default=parts.default, raw=raw, span=span)
+
+
+def make_template(text: str, span: Span, reporter: Reporter) -> ast.Template:
+    """Find the `${...}` references in a text (SQL body, URI, JSON string)."""
+    refs: list[ast.VarRef] = []
+    offsets: list[int] = []
+    for m in _VAR_START.finditer(text):
+        end = ref_end(text, m.start())
+        if end < 0:
+            reporter.error(
+                Code.BAD_VARIABLE_REF,
+                "unterminated variable reference `${`",
+                span.shifted(m.start(), 2),
+                label="no closing `}`",
+            )
+            continue
+        raw = text[m.start() : end]
+        ref = parse_var_ref(raw, span.shifted(m.start(), end - m.start()), reporter)
+        if ref is not None:
+            refs.append(ref)
+            offsets.append(m.start())
+    return ast.Template(text=text, refs=tuple(refs), offsets=tuple(offsets), span=span)
+
+
+def ref_end(text: str, start: int) -> int:
+    """Offset just past the `}` closing the reference at `start` (quotes in a default skipped);
+    -1 when the line or the text ends first."""
+    i = start + 2
+    quote = ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"" and "|" in text[start:i]:
+            quote = ch
+        elif ch == "}":
+            return i + 1
+        elif ch == "\n":
+            return -1
+        i += 1
+    return -1
+
+
+def expand(text: str, value_of: Callable[[str], str | None]) -> str:
+    """Replace each `${inner}` by `value_of(inner)` in one left-to-right pass (a value is never
+    expanded again); None keeps the reference as written."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("${", pos)) >= 0:
+        end = text.find("}", start + 2)
+        if end < 0:
+            break
+        out.append(text[pos:start])
+        value = value_of(text[start + 2 : end])
+        out.append(text[start : end + 1] if value is None else value)
+        pos = end + 1
+    out.append(text[pos:])
+    return "".join(out)
