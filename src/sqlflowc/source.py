@@ -27,7 +27,11 @@ class Span:
         """A sub-span starting `offset` characters into this one."""
         start = self.start + offset
         end = self.end if length is None else start + length
-        return Span(self.file_id, start, max(start, min(end, self.end if length is None else end)))
+        return Span(self.file_id, start, max(start, end))
+
+    def inner(self) -> Span:
+        """The span inside a quoted literal (without its quotes)."""
+        return Span(self.file_id, self.start + 1, max(self.start + 1, self.end - 1))
 
 
 @dataclass(slots=True)

@@ -350,10 +350,7 @@ def set_value(
                 unknown.missing(ref, scope)
             return value
         case ast.Literal(value=str() as text) as lit if "${" in text:
-            inner = Span(
-                lit.span.file_id, lit.span.start + 1, max(lit.span.start + 1, lit.span.end - 1)
-            )
-            spliced = splice(make_template(text, inner, reporter), scope, unknown)
+            spliced = splice(make_template(text, lit.span.inner(), reporter), scope, unknown)
             if spliced is None:
                 return None
             return Value(data=spliced.text, text=spliced.text, secret=spliced.secret)

@@ -202,7 +202,7 @@ class _Lowerer:
             query=None if table else make_template(text, qspan, self.reporter),
             table=table,
             uri=uri_lit,
-            uri_template=make_template(uri_lit.value, _inner(uri_lit.span), self.reporter),
+            uri_template=make_template(uri_lit.value, uri_lit.span.inner(), self.reporter),
             format=self.name(fmt_name),
             options=self.json_object(options) if options is not None else None,
             span=span,
@@ -519,16 +519,11 @@ class _Lowerer:
                 raw = str(tok)
                 value = self.json_text(tok)
                 return ast.JsonString(
-                    template=make_template(value, _inner(self.tok_span(tok)), self.reporter),
+                    template=make_template(value, self.tok_span(tok).inner(), self.reporter),
                     raw=raw,
                     span=self.tok_span(tok),
                 )
         return self.scalar(t)
-
-
-def _inner(span: Span) -> Span:
-    """The span inside a quoted literal (without its quotes)."""
-    return Span(span.file_id, span.start + 1, max(span.start + 1, span.end - 1))
 
 
 _TABLE_REF = re.compile(
