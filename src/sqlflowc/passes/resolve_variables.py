@@ -55,7 +55,6 @@ from sqlflowc.syntax.varref import make_template
 _DSN_FIELDS = frozenset({"dsn", "uri", "url", "connection_string"})
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)(.*)", re.DOTALL)
 _KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_LONE_PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
 _FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*([A-Za-z_][A-Za-z0-9_]*)?", re.DOTALL)
 
 
@@ -269,7 +268,7 @@ class _Resolver:
             path = f"{owner}.{key}"
             if isinstance(value, dict):
                 out[key] = self.mask(value, path)
-            elif is_secret_name(key) and value is not None and not self.is_placeholder(value):
+            elif is_secret_name(key) and value is not None and not self.scope.is_placeholder(value):
                 real = self.scope.unmask(value_text(value))
                 out[key] = self.scope.placeholder(path, real)
             elif key.lower() in _DSN_FIELDS and isinstance(value, str):
@@ -278,10 +277,6 @@ class _Resolver:
                 out[key] = value
         return out
 
-    def is_placeholder(self, value: JsonData) -> bool:
-        match = _LONE_PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
-        return match is not None and match.group(1) in self.scope.secrets
-
     def mask_dsn(self, display: str, key: str) -> str:
         """A URL's or a `key=value` DSN's password replaced by a placeholder."""
         url = _URL.fullmatch(display)
@@ -289,13 +284,13 @@ class _Resolver:
             scheme, netloc, rest = url.groups()
             userinfo, at, host = netloc.rpartition("@")
             user, colon, password = userinfo.partition(":")
-            if not at or not colon or not password or self.is_placeholder(password):
+            if not at or not colon or not password or self.scope.is_placeholder(password):
                 return display
             hidden = self.scope.placeholder(key, self.scope.unmask(password))
             return f"{scheme}{user}:{hidden}@{host}{rest}"
 
         def hide(m: re.Match[str]) -> str:
-            if self.is_placeholder(m.group(2)):
+            if self.scope.is_placeholder(m.group(2)):
                 return m.group(0)
             return m.group(1) + self.scope.placeholder(key, self.scope.unmask(m.group(2)))
 

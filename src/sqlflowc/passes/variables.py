@@ -176,6 +176,11 @@ class Scope:
         """The real text behind a display text: placeholders replaced by their secrets."""
         return _PLACEHOLDER.sub(lambda m: self.secrets.get(m.group(1), m.group(0)), display)
 
+    def is_placeholder(self, value: JsonData) -> bool:
+        """True when `value` is exactly one `${key}` standing for a recorded secret."""
+        match = _PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
+        return match is not None and match.group(1) in self.secrets
+
     # -------------------------------------------------------------- lookup
 
     def get(self, name: str) -> Value | None:
