@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sqlflowc.api import Compilation, compile_source
 from sqlflowc.diagnostics import Code, CompileError, Severity
+from sqlflowc.ir import program as ir
 
 
 def compile_text(text: str, tmp_path: Path) -> Compilation:
@@ -177,3 +181,64 @@ def test_load_modes_are_steps_ordered_like_writes(
     step = comp.plan.step("table_t_2")
     assert details.items() <= step.details.items()
     assert step.sql[0].startswith("CREATE TEMPORARY ")  # the stage holds the query
+
+
+def _reference_deps(
+    reads: list[frozenset[str]], writes: list[frozenset[str]], barriers: list[bool]
+) -> list[set[int]]:
+    """The all-pairs rule of LANGUAGE.md §5.7, transitively closed."""
+    closure: list[set[int]] = []
+    for i in range(len(reads)):
+        direct = set()
+        for j in range(i):
+            conflict = (writes[j] & (reads[i] | writes[i])) or (reads[j] & writes[i])
+            if barriers[i] or barriers[j] or conflict:
+                direct.add(j)
+        closed = set(direct)
+        for d in direct:
+            closed |= closure[d]
+        closure.append(closed)
+    return closure
+
+
+_TABLES = ("a", "b", "c")
+_STATEMENT = st.one_of(
+    st.tuples(st.just("CREATE TABLE {0} AS SELECT * FROM {1}, {2};"), st.sampled_from(_TABLES),
+              st.sampled_from(_TABLES), st.sampled_from(_TABLES)),
+    st.tuples(st.just("INSERT INTO {0} SELECT * FROM {1};"), st.sampled_from(_TABLES),
+              st.sampled_from(_TABLES), st.just("")),
+    st.tuples(st.just("EXPORT SELECT * FROM {0} TO 'out/{1}.csv' TYPE CSV;"),
+              st.sampled_from(_TABLES), st.sampled_from(_TABLES), st.just("")),
+    st.tuples(st.just("CREATE SCHEMA IF NOT EXISTS s{0};"), st.sampled_from(_TABLES),
+              st.just(""), st.just("")),
+)  # fmt: skip
+
+
+@settings(max_examples=60)
+@given(st.lists(_STATEMENT, min_size=1, max_size=12))
+def test_dag_has_the_closure_of_the_all_pairs_rule(statements: list[tuple[str, ...]]) -> None:
+    text = "\n".join(template.format(*args) for template, *args in statements)
+    with tempfile.TemporaryDirectory() as tmp:
+        comp = compile_source(text, str(Path(tmp) / "p.sf"), project_dir=Path(tmp), environ={})
+    prog = comp.program
+    writes = [
+        frozenset({"file:" + s.uri})
+        if isinstance(s, ir.Export)
+        else getattr(s, "writes", frozenset())
+        for s in prog.statements
+    ]
+    reads = [getattr(s, "reads", frozenset()) for s in prog.statements]
+    barriers = [isinstance(s, ir.SqlStatement) and s.barrier for s in prog.statements]
+    expected = _reference_deps(reads, writes, barriers)
+    closure: list[set[int]] = []
+    for ds in prog.deps:
+        closed = set(ds)
+        for d in ds:
+            closed |= closure[d]
+        closure.append(closed)
+    assert closure == expected
+    # and no edge is implied by the others
+    for i, ds in enumerate(prog.deps):
+        for d in ds:
+            others = set().union(*(closure[e] for e in ds if e != d))
+            assert d not in others, (i, d)

@@ -23,27 +23,47 @@ from sqlflowc.source import Span
 
 
 def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
-    """Compute `deps` for every statement."""
-    stmts = prog.statements
-    reads = [_expanded_reads(prog, i, ctx) for i in range(len(stmts))]
-    writes = [_writes(s) for s in stmts]
-    barriers = [_is_barrier(s) for s in stmts]
-    _warn_unknown_tables(stmts, writes, ctx)
+    """Compute `deps` for every statement, in one forward pass.
 
-    deps: list[tuple[int, ...]] = []
+    Each table keeps its last writer and the readers since then: a statement depends on the
+    last writer of every table it touches, and — when it writes a table — on that table's
+    readers since. Edges to earlier writers and readers follow transitively, so this is the
+    all-pairs rule of the module docstring without comparing every pair.
+    """
+    views: dict[str, ir.CreateView] = {}
+    last_writer: dict[str, int] = {}
+    readers: dict[str, list[int]] = {}
+    since_barrier: list[int] = []
     last_barrier = -1
-    for i in range(len(stmts)):
-        if barriers[i]:
-            direct = set(range(last_barrier + 1, i)) or (
-                {last_barrier} if last_barrier >= 0 else set()
-            )
-            last_barrier = i
+    deps: list[tuple[int, ...]] = []
+    all_writes: list[frozenset[str]] = []
+    for i, stmt in enumerate(prog.statements):
+        reads = _expanded_reads(stmt, views, ctx)
+        writes = _writes(stmt)
+        all_writes.append(writes)
+        if _is_barrier(stmt):
+            direct = set(since_barrier) or ({last_barrier} if last_barrier >= 0 else set())
+            last_barrier, since_barrier = i, []
+            last_writer.clear()
+            readers.clear()
         else:
             direct = {last_barrier} if last_barrier >= 0 else set()
-            for j in range(last_barrier + 1, i):
-                if (writes[j] & (reads[i] | writes[i])) or (reads[j] & writes[i]):
-                    direct.add(j)
+            direct.update(last_writer[t] for t in reads | writes if t in last_writer)
+            for t in writes:
+                direct.update(readers.get(t, ()))
+            since_barrier.append(i)
+            for t in writes:
+                last_writer[t] = i
+                readers[t] = []
+            for t in reads - writes:
+                readers.setdefault(t, []).append(i)
         deps.append(tuple(sorted(direct)))
+        if isinstance(stmt, ir.CreateView):
+            views[table_key(stmt.view)] = stmt
+        else:
+            for w in writes:
+                views.pop(w, None)  # rewritten as a table: no longer that view
+    _warn_unknown_tables(prog.statements, all_writes, ctx)
     return dataclasses.replace(prog, deps=_reduce(deps))
 
 
@@ -79,17 +99,11 @@ def _direct_reads(stmt: ir.Statement) -> frozenset[str]:
             raise AssertionError(stmt)
 
 
-def _expanded_reads(prog: ir.Program, index: int, ctx: PassContext) -> frozenset[str]:
-    """Reads of statement `index`, with each view defined before it replaced by its own reads
+def _expanded_reads(
+    stmt: ir.Statement, views: dict[str, ir.CreateView], ctx: PassContext
+) -> frozenset[str]:
+    """Reads of `stmt`, with each view defined before it (`views`) replaced by its own reads
     (the view itself stays in the set: reading it reads its definition too)."""
-    views: dict[str, tuple[int, ir.CreateView]] = {}
-    for j, s in enumerate(prog.statements[:index]):
-        if isinstance(s, ir.CreateView):
-            views[table_key(s.view)] = (j, s)
-        else:
-            for w in _writes(s):
-                views.pop(w, None)  # rewritten as a table: no longer that view
-    stmt = prog.statements[index]
     start = _direct_reads(stmt)
     own = table_key(stmt.view) if isinstance(stmt, ir.CreateView) else None
     if own is not None and own in start:
@@ -99,9 +113,9 @@ def _expanded_reads(prog: ir.Program, index: int, ctx: PassContext) -> frozenset
     stack = [(name, [own or "", name] if own else [name]) for name in start]
     while stack:
         name, chain = stack.pop()
-        if name not in views:
+        view = views.get(name)
+        if view is None:
             continue
-        _, view = views[name]
         for inner in view.reads:
             if inner == own or inner in chain[1:]:
                 _cycle(ctx, [*chain, inner], stmt.span)
@@ -146,14 +160,18 @@ def _warn_unknown_tables(
 
 
 def _reduce(deps: list[tuple[int, ...]]) -> tuple[tuple[int, ...], ...]:
-    """Drop edges implied by others (transitive reduction; the graph is ordered by index)."""
-    reach: list[set[int]] = []
+    """Drop edges implied by others (transitive reduction; the graph is ordered by index).
+
+    `reach[i]` is a bit set of every statement `i` runs after, directly or not.
+    """
+    reach: list[int] = []
     out: list[tuple[int, ...]] = []
     for ds in deps:
-        implied: set[int] = set()
+        implied = 0
         for d in ds:
             implied |= reach[d]
-        kept = tuple(d for d in ds if d not in implied)
-        out.append(kept)
-        reach.append(set(ds) | implied)
+        out.append(tuple(d for d in ds if not (implied >> d) & 1))
+        for d in ds:
+            implied |= 1 << d
+        reach.append(implied)
     return tuple(out)
