@@ -10,6 +10,7 @@ the schema policy in force at compile time).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -185,7 +186,9 @@ def _step_ids(statements: tuple[ir.Statement, ...]) -> list[str]:
     return ids
 
 
+@functools.lru_cache(maxsize=256)
 def _relative(path: str, project: Path) -> str:
+    """`path` relative to the project when inside it (resolved once per file, not per step)."""
     try:
         return Path(path).resolve().relative_to(project.resolve()).as_posix()
     except ValueError:

@@ -44,6 +44,8 @@ _NAME_CHARS = re.compile(r"[^a-z0-9]+")
 
 def resolve_udfs(prog: ir.Program, ctx: PassContext) -> ir.Program:
     """Rewrite UDF calls to registered names and lift table UDF calls into their own steps."""
+    if not ctx.udfs.udfs and not any(_mentions_python_func(s) for s in prog.statements):
+        return prog  # nothing to resolve, and no PYTHON_FUNC call to report as unknown
     resolver = _Resolver(prog, ctx)
     statements: list[ir.Statement] = []
     for stmt in prog.statements:
@@ -51,6 +53,16 @@ def resolve_udfs(prog: ir.Program, ctx: PassContext) -> ir.Program:
     if not resolver.changed:
         return prog
     return dataclasses.replace(prog, statements=tuple(statements))
+
+
+def _mentions_python_func(stmt: ir.Statement) -> bool:
+    match stmt:
+        case ir.CreateTable() | ir.CreateView() | ir.Export():
+            return "python_func" in stmt.query.text.lower()
+        case ir.SqlStatement():
+            return "python_func" in stmt.sql.text.lower()
+        case _:
+            return False
 
 
 def registered_name(udf: Udf, nargs: int | None = None) -> str:
