@@ -1,5 +1,6 @@
 """The whole toolchain as one readable chain: parse → surface passes → resolve → program passes →
-plan, and `run` to execute a plan. The CLI is a thin layer over these functions.
+plan, and `run` (the executor's `run_plan`) to execute a plan. The CLI is a thin layer over
+these functions.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Reporter
+from sqlflowc.runtime.executor import run_plan as run
 from sqlflowc.source import SourceMap
 
 if TYPE_CHECKING:
@@ -19,8 +21,9 @@ if TYPE_CHECKING:
     from sqlflowc.ir import program as ir
     from sqlflowc.passes.context import PassContext
     from sqlflowc.profiles import Profile
-    from sqlflowc.runtime.executor import RunEvent, RunResult
     from sqlflowc.runtime.schema import Policy
+
+__all__ = ["Compilation", "compile_file", "compile_source", "database_path", "run"]
 
 DEFAULT_DATABASE = "target/sqlflow.duckdb"
 
@@ -166,27 +169,3 @@ def database_path(project_dir: Path, profile: Profile, override: str | None) -> 
         return chosen
     path = Path(chosen)
     return str(path if path.is_absolute() or override else project_dir / path)
-
-
-def run(
-    plan: Plan,
-    *,
-    database: str,
-    threads: int | None = None,
-    memory_limit: str | None = None,
-    fail_fast: bool = True,
-    secrets: Mapping[str, str] | None = None,
-    events: Callable[[RunEvent], None] | None = None,
-) -> RunResult:
-    """Execute a plan on DuckDB."""
-    from sqlflowc.runtime.executor import run_plan
-
-    return run_plan(
-        plan,
-        database=database,
-        threads=threads,
-        memory_limit=memory_limit,
-        fail_fast=fail_fast,
-        secrets=dict(secrets or {}),
-        events=events,
-    )
