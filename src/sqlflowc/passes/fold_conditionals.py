@@ -295,27 +295,11 @@ class _Folder:
     def check(self, cond: ast.Condition) -> None:
         """Report unset variables and bare words in a condition that is not evaluated."""
         stack: list[ast.Condition] = [cond]
-        while stack:
+        while stack:  # left to right, so errors come in source order
             node = stack.pop()
-            match node:
-                case ast.Compare():
-                    stack += [node.right, node.left]
-                case ast.InList():
-                    stack += [*reversed(node.options), node.operand]
-                case ast.Not():
-                    stack.append(node.operand)
-                case ast.And() | ast.Or():
-                    stack += [node.right, node.left]
-                case ast.Paren():
-                    stack.append(node.inner)
-                case ast.VarRef():
-                    self.value(node)
-                case ast.BareName():
-                    self.value(node)
-                case ast.Literal():
-                    pass
-                case _:
-                    assert_never(node)
+            if isinstance(node, ast.VarRef | ast.BareName):
+                self.value(node)
+            stack.extend(reversed(_children(node)))
 
 
 def _depth(cond: ast.Condition) -> int:
@@ -325,19 +309,22 @@ def _depth(cond: ast.Condition) -> int:
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
-        match node:
-            case ast.Compare():
-                stack += [(node.left, depth + 1), (node.right, depth + 1)]
-            case ast.InList():
-                stack += [(o, depth + 1) for o in (node.operand, *node.options)]
-            case ast.Not():
-                stack.append((node.operand, depth + 1))
-            case ast.And() | ast.Or():
-                stack += [(node.left, depth + 1), (node.right, depth + 1)]
-            case ast.Paren():
-                stack.append((node.inner, depth + 1))
-            case ast.Literal() | ast.VarRef() | ast.BareName():
-                pass
-            case _:
-                assert_never(node)
+        stack += [(child, depth + 1) for child in _children(node)]
     return deepest
+
+
+def _children(node: ast.Condition) -> tuple[ast.Condition, ...]:
+    """A condition's operands, in source order."""
+    match node:
+        case ast.Compare() | ast.And() | ast.Or():
+            return (node.left, node.right)
+        case ast.InList():
+            return (node.operand, *node.options)
+        case ast.Not():
+            return (node.operand,)
+        case ast.Paren():
+            return (node.inner,)
+        case ast.Literal() | ast.VarRef() | ast.BareName():
+            return ()
+        case _:
+            assert_never(node)
