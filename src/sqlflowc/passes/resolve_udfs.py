@@ -26,7 +26,7 @@ import dataclasses
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from sqlglot import exp
 
@@ -56,16 +56,11 @@ def resolve_udfs(prog: ir.Program, ctx: PassContext) -> ir.Program:
 
 
 def _mentions_python_func(stmt: ir.Statement) -> bool:
-    match stmt:
-        case ir.CreateTable() | ir.CreateView() | ir.Export():
-            return "python_func" in stmt.query.text.lower()
-        case ir.SqlStatement():
-            return "python_func" in stmt.sql.text.lower()
-        case _:
-            return False
+    sql = _sql_of(stmt)
+    return sql is not None and "python_func" in sql.text.lower()
 
 
-def registered_name(udf: Udf, nargs: int | None = None) -> str:
+def _registered_name(udf: Udf, nargs: int | None = None) -> str:
     """The DuckDB function name for `udf` called with `nargs` arguments."""
     if nargs is None or nargs == udf.max_args:
         return udf.qualified
@@ -109,15 +104,9 @@ class _Resolver:
     # -- statements ---------------------------------------------------------------------------
 
     def statement(self, stmt: ir.Statement) -> list[ir.Statement]:
-        match stmt:
-            case ir.Load() | ir.TableUdf():
-                return [stmt]
-            case ir.CreateTable() | ir.CreateView() | ir.Export():
-                sql = stmt.query
-            case ir.SqlStatement():
-                sql = stmt.sql
-            case _:
-                raise AssertionError(f"unexpected statement {stmt!r}")
+        sql = _sql_of(stmt)
+        if sql is None:
+            return [stmt]
         body = self.body(sql, stmt)
         if body.replaced_by is not None:
             self.changed = True
@@ -196,23 +185,10 @@ class _Resolver:
         out: list[_Call] = []
         for offset, node, table in sorted(found, key=lambda f: f[0]):
             index = by_start.get(offset)
-            extent = sql_calls.call_extent(tokens, index) if index is not None else None
-            if index is None or extent is None:
+            if index is None or not (self.catalog.udfs or _head(tokens[index])[2]):
                 continue
-            start, end, args = extent
-            token = tokens[index]
-            quoted = token.token_type.name == "IDENTIFIER"
-            name = str(token.text)
-            python_func = not quoted and name.upper() == PYTHON_FUNC
-            if not python_func and not self.catalog.udfs:
-                continue
-            udf = self.resolve(sql, node, name, quoted, python_func, start, end, args)
-            if udf is None:
-                continue
-            nargs = len(args) - (1 if python_func else 0)
-            in_from = table is not None
-            call = _Call(udf, node, nargs, start, end, token.end, args, python_func, in_from, table)
-            if self.check_position(sql, call):
+            call = self.call(sql, tokens, index, node, table is not None, table)
+            if call is not None:
                 out.append(call)
         return out
 
@@ -226,27 +202,40 @@ class _Resolver:
             return []
         out: list[_Call] = []
         for index, token in enumerate(tokens):
-            name = str(token.text)
-            quoted = token.token_type.name == "IDENTIFIER"
-            python_func = not quoted and name.upper() == PYTHON_FUNC
+            name, quoted, python_func = _head(token)
             if not (python_func or quoted or self.catalog.bare(name)):
                 continue
             previous = tokens[index - 1].token_type.name if index else ""
             if previous == "DOT":
                 continue
-            extent = sql_calls.call_extent(tokens, index)
-            if extent is None:
-                continue
-            start, end, args = extent
-            udf = self.resolve(sql, None, name, quoted, python_func, start, end, args)
-            if udf is None:
-                continue
-            nargs = len(args) - (1 if python_func else 0)
-            in_from = previous in {"FROM", "JOIN"}
-            call = _Call(udf, None, nargs, start, end, token.end, args, python_func, in_from)
-            if self.check_position(sql, call):
+            call = self.call(sql, tokens, index, None, previous in {"FROM", "JOIN"})
+            if call is not None:
                 out.append(call)
         return out
+
+    def call(
+        self,
+        sql: ir.Sql,
+        tokens: list[Any],
+        index: int,
+        node: exp.Func | None,
+        in_from: bool,
+        table: exp.Table | None = None,
+    ) -> _Call | None:
+        """The UDF call whose name is token `index`, resolved and checked for its position;
+        None when it is no call or does not resolve (errors reported)."""
+        extent = sql_calls.call_extent(tokens, index)
+        if extent is None:
+            return None
+        start, end, args = extent
+        token = tokens[index]
+        name, quoted, python_func = _head(token)
+        udf = self.resolve(sql, node, name, quoted, python_func, start, end, args)
+        if udf is None:
+            return None
+        nargs = len(args) - (1 if python_func else 0)
+        call = _Call(udf, node, nargs, start, end, token.end, args, python_func, in_from, table)
+        return call if self.check_position(sql, call) else None
 
     def resolve(
         self,
@@ -345,7 +334,7 @@ class _Resolver:
         if not udf.min_args <= call.nargs <= udf.max_args:
             self.arity(sql.span_of(call.start, call.end + 1), udf, call.nargs)
             return
-        name = registered_name(udf, call.nargs)
+        name = _registered_name(udf, call.nargs)
         body.names.add(name)
         quoted = sql_calls.quote(name)
         if call.python_func:
@@ -393,28 +382,10 @@ class _Resolver:
             and sql_calls.whole_query(sql.tree, call.table, misparsed=call.node is None)
         )
         if simple and isinstance(stmt, ir.CreateTable) and isinstance(stmt.mode, ir.Replace):
-            body.replaced_by = ir.TableUdf(
-                udf=udf.qualified,
-                input=source,
-                args=args,
-                target=stmt.table,
-                span=stmt.span,
-                reads=frozenset({table_key(source)}),
-                writes=frozenset({table_key(stmt.table)}),
-            )
+            body.replaced_by = _table_udf(udf, source, args, stmt.table, stmt.span)
             return
         target = self.fresh_name(udf, source)
-        body.lifted.append(
-            ir.TableUdf(
-                udf=udf.qualified,
-                input=source,
-                args=args,
-                target=target,
-                span=span,
-                reads=frozenset({table_key(source)}),
-                writes=frozenset({table_key(target)}),
-            )
-        )
+        body.lifted.append(_table_udf(udf, source, args, target, span))
         body.edits.append((call.start, call.end + 1, target))
 
     def literal_args(
@@ -559,6 +530,38 @@ class _Resolver:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def _head(token: Any) -> tuple[str, bool, bool]:
+    """(name, quoted, is PYTHON_FUNC) of the token that may name a called function."""
+    name = str(token.text)
+    quoted = token.token_type.name == "IDENTIFIER"
+    return name, quoted, not quoted and name.upper() == PYTHON_FUNC
+
+
+def _table_udf(udf: Udf, source: str, args: dict[str, Any], target: str, span: Span) -> ir.TableUdf:
+    return ir.TableUdf(
+        udf=udf.qualified,
+        input=source,
+        args=args,
+        target=target,
+        span=span,
+        reads=frozenset({table_key(source)}),
+        writes=frozenset({table_key(target)}),
+    )
+
+
+def _sql_of(stmt: ir.Statement) -> ir.Sql | None:
+    """A statement's SQL body (None: a LOAD or a table UDF has none)."""
+    match stmt:
+        case ir.CreateTable() | ir.CreateView() | ir.Export():
+            return stmt.query
+        case ir.SqlStatement():
+            return stmt.sql
+        case ir.Load() | ir.TableUdf():
+            return None
+        case _:
+            assert_never(stmt)
 
 
 def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
