@@ -23,7 +23,6 @@ built-in known to sqlglot (`lower`, ...) is reachable only through PYTHON_FUNC.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any, assert_never
@@ -36,9 +35,9 @@ from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
 from sqlflowc.udf import UdfKind, sql_calls
+from sqlflowc.udf.find_calls import Call, find_calls
 from sqlflowc.udf.signature import Udf
 
-PYTHON_FUNC = "PYTHON_FUNC"
 _NAME_CHARS = re.compile(r"[^a-z0-9]+")
 
 
@@ -65,22 +64,6 @@ def _registered_name(udf: Udf, nargs: int | None = None) -> str:
     if nargs is None or nargs == udf.max_args:
         return udf.qualified
     return f"{udf.qualified}/{nargs}"
-
-
-@dataclass(slots=True)
-class _Call:
-    """One UDF call in a SQL body: the resolved UDF and the text edit that rewrites it."""
-
-    udf: Udf
-    node: exp.Func | None  # None in a body sqlglot cannot parse (found in its tokens)
-    nargs: int
-    start: int  # text offsets of the call: name .. closing parenthesis (inclusive)
-    end: int
-    name_end: int  # the name's last character
-    args: list[tuple[int, int]]  # text ranges of the arguments as written (PYTHON_FUNC's too)
-    python_func: bool
-    in_from: bool
-    table: exp.Table | None = None  # the FROM item of a call in FROM, when the tree has it
 
 
 @dataclass(slots=True)
@@ -146,10 +129,9 @@ class _Resolver:
 
     def body(self, sql: ir.Sql, stmt: ir.Statement) -> _Body:
         found = _Body()
-        if sql.tree is None:
-            calls, ctes = self.token_calls(sql), set()
-        else:
-            calls = self.calls(sql)
+        calls = find_calls(sql, self.catalog, self.ctx.reporter)
+        ctes: set[str] = set()
+        if sql.tree is not None:
             ctes = {c.alias_or_name.lower() for c in sql.tree.find_all(exp.CTE)}
         for call in calls:
             if call.udf.kind is UdfKind.TABLE:
@@ -158,178 +140,7 @@ class _Resolver:
                 self.scalar_call(sql, call, found)
         return found
 
-    def calls(self, sql: ir.Sql) -> list[_Call]:
-        """The UDF calls in a body that resolve, each checked for its position (errors
-        reported, unresolved calls left out)."""
-        assert sql.tree is not None
-        found: list[tuple[int, exp.Func | None, exp.Table | None]] = []  # (offset, node, FROM)
-        for func in sql.tree.find_all(exp.Func):
-            if "start" not in func.meta:
-                continue
-            owner = func.parent if isinstance(func.parent, exp.Table) else None
-            if owner is not None and func.arg_key != "this":
-                owner = None
-            if owner is not None and (owner.args.get("db") or owner.args.get("catalog")):
-                continue  # schema.fn(...) is not a UDF call
-            found.append((int(func.meta["start"]), func, owner))
-        for item in sql.tree.find_all(exp.Table):
-            start = sql_calls.misparsed_call(item)
-            if start is not None and self.catalog.bare(item.name):
-                found.append((start, None, item))
-        if not found:
-            return []
-        tokens = sql_calls.tokens(sql.text)
-        if tokens is None:
-            return []
-        by_start = {t.start: i for i, t in enumerate(tokens)}
-        out: list[_Call] = []
-        for offset, node, table in sorted(found, key=lambda f: f[0]):
-            index = by_start.get(offset)
-            if index is None or not (self.catalog.udfs or _head(tokens[index])[2]):
-                continue
-            call = self.call(sql, tokens, index, node, table is not None, table)
-            if call is not None:
-                out.append(call)
-        return out
-
-    def token_calls(self, sql: ir.Sql) -> list[_Call]:
-        """The UDF calls of a body sqlglot cannot parse, found in its tokens: a UDF's name or
-        PYTHON_FUNC before `(`; in FROM when right after FROM or JOIN."""
-        if not sql.text.strip() or (PYTHON_FUNC not in sql.text.upper() and not self.catalog.udfs):
-            return []
-        tokens = sql_calls.tokens(sql.text)
-        if tokens is None:
-            return []
-        out: list[_Call] = []
-        for index, token in enumerate(tokens):
-            name, quoted, python_func = _head(token)
-            if not (python_func or quoted or self.catalog.bare(name)):
-                continue
-            previous = tokens[index - 1].token_type.name if index else ""
-            if previous == "DOT":
-                continue
-            call = self.call(sql, tokens, index, None, previous in {"FROM", "JOIN"})
-            if call is not None:
-                out.append(call)
-        return out
-
-    def call(
-        self,
-        sql: ir.Sql,
-        tokens: list[Any],
-        index: int,
-        node: exp.Func | None,
-        in_from: bool,
-        table: exp.Table | None = None,
-    ) -> _Call | None:
-        """The UDF call whose name is token `index`, resolved and checked for its position;
-        None when it is no call or does not resolve (errors reported)."""
-        extent = sql_calls.call_extent(tokens, index)
-        if extent is None:
-            return None
-        start, end, args = extent
-        token = tokens[index]
-        name, quoted, python_func = _head(token)
-        udf = self.resolve(sql, node, name, quoted, python_func, start, end, args)
-        if udf is None:
-            return None
-        nargs = len(args) - (1 if python_func else 0)
-        call = _Call(udf, node, nargs, start, end, token.end, args, python_func, in_from, table)
-        return call if self.check_position(sql, call) else None
-
-    def resolve(
-        self,
-        sql: ir.Sql,
-        node: exp.Func | None,
-        name: str,
-        quoted: bool,
-        python_func: bool,
-        start: int,
-        end: int,
-        args: list[tuple[int, int]],
-    ) -> Udf | None:
-        if quoted:
-            return self.catalog.get(name)
-        if not python_func:
-            return self.bare(sql, node, name, start)
-        first = sql_calls.arguments(sql.text, node, args[:1])
-        target = sql_calls.udf_name_argument(first[0] if first else None)
-        if target is None:
-            where = sql.span_of(*args[0]) if args else sql.span_of(start, end + 1)
-            self.ctx.reporter.error(
-                Code.UDF_MISUSE,
-                "PYTHON_FUNC needs the UDF's name as its first argument",
-                where,
-                label="expected a quoted name",
-                help='write PYTHON_FUNC("python_udfs.module.function", arguments...)',
-            )
-            return None
-        where = sql.span_of(*args[0])
-        found = self.catalog.lookup(target)
-        if not found:
-            self.unknown(where, target)
-            return None
-        if len(found) > 1:
-            self.ambiguous(where, target, found)
-            return None
-        return found[0]
-
-    def bare(self, sql: ir.Sql, node: exp.Func | None, name: str, start: int) -> Udf | None:
-        """The UDF a bare call means: one of that name that DuckDB does not define itself."""
-        found = self.catalog.bare(name)
-        span = sql.span_of(start, start + len(name))
-        builtin = name.lower() in sql_calls.duckdb_functions()
-        if not found:
-            if isinstance(node, exp.Anonymous) and not builtin:
-                names = sorted({u.name for u in self.catalog.udfs})
-                close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
-                if close:
-                    self.ctx.reporter.warning(
-                        Code.UNKNOWN_UDF,
-                        f"`{name}` is neither a DuckDB function nor a UDF",
-                        span,
-                        label="unknown function",
-                        help=f"did you mean the UDF `{close[0]}`?",
-                    )
-            return None
-        if builtin:
-            self.ctx.reporter.warning(
-                Code.AMBIGUOUS_UDF,
-                f"`{name}(...)` calls DuckDB's built-in `{name}`, not the UDF "
-                f"`{found[0].qualified}`",
-                span,
-                label="DuckDB's own function",
-                help=f'to call the UDF write PYTHON_FUNC("{found[0].qualified}", ...)',
-            )
-            return None
-        if len(found) > 1:
-            self.ambiguous(span, name, found)
-            return None
-        return found[0]
-
-    def check_position(self, sql: ir.Sql, call: _Call) -> bool:
-        udf, span = call.udf, sql.span_of(call.start, call.end + 1)
-        if call.in_from and udf.kind is UdfKind.SCALAR:
-            self.ctx.reporter.error(
-                Code.UDF_MISUSE,
-                f"`{udf.qualified}` is a scalar UDF, used here as a table",
-                span,
-                label="a scalar UDF returns one value per row",
-                help=f"call it in the select list: SELECT {udf.name}(column) FROM table",
-            )
-            return False
-        if not call.in_from and udf.kind is UdfKind.TABLE:
-            self.ctx.reporter.error(
-                Code.UDF_MISUSE,
-                f"`{udf.qualified}` is a table UDF, used here as a scalar function",
-                span,
-                label="a table UDF returns a table",
-                help=f"use it in FROM: SELECT * FROM {udf.name}(table_name)",
-            )
-            return False
-        return True
-
-    def scalar_call(self, sql: ir.Sql, call: _Call, body: _Body) -> None:
+    def scalar_call(self, sql: ir.Sql, call: Call, body: _Body) -> None:
         udf = call.udf
         if not udf.min_args <= call.nargs <= udf.max_args:
             self.arity(sql.span_of(call.start, call.end + 1), udf, call.nargs)
@@ -345,7 +156,7 @@ class _Resolver:
             body.edits.append((call.start, call.name_end + 1, quoted))
 
     def table_call(
-        self, sql: ir.Sql, stmt: ir.Statement, call: _Call, ctes: set[str], body: _Body
+        self, sql: ir.Sql, stmt: ir.Statement, call: Call, ctes: set[str], body: _Body
     ) -> None:
         udf = call.udf
         span = sql.span_of(call.start, call.end + 1)
@@ -473,37 +284,6 @@ class _Resolver:
 
     # -- diagnostics --------------------------------------------------------------------------
 
-    def unknown(self, span: Span, name: str) -> None:
-        choices = [u.qualified for u in self.catalog.udfs]
-        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-        if not close:
-            by_tail = {u.qualified.rsplit(".", 1)[-1]: u.qualified for u in self.catalog.udfs}
-            tail = difflib.get_close_matches(name.rsplit(".", 1)[-1], list(by_tail), n=1)
-            close = [by_tail[tail[0]]] if tail else []
-        if close:
-            hint = f"did you mean `{close[0]}`?"
-        elif self.catalog.udfs:
-            hint = "`sqlflowc udf list` shows the project's UDFs"
-        else:
-            hint = "this project has no UDFs: put modules in python_udfs/"
-        self.ctx.reporter.error(
-            Code.UNKNOWN_UDF,
-            f"unknown UDF `{name}`",
-            span,
-            label="no UDF in python_udfs/ has this name",
-            help=hint,
-        )
-
-    def ambiguous(self, span: Span, name: str, found: list[Udf]) -> None:
-        listed = ", ".join(f"`{u.qualified}`" for u in found)
-        self.ctx.reporter.error(
-            Code.AMBIGUOUS_UDF,
-            f"`{name}` could be any of {listed}",
-            span,
-            label="ambiguous UDF name",
-            help=f'name one in full: PYTHON_FUNC("{found[0].qualified}", ...)',
-        )
-
     def arity(self, span: Span, udf: Udf, given: int) -> None:
         lo, hi = udf.min_args, udf.max_args
         if udf.kind is UdfKind.TABLE:
@@ -530,13 +310,6 @@ class _Resolver:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _head(token: Any) -> tuple[str, bool, bool]:
-    """(name, quoted, is PYTHON_FUNC) of the token that may name a called function."""
-    name = str(token.text)
-    quoted = token.token_type.name == "IDENTIFIER"
-    return name, quoted, not quoted and name.upper() == PYTHON_FUNC
 
 
 def _table_udf(udf: Udf, source: str, args: dict[str, Any], target: str, span: Span) -> ir.TableUdf:
