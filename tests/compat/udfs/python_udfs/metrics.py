@@ -2,7 +2,6 @@
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from sqlflow.udfs import python_table_udf
 
 
