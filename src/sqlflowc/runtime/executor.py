@@ -453,7 +453,7 @@ def _run_step(
     if step.kind is StepKind.TABLE_UDF:
         if udfs is None or len(statements) != 1:
             raise _StepError(f"internal error: table UDF step `{step.id}` is malformed")
-        return udfs.run_table_udf(con, step, statements[0])
+        return _atomic(con, lambda: udfs.run_table_udf(con, step, statements[0]))
     with udfs.threads_for(con, step) if udfs is not None else contextlib.nullcontext():
         if step.kind is StepKind.EXPORT:
             return _export(con, step, statements, Path(plan.project_dir), vault)

@@ -21,13 +21,13 @@ Contract:
 - A UDF that raises fails its statement; the message names the UDF, the exception and the
   row's input (up to `INPUT_SHOWN` characters); to find the row, the failing batch is run
   again row by row up to it. `explain()` hands that message to the executor (SF0808).
-- `run_table_udf(con, step, query)`: in one transaction, reads the input (`query`) as a pyarrow
-  Table, checks `required_columns`, calls the function (with a pandas DataFrame when its first
-  parameter is annotated as one, and the step's literal arguments), checks the result against
-  `output_schema` (names, case-insensitive, and kinds of types: numbers may be cast to the
-  declared numeric type, every other type must match), and writes it as `step.target` with
-  `CREATE OR REPLACE TABLE ... AS SELECT ... FROM <the registered Arrow result>`. A result of
-  the wrong shape is SF0809; nothing is written.
+- `run_table_udf(con, step, query)`, in the step's transaction (the executor's): reads the
+  input (`query`) as a pyarrow Table, checks `required_columns`, calls the function (with a
+  pandas DataFrame when its first parameter is annotated as one, and the step's literal
+  arguments), checks the result against `output_schema` (names, case-insensitive, and kinds of
+  types: numbers may be cast to the declared numeric type, every other type must match), and
+  writes it as `step.target` with `CREATE OR REPLACE TABLE ... AS SELECT ... FROM <the
+  registered Arrow result>`. A result of the wrong shape is SF0809; nothing is written.
 """
 
 from __future__ import annotations
@@ -297,9 +297,8 @@ class UdfRuntime:
     # -- table UDFs --------------------------------------------------------------------------
 
     def run_table_udf(self, con: Connection, step: Step, query: str) -> tuple[int | None, ...]:
-        """Run a `table_udf` step: input → function → checked output → `step.target`."""
-        import duckdb
-
+        """Run a `table_udf` step: input → function → checked output → `step.target` (inside
+        the step's transaction, which the executor opens)."""
         details = step.details
         udf = self.get(str(details.get("udf", "")))
         args = dict(details.get("args") or {})
@@ -310,23 +309,16 @@ class UdfRuntime:
                 Code.INTERNAL,
             )
         temp = f"__sqlflowc_udf_{uuid.uuid4().hex[:12]}"
-        con.execute("BEGIN TRANSACTION")
+        table = con.sql(query).to_arrow_table()
+        result = self._call_table_udf(udf, table, args)
+        select = self._checked_select(con, udf, result)
+        con.register(temp, result)
         try:
-            table = con.sql(query).to_arrow_table()
-            result = self._call_table_udf(udf, table, args)
-            select = self._checked_select(con, udf, result)
-            con.register(temp, result)
-            try:
-                rows = con.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM {temp}"
-                ).fetchall()
-            finally:
-                con.unregister(temp)
-            con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # the failure may have ended it already
-                con.execute("ROLLBACK")
-            raise
+            rows = con.execute(
+                f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM {temp}"
+            ).fetchall()
+        finally:
+            con.unregister(temp)
         return (int(rows[0][0]) if rows else None,)
 
     def _call_table_udf(self, udf: Udf, table: pa.Table, args: Mapping[str, Any]) -> Any:
