@@ -521,3 +521,24 @@ def test_deeply_nested_ifs_fold() -> None:
     depth = 60
     text = "IF true THEN " * depth + "SELECT 'inner';" + " END IF;" * depth
     assert fold(text) == (["SELECT 'inner'"], [])
+
+
+@pytest.mark.parametrize(
+    ("env", "chosen"), [("production", "'prod'"), ("staging", "'staging'"), ("dev", "'else'")]
+)
+def test_references_inside_quoted_condition_strings_are_substituted(env: str, chosen: str) -> None:
+    """The earlier releases wrote `IF '${environment|dev}' == 'production'`."""
+    text = (
+        "IF '${environment|dev}' == 'production' THEN SELECT 'prod';\n"
+        'ELSE IF "${environment|dev}" = "staging" THEN SELECT \'staging\';\n'
+        "ELSE SELECT 'else'; END IF;\n"
+    )
+    kept, diags = fold(text, cli_vars={"environment": env})
+    assert diags == []
+    assert kept == [f"SELECT {chosen}"]
+
+
+def test_unknown_reference_inside_a_condition_string_is_an_error() -> None:
+    (diag,) = errors("'${enviroment}' == 'production'", cli_vars={"environment": "x"})
+    assert diag.code is Code.UNKNOWN_VARIABLE
+    assert "did you mean `environment`?" in diag.help

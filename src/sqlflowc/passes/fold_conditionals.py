@@ -44,8 +44,10 @@ from sqlflowc.passes.variables import (
     assign_set,
     did_you_mean,
     set_sites,
+    splice,
     value_text,
 )
+from sqlflowc.syntax.varref import make_template
 
 MAX_DEPTH = 200
 
@@ -253,6 +255,14 @@ class _Folder:
     def value(self, operand: ast.Operand) -> Value | None:
         """An operand's value, or None when it has none (an error was reported)."""
         match operand:
+            case ast.Literal(value=str() as text) if "${" in text:
+                # `'${env|dev}' == 'prod'` (the earlier releases' style): the reference inside
+                # the quotes is substituted like one in a SET string.
+                template = make_template(text, operand.span.inner(), self.ctx.reporter)
+                spliced = splice(template, self.scope, self.unknown)
+                if spliced is None:
+                    return None
+                return Value(data=spliced.text, text=spliced.text, secret=spliced.secret)
             case ast.Literal():
                 return Value(data=operand.value, text=value_text(operand.value))
             case ast.VarRef():
@@ -297,7 +307,9 @@ class _Folder:
         stack: list[ast.Condition] = [cond]
         while stack:  # left to right, so errors come in source order
             node = stack.pop()
-            if isinstance(node, ast.VarRef | ast.BareName):
+            if isinstance(node, ast.VarRef | ast.BareName) or (
+                isinstance(node, ast.Literal) and isinstance(node.value, str) and "${" in node.value
+            ):
                 self.value(node)
             stack.extend(reversed(_children(node)))
 
