@@ -21,13 +21,8 @@ Contract:
 - A UDF that raises fails its statement; the message names the UDF, the exception and the
   row's input (up to `INPUT_SHOWN` characters); to find the row, the failing batch is run
   again row by row up to it. `explain()` hands that message to the executor (SF0808).
-- `run_table_udf(con, step, query)`, in the step's transaction (the executor's): reads the
-  input (`query`) as a pyarrow Table, checks `required_columns`, calls the function (with a
-  pandas DataFrame when its first parameter is annotated as one, and the step's literal
-  arguments), checks the result against `output_schema` (names, case-insensitive, and kinds of
-  types: numbers may be cast to the declared numeric type, every other type must match), and
-  writes it as `step.target` with `CREATE OR REPLACE TABLE ... AS SELECT ... FROM <the
-  registered Arrow result>`. A result of the wrong shape is SF0809; nothing is written.
+- `run_table_udf(con, step, query)` runs a `table_udf` step with its UDF and literal arguments
+  (`runtime/table_udfs.py`), in the step's transaction.
 """
 
 from __future__ import annotations
@@ -36,7 +31,6 @@ import contextlib
 import inspect
 import reprlib
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,19 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["UdfRuntime", "UdfStepError", "plan_udfs"]
 
 INPUT_SHOWN = 200
-_INTEGERS = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-}
-_FLOATS = {"FLOAT", "DOUBLE"}
 
 
 class UdfStepError(Exception):
@@ -297,8 +278,9 @@ class UdfRuntime:
     # -- table UDFs --------------------------------------------------------------------------
 
     def run_table_udf(self, con: Connection, step: Step, query: str) -> tuple[int | None, ...]:
-        """Run a `table_udf` step: input → function → checked output → `step.target` (inside
-        the step's transaction, which the executor opens)."""
+        """Run a `table_udf` step (`runtime/table_udfs.py`), inside the step's transaction."""
+        from sqlflowc.runtime.table_udfs import run_table_udf
+
         details = step.details
         udf = self.get(str(details.get("udf", "")))
         args = dict(details.get("args") or {})
@@ -308,106 +290,7 @@ class UdfRuntime:
                 f"internal error: step `{step.id}` is not a table UDF step; please report",
                 Code.INTERNAL,
             )
-        temp = f"__sqlflowc_udf_{uuid.uuid4().hex[:12]}"
-        table = con.sql(query).to_arrow_table()
-        result = self._call_table_udf(udf, table, args)
-        select = self._checked_select(con, udf, result)
-        con.register(temp, result)
-        try:
-            rows = con.execute(
-                f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM {temp}"
-            ).fetchall()
-        finally:
-            con.unregister(temp)
-        return (int(rows[0][0]) if rows else None,)
-
-    def _call_table_udf(self, udf: Udf, table: pa.Table, args: Mapping[str, Any]) -> Any:
-        import pyarrow as pa
-
-        wanted = {c.lower() for c in udf.required_columns}
-        present = {c.lower() for c in table.column_names}
-        missing = [c for c in udf.required_columns if c.lower() not in present]
-        if wanted and missing:
-            raise UdfStepError(
-                f"table UDF `{udf.qualified}` requires column(s) "
-                + ", ".join(f"`{c}`" for c in missing)
-                + f"; its input has {', '.join(table.column_names) or 'no columns'}"
-            )
-        argument: Any = table
-        if udf.pandas_input:
-            try:
-                argument = table.to_pandas()
-            except ImportError:
-                raise UdfStepError(
-                    f"table UDF `{udf.qualified}` takes a pandas DataFrame, but pandas is "
-                    "not installed"
-                ) from None
-        try:
-            result = udf.function(argument, **args)
-        except Exception as err:
-            raise UdfStepError(
-                f"table UDF `{udf.qualified}` raised {type(err).__name__}: {err} "
-                f"(input: {table.num_rows} rows, columns {', '.join(table.column_names)})"
-            ) from err
-        if isinstance(result, pa.Table | pa.RecordBatchReader):
-            return result
-        if isinstance(result, pa.RecordBatch):
-            return pa.Table.from_batches([result])
-        if type(result).__name__ == "DataFrame" and hasattr(result, "columns"):
-            try:
-                return pa.Table.from_pandas(result, preserve_index=False)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-                raise UdfStepError(
-                    f"table UDF `{udf.qualified}` returned a DataFrame that Arrow cannot "
-                    f"convert: {err}",
-                    Code.TABLE_UDF_OUTPUT,
-                ) from None
-        raise UdfStepError(
-            f"table UDF `{udf.qualified}` returned {type(result).__name__}; it must return a "
-            "pyarrow Table, RecordBatch or RecordBatchReader, or a pandas DataFrame",
-            Code.TABLE_UDF_OUTPUT,
-        )
-
-    def _checked_select(self, con: Connection, udf: Udf, result: Any) -> str:
-        """The select list that writes `result` as `output_schema` says; UdfStepError when
-        the columns or their types do not match."""
-
-        schema: pa.Schema = result.schema
-        actual = _duckdb_types(con, schema)
-        if udf.output_schema is None:
-            return ", ".join(_quote(n) for n in actual)
-        by_key = {n.lower(): n for n in actual}
-        problems: list[str] = []
-        declared = {c.lower() for c, _ in udf.output_schema}
-        missing = [c for c, _ in udf.output_schema if c.lower() not in by_key]
-        extra = [n for n in actual if n.lower() not in declared]
-        if missing:
-            problems.append("missing " + ", ".join(f"`{c}`" for c in missing))
-        if extra:
-            problems.append("not declared " + ", ".join(f"`{c}`" for c in extra))
-        select: list[str] = []
-        for column, declared_type in udf.output_schema:
-            name = by_key.get(column.lower())
-            if name is None:
-                continue
-            got = actual[name]
-            if got == declared_type or got == '"NULL"':
-                select.append(
-                    _quote(name)
-                    if got == declared_type and name == column
-                    else f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}"
-                )
-            elif _numeric(got) and _numeric(declared_type):
-                select.append(f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}")
-            else:
-                problems.append(f"`{name}` is {got}, declared {declared_type}")
-        if problems:
-            raise UdfStepError(
-                f"table UDF `{udf.qualified}` returned columns that do not match its "
-                f"output_schema: {'; '.join(problems)}",
-                Code.TABLE_UDF_OUTPUT,
-            )
-        return ", ".join(select)
+        return run_table_udf(con, udf, target, query, args)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -428,33 +311,11 @@ def _set_arity(function: Callable[..., Any], count: int) -> None:
     function.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _numeric(type_name: str) -> bool:
-    return type_name in _INTEGERS or type_name in _FLOATS or type_name.startswith("DECIMAL")
-
-
 def _arrow_type(con: Connection, type_name: str) -> pa.DataType:
     """The Arrow type DuckDB uses for a SQL type (what a UDF returns for it)."""
     table = con.sql(f"SELECT CAST(NULL AS {type_name}) AS v").to_arrow_table()
     assert table is not None
     return table.schema.field(0).type
-
-
-def _duckdb_types(con: Connection, schema: pa.Schema) -> dict[str, str]:
-    """Column name → DuckDB type name of an Arrow schema (read from an empty table)."""
-    import pyarrow as pa
-
-    empty = pa.Table.from_batches([], schema=schema)
-    temp = f"__sqlflowc_schema_{uuid.uuid4().hex[:12]}"
-    con.register(temp, empty)
-    try:
-        rel = con.sql(f"SELECT * FROM {temp}")
-        return {name: str(typ) for name, typ in zip(rel.columns, rel.types, strict=True)}
-    finally:
-        con.unregister(temp)
 
 
 def _to_arrow(

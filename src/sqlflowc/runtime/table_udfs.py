@@ -1,0 +1,170 @@
+"""Table UDF steps: the input table through the Python function into the step's target.
+
+`run_table_udf(con, udf, target, query, args)` (called by `UdfRuntime.run_table_udf`, inside the
+step's transaction): reads the input (`query`) as a pyarrow Table, checks `required_columns`,
+calls the function (with a pandas DataFrame when its first parameter is annotated as one, and
+the step's literal arguments), checks the result against `output_schema` (names,
+case-insensitive, and kinds of types: numbers may be cast to the declared numeric type, every
+other type must match), and writes it as `target` with `CREATE OR REPLACE TABLE ... AS SELECT
+... FROM <the registered Arrow result>`. A result of the wrong shape is SF0809; nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.udfs import UdfStepError
+from sqlflowc.udf.signature import Udf
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from duckdb import DuckDBPyConnection as Connection
+
+__all__ = ["run_table_udf"]
+
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
+_FLOATS = {"FLOAT", "DOUBLE"}
+
+
+def run_table_udf(
+    con: Connection, udf: Udf, target: str, query: str, args: Mapping[str, Any]
+) -> tuple[int | None, ...]:
+    """Input → function → checked output → `target`; the row count written."""
+    temp = f"__sqlflowc_udf_{uuid.uuid4().hex[:12]}"
+    table = con.sql(query).to_arrow_table()
+    result = _call(udf, table, args)
+    select = _checked_select(con, udf, result)
+    con.register(temp, result)
+    try:
+        rows = con.execute(
+            f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM {temp}"
+        ).fetchall()
+    finally:
+        con.unregister(temp)
+    return (int(rows[0][0]) if rows else None,)
+
+
+def _call(udf: Udf, table: pa.Table, args: Mapping[str, Any]) -> Any:
+    import pyarrow as pa
+
+    wanted = {c.lower() for c in udf.required_columns}
+    present = {c.lower() for c in table.column_names}
+    missing = [c for c in udf.required_columns if c.lower() not in present]
+    if wanted and missing:
+        raise UdfStepError(
+            f"table UDF `{udf.qualified}` requires column(s) "
+            + ", ".join(f"`{c}`" for c in missing)
+            + f"; its input has {', '.join(table.column_names) or 'no columns'}"
+        )
+    argument: Any = table
+    if udf.pandas_input:
+        try:
+            argument = table.to_pandas()
+        except ImportError:
+            raise UdfStepError(
+                f"table UDF `{udf.qualified}` takes a pandas DataFrame, but pandas is not installed"
+            ) from None
+    try:
+        result = udf.function(argument, **args)
+    except Exception as err:
+        raise UdfStepError(
+            f"table UDF `{udf.qualified}` raised {type(err).__name__}: {err} "
+            f"(input: {table.num_rows} rows, columns {', '.join(table.column_names)})"
+        ) from err
+    if isinstance(result, pa.Table | pa.RecordBatchReader):
+        return result
+    if isinstance(result, pa.RecordBatch):
+        return pa.Table.from_batches([result])
+    if type(result).__name__ == "DataFrame" and hasattr(result, "columns"):
+        try:
+            return pa.Table.from_pandas(result, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise UdfStepError(
+                f"table UDF `{udf.qualified}` returned a DataFrame that Arrow cannot "
+                f"convert: {err}",
+                Code.TABLE_UDF_OUTPUT,
+            ) from None
+    raise UdfStepError(
+        f"table UDF `{udf.qualified}` returned {type(result).__name__}; it must return a "
+        "pyarrow Table, RecordBatch or RecordBatchReader, or a pandas DataFrame",
+        Code.TABLE_UDF_OUTPUT,
+    )
+
+
+def _checked_select(con: Connection, udf: Udf, result: Any) -> str:
+    """The select list that writes `result` as `output_schema` says; UdfStepError when
+    the columns or their types do not match."""
+
+    schema: pa.Schema = result.schema
+    actual = _duckdb_types(con, schema)
+    if udf.output_schema is None:
+        return ", ".join(_quote(n) for n in actual)
+    by_key = {n.lower(): n for n in actual}
+    problems: list[str] = []
+    declared = {c.lower() for c, _ in udf.output_schema}
+    missing = [c for c, _ in udf.output_schema if c.lower() not in by_key]
+    extra = [n for n in actual if n.lower() not in declared]
+    if missing:
+        problems.append("missing " + ", ".join(f"`{c}`" for c in missing))
+    if extra:
+        problems.append("not declared " + ", ".join(f"`{c}`" for c in extra))
+    select: list[str] = []
+    for column, declared_type in udf.output_schema:
+        name = by_key.get(column.lower())
+        if name is None:
+            continue
+        got = actual[name]
+        if got == declared_type or got == '"NULL"':
+            select.append(
+                _quote(name)
+                if got == declared_type and name == column
+                else f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}"
+            )
+        elif _numeric(got) and _numeric(declared_type):
+            select.append(f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}")
+        else:
+            problems.append(f"`{name}` is {got}, declared {declared_type}")
+    if problems:
+        raise UdfStepError(
+            f"table UDF `{udf.qualified}` returned columns that do not match its "
+            f"output_schema: {'; '.join(problems)}",
+            Code.TABLE_UDF_OUTPUT,
+        )
+    return ", ".join(select)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _numeric(type_name: str) -> bool:
+    return type_name in _INTEGERS or type_name in _FLOATS or type_name.startswith("DECIMAL")
+
+
+def _duckdb_types(con: Connection, schema: pa.Schema) -> dict[str, str]:
+    """Column name → DuckDB type name of an Arrow schema (read from an empty table)."""
+    import pyarrow as pa
+
+    empty = pa.Table.from_batches([], schema=schema)
+    temp = f"__sqlflowc_schema_{uuid.uuid4().hex[:12]}"
+    con.register(temp, empty)
+    try:
+        rel = con.sql(f"SELECT * FROM {temp}")
+        return {name: str(typ) for name, typ in zip(rel.columns, rel.types, strict=True)}
+    finally:
+        con.unregister(temp)
