@@ -219,3 +219,12 @@ def test_did_you_mean_keyword() -> None:
     text = render_text(reporter.diagnostics, sources)
     assert "did you mean `EXPORT`?" in text
     assert "test.sf:1:1: error[SF0002]" in text
+
+
+def test_unquoted_lookback_of_the_earlier_releases() -> None:
+    (stmt,) = ok("CREATE TABLE m MODE INCREMENTAL BY ts LOOKBACK 7 DAYS AS SELECT * FROM e;")
+    assert isinstance(stmt, ast.CreateTable) and isinstance(stmt.mode, ast.Incremental)
+    assert stmt.mode.lookback is not None and stmt.mode.lookback.value == "7 DAYS"
+    assert errors("CREATE TABLE m MODE INCREMENTAL BY ts LOOKBACK 7 FORTNIGHTS AS SELECT 1;") == [
+        (Code.BAD_LOOKBACK, 1, 48)
+    ]

@@ -330,6 +330,15 @@ class _Lowerer:
                 return self._incremental(by, lookback, keys, span, allow_incremental)
         raise AssertionError(kind)  # pragma: no cover — MODE_KIND admits only the cases above
 
+    def lookback(self, clause: Tree[Token]) -> ast.Literal:
+        """`LOOKBACK '2 days'`, or `LOOKBACK 2 DAYS` as the earlier releases wrote it."""
+        if len(clause.children) == 1:
+            return self.string(clause.children[0])
+        number, unit = (cast(Token, c) for c in clause.children)
+        raw = f"{number} {unit}"
+        span = self.tok_span(number).to(self.tok_span(unit))
+        return ast.Literal(value=raw, raw=raw, span=span)
+
     def _incremental(
         self, by: Any, lookback: Any, keys: tuple[ast.Ident, ...], span: Span, allowed: bool
     ) -> ast.LoadMode | None:
@@ -350,7 +359,7 @@ class _Lowerer:
                 help="write `MODE INCREMENTAL BY updated_at`",
             )
             return None
-        lb = self.string(lookback.children[0]) if lookback is not None else None
+        lb = self.lookback(lookback) if lookback is not None else None
         if lb is not None and not _valid_duration(str(lb.value)):
             self.reporter.error(
                 Code.BAD_LOOKBACK,
