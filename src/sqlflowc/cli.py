@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlflowc.api import Compilation
     from sqlflowc.backend.plan import Plan
     from sqlflowc.diagnostics import Diagnostic
-    from sqlflowc.runtime.executor import RunEvent, RunResult
+    from sqlflowc.runtime.report import RunEvent, RunResult
     from sqlflowc.source import SourceMap
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -328,7 +328,7 @@ def run_cmd(
 
 def _print_event(event: RunEvent) -> None:
     """One line per finished, failed or skipped step (a start is not worth a line)."""
-    from sqlflowc.runtime.executor import EventKind, format_event
+    from sqlflowc.runtime.report import EventKind, format_event
 
     if event.kind is not EventKind.STARTED:
         click.echo(format_event(event))

@@ -36,18 +36,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import enum
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, assert_never
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlflowc.backend.plan import Location, Plan, Step, StepKind
+from sqlflowc.backend.plan import Plan, Step, StepKind
 from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.report import (
+    EventKind,
+    Failure,
+    RunEvent,
+    RunResult,
+    StepOutcome,
+    StepStatus,
+    format_event,
+)
 from sqlflowc.syntax.varref import expand
 
 if TYPE_CHECKING:
@@ -59,6 +65,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# The result types and `format_event` are re-exported: callers of `run_plan` use them.
 __all__ = [
     "EventKind",
     "Failure",
@@ -69,95 +76,6 @@ __all__ = [
     "format_event",
     "run_plan",
 ]
-
-
-class EventKind(enum.Enum):
-    STARTED = "started"
-    FINISHED = "finished"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-class StepStatus(enum.Enum):
-    OK = "ok"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunEvent:
-    """Progress of one step. `message` is the error (failed) or the reason (skipped).
-
-    `rows` is the row count DuckDB reported for the step's last statement that reports one
-    (CTAS, INSERT, UPDATE, DELETE, COPY); `statement_rows` has one entry per statement.
-    """
-
-    kind: EventKind
-    step: Step
-    duration_ms: float | None = None
-    rows: int | None = None
-    statement_rows: tuple[int | None, ...] = ()
-    message: str = ""
-    load: LoadCounts | None = None  # what a load step did (inserted, updated, ...)
-
-    @property
-    def step_id(self) -> str:
-        return self.step.id
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepOutcome:
-    step_id: str
-    status: StepStatus
-    duration_ms: float = 0.0
-    rows: int | None = None
-    statement_rows: tuple[int | None, ...] = ()
-    message: str = ""
-    code: Code | None = None  # of a failure, when more precise than the step kind's
-    help: str = ""  # of a failure: what to change
-    load: LoadCounts | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Failure:
-    """A run-time failure: of a step (with its statement's location), or of the database."""
-
-    step_id: str | None
-    message: str
-    location: Location | None
-    code: Code = Code.STEP_FAILED
-    help: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunResult:
-    database: str
-    outcomes: tuple[StepOutcome, ...]
-    failures: tuple[Failure, ...]
-    duration_ms: float
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def outcome(self, step_id: str) -> StepOutcome:
-        for o in self.outcomes:
-            if o.step_id == step_id:
-                return o
-        raise KeyError(step_id)
-
-    def count(self, status: StepStatus) -> int:
-        return sum(1 for o in self.outcomes if o.status is status)
-
-    def summary(self) -> str:
-        """`3 ok, 1 failed, 2 skipped in 45 ms`."""
-        parts = [f"{self.count(StepStatus.OK)} ok"]
-        for status in (StepStatus.FAILED, StepStatus.SKIPPED):
-            if self.count(status):
-                parts.append(f"{self.count(status)} {status.value}")
-        if self.failures and not self.outcomes:
-            parts.append("nothing ran")
-        return f"{', '.join(parts)} in {_duration(self.duration_ms)}"
 
 
 class _StepError(Exception):
@@ -533,58 +451,3 @@ def _export(
         temp.unlink(missing_ok=True)
         raise
     return counts
-
-
-def _duration(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
-
-
-_SYMBOLS = {
-    False: {
-        EventKind.STARTED: "▸",
-        EventKind.FINISHED: "✓",
-        EventKind.FAILED: "✗",
-        EventKind.SKIPPED: "-",
-    },
-    True: {
-        EventKind.STARTED: ">",
-        EventKind.FINISHED: "+",
-        EventKind.FAILED: "x",
-        EventKind.SKIPPED: "-",
-    },
-}
-
-
-def _stdout_is_ascii() -> bool:
-    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
-    try:
-        "▸✓✗→".encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return True
-    return False
-
-
-def format_event(event: RunEvent, *, ascii_only: bool | None = None) -> str:
-    """One terminal line: `  ✓ load_users  12 ms  1,000 rows` (ASCII symbols when stdout
-    cannot show the Unicode ones, or when `ascii_only=True`)."""
-    plain = _stdout_is_ascii() if ascii_only is None else ascii_only
-    head = f"  {_SYMBOLS[plain][event.kind]} {event.step_id}"
-    match event.kind:
-        case EventKind.STARTED:
-            arrow = "->" if plain else "→"
-            target = f" {arrow} {event.step.target}" if event.step.target else ""
-            return f"{head}  [{event.step.kind.value}{target}]"
-        case EventKind.FINISHED:
-            line = f"{head}  {_duration(event.duration_ms or 0.0)}"
-            if event.rows is not None:
-                line += f"  {event.rows:,} row{'s' if event.rows != 1 else ''}"
-            if event.load is not None:
-                line += f" ({event.load})"
-            return line
-        case EventKind.FAILED:
-            first = event.message.strip().splitlines()[0] if event.message.strip() else "failed"
-            return f"{head}  {_duration(event.duration_ms or 0.0)}  failed: {first}"
-        case EventKind.SKIPPED:
-            return f"{head}  skipped: {event.message}"
-        case _:
-            assert_never(event.kind)
