@@ -45,6 +45,7 @@ from sqlflowc.validation import (
 
 __all__ = [
     "COMMON_OBSOLETE",
+    "SYNC_OBSOLETE",
     "Connector",
     "FileConnector",
     "FileParams",
@@ -66,6 +67,12 @@ __all__ = [
 COMMON_OBSOLETE = frozenset(
     {"batch_size", "chunk_size", "combine_files", "engine", "parallel_reading"}
 )
+
+# The earlier releases' "industry-standard" (Airbyte/Fivetran) incremental parameters, which their
+# syntax reference documents for the CSV source and their Parquet docs for Parquet. A LOAD here
+# always reads the whole source; incremental processing is `CREATE TABLE ... MODE INCREMENTAL BY`
+# and keyed updates are `MODE MERGE KEY (...)`, which the warning's help points to.
+SYNC_OBSOLETE = frozenset({"sync_mode", "primary_key", "cursor_field"})
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -178,7 +185,7 @@ def check_params(
                 f"parameter `{name}` of {connector} source `{source.name}` has no effect here "
                 "and is ignored",
                 span_of(name),
-                help=f"remove `{name}`",
+                help=obsolete_help(name, source),
             )
         else:
             clean = False
@@ -199,6 +206,32 @@ def check_params(
         _report_validation(err, connector, schema, known, source, reporter)
         return None
     return parsed if clean else None
+
+
+def obsolete_help(name: str, source: program.Source) -> str:
+    """The help of the warning for an obsolete parameter: remove it, and what to write instead."""
+    params = source.params
+    cursor = params.get("cursor_field")
+    by = cursor if isinstance(cursor, str) and cursor else "<cursor column>"
+    incremental = (
+        f"to process only new rows, load the source and write "
+        f"`CREATE TABLE t MODE INCREMENTAL BY {by} AS SELECT ...` over it"
+    )
+    if name == "cursor_field" or (
+        name == "sync_mode" and str(params.get("sync_mode")).lower() == "incremental"
+    ):
+        return f"remove `{name}`: LOAD reads the whole source on every run; {incremental}"
+    if name == "sync_mode":
+        return f"remove `{name}`: LOAD reads the whole source on every run"
+    if name == "primary_key":
+        key = params.get("primary_key")
+        keys = [key] if isinstance(key, str) else key if isinstance(key, list) else []
+        columns = ", ".join(str(k) for k in keys) or "<key columns>"
+        return (
+            f"remove `{name}`; to update rows by key, write "
+            f"`LOAD t FROM {source.name} MODE MERGE KEY ({columns})`"
+        )
+    return f"remove `{name}`"
 
 
 def _report_validation(

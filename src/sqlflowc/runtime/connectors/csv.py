@@ -4,7 +4,8 @@ Parameters (§5.1): `path` (required; a file, a glob, or a directory of `*.csv`)
 or `header` (default true), `delimiter` (`,`), `quote_char`, `escape_char`, `encoding`
 (utf-8, utf-16 or latin-1: what DuckDB reads without extensions), `null_values` (a string or a
 list), `skip_rows`, `columns` (name → DuckDB type), `date_format`, `timestamp_format`,
-`sample_size` (rows sniffed for types; -1 means all).
+`sample_size` (rows sniffed for types; -1 means all). The earlier releases' `sync_mode`,
+`primary_key` and `cursor_field` are accepted with a warning (a LOAD reads the whole file).
 
 Types are detected by DuckDB, so `2024-01-31` reads as DATE and `2024-01-31 10:00:00` as
 TIMESTAMP. `columns` overrides the detected type of the named header columns (`types=`); for
@@ -20,6 +21,8 @@ from typing import Annotated, Any
 from sqlglot import exp
 
 from sqlflowc.runtime.connectors.base import (
+    COMMON_OBSOLETE,
+    SYNC_OBSOLETE,
     FileConnector,
     FileParams,
     has_glob,
@@ -111,6 +114,7 @@ class CsvConnector(FileConnector[CsvParams]):
     name = "CSV"
     params_schema = CsvParams
     extension = "csv"
+    obsolete_params = COMMON_OBSOLETE | SYNC_OBSOLETE
 
     def select(self, params: CsvParams, location: str) -> exp.Select:
         header = params.with_header

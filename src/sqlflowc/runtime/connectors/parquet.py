@@ -4,6 +4,7 @@ Parameters (§5.1): `path` (required; a file, a glob, or a directory of `*.parqu
 `columns` (a projection: `SELECT "a", "b" FROM read_parquet(...)`). At compile time the
 projected columns are checked against the file's schema (DuckDB reads only the metadata).
 A glob is read with `union_by_name`, so files whose column order differs line up by name.
+The earlier releases' `sync_mode`, `primary_key` and `cursor_field` are accepted with a warning.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlglot import exp
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.ir import program
 from sqlflowc.runtime.connectors.base import (
+    COMMON_OBSOLETE,
+    SYNC_OBSOLETE,
     FileConnector,
     FileParams,
     did_you_mean,
@@ -49,6 +52,7 @@ class ParquetConnector(FileConnector[ParquetParams]):
     name = "PARQUET"
     params_schema = ParquetParams
     extension = "parquet"
+    obsolete_params = COMMON_OBSOLETE | SYNC_OBSOLETE
 
     def select(self, params: ParquetParams, location: str) -> exp.Select:
         named = {"union_by_name": True if has_glob(location) else None}
