@@ -55,7 +55,7 @@ def compile_file(
     sources = SourceMap()
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")  # a leading BOM is not part of the text
     except FileNotFoundError:
         raise CompileError(
             [Diagnostic(Code.INPUT_NOT_FOUND, f"pipeline file not found: {file}")], sources

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,15 +141,9 @@ schema_policy_option = click.option(
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from sqlflowc.fileio import write_text_atomic
+
+    write_text_atomic(path, text)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -379,7 +372,7 @@ def fmt_cmd(files: tuple[Path, ...], check: bool) -> None:
     with _diagnostics_boundary():
         formatted = {}
         for file in files:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")
             formatted[file] = (text, format_source(text, str(file)))
     for file, (before, after) in formatted.items():
         if before == after:

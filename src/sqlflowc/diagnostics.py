@@ -37,6 +37,7 @@ class Code(enum.Enum):
     # SF01xx — includes
     INCLUDE_NOT_FOUND = "SF0101"
     INCLUDE_CYCLE = "SF0102"
+    INCLUDE_PYTHON = "SF0103"
     # SF02xx — variables
     UNKNOWN_VARIABLE = "SF0201"
     VARIABLE_INJECTION = "SF0202"

@@ -146,11 +146,17 @@ class _ProfileFile:
 
 
 def find_project_dir(pipeline_path: Path) -> Path:
-    """The nearest ancestor holding `profiles/` or `sqlflow.yml`, else the pipeline's directory."""
+    """The nearest ancestor holding `profiles/` or `sqlflow.yml` — or `python_udfs/`, so a
+    project with UDFs but no profile is found the same way `sqlflowc udf list` finds it — else
+    the pipeline's directory."""
     path = pipeline_path.resolve()
     start = path if path.is_dir() else path.parent
     for directory in (start, *start.parents):
-        if (directory / "profiles").is_dir() or (directory / "sqlflow.yml").is_file():
+        if (
+            (directory / "profiles").is_dir()
+            or (directory / "sqlflow.yml").is_file()
+            or (directory / "python_udfs").is_dir()
+        ):
             return directory
     return start
 

@@ -94,7 +94,8 @@ class _Binder:
             return sql
         try:
             trees = sqlglot.parse(sql.text, dialect="duckdb")
-        except (ParseError, TokenError):
+        except (ParseError, TokenError, RecursionError):
+            # RecursionError: sqlglot's parser is recursive; DuckDB's handles deep nesting.
             return self.fallback(sql)
         tree = trees[0] if len(trees) == 1 else None
         if tree is None or isinstance(tree, exp.Command):
@@ -176,7 +177,10 @@ def _duckdb_parser() -> Any:
 def duckdb_syntax_error(text: str) -> tuple[str, int] | None:
     """DuckDB's verdict on a statement's syntax: None when it parses, else (message, offset)."""
     row = _duckdb_parser().execute("SELECT json_serialize_sql(?)", [text]).fetchall()
-    result: dict[str, Any] = json.loads(row[0][0])
+    serialized: str = row[0][0]
+    if not serialized.startswith('{"error":true'):
+        return None  # parsed: the (possibly very deep) statement tree is not needed
+    result: dict[str, Any] = json.loads(serialized)
     if not result.get("error") or result.get("error_type") != "parser":
         return None
     byte_pos = int(result.get("position", 0))

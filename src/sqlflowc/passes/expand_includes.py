@@ -97,6 +97,18 @@ class _Expander:
                 "between INCLUDEs of literal paths",
             )
             return ()
+        if written.lower().endswith(".py"):
+            # The earlier releases' docs showed `INCLUDE "python_udfs/x.py";`: UDF modules are
+            # discovered from python_udfs/ anyway, so the INCLUDE has nothing to do.
+            self.ctx.reporter.warning(
+                Code.INCLUDE_PYTHON,
+                "INCLUDE of a Python module has no effect: UDF modules in python_udfs/ are "
+                "loaded automatically",
+                literal.span,
+                label="skipped",
+                help="remove this INCLUDE",
+            )
+            return ()
         here = stack[-1]
         shown = os.path.normpath(os.path.join(os.path.dirname(here.shown), written))
         key = _key(shown)

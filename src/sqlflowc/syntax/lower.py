@@ -29,6 +29,7 @@ _COMPARE_OPS = {
     ">": ast.CompareOp.GT,
     ">=": ast.CompareOp.GE,
 }
+MAX_IF_DEPTH = 64
 _TRANSACTION_VERBS = {"BEGIN", "COMMIT", "ROLLBACK", "ABORT"}
 _DUCKDB_SETTINGS = {
     "threads",
@@ -56,13 +57,24 @@ def parse_pipeline(text: str, file_id: int, reporter: Reporter) -> ast.Pipeline 
     if result.tree is None:
         return None
     lowerer = _Lowerer(file_id, text, reporter)
-    statements = lowerer.statements(result.tree.children)
+    try:
+        statements = lowerer.statements(result.tree.children)
+    except RecursionError:
+        # Only a pathological input gets here (thousands of nested NOTs or parentheses).
+        reporter.error(
+            Code.SYNTAX_ERROR,
+            "the pipeline nests too deeply to compile",
+            Span(file_id, 0, min(1, len(text))),
+            help="simplify deeply nested conditions or parentheses",
+        )
+        return None
     comments = tuple(ast.Comment(text=str(t), span=lowerer.tok_span(t)) for t in result.comments)
     return ast.Pipeline(statements=statements, file_id=file_id, comments=comments)
 
 
 class _Lowerer:
     def __init__(self, file_id: int, text: str, reporter: Reporter) -> None:
+        self.if_depth = 0
         self.file_id = file_id
         self.text = text
         self.reporter = reporter
@@ -231,7 +243,23 @@ class _Lowerer:
             span=span,
         )
 
-    def stmt_if_stmt(self, t: Tree[Token], span: Span) -> ast.Statement:
+    def stmt_if_stmt(self, t: Tree[Token], span: Span) -> ast.Statement | None:
+        if self.if_depth >= MAX_IF_DEPTH:
+            self.reporter.error(
+                Code.SYNTAX_ERROR,
+                f"IF blocks nest more than {MAX_IF_DEPTH} levels deep",
+                Span(span.file_id, span.start, span.start + 2),
+                label="too deep",
+                help="flatten the conditions with AND / ELSE IF, or move blocks into INCLUDEs",
+            )
+            return None
+        self.if_depth += 1
+        try:
+            return self._if(t, span)
+        finally:
+            self.if_depth -= 1
+
+    def _if(self, t: Tree[Token], span: Span) -> ast.Statement:
         cond, body, *rest = t.children
         branches = [ast.Branch(condition=self.condition(cond), body=self.branch(body), span=span)]
         else_body: tuple[ast.Statement, ...] | None = None

@@ -164,6 +164,15 @@ def _blank_statement(text: str, pos: int, keep_from: int | None = None) -> str:
 
 
 def _diagnose(err: UnexpectedInput, text: str, file_id: int) -> tuple[Diagnostic, int]:
+    pos = err.pos_in_stream or 0
+    if text.startswith("//", pos):
+        return Diagnostic(
+            Code.SYNTAX_ERROR,
+            "`//` does not start a comment",
+            Span(file_id, pos, pos + 2),
+            label="not a comment",
+            help="comments are `-- to the end of the line` or `/* block */`",
+        ), pos
     if isinstance(err, UnexpectedCharacters):
         return _unexpected_characters(err, text, file_id), err.pos_in_stream or 0
     if isinstance(err, UnexpectedToken):
