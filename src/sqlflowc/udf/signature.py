@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlflowc.udf import UdfKind, UdfOptions
 
-__all__ = ["Param", "Udf", "UdfDefinitionError", "describe", "duckdb_type_name"]
+__all__ = ["Param", "Udf", "UdfDefinitionError", "describe"]
 
 DECIMAL = "DECIMAL(38,10)"
 
@@ -193,17 +193,7 @@ def _scalar(
             shown = type(p.default).__name__
         else:
             sql_type, optional = _sql_type(annotation, fname, p.name)
-        has_default = p.default is not inspect.Parameter.empty
-        out.append(
-            Param(
-                name=p.name,
-                type=sql_type,
-                optional=optional,
-                has_default=has_default,
-                default=p.default if has_default else None,
-                annotation=shown,
-            )
-        )
+        out.append(_param(p, sql_type, shown, optional))
     if options.return_type is not None:
         return_type = _check_type_name(options.return_type, fname, None)
     else:
@@ -251,16 +241,7 @@ def _table(
                 sql_type = _sql_type(annotation, fname, p.name)[0]
             except UdfDefinitionError:
                 sql_type = None  # literal arguments are passed as Python values anyway
-        has_default = p.default is not inspect.Parameter.empty
-        extra.append(
-            Param(
-                name=p.name,
-                type=sql_type,
-                has_default=has_default,
-                default=p.default if has_default else None,
-                annotation=_shown(annotation),
-            )
-        )
+        extra.append(_param(p, sql_type, _shown(annotation)))
     schema = None
     if options.output_schema is not None:
         schema = tuple(
@@ -285,6 +266,18 @@ def _table(
         pandas_input=pandas_input,
         table_param=first.name,
         **common,
+    )
+
+
+def _param(p: inspect.Parameter, sql_type: str | None, shown: str, optional: bool = False) -> Param:
+    has_default = p.default is not inspect.Parameter.empty
+    return Param(
+        name=p.name,
+        type=sql_type,
+        optional=optional,
+        has_default=has_default,
+        default=p.default if has_default else None,
+        annotation=shown,
     )
 
 
@@ -372,10 +365,3 @@ def _shown(annotation: object) -> str:
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
-
-
-def duckdb_type_name(name: str) -> str:
-    """DuckDB's own spelling of a type name (raises duckdb.Error for an unknown one)."""
-    import duckdb
-
-    return str(duckdb.sqltype(name))
