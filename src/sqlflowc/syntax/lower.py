@@ -2,12 +2,12 @@
 
 Also checks what the permissive grammar leaves open: load-mode clause combinations, `${...}`
 reference syntax, transaction statements. Errors go to the `Reporter`; lowering carries on so
-every error in the file is reported at once.
+every error in the file is reported at once. Statements and conditions are lowered here, values
+(literals, names, templates, JSON) by `lower_values.py`, MODE clauses by `lower_modes.py`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, cast
 
@@ -16,8 +16,10 @@ from lark import Token, Tree
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.source import Span
+from sqlflowc.syntax.lower_modes import load_mode
+from sqlflowc.syntax.lower_values import ValueLowerer
 from sqlflowc.syntax.parser import parse_text
-from sqlflowc.syntax.varref import make_template, parse_var_ref
+from sqlflowc.syntax.varref import make_template
 
 _COMPARE_OPS = {
     "=": ast.CompareOp.EQ,
@@ -72,33 +74,10 @@ def parse_pipeline(text: str, file_id: int, reporter: Reporter) -> ast.Pipeline 
     return ast.Pipeline(statements=statements, file_id=file_id, comments=comments)
 
 
-class _Lowerer:
+class _Lowerer(ValueLowerer):
     def __init__(self, file_id: int, text: str, reporter: Reporter) -> None:
+        super().__init__(file_id, text, reporter)
         self.if_depth = 0
-        self.file_id = file_id
-        self.text = text
-        self.reporter = reporter
-
-    # -------------------------------------------------------------- spans
-
-    def tok_span(self, tok: Token) -> Span:
-        start = tok.start_pos or 0
-        end = tok.end_pos if tok.end_pos is not None else start + len(tok)
-        return Span(self.file_id, start, end)
-
-    def span(self, node: Tree[Token] | Token) -> Span:
-        if isinstance(node, Token):
-            return self.tok_span(node)
-        meta = node.meta
-        if getattr(meta, "empty", True):
-            return Span(self.file_id, 0, 0)
-        return Span(self.file_id, meta.start_pos, meta.end_pos)
-
-    def body_span(self, tok: Token) -> tuple[str, Span]:
-        """An opaque SQL token without its trailing whitespace."""
-        text = str(tok).rstrip()
-        start = tok.start_pos or 0
-        return text, Span(self.file_id, start, start + len(text))
 
     # -------------------------------------------------------------- statements
 
@@ -138,7 +117,7 @@ class _Lowerer:
         return ast.Load(
             table=self.table_name(table),
             source=self.name(source),
-            mode=self.load_mode(mode, allow_incremental=False) if mode is not None else None,
+            mode=load_mode(self, mode, allow_incremental=False) if mode is not None else None,
             span=span,
         )
 
@@ -158,7 +137,7 @@ class _Lowerer:
         return ast.CreateTable(
             table=self.table_name(table),
             query=self.sql(body),
-            mode=self.load_mode(mode, allow_incremental=True) if mode is not None else None,
+            mode=load_mode(self, mode, allow_incremental=True) if mode is not None else None,
             or_replace=or_replace is not None,
             if_not_exists=if_not_exists is not None,
             span=span,
@@ -281,123 +260,6 @@ class _Lowerer:
         assert isinstance(t, Tree) and t.data == "branch"
         return self.statements(t.children)
 
-    # -------------------------------------------------------------- load modes
-
-    def load_mode(self, t: Any, *, allow_incremental: bool) -> ast.LoadMode | None:
-        kind_tok, by, lookback, keys_clause = t.children
-        span = self.span(t)
-        kind = str(kind_tok).upper()
-        keys: tuple[ast.Ident, ...] = ()
-        key_word = ""
-        parenthesized = True
-        ok = True
-        if keys_clause is not None:
-            key_tok, key_list = keys_clause.children
-            key_word = str(key_tok).upper()
-            keys = tuple(self.name(k) for k in key_list.children)
-            parenthesized = str(self.source_text(self.span(key_list))).startswith("(")
-            seen: set[str] = set()
-            for k in keys:
-                folded = k.value if k.quoted else k.value.lower()
-                if folded in seen:
-                    ok = False
-                    self.reporter.error(
-                        Code.DUPLICATE_KEY,
-                        f"key column `{k.value}` is listed twice",
-                        k.span,
-                        label="duplicate key column",
-                    )
-                seen.add(folded)
-        if kind != "INCREMENTAL":
-            for clause, word in ((by, "BY"), (lookback, "LOOKBACK")):
-                if clause is not None:
-                    ok = False
-                    self.reporter.error(
-                        Code.INCREMENTAL_CLAUSE,
-                        f"`{word}` only goes with `MODE INCREMENTAL`",
-                        self.span(clause),
-                        label=f"not valid with MODE {kind}",
-                        help=f"write `MODE INCREMENTAL BY column` or remove `{word} ...`",
-                    )
-        if kind in {"REPLACE", "APPEND"} and keys_clause is not None:
-            self.reporter.error(
-                Code.KEY_NOT_ALLOWED,
-                f"`MODE {kind}` takes no key columns",
-                self.span(keys_clause),
-                label="keys only apply to MERGE",
-                help=f"use `MODE MERGE KEY ({', '.join(k.value for k in keys)})` to upsert by key",
-            )
-            return None
-        if not ok:
-            return None
-        match kind:
-            case "REPLACE":
-                return ast.Replace(span=span)
-            case "APPEND":
-                return ast.Append(span=span)
-            case "MERGE" | "UPSERT":
-                if not keys:
-                    self.reporter.error(
-                        Code.MERGE_WITHOUT_KEY,
-                        f"`MODE {kind}` needs key columns",
-                        span,
-                        label="no KEY given",
-                        help=f"write `MODE {kind} KEY (id)` naming the columns that identify a row",
-                    )
-                    return None
-                if kind == "UPSERT":
-                    spelling = ast.MergeSpelling.UPSERT_KEY
-                elif key_word == "MERGE_KEYS":
-                    spelling = ast.MergeSpelling.MERGE_MERGE_KEYS
-                else:
-                    spelling = ast.MergeSpelling.MERGE_KEY
-                return ast.Merge(
-                    keys=keys, spelling=spelling, parenthesized=parenthesized, span=span
-                )
-            case "INCREMENTAL":
-                return self._incremental(by, lookback, keys, span, allow_incremental)
-        raise AssertionError(kind)  # pragma: no cover — MODE_KIND admits only the cases above
-
-    def lookback(self, clause: Tree[Token]) -> ast.Literal:
-        """`LOOKBACK '2 days'`, or `LOOKBACK 2 DAYS` as the earlier releases wrote it."""
-        if len(clause.children) == 1:
-            return self.string(clause.children[0])
-        number, unit = (cast(Token, c) for c in clause.children)
-        raw = f"{number} {unit}"
-        span = self.tok_span(number).to(self.tok_span(unit))
-        return ast.Literal(value=raw, raw=raw, span=span)
-
-    def _incremental(
-        self, by: Any, lookback: Any, keys: tuple[ast.Ident, ...], span: Span, allowed: bool
-    ) -> ast.LoadMode | None:
-        if not allowed:
-            self.reporter.error(
-                Code.INCREMENTAL_ON_LOAD,
-                "`MODE INCREMENTAL` is only for `CREATE TABLE ... AS`",
-                span,
-                help="load the source into a staging table, then `CREATE TABLE t MODE "
-                "INCREMENTAL BY col AS SELECT ... FROM staging`",
-            )
-            return None
-        if by is None:
-            self.reporter.error(
-                Code.INCREMENTAL_CLAUSE,
-                "`MODE INCREMENTAL` needs `BY column`",
-                span,
-                help="write `MODE INCREMENTAL BY updated_at`",
-            )
-            return None
-        lb = self.lookback(lookback) if lookback is not None else None
-        if lb is not None and not _valid_duration(str(lb.value)):
-            self.reporter.error(
-                Code.BAD_LOOKBACK,
-                f"`{lb.value}` is not a duration",
-                lb.span,
-                help="write a DuckDB interval such as '2 days', '6 hours' or '1 week'",
-            )
-            return None
-        return ast.Incremental(by=self.name(by.children[0]), lookback=lb, keys=keys, span=span)
-
     # -------------------------------------------------------------- conditions
 
     def condition(self, t: Any) -> ast.Condition:
@@ -445,135 +307,10 @@ class _Lowerer:
             return ast.Paren(inner=self.condition(t), span=self.span(t))
         return self.scalar(t)
 
-    # -------------------------------------------------------------- atoms
-
-    def scalar(self, t: Any) -> ast.Literal | ast.VarRef:
-        span = self.span(t)
-        tok = t.children[0] if isinstance(t, Tree) and t.children else t
-        match t.data if isinstance(t, Tree) else "":
-            case "string":
-                return self.string(t)
-            case "number":
-                raw = str(tok)
-                value: int | float = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
-                return ast.Literal(value=value, raw=raw, span=span)
-            case "boolean":
-                return ast.Literal(value=str(tok).lower() == "true", raw=str(tok), span=span)
-            case "null":
-                return ast.Literal(value=None, raw=str(tok), span=span)
-            case "var_ref":
-                ref = parse_var_ref(str(tok), span, self.reporter)
-                return ref if ref is not None else ast.Literal(value="", raw="''", span=span)
-        raise AssertionError(f"not a scalar: {t!r}")  # pragma: no cover
-
-    def string(self, t: Any) -> ast.Literal:
-        tok = cast(Token, t.children[0] if isinstance(t, Tree) else t)
-        raw = str(tok)
-        if raw.startswith("'"):
-            value = raw[1:-1].replace("''", "'")
-        else:
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw[1:-1]
-        return ast.Literal(value=value, raw=raw, span=self.tok_span(tok))
-
-    def name(self, t: Any) -> ast.Ident:
-        tok = cast(Token, t.children[0] if isinstance(t, Tree) else t)
-        raw = str(tok)
-        span = self.tok_span(tok)
-        if tok.type == "QUOTED_IDENT":
-            return ast.Ident(value=raw[1:-1].replace('""', '"'), quoted=True, span=span)
-        return ast.Ident(value=raw, span=span)
-
-    def table_name(self, t: Any) -> ast.TableName:
-        return ast.TableName(
-            parts=tuple(self.name(c) for c in t.children if c is not None), span=self.span(t)
-        )
-
-    def sql(self, tok: Any) -> ast.Template:
-        text, span = self.body_span(tok)
-        return make_template(text, span, self.reporter)
-
-    def source_text(self, span: Span) -> str:
-        return self.text[span.start : span.end]
-
-    # -------------------------------------------------------------- JSON
-
-    def json_object(self, t: Any) -> ast.JsonObject:
-        pairs: list[ast.JsonPair] = []
-        seen: set[str] = set()
-        for pair in t.children:
-            if pair is None:
-                continue
-            key_tok, value = pair.children
-            key = self.json_text(key_tok)
-            if key in seen:
-                self.reporter.error(
-                    Code.INVALID_JSON,
-                    f"duplicate key `{key}` in JSON object",
-                    self.tok_span(key_tok),
-                    label="already given above",
-                )
-            seen.add(key)
-            pairs.append(
-                ast.JsonPair(
-                    key=key,
-                    raw_key=str(key_tok),
-                    value=self.json_value(value),
-                    span=self.span(pair),
-                )
-            )
-        return ast.JsonObject(pairs=tuple(pairs), span=self.span(t))
-
-    def json_text(self, tok: Token) -> str:
-        """The value of a JSON string token; an invalid escape or control character is reported."""
-        raw = str(tok)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as err:
-            self.reporter.error(
-                Code.INVALID_JSON,
-                f"invalid JSON string: {err.msg.lower()}",
-                self.tok_span(tok),
-                label="not a valid JSON string",
-                help='JSON strings escape only \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX; '
-                "write a tab as \\t",
-            )
-            return raw[1:-1]
-        assert isinstance(value, str)
-        return value
-
-    def json_value(self, t: Any) -> ast.JsonValue:
-        match t.data:
-            case "json_object":
-                return self.json_object(t)
-            case "json_array":
-                items = tuple(self.json_value(v) for v in t.children if v is not None)
-                return ast.JsonArray(items=items, span=self.span(t))
-            case "json_string":
-                tok = t.children[0]
-                raw = str(tok)
-                value = self.json_text(tok)
-                return ast.JsonString(
-                    template=make_template(value, self.tok_span(tok).inner(), self.reporter),
-                    raw=raw,
-                    span=self.tok_span(tok),
-                )
-        return self.scalar(t)
-
 
 _TABLE_REF = re.compile(
     r'(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"]|"")+"))?'
 )
-_DURATION = re.compile(
-    r"\s*\d+(?:\.\d+)?\s*(?:micro|milli)?(?:second|minute|hour|day|week|month|year)s?\s*",
-    re.IGNORECASE,
-)
-
-
-def _valid_duration(text: str) -> bool:
-    return bool(_DURATION.fullmatch(text))
 
 
 def _as_table_name(text: str, span: Span) -> ast.TableName | None:
