@@ -7,6 +7,7 @@ real DuckDB database), checking diagnostics and the rows the run leaves behind.
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,49 @@ def test_parquet_sync_params_warn_and_full_refresh_needs_no_incremental_hint(
     result = sqlflowc("run", "pipelines/p.sf")
     assert result.exit_code == 0, result.output
     assert rows(project / "target" / "dev.duckdb", "SELECT id FROM events_table") == [(1,)]
+
+
+# --- 2. UDF modules importing the decorators from sqlflow.udfs.decorators -----------------------
+
+
+def test_udf_module_importing_sqlflow_udfs_decorators(project: Path) -> None:
+    write(project / "data" / "items.csv", "id,price\n1,10.0\n2,2.5\n")
+    write(
+        project / "python_udfs" / "old_style.py",
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from sqlflow.udfs.decorators import python_scalar_udf, python_table_udf
+        import sqlflow.udfs.decorators as decorators
+
+
+        @python_scalar_udf
+        def with_tax(price: float, rate: float = 0.1) -> float:
+            return round(price * (1 + rate), 2)
+
+
+        @decorators.python_table_udf(output_schema={"id": "BIGINT", "double_price": "DOUBLE"})
+        def doubled(table: pa.Table) -> pa.Table:
+            return pa.table(
+                {"id": table.column("id"), "double_price": pc.multiply(table.column("price"), 2)}
+            )
+        """,
+    )
+    write(
+        project / "pipelines" / "p.sf",
+        """
+        SOURCE items TYPE CSV PARAMS {"path": "data/items.csv"};
+        LOAD items FROM items;
+        CREATE TABLE taxed AS
+          SELECT id, PYTHON_FUNC("python_udfs.old_style.with_tax", price) AS gross FROM items;
+        CREATE TABLE doubled AS
+          SELECT * FROM PYTHON_FUNC("python_udfs.old_style.doubled", items);
+        """,
+    )
+    assert diagnostics(project) == []
+    result = sqlflowc("run", "pipelines/p.sf")
+    assert result.exit_code == 0, result.output
+    database = project / "target" / "dev.duckdb"
+    assert rows(database, "SELECT id, gross FROM taxed ORDER BY id") == [(1, 11.0), (2, 2.75)]
+    assert rows(database, "SELECT * FROM doubled ORDER BY id") == [(1, 20.0), (2, 5.0)]
+    assert not [m for m in sys.modules if m == "sqlflow" or m.startswith("sqlflow.")]

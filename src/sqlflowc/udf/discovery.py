@@ -9,8 +9,9 @@ Contract of `discover_udfs(project_dir, sources)`:
 - The import leaves no trace: `sys.path` is not touched (the package is located directly), and
   the `python_udfs` modules are removed from `sys.modules` afterwards (any previous entries are
   restored), so compilations of different projects in one process do not see each other.
-- While importing, `sqlflow` and `sqlflow.udfs` resolve to `sqlflowc.udf` when no real `sqlflow`
-  package is importable, so modules written for the earlier releases load unchanged.
+- While importing, `sqlflow`, `sqlflow.udfs` and `sqlflow.udfs.decorators` (the earlier releases'
+  import paths of the decorators) resolve to `sqlflowc.udf` when no real `sqlflow` package is
+  importable, so modules written for the earlier releases load unchanged.
 - A module that fails to import is a `UDF_IMPORT_ERROR` diagnostic at the failing line (the
   SyntaxError's line, or the last traceback frame inside `python_udfs/`); a function whose
   signature cannot be typed is a `BAD_UDF_SIGNATURE` at its definition; two UDFs with one
@@ -337,8 +338,11 @@ class _PackageFinder(importlib.abc.MetaPathFinder):
 
 
 def legacy_import_names() -> tuple[str, ...]:
-    """The module names of the earlier releases that resolve to `sqlflowc.udf`."""
-    return ("sqlflow", "sqlflow.udfs")
+    """The module names of the earlier releases that resolve to `sqlflowc.udf`: the package, and
+    the two paths its UDF modules imported the decorators from (`sqlflow.udfs` re-exported them
+    from `sqlflow.udfs.decorators`, whose `python_scalar_udf` / `python_table_udf` take the same
+    arguments as ours)."""
+    return ("sqlflow", "sqlflow.udfs", "sqlflow.udfs.decorators")
 
 
 def _make_legacy_modules() -> dict[str, types.ModuleType]:
@@ -347,10 +351,16 @@ def _make_legacy_modules() -> dict[str, types.ModuleType]:
     root = types.ModuleType("sqlflow", "Compatibility alias of the earlier releases' package.")
     root.__path__ = []
     alias = types.ModuleType("sqlflow.udfs", "Compatibility alias: the same as `sqlflowc.udf`.")
+    alias.__path__ = []
+    decorators = types.ModuleType(
+        "sqlflow.udfs.decorators", "Compatibility alias: the decorators of `sqlflowc.udf`."
+    )
     for name in udf.__all__:
         setattr(alias, name, getattr(udf, name))
+        setattr(decorators, name, getattr(udf, name))
     setattr(root, "udfs", alias)  # noqa: B010
-    return {"sqlflow": root, "sqlflow.udfs": alias}
+    setattr(alias, "decorators", decorators)  # noqa: B010
+    return {"sqlflow": root, "sqlflow.udfs": alias, "sqlflow.udfs.decorators": decorators}
 
 
 _LEGACY: dict[str, types.ModuleType] = {}
@@ -363,7 +373,7 @@ def _legacy_module(name: str) -> types.ModuleType:
 
 
 class _LegacyFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Last on `sys.meta_path`: answers `sqlflow` / `sqlflow.udfs` only when nothing else did."""
+    """Last on `sys.meta_path`: answers `legacy_import_names()` only when nothing else did."""
 
     def __init__(self) -> None:
         self.loaded: list[str] = []
@@ -376,9 +386,8 @@ class _LegacyFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in legacy_import_names():
             return None
-        if fullname == "sqlflow.udfs" and sys.modules.get("sqlflow") is not _legacy_module(
-            "sqlflow"
-        ):
+        parent = fullname.rpartition(".")[0]
+        if parent and sys.modules.get(parent) is not _legacy_module(parent):
             return None  # a real `sqlflow` package is installed: its own submodule wins
         return importlib.util.spec_from_loader(fullname, self)
 
