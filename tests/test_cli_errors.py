@@ -135,7 +135,7 @@ def test_warnings_alone_exit_0(project: Path) -> None:
     (project / "p.sf").write_text("CREATE TABLE t AS SELECT * FROM somewhere;\n", encoding="utf-8")
     result = invoke("check", "p.sf")
     assert result.exit_code == 0
-    assert "p.sf:1:1: warning[SF0502]: table `somewhere` is not created" in result.stderr
+    assert "p.sf:1:33: warning[SF0502]: table `somewhere` is not created" in result.stderr
 
 
 def test_check_format_json(project: Path) -> None:
@@ -163,9 +163,9 @@ def test_check_format_json(project: Path) -> None:
             "message": "table `t` is not created by this pipeline",
             "file": "warn.sf",
             "line": 1,
-            "column": 1,
+            "column": 33,
             "end_line": 1,
-            "end_column": 35,
+            "end_column": 34,
             "label": "read here",
             "help": "fine if it already exists in the database",
         },

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 
+from sqlglot import exp
+
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import table_key
@@ -151,12 +153,30 @@ def _warn_unknown_tables(
             ctx.reporter.warning(
                 Code.UNKNOWN_TABLE,
                 f"table `{name}` is not created by this pipeline",
-                stmt.span,
+                _reference_span(stmt, name),
                 label="read here",
                 help=f"did you mean `{close[0]}`?"
                 if close
                 else "fine if it already exists in the database",
             )
+
+
+def _reference_span(stmt: ir.Statement, name: str) -> Span:
+    """Where `stmt` names table `name` (from sqlglot's token positions), else the statement."""
+    match stmt:
+        case ir.CreateTable() | ir.CreateView() | ir.Export():
+            sql = stmt.query
+        case ir.SqlStatement():
+            sql = stmt.sql
+        case _:
+            return stmt.span
+    if sql.tree is None:
+        return stmt.span
+    for table in sql.tree.find_all(exp.Table):
+        meta = table.this.meta if isinstance(table.this, exp.Identifier) else {}
+        if table_key(exp.table_name(table)) == name and "start" in meta and "end" in meta:
+            return sql.span_of(int(meta["start"]), int(meta["end"]) + 1)
+    return stmt.span
 
 
 def _reduce(deps: list[tuple[int, ...]]) -> tuple[tuple[int, ...], ...]:
