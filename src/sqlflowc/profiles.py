@@ -6,7 +6,7 @@
   `dev` when that file exists, else an empty default profile; a named profile that does not
   exist is an error listing the available ones. The file's text is registered in `sources`, so
   every problem (bad YAML, unknown key, wrong type) is a `PROFILE_ERROR` diagnostic at its
-  line and column, raised together in one `CompileError`.
+  line and column, raised together in one `CompileError` (`profile_file.py` reads the file).
 - `resolve_connection(profile, name, lookup)`: one connection with its `${VAR}` references
   resolved. Values are resolved lazily, only for the connection a pipeline uses, so an unset
   `${X}` in an unused connection, or a connector type this tool lacks, breaks nothing.
@@ -26,15 +26,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity
+from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.profile_file import ProfileFile, YamlPath, read_profile_file
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.syntax.varref import expand, split_ref
-from sqlflowc.validation import Check, FieldError, Ge, ValidationError, validate
 
 if TYPE_CHECKING:
-    import yaml
+    pass
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -53,13 +53,6 @@ MEMORY = ":memory:"
 
 # Connection fields whose values are secrets (§4): never shown in plans, logs or errors.
 SECRET_FIELDS = frozenset({"password", "secret_access_key", "session_token", "dsn", "uri"})
-
-# Keys of the earlier releases' profiles that configure things this tool does not have.
-_LEGACY_IGNORED = frozenset(
-    {"log_level", "module_log_levels", "paths", "performance", "logging", "testing", "version"}
-)
-
-YamlPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,55 +84,6 @@ class Profile:
         default_factory=dict, compare=False, repr=False
     )
     sources: SourceMap | None = field(default=None, compare=False, repr=False)
-
-
-# -- the file's schema ---------------------------------------------------------------------------
-
-
-# Each section is a schema for `sqlflowc.validation` (unknown keys are errors).
-
-
-def _only_duckdb(value: str | None) -> str | None:
-    if value is not None and value.strip().lower() != "duckdb":
-        raise ValueError(f"engine `{value}` is not supported; the engine is `duckdb`")
-    return None if value is None else "duckdb"
-
-
-def _duckdb(value: str) -> str:
-    return _only_duckdb(value) or "duckdb"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _EngineSection:
-    type: Annotated[str, Check(_duckdb)] = "duckdb"
-    path: str | None = None
-    threads: Annotated[int, Ge(1)] | None = None
-    memory_limit: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _LegacyDuckDB:
-    type: Annotated[str | None, Check(_only_duckdb)] = None
-    mode: Literal["memory", "persistent"] | None = None
-    path: str | None = None
-    threads: Annotated[int, Ge(1)] | None = None
-    memory_limit: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _LegacyEngines:
-    default: Annotated[str | None, Check(_only_duckdb)] = None
-    duckdb: _LegacyDuckDB | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _ProfileFile:
-    engine: _EngineSection | None = None
-    engines: _LegacyEngines | None = None
-    variables: dict[str, Any] | None = None
-    connections: dict[str, dict[str, Any]] | None = None
-    connectors: dict[str, dict[str, Any]] | None = None
-    schema_policy: Literal["strict", "evolve"] = "strict"
 
 
 # -- finding and loading ---------------------------------------------------------------------------
@@ -228,67 +172,7 @@ def _display(path: Path) -> str:
 def _parse(
     text: str, file_id: int, path: Path, name: str, project_dir: Path, sources: SourceMap
 ) -> Profile:
-    def span(node: yaml.Node) -> Span:
-        return Span(file_id, node.start_mark.index, max(node.end_mark.index, node.start_mark.index))
-
-    import yaml  # only when there is a profile file to read
-
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        at = None if mark is None else Span(file_id, mark.index, mark.index + 1)
-        message = ": ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"
-        notes: tuple[str, ...] = ()
-        if err.context and err.context_mark is not None and err.context_mark is not mark:
-            where = f"line {err.context_mark.line + 1}, column {err.context_mark.column + 1}"
-            notes = (f"{err.context.removeprefix('while ')} started at {where}",)
-        raise _fail(
-            sources, f"invalid YAML in profile `{name}`: {message}", at, notes=notes
-        ) from None
-    finally:
-        loader.dispose()
-
-    values: dict[YamlPath, Span] = {}
-    keys: dict[YamlPath, Span] = {}
-    if root is not None:
-        _index(root, (), values, keys, span)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        message = f"profile `{name}` must be a mapping of keys (engine, variables, ...)"
-        raise _fail(sources, message, values.get(()))
-
-    diagnostics: list[Diagnostic] = []
-    for key in sorted(_LEGACY_IGNORED & set(data)):
-        del data[key]
-        diagnostics.append(
-            Diagnostic(
-                Code.OBSOLETE_PARAM,
-                f"profile key `{key}` has no effect here and is ignored",
-                keys.get((key,)),
-                Severity.WARNING,
-            )
-        )
-    for new, old in (("engine", "engines"), ("connections", "connectors")):
-        if new in data and old in data:
-            diagnostics.append(
-                Diagnostic(
-                    Code.PROFILE_ERROR,
-                    f"profile has both `{new}:` and the earlier `{old}:`; keep only `{new}:`",
-                    keys.get((old,)),
-                )
-            )
-    try:
-        parsed = validate(_ProfileFile, data)
-    except ValidationError as err:
-        diagnostics.extend(_validation_diagnostics(err, values, keys))
-        parsed = None
-    if parsed is None or any(d.is_error for d in diagnostics):
-        raise CompileError(diagnostics, sources)
-
+    parsed, diagnostics, values, keys = read_profile_file(text, file_id, name, sources)
     connections, connection_spans = _connections(parsed, values, keys)
     return Profile(
         name=name,
@@ -303,79 +187,13 @@ def _parse(
     )
 
 
-def _index(
-    node: yaml.Node,
-    path: YamlPath,
-    values: dict[YamlPath, Span],
-    keys: dict[YamlPath, Span],
-    span: Callable[[yaml.Node], Span],
-) -> None:
-    """Record where every value (and every mapping key) of the document is."""
-    import yaml  # imported by `_parse` already
-
-    values[path] = span(node)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            keys[(*path, key)] = span(key_node)
-            _index(value_node, (*path, key), values, keys, span)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, (*path, i), values, keys, span)
-
-
-def _validation_diagnostics(
-    err: ValidationError, values: Mapping[YamlPath, Span], keys: Mapping[YamlPath, Span]
-) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    seen: set[YamlPath] = set()
-    for e in err.errors:
-        loc: YamlPath = e.path
-        if loc in seen:
-            continue
-        seen.add(loc)
-        at = keys.get(loc) if e.kind == "unknown" else None
-        probe = loc
-        while at is None and probe:
-            at = values.get(probe)
-            probe = probe[:-1]
-        if e.kind == "unknown":
-            out.append(
-                Diagnostic(
-                    Code.PROFILE_ERROR,
-                    f"unknown profile key `{e.dotted}`",
-                    at,
-                    help=_did_you_mean(str(loc[-1]), list(e.accepted)),
-                    notes=(f"accepted here: {', '.join(e.accepted)}",) if e.accepted else (),
-                )
-            )
-            continue
-        got = "" if e.kind == "missing" else f", got {e.value!r}"
-        out.append(
-            Diagnostic(Code.PROFILE_ERROR, f"profile key `{e.dotted}`{_problem(e)}{got}", at)
-        )
-    return out
-
-
-def _problem(e: FieldError) -> str:
-    """` expects an integer` or `: <reason>`, for `profile key `x`...`."""
-    if e.kind == "type" and get_origin(e.annotation) is Literal:
-        # The wording these diagnostics have always had (tests/golden, docs/diagnostics.md).
-        options = [repr(a) for a in get_args(e.annotation)]
-        either = " or ".join([", ".join(options[:-1]), options[-1]] if options[:-1] else options)
-        return f": input should be {either}"
-    if e.kind in ("type", "missing"):
-        return f" {e.problem}"
-    return f": {e.problem[:1].lower()}{e.problem[1:]}"
-
-
 def _did_you_mean(word: str, candidates: list[str]) -> str:
     from sqlflowc.runtime.connectors.base import did_you_mean
 
     return did_you_mean(word, candidates)
 
 
-def _engine(parsed: _ProfileFile, project_dir: Path) -> Engine:
+def _engine(parsed: ProfileFile, project_dir: Path) -> Engine:
     path: str | None = None
     threads: int | None = None
     memory_limit: str | None = None
@@ -398,7 +216,7 @@ def _engine(parsed: _ProfileFile, project_dir: Path) -> Engine:
 
 
 def _connections(
-    parsed: _ProfileFile, values: Mapping[YamlPath, Span], keys: Mapping[YamlPath, Span]
+    parsed: ProfileFile, values: Mapping[YamlPath, Span], keys: Mapping[YamlPath, Span]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Span]]]:
     """Both layouts as `{name: {"type": ..., field: value}}`, with each field's span."""
     connections: dict[str, dict[str, Any]] = {}
