@@ -6,6 +6,7 @@ real DuckDB database), checking diagnostics and the rows the run leaves behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import textwrap
@@ -166,3 +167,111 @@ def test_udf_module_importing_sqlflow_udfs_decorators(project: Path) -> None:
     assert rows(database, "SELECT id, gross FROM taxed ORDER BY id") == [(1, 11.0), (2, 2.75)]
     assert rows(database, "SELECT * FROM doubled ORDER BY id") == [(1, 20.0), (2, 5.0)]
     assert not [m for m in sys.modules if m == "sqlflow" or m.startswith("sqlflow.")]
+
+
+# --- 3. a table UDF's output_schema: lossless casts are made, real mismatches stay SF0809 ------
+
+SALES_UDFS = """
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlflow.udfs import python_table_udf
+
+
+# As the earlier releases' examples/udf_examples/python_udfs/data_transforms.py declares it: the
+# CSV's dates as VARCHAR and its BIGINT ids as INTEGER.
+@python_table_udf(
+    output_schema={
+        "id": "INTEGER",
+        "product": "VARCHAR",
+        "price": "DOUBLE",
+        "quantity": "INTEGER",
+        "date": "VARCHAR",
+        "day_start": "TIMESTAMP",
+        "total": "DOUBLE",
+    }
+)
+def add_sales_metrics(table: pa.Table) -> pa.Table:
+    total = pc.multiply(table["price"], pc.cast(table["quantity"], pa.float64()))
+    return table.append_column("day_start", table["date"]).append_column("total", total)
+
+
+@python_table_udf(output_schema={"id": "BIGINT", "date": "DATE"})
+def narrowing(table: pa.Table) -> pa.Table:
+    return pa.table({"id": table["id"], "date": pc.cast(table["date"], pa.timestamp("us"))})
+
+
+@python_table_udf(output_schema={"id": "BIGINT", "product": "INTEGER"})
+def text_as_number(table: pa.Table) -> pa.Table:
+    return table.select(["id", "product"])
+"""
+
+
+def test_table_udf_output_cast_to_declared_types_when_lossless(project: Path) -> None:
+    write(
+        project / "data" / "sales.csv",
+        """
+        id,product,price,quantity,date
+        1,apple,1.5,4,2024-01-31
+        2,pear,2.0,1,2024-02-01
+        """,
+    )
+    write(project / "python_udfs" / "data_transforms.py", SALES_UDFS)
+    write(
+        project / "pipelines" / "p.sf",
+        """
+        SOURCE sales TYPE CSV PARAMS {"path": "data/sales.csv", "has_header": true};
+        LOAD raw_sales FROM sales;
+        CREATE TABLE sales_metrics AS
+          SELECT * FROM PYTHON_FUNC("python_udfs.data_transforms.add_sales_metrics", raw_sales);
+        """,
+    )
+    result = sqlflowc("run", "pipelines/p.sf")
+    assert result.exit_code == 0, result.output
+    database = project / "target" / "dev.duckdb"
+    assert rows(database, "SELECT * FROM sales_metrics ORDER BY id") == [
+        (1, "apple", 1.5, 4, "2024-01-31", dt.datetime(2024, 1, 31), 6.0),
+        (2, "pear", 2.0, 1, "2024-02-01", dt.datetime(2024, 2, 1), 2.0),
+    ]
+    types = rows(
+        database,
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE table_name = 'sales_metrics' ORDER BY column_index",
+    )
+    assert types == [
+        ("id", "INTEGER"),
+        ("product", "VARCHAR"),
+        ("price", "DOUBLE"),
+        ("quantity", "INTEGER"),
+        ("date", "VARCHAR"),
+        ("day_start", "TIMESTAMP"),
+        ("total", "DOUBLE"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("udf", "problem"),
+    [
+        ("narrowing", "`date` is TIMESTAMP, declared DATE"),
+        ("text_as_number", "`product` is VARCHAR, declared INTEGER"),
+    ],
+)
+def test_table_udf_output_real_mismatches_stay_errors(
+    project: Path, udf: str, problem: str
+) -> None:
+    write(project / "data" / "sales.csv", "id,product,price,quantity,date\n1,a,1.0,1,2024-01-31\n")
+    write(project / "python_udfs" / "data_transforms.py", SALES_UDFS)
+    write(
+        project / "pipelines" / "p.sf",
+        f"""
+        SOURCE sales TYPE CSV PARAMS {{"path": "data/sales.csv"}};
+        LOAD raw_sales FROM sales;
+        CREATE TABLE out AS SELECT * FROM {udf}(raw_sales);
+        """,
+    )
+    result = sqlflowc("run", "pipelines/p.sf")
+    assert result.exit_code == 3, result.output
+    assert "error[SF0809]" in result.output and problem in result.output
+    assert rows(
+        project / "target" / "dev.duckdb",
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'out'",
+    ) == [(0,)]

@@ -4,10 +4,17 @@
 step's transaction): reads the input (`query`) as a pyarrow Table, checks `required_columns`,
 calls the function (with a pandas DataFrame when its first parameter is annotated as one, and
 the step's literal arguments), checks the result against `output_schema` (names,
-case-insensitive, and kinds of types: numbers may be cast to the declared numeric type, every
-other type must match), and writes it as `target` with `CREATE OR REPLACE TABLE ... AS SELECT
-... FROM <the registered Arrow result>`. A result of the wrong shape is SF0809; nothing is
-written.
+case-insensitive, and types: `_fits`), and writes it as `target` with `CREATE OR REPLACE TABLE
+... AS SELECT ... FROM <the registered Arrow result>`, each column cast to its declared type.
+A result of the wrong shape is SF0809; nothing is written.
+
+A returned column fits its declared type when the types are equal, or the cast is lossless and
+unsurprising: a number into the declared numeric type (DuckDB's cast fails on overflow), any
+type into VARCHAR (a DATE column declared VARCHAR, as the earlier releases' modules declare dates
+read from CSV as text, is written as `2024-01-31`), a safe widening of `runtime/schema.py`
+(`widens`: DATE → TIMESTAMP, TIMESTAMP_S → TIMESTAMP, ...), and an all-NULL column into any
+type. Anything else (TIMESTAMP declared DATE, VARCHAR declared INTEGER, BOOLEAN declared
+INTEGER, ...) is SF0809.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.schema import normalize_type, widens
 from sqlflowc.runtime.udfs import UdfStepError
 from sqlflowc.udf.signature import Udf
 
@@ -129,13 +137,9 @@ def _checked_select(con: Connection, udf: Udf, result: Any) -> str:
         if name is None:
             continue
         got = actual[name]
-        if got == declared_type or got == '"NULL"':
-            select.append(
-                _quote(name)
-                if got == declared_type and name == column
-                else f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}"
-            )
-        elif _numeric(got) and _numeric(declared_type):
+        if got == declared_type and name == column:
+            select.append(_quote(name))
+        elif _fits(got, declared_type):
             select.append(f"CAST({_quote(name)} AS {declared_type}) AS {_quote(column)}")
         else:
             problems.append(f"`{name}` is {got}, declared {declared_type}")
@@ -150,6 +154,15 @@ def _checked_select(con: Connection, udf: Udf, result: Any) -> str:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _fits(got: str, declared: str) -> bool:
+    """Whether a returned column of type `got` is written as `declared` (module docstring)."""
+    if got == declared or normalize_type(declared) == "VARCHAR":
+        return True
+    if _numeric(got) and _numeric(declared):
+        return True
+    return widens(got, declared)  # also: an all-NULL column ("NULL") into anything
 
 
 def _numeric(type_name: str) -> bool:
