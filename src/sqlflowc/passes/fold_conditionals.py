@@ -36,14 +36,13 @@ from typing import assert_never
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
+from sqlflowc.passes.unknown_variables import UnknownVariables, set_sites
 from sqlflowc.passes.variables import (
     NUMBER,
     Scope,
-    UnknownVariables,
     Value,
     assign_set,
     did_you_mean,
-    set_sites,
     splice,
     value_text,
 )

@@ -36,15 +36,14 @@ from typing import Any, assert_never
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast, program
 from sqlflowc.passes.context import PassContext
+from sqlflowc.passes.unknown_variables import UnknownVariables, set_sites
 from sqlflowc.passes.variables import (
     JsonData,
     Scope,
     Spliced,
-    UnknownVariables,
     assign_set,
     did_you_mean,
     is_secret_name,
-    set_sites,
     splice,
     value_text,
 )
