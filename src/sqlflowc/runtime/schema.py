@@ -277,12 +277,16 @@ def compare(
     return SchemaDiff(problems=tuple(problems), add=tuple(add), alter=tuple(alter), missing=missing)
 
 
+def _names(columns: Sequence[Column]) -> str:
+    """The column names for a help: `` `a`, `b` ``, or `none`."""
+    return ", ".join(f"`{c.name}`" for c in columns) or "none"
+
+
 def _missing_key(table: str, key: str, where: str, columns: Sequence[Column]) -> Problem:
-    names = ", ".join(f"`{c.name}`" for c in columns) or "none"
     return Problem(
         Code.KEY_COLUMN_MISSING,
         f"key column `{key}` of table `{table}` is not a column of {where}",
-        f"the key columns must be in both the source and the table; {where} has: {names}",
+        f"the key columns must be in both the source and the table; {where} has: {_names(columns)}",
         key,
     )
 
@@ -337,11 +341,10 @@ def by_column_problem(table: str, by: str, source: Sequence[Column]) -> Problem 
     column of the query."""
     col = next((c for c in source if c.name.lower() == by.lower()), None)
     if col is None:
-        names = ", ".join(f"`{c.name}`" for c in source) or "none"
         return Problem(
             Code.KEY_COLUMN_MISSING,
             f"INCREMENTAL BY column `{by}` is not a column of the query for `{table}`",
-            f"select `{by}` in the query, or name one of its columns in `BY` ({names})",
+            f"select `{by}` in the query, or name one of its columns in `BY` ({_names(source)})",
             by,
         )
     if normalize_type(col.type) not in TIME_TYPES:
