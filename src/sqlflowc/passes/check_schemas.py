@@ -38,7 +38,6 @@ from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.runtime.connectors.base import sql_string
 from sqlflowc.runtime.schema import Column, SchemaDiff, by_column_problem, compare
-from sqlflowc.source import Span
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -162,14 +161,14 @@ class _Replay:
         match stmt:
             case ir.Load():
                 query = self._scan(stmt.source)
-                self._write(stmt.table, query, {}, stmt.mode, stmt.span)
+                self._write(stmt.table, query, {}, stmt.mode)
             case ir.CreateTable():
                 self._prepare(stmt.reads)
                 text, params = stmt.query.text, {}
                 if isinstance(stmt.mode, ir.Incremental):
                     text, used = bind_macros(text)
                     params = {m: _SAMPLE[m] for m in used}
-                self._write(stmt.table, text, params, stmt.mode, stmt.span)
+                self._write(stmt.table, text, params, stmt.mode)
             case ir.CreateView():
                 self._prepare(stmt.reads)
                 key = table_key(stmt.view)
@@ -216,7 +215,7 @@ class _Replay:
         return True
 
     def _write(
-        self, table: str, query: str | None, params: dict[str, str], mode: ir.LoadMode, span: Span
+        self, table: str, query: str | None, params: dict[str, str], mode: ir.LoadMode
     ) -> None:
         key = table_key(table)
         source = self._describe(query, params) if query is not None else None
