@@ -275,3 +275,53 @@ def test_table_udf_output_real_mismatches_stay_errors(
         project / "target" / "dev.duckdb",
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'out'",
     ) == [(0,)]
+
+
+# --- 4. EXPORT: CSV options on JSON exports warn; unknown keys at the key, bad values at the value
+
+
+def test_json_export_with_csv_header_option_warns_and_writes(project: Path) -> None:
+    write(
+        project / "pipelines" / "p.sf",
+        """
+        CREATE TABLE user_segments AS SELECT 1 AS customer_id, 'active' AS segment;
+        EXPORT SELECT * FROM user_segments
+        TO "output/user_segments.json"
+        TYPE JSON
+        OPTIONS {
+            "header": true
+        };
+        """,
+    )
+    [warning] = diagnostics(project)
+    assert (warning["code"], warning["severity"]) == ("SF0911", "warning")
+    assert "option `header` of a JSON export has no effect here" in warning["message"]
+    assert (warning["line"], warning["column"], warning["end_column"]) == (6, 5, 13)
+    result = sqlflowc("run", "pipelines/p.sf")
+    assert result.exit_code == 0, result.output
+    lines = (project / "output" / "user_segments.json").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [{"customer_id": 1, "segment": "active"}]
+
+
+def test_export_and_source_diagnostics_point_at_the_key_or_the_value(project: Path) -> None:
+    write(project / "data" / "a.csv", "a\n1\n")
+    text = (
+        'SOURCE s TYPE CSV PARAMS {"path": "data/a.csv", "delimeter": ";", "skip_rows": "x"};\n'
+        "LOAD a FROM s;\n"
+        'EXPORT a TO "out.json" TYPE JSON OPTIONS {"compresion": "gzip"};\n'
+        'EXPORT a TO "out.parquet" TYPE PARQUET OPTIONS {"row_group_size": 0};\n'
+    )
+    write(project / "pipelines" / "p.sf", text)
+    lines = text.splitlines()
+
+    def marked(d: dict[str, Any]) -> str:
+        assert d["line"] == d["end_line"]
+        return lines[d["line"] - 1][d["column"] - 1 : d["end_column"] - 1]
+
+    found = sorted((d["line"], d["code"], marked(d)) for d in diagnostics(project))
+    assert found == [
+        (1, "SF0902", '"delimeter"'),  # unknown parameter: its key
+        (1, "SF0902", '"x"'),  # bad value: the value
+        (3, "SF0904", '"compresion"'),
+        (4, "SF0904", "0"),
+    ]

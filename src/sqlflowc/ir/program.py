@@ -86,7 +86,8 @@ class Source:
     """`SOURCE name ...` with its connector and resolved parameters.
 
     For `SOURCE name FROM "connection"` the type and params come from the profile, with OPTIONS
-    merged on top. `param_spans` points each parameter at its place in the file.
+    merged on top. `param_spans` points each parameter at its value in the file and
+    `param_key_spans` at its key (for a parameter from the profile, both are the connection name).
     """
 
     name: str
@@ -94,6 +95,7 @@ class Source:
     params: Mapping[str, JsonData]
     span: Span
     param_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
+    param_key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
     connection: str | None = None
 
 
@@ -131,7 +133,8 @@ class CreateView:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Export:
-    """`EXPORT`: `query` is `SELECT * FROM t` for the table form."""
+    """`EXPORT`: `query` is `SELECT * FROM t` for the table form. `option_spans` points each
+    option at its value in the file, `option_key_spans` at its key."""
 
     query: Sql
     uri: str
@@ -140,6 +143,7 @@ class Export:
     options: Mapping[str, JsonData]
     span: Span
     option_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
+    option_key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
     reads: frozenset[str] = frozenset()
 
 

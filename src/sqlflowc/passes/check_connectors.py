@@ -39,5 +39,12 @@ def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
                     stmt.span,
                     help="write the file to create, e.g. TO 'output/report.csv'",
                 )
-            validate_export(stmt.format, stmt.options, stmt.option_spans, stmt.span, ctx.reporter)
+            validate_export(
+                stmt.format,
+                stmt.options,
+                stmt.option_spans,
+                stmt.span,
+                ctx.reporter,
+                key_spans=stmt.option_key_spans,
+            )
     return prog

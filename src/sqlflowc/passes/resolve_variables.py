@@ -328,6 +328,7 @@ class _Resolver:
                     params=self.mask(params, owner),
                     span=stmt.span,
                     param_spans=spans,
+                    param_key_spans=_key_spans(stmt.params),
                 )
             case ast.SourceFromProfile():
                 return self.profile_source(stmt, owner)
@@ -370,14 +371,17 @@ class _Resolver:
         if not (ok and good):
             return None
         spans = {key: site for key in params}
+        key_spans = dict(spans)
         if stmt.options is not None:
             spans.update({p.key: p.value.span for p in stmt.options.pairs})
+            key_spans.update(_key_spans(stmt.options))
         return program.Source(
             name=stmt.name.value,
             connector=kind.upper(),
             params=self.mask({**params, **options}, owner),
             span=stmt.span,
             param_spans=spans,
+            param_key_spans=key_spans,
             connection=name,
         )
 
@@ -461,7 +465,13 @@ class _Resolver:
             options=self.mask(options, owner),
             span=stmt.span,
             option_spans=spans,
+            option_key_spans=_key_spans(stmt.options) if stmt.options else {},
         )
+
+
+def _key_spans(obj: ast.JsonObject) -> dict[str, Span]:
+    """Each pair's key as written (quotes included): a pair's span starts at its key."""
+    return {p.key: p.span.shifted(0, len(p.raw_key)) for p in obj.pairs}
 
 
 def _first_word(sql: str) -> tuple[str, int, int] | None:

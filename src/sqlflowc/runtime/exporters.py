@@ -5,11 +5,14 @@ Formats (§5.6), case-insensitive:
   (`none`, `gzip`, `zstd`, `auto`);
 - `PARQUET`: `compression` (`uncompressed`/`none`, `snappy`, `gzip`, `zstd`, `brotli`, `lz4`,
   `lz4_raw`), `row_group_size` (a positive integer);
-- `JSON` (newline-delimited): `compression`.
+- `JSON` (newline-delimited): `compression`. The CSV-only `header`, `delimiter` and `quote`,
+  which the earlier releases accepted on JSON exports (and ignored), are accepted with warning
+  `OBSOLETE_PARAM` and ignored.
 
-`validate_export` reports an unknown format or option (listing the accepted ones) and wrong
-values as `BAD_EXPORT` at the option's span; it never raises. `copy_options` turns valid
-options into the parenthesised option list of `COPY (query) TO 'file' (...)`.
+`validate_export` reports an unknown format or option (listing the accepted ones) as
+`BAD_EXPORT` at the option's key, and a wrong value at the value; it never raises.
+`copy_options` turns valid options into the parenthesised option list of
+`COPY (query) TO 'file' (...)` (ignored options left out).
 """
 
 from __future__ import annotations
@@ -71,6 +74,11 @@ FORMATS: dict[str, type[_Options]] = {
     "JSON": JsonOptions,
 }
 
+# Options of the earlier releases that have no effect for a format here: accepted with a warning.
+IGNORED: dict[str, frozenset[str]] = {
+    "JSON": frozenset({"header", "delimiter", "quote"}),  # CSV-only; JSON lines have none
+}
+
 
 def validate_export(
     format: str,
@@ -78,8 +86,15 @@ def validate_export(
     option_spans: Mapping[str, Span],
     span: Span,
     reporter: Reporter,
+    *,
+    key_spans: Mapping[str, Span] | None = None,
 ) -> None:
-    """Report an unknown format, unknown options and bad option values (compile time)."""
+    """Report an unknown format, unknown options (at the key: `key_spans`, else the value's
+    span) and bad option values (at the value: `option_spans`) (compile time)."""
+
+    def key_span(name: str) -> Span:
+        return (key_spans or {}).get(name) or option_spans.get(name, span)
+
     model = FORMATS.get(format.strip().upper())
     if model is None:
         names = sorted(FORMATS)
@@ -96,17 +111,27 @@ def validate_export(
         return
     fields = schema_fields(model)
     accepted = sorted(fields)
+    ignored = IGNORED.get(format.strip().upper(), frozenset())
     known: dict[str, Any] = {}
     for name, value in options.items():
         if name in fields:
             known[name] = value
+            continue
+        if name in ignored:
+            reporter.warning(
+                Code.OBSOLETE_PARAM,
+                f"option `{name}` of a {format.upper()} export has no effect here and is ignored "
+                "(it is an option of CSV exports)",
+                key_span(name),
+                help=f"remove `{name}`",
+            )
             continue
         listing = ", ".join(accepted) if accepted else "none"
         reporter.add(
             Diagnostic(
                 Code.BAD_EXPORT,
                 f"unknown option `{name}` for {format.upper()} export",
-                option_spans.get(name, span),
+                key_span(name),
                 Severity.ERROR,
                 help=did_you_mean(name, accepted),
                 notes=(f"accepted options: {listing}",),
@@ -137,7 +162,9 @@ def copy_options(format: str, options: Mapping[str, Any]) -> str:
     """The COPY option list for validated options: `(FORMAT csv, HEADER true, DELIMITER ',')`."""
     key = format.strip().upper()
     model = FORMATS[key]
-    parsed = validate(model, options)  # ValidationError (a ValueError) for invalid options
+    ignored = IGNORED.get(key, frozenset())
+    # ValidationError (a ValueError) for invalid options
+    parsed = validate(model, {k: v for k, v in options.items() if k not in ignored})
     parts = [f"FORMAT {key.lower()}"]
     match parsed:
         case CsvOptions():

@@ -3,7 +3,8 @@
 A connector turns a `SOURCE ... TYPE X PARAMS {...}` into a query DuckDB can read:
 
 - `validate(source, project_dir, reporter)` runs at compile time. It reports every problem with
-  the parameters at the parameter's span (`source.param_spans[name]`, else `source.span`):
+  the parameters at the parameter's span (`source.param_spans[name]`, the value, else
+  `source.span`; an unknown or obsolete parameter at its key, `source.param_key_spans[name]`):
   unknown parameters (listing the accepted ones), wrong types (naming the parameter, the expected
   type and the value given), parameters of the earlier releases that have no effect here
   (a warning), and, for local files, a path or glob that matches no file. It never raises.
@@ -170,7 +171,8 @@ def check_params(
     """Validate `source.params` against `schema`; report problems, return the params if valid."""
 
     def span_of(name: str) -> Span:
-        return source.param_spans.get(name, source.span)
+        """The parameter's key (where the name is written), else its value."""
+        return source.param_key_spans.get(name) or source.param_spans.get(name, source.span)
 
     fields = schema_fields(schema)
     accepted = sorted(fields)
