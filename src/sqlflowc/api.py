@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Compilation", "compile_file", "compile_source", "database_path", "run"]
 
-DEFAULT_DATABASE = "target/sqlflow.duckdb"
-
 
 @dataclass(frozen=True, slots=True)
 class Compilation:
@@ -164,6 +162,8 @@ def compile_source(
 
 def database_path(project_dir: Path, profile: Profile, override: str | None) -> str:
     """The DuckDB database a run uses: `--db`, else the profile's, else target/sqlflow.duckdb."""
+    from sqlflowc.profiles import DEFAULT_DATABASE
+
     chosen = override or profile.engine.path or DEFAULT_DATABASE
     if chosen == ":memory:":
         return chosen
