@@ -70,10 +70,9 @@ def run_table_udf(
 def _call(udf: Udf, table: pa.Table, args: Mapping[str, Any]) -> Any:
     import pyarrow as pa
 
-    wanted = {c.lower() for c in udf.required_columns}
     present = {c.lower() for c in table.column_names}
     missing = [c for c in udf.required_columns if c.lower() not in present]
-    if wanted and missing:
+    if missing:
         raise UdfStepError(
             f"table UDF `{udf.qualified}` requires column(s) "
             + ", ".join(f"`{c}`" for c in missing)
