@@ -1,15 +1,16 @@
 """Project directories and profiles (§7).
 
-- `find_project_dir(pipeline)`: the nearest ancestor of the pipeline holding `profiles/` or
-  `sqlflow.yml`, else the pipeline's own directory.
+- `find_project_dir(pipeline)`: the nearest ancestor of the pipeline holding `profiles/`,
+  `sqlflow.yml` or `python_udfs/`, else the pipeline's own directory.
 - `load_profile(project_dir, name, sources)`: `profiles/<name>.yml` (or `.yaml`). With no name,
   `dev` when that file exists, else an empty default profile; a named profile that does not
   exist is an error listing the available ones. The file's text is registered in `sources`, so
   every problem (bad YAML, unknown key, wrong type) is a `PROFILE_ERROR` diagnostic at its
   line and column, raised together in one `CompileError` (`profile_file.py` reads the file).
 - `resolve_connection(profile, name, lookup)`: one connection with its `${VAR}` references
-  resolved. Values are resolved lazily, only for the connection a pipeline uses, so an unset
-  `${X}` in an unused connection, or a connector type this tool lacks, breaks nothing.
+  resolved by `lookup`, so an unset `${X}` in another connection breaks nothing. The compiler
+  does not call it: a `SOURCE s FROM "conn"` is resolved by `passes/resolve_variables.py`,
+  with the pipeline's variable scope.
 
 Two layouts are read. The current one: `engine: {type: duckdb, path, threads, memory_limit}`,
 `variables:`, `connections: {name: {type: ..., field: value}}`, `schema_policy: strict|evolve`.
