@@ -197,6 +197,50 @@ def test_bad_yaml_location(tmp_path: Path) -> None:
     assert d.notes and "line 3, column 6" in d.notes[0]
 
 
+def test_duplicate_top_level_key_is_an_error_at_the_second(tmp_path: Path) -> None:
+    write_profile(
+        tmp_path, "dev", "variables: {a: 1}\nengine: {path: x.duckdb}\nvariables: {b: 2}\n"
+    )
+    err, text = load_error(tmp_path, None)
+    [d] = err.diagnostics
+    assert d.code is Code.PROFILE_ERROR and d.is_error
+    assert d.message == "key `variables` is given twice in profile `dev`"
+    assert "dev.yml:3:1:" in text.splitlines()[0]
+    assert "^^^^^^^^^ given again here" in text
+    assert d.notes == ("first given at line 1, column 1",)
+
+
+def test_duplicate_nested_key_is_an_error_and_merge_overrides_are_not(tmp_path: Path) -> None:
+    write_profile(
+        tmp_path,
+        "dev",
+        """\
+        connections:
+          warehouse:
+            type: postgres
+            host: a
+            host: b
+        """,
+    )
+    err, text = load_error(tmp_path, None)
+    [d] = err.diagnostics
+    assert d.message == "key `host` is given twice in profile `dev`"
+    assert "dev.yml:5:5:" in text.splitlines()[0]
+    assert d.notes == ("first given at line 4, column 5",)
+
+    write_profile(
+        tmp_path,
+        "merged",
+        """\
+        variables:
+          <<: {env: base, limit: 1}
+          env: merged
+        """,
+    )
+    profile = load_profile(tmp_path, "merged", SourceMap())
+    assert dict(profile.variables) == {"env": "merged", "limit": 1}
+
+
 def test_bad_yaml_tab_indentation(tmp_path: Path) -> None:
     write_profile(tmp_path, "dev", "variables:\n\ta: 1\n")
     _, text = load_error(tmp_path, None)

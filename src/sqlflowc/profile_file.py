@@ -2,14 +2,16 @@
 
 `read_profile_file(text, file_id, name, sources)` parses the YAML, records where every value and
 every mapping key is (`YamlPath` → `Span`), and validates the document against `ProfileFile`
-(`sqlflowc.validation`; unknown keys are errors). Bad YAML, a document that is not a mapping, an
-unknown key, a wrong type and both layouts at once are `PROFILE_ERROR` diagnostics at their line
-and column, raised together in one `CompileError`; keys of the earlier releases with no effect
-here are dropped with a warning.
+(`sqlflowc.validation`; unknown keys are errors). Bad YAML, a key given twice in one mapping
+(at any depth: YAML would silently keep the last), a document that is not a mapping, an unknown
+key, a wrong type and both layouts at once are `PROFILE_ERROR` diagnostics at their line and
+column, raised together in one `CompileError`; keys of the earlier releases with no effect here
+are dropped with a warning.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
@@ -96,10 +98,21 @@ def read_profile_file(
 
     import yaml  # only when there is a profile file to read
 
-    loader = yaml.SafeLoader(text)
+    loader = _unique_key_loader()(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+    except _DuplicateKey as dup:
+        first = dup.first.start_mark
+        diagnostic = Diagnostic(
+            Code.PROFILE_ERROR,
+            f"key `{dup.key}` is given twice in profile `{name}`",
+            span(dup.second),
+            label="given again here",
+            help="merge the two into one: YAML would keep only the last and drop the first",
+            notes=(f"first given at line {first.line + 1}, column {first.column + 1}",),
+        )
+        raise CompileError([diagnostic], sources) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         at = None if mark is None else Span(file_id, mark.index, mark.index + 1)
@@ -153,6 +166,43 @@ def read_profile_file(
     if parsed is None or any(d.is_error for d in diagnostics):
         raise CompileError(diagnostics, sources)
     return parsed, diagnostics, values, keys
+
+
+class _DuplicateKey(Exception):
+    """A mapping of the profile gives `key` twice (`first`, `second`: the two key nodes)."""
+
+    def __init__(self, key: str, first: yaml.Node, second: yaml.Node) -> None:
+        super().__init__(key)
+        self.key = key
+        self.first = first
+        self.second = second
+
+
+@functools.cache
+def _unique_key_loader() -> type[yaml.SafeLoader]:
+    """A `SafeLoader` on which a key given twice in one mapping raises `_DuplicateKey`.
+
+    Keys are compared as constructed values (`1` and `01` are one key). A key that overrides one
+    brought in by a merge key (`<<: *base`) is not a duplicate: that is what merging is for."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, yaml.Node] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.setdefault(key, key_node)
+                    except TypeError:
+                        continue  # an unhashable key: the base class reports it
+                    if first is not key_node:
+                        raise _DuplicateKey(str(key), first, key_node)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def _index(
