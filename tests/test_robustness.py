@@ -73,3 +73,32 @@ def test_new_plan_file_gets_umask_permissions(tmp_path: Path) -> None:
 def test_mode_keywords_need_a_word_boundary(tmp_path: Path) -> None:
     text = 'SOURCE s TYPE CSV PARAMS {"path": "x.csv"};\nLOAD t FROM s MODE MERGEKEY (id);\n'
     assert compile_errors(text, tmp_path) == [Code.SYNTAX_ERROR]
+
+
+def test_reference_inside_a_default_is_part_of_that_reference(tmp_path: Path) -> None:
+    text = "CREATE TABLE u AS SELECT '${a|\"${b}\"}' AS x;\n"
+    comp = compile_source(
+        text,
+        str(tmp_path / "p.sf"),
+        project_dir=tmp_path,
+        environ={},
+        cli_vars={"a": "A", "b": "B"},
+    )
+    assert comp.plan.steps[0].sql == ("CREATE OR REPLACE TABLE u AS SELECT 'A' AS x",)
+
+
+def test_an_unclosed_brace_in_a_value_cannot_hide_a_secret(tmp_path: Path) -> None:
+    import duckdb
+
+    (tmp_path / "p.sf").write_text(
+        "CREATE TABLE t AS SELECT '${note}' AS n, '${db_password}' AS p;\n", encoding="utf-8"
+    )
+    db = str(tmp_path / "x.duckdb")
+    result = CliRunner().invoke(
+        cli,
+        ["run", str(tmp_path / "p.sf"), "--db", db, "--var", "note=${x", "--var", "db_password=s3"],
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    assert duckdb.connect(db, read_only=True).execute("SELECT * FROM t").fetchall() == [
+        ("${x", "s3")
+    ]

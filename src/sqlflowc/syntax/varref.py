@@ -61,7 +61,10 @@ def make_template(text: str, span: Span, reporter: Reporter) -> ast.Template:
     """Find the `${...}` references in a text (SQL body, URI, JSON string)."""
     refs: list[ast.VarRef] = []
     offsets: list[int] = []
+    after = 0  # a `${` inside a reference's default belongs to that reference
     for m in _VAR_START.finditer(text):
+        if m.start() < after:
+            continue
         end = ref_end(text, m.start())
         if end < 0:
             reporter.error(
@@ -71,6 +74,7 @@ def make_template(text: str, span: Span, reporter: Reporter) -> ast.Template:
                 label="no closing `}`",
             )
             continue
+        after = end
         raw = text[m.start() : end]
         ref = parse_var_ref(raw, span.shifted(m.start(), end - m.start()), reporter)
         if ref is not None:
@@ -110,7 +114,13 @@ def expand(text: str, value_of: Callable[[str], str | None]) -> str:
             break
         out.append(text[pos:start])
         value = value_of(text[start + 2 : end])
-        out.append(text[start : end + 1] if value is None else value)
+        if value is None:
+            # Not ours: keep the `${` and look again just after it, so an unclosed `${` in
+            # some other text cannot hide a reference that follows.
+            out.append("${")
+            pos = start + 2
+            continue
+        out.append(value)
         pos = end + 1
     out.append(text[pos:])
     return "".join(out)
