@@ -340,6 +340,10 @@ class _Resolver:
         site = stmt.connection.span
         connections = self.ctx.connections
         if name not in connections:
+            # Connection names match case-insensitively when that is unambiguous ("LAKE": lake).
+            folded = [c for c in connections if c.lower() == name.lower()]
+            name = folded[0] if len(folded) == 1 else name
+        if name not in connections:
             known = ", ".join(f"`{c}`" for c in sorted(connections)) or "none"
             close = did_you_mean(name, sorted(connections))
             self.reporter.error(
