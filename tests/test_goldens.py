@@ -58,6 +58,8 @@ UNREACHABLE = {
     Code.UDF_FAILED: "run time only",
     Code.TABLE_UDF_OUTPUT: "run time only",
     Code.UDF_UNAVAILABLE: "never raised yet",
+    Code.SCHEMA_NOT_CHECKED: "needs a database locked by another process "
+    "(tests/test_schema_check.py)",
 }
 
 

@@ -211,10 +211,19 @@ def test_a_database_locked_by_a_running_pipeline_is_not_consulted(tmp_path: Path
         start = time.perf_counter()
         comp = compile_text(
             "CREATE TABLE t MODE APPEND AS SELECT 'x' AS other;\n"
-            "CREATE TABLE t MODE APPEND AS SELECT 1.5 AS third;\n",
+            "CREATE TABLE t MODE APPEND AS SELECT 1.5 AS third;\n"
+            "CREATE TABLE u MODE MERGE KEY (id) AS SELECT 1 AS id;\n",
             tmp_path,
         )
-        assert len(comp.plan.steps) == 2 and time.perf_counter() - start < 10
+        assert len(comp.plan.steps) == 3 and time.perf_counter() - start < 10
+        # Not silent: each table whose schema could not be read is named once, at its MODE.
+        warned = [d for d in comp.warnings if d.code is Code.SCHEMA_NOT_CHECKED]
+        assert [d.severity for d in warned] == [Severity.WARNING] * 2
+        text = render_text(warned, comp.sources)
+        assert f"p.sf:1:16: warning[SF0708]: the schema of `t` in {db} could not be read; " in text
+        assert "it will be checked at run time" in text
+        assert "p.sf:3:16: warning[SF0708]: the schema of `u`" in text
+        assert "lock" in warned[0].notes[0].lower()
     finally:
         holder.kill()
         holder.wait()

@@ -5,13 +5,16 @@ Ensures, reporting and never raising: every load whose source schema and target 
 knowable is checked by `runtime/schema.compare` under the compilation's schema policy, and each
 problem is reported at the statement's MODE clause with its SF07xx code — the same verdict the
 executor would reach before writing anything. MERGE keys and the INCREMENTAL `BY` column are
-checked too. Nothing is reported when a schema cannot be known: the run checks again.
+checked too. Nothing is reported when a schema cannot be known: the run checks again — except
+that a load into a table that may exist in a profile database that could not be opened (locked
+by another process, unreadable) gets warning SF0708 (once per table): its target's schema was
+not read and is checked when the pipeline runs.
 
 How schemas are known: the pipeline is replayed, in program order, on an empty in-memory DuckDB
 database. A table written earlier in the pipeline exists there with the columns its query or
 source gives (`CREATE TABLE ... AS SELECT * FROM (query) LIMIT 0`); a table the pipeline has not
 written yet is copied, columns only, from the profile's database when that file exists and can
-be opened read-only (a missing, locked or unreadable database is simply not consulted). Plain
+be opened read-only (a missing database is simply not consulted). Plain
 DDL (`CREATE TABLE t (...)`, `ALTER TABLE`, `DROP`, `CREATE SCHEMA`) is replayed as written;
 DML changes no schema; any other statement makes the tables it writes unknown, and any other
 ordering barrier (whose effects are unknown) ends the replay. A source query that cannot be
@@ -147,6 +150,8 @@ class _Replay:
         self.unknown: set[str] = set()
         self.from_database: set[str] = set()  # copied from the existing database
         self.views: set[str] = set()
+        self.unreadable: str | None = None  # why the existing database could not be opened
+        self.not_checked: set[str] = set()  # tables warned about (SF0708)
         self.attached = self._attach(ctx.database)
         # Whether a table absent here is absent from the database too (it will be created).
         self.complete = self.attached or not _exists(ctx.database)
@@ -238,11 +243,22 @@ class _Replay:
             )
             return
         target = None if key in self.unknown else self._columns(key)
-        if key in self.unknown or (
-            target is None and key not in self.touched and not self.complete
-        ):
+        unreadable = target is None and key not in self.touched and not self.complete
+        if key in self.unknown or unreadable:
             # The table's schema is unknown (or it may exist in a database that could not be
             # read): check only what does not depend on it, the source's keys and BY column.
+            if unreadable and key not in self.not_checked:
+                self.not_checked.add(key)
+                self.ctx.reporter.warning(
+                    Code.SCHEMA_NOT_CHECKED,
+                    f"the schema of `{table}` in {self.ctx.database} could not be read; "
+                    "it will be checked at run time",
+                    mode.span,
+                    label=f"writes `{table}`",
+                    help="the database is in use by another process (or unreadable); "
+                    "compile again when it is free to check this load now",
+                    notes=(self.unreadable,) if self.unreadable else (),
+                )
             self._report(table, source, None, mode, "")
             self._forget(key)
             return
@@ -363,9 +379,16 @@ class _Replay:
     # ------------------------------------------------------------------ DuckDB
 
     def _attach(self, database: str | None) -> bool:
+        import duckdb
+
         if database is None or not _exists(database):
             return False
-        return self._run(f"ATTACH {sql_string(database)} AS {_EXISTING} (READ_ONLY)")
+        try:
+            self.con.execute(f"ATTACH {sql_string(database)} AS {_EXISTING} (READ_ONLY)")
+        except duckdb.Error as err:
+            self.unreadable = str(err).strip().splitlines()[0] if str(err).strip() else None
+            return False
+        return True
 
     def _run(self, statement: str, params: dict[str, str] | None = None) -> bool:
         return self._query(statement, params) is not None
