@@ -17,9 +17,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
+from helpers import run_ok, sqlflowc
 
 COMPAT = Path(__file__).resolve().parent / "compat"
 
@@ -29,16 +28,6 @@ def copy_project(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     shutil.copytree(COMPAT / name, work, ignore=shutil.ignore_patterns("target", "output"))
     monkeypatch.chdir(work)
     return work
-
-
-def sqlflowc(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def run_ok(pipeline: str, *args: str) -> Result:
-    result = sqlflowc("run", f"pipelines/{pipeline}.sf", *args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def rows(database: Path, query: str) -> list[tuple[Any, ...]]:

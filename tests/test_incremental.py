@@ -6,9 +6,9 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
+from helpers import sql
 from sqlflowc.api import compile_source, run
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.executor import RunResult
@@ -17,17 +17,6 @@ PIPELINE = (
     "CREATE TABLE daily MODE INCREMENTAL BY ts LOOKBACK '1 day' AS\n"
     "SELECT id, ts, amount FROM events WHERE ts BETWEEN @start_dt AND @end_dt;\n"
 )
-
-
-def sql(db: Path, *statements: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db))
-    try:
-        out: list[tuple[Any, ...]] = []
-        for s in statements:
-            out = con.execute(s).fetchall()
-        return out
-    finally:
-        con.close()
 
 
 def run_text(text: str, db: Path, tmp_path: Path) -> RunResult:

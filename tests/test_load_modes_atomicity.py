@@ -11,23 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
+from helpers import sql
 from sqlflowc.api import compile_source, run
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.executor import RunResult
-
-
-def sql(db: Path, *statements: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db))
-    try:
-        out: list[tuple[Any, ...]] = []
-        for s in statements:
-            out = con.execute(s).fetchall()
-        return out
-    finally:
-        con.close()
 
 
 def snapshot(db: Path, table: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:

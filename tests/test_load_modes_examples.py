@@ -12,9 +12,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
+from helpers import run_ok, sqlflowc
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "load_modes"
 
@@ -25,16 +24,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("target"))
     monkeypatch.chdir(work)
     return work
-
-
-def sqlflowc(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def run_ok(pipeline: str, *args: str) -> Result:
-    result = sqlflowc("run", f"pipelines/{pipeline}.sf", *args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def rows(project: Path, query: str) -> list[tuple[Any, ...]]:
