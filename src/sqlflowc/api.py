@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Reporter
-from sqlflowc.runtime.executor import run_plan as run
 from sqlflowc.source import SourceMap
 
 if TYPE_CHECKING:
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from sqlflowc.ir import program as ir
     from sqlflowc.passes.context import PassContext
     from sqlflowc.profiles import Profile
+    from sqlflowc.runtime.report import RunResult
     from sqlflowc.runtime.schema import Policy
 
 __all__ = ["Compilation", "compile_file", "compile_source", "database_path", "run"]
@@ -169,3 +169,13 @@ def database_path(project_dir: Path, profile: Profile, override: str | None) -> 
         return chosen
     path = Path(chosen)
     return str(path if path.is_absolute() or override else project_dir / path)
+
+
+def run(plan: Plan, **options: Any) -> RunResult:
+    """Execute a plan on DuckDB; `options` are those of `runtime.executor.run_plan`.
+
+    The executor is imported here, not at the top: `compile` and `check` never need it.
+    """
+    from sqlflowc.runtime.executor import run_plan
+
+    return run_plan(plan, **options)
