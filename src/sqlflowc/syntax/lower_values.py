@@ -139,8 +139,8 @@ class ValueLowerer:
                 f"invalid JSON string: {err.msg.lower()}",
                 self.tok_span(tok),
                 label="not a valid JSON string",
-                help='JSON strings escape only \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX; '
-                "write a tab as \\t",
+                help='JSON strings escape only \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\u0000-style '
+                "hex codes; write a tab as \\t",
             )
             return raw[1:-1]
         assert isinstance(value, str)
