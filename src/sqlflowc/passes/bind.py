@@ -46,21 +46,15 @@ class _Binder:
         match stmt:
             case ir.Load():
                 return dataclasses.replace(stmt, writes=frozenset({table_key(stmt.table)}))
-            case ir.CreateTable():
-                query = self.query(stmt.query, "CREATE TABLE ... AS")
+            case ir.CreateTable() | ir.CreateView():
+                is_table = isinstance(stmt, ir.CreateTable)
+                target = stmt.table if isinstance(stmt, ir.CreateTable) else stmt.view
+                query = self.query(stmt.query, f"CREATE {'TABLE' if is_table else 'VIEW'} ... AS")
                 return dataclasses.replace(
                     stmt,
                     query=query,
                     reads=_reads(query.tree),
-                    writes=frozenset({table_key(stmt.table)}),
-                )
-            case ir.CreateView():
-                query = self.query(stmt.query, "CREATE VIEW ... AS")
-                return dataclasses.replace(
-                    stmt,
-                    query=query,
-                    reads=_reads(query.tree),
-                    writes=frozenset({table_key(stmt.view)}),
+                    writes=frozenset({table_key(target)}),
                 )
             case ir.Export():
                 query = self.query(stmt.query, "EXPORT")
