@@ -16,11 +16,24 @@ nox.options.reuse_existing_virtualenvs = True
 ROOT = Path(__file__).parent
 
 
+def _pytest(session: nox.Session, *args: str) -> None:
+    """pytest on every core (pytest-xdist), with the bounded hypothesis profile `ci`."""
+    session.install("-e", ".[test]")
+    workers = os.environ.get("PYTEST_WORKERS", "auto")
+    env = {"HYPOTHESIS_PROFILE": "ci"}
+    session.run("pytest", "-q", "-n", workers, *args, *session.posargs, env=env)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite, with a bounded fuzzing profile."""
-    session.install("-e", ".[test]")
-    session.run("pytest", "-q", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
+    """The test suite without the tests marked `slow` (those run in `slow`; CI runs both)."""
+    _pytest(session, "-m", "not slow")
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """The tests marked `slow`: grammar fuzzing, whole documented sessions, large kills."""
+    _pytest(session, "-m", "slow")
 
 
 @nox.session

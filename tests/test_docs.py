@@ -265,10 +265,10 @@ def test_readme_setup_commands() -> None:
     assert _code_blocks(setup, "sh") == [
         "python3 -m venv .venv && .venv/bin/pip install -e . && "
         ".venv/bin/sqlflowc run examples/quickstart/pipelines/quickstart.sf\n",
-        "python3 -m venv .venv && .venv/bin/pip install nox && .venv/bin/nox -s tests\n",
+        "python3 -m venv .venv && .venv/bin/pip install nox && .venv/bin/nox -s tests slow\n",
     ]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert re.search(r"/nox -s tests\s*$", ci, flags=re.M), "CI must run what README gives"
+    assert re.search(r"/nox -s tests slow\s*$", ci, flags=re.M), "CI must run what README gives"
     assert (ROOT / "examples" / "quickstart" / "pipelines" / "quickstart.sf").is_file()
 
 
@@ -442,6 +442,7 @@ def run_session(commands: list[Command], cwd: Path) -> None:
         assert not missing, f"$ {command.shell}\nnot in the output: {missing}\n{done.stdout}"
 
 
+@pytest.mark.slow
 def test_readme_tour(tmp_path: Path) -> None:
     commands = tour_commands()
     assert len(commands) >= 10
@@ -451,6 +452,7 @@ def test_readme_tour(tmp_path: Path) -> None:
 SESSIONS = [b for b in ALL_BLOCKS if b.info == "console" and b.directive[:1] == ("init-demo",)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", SESSIONS, ids=[b.id for b in SESSIONS])
 def test_console_session(block: Block, tmp_path: Path) -> None:
     """A ```console block marked `<!-- doc-test: init-demo -->`, run in `sqlflowc init demo`."""

@@ -272,11 +272,13 @@ def check_parse_is_total(text: str) -> None:
         assert 0 <= diag.span.start <= diag.span.end <= len(text), diag
 
 
+@pytest.mark.slow
 @given(PROGRAMS | st.lists(STATEMENTS, max_size=6).map("".join))
 def test_parse_generated_programs(text: str) -> None:
     check_parse_is_total(text)
 
 
+@pytest.mark.slow
 @given(mutated())
 def test_parse_mutated_programs(text: str) -> None:
     check_parse_is_total(text)
@@ -291,6 +293,7 @@ def comment_texts(pipeline: ast.Pipeline) -> list[str]:
     return sorted(c.text.rstrip() if c.text.startswith("--") else c.text for c in pipeline.comments)
 
 
+@pytest.mark.slow
 @given(CLEAN_PROGRAMS | PROGRAMS)
 def test_fmt_round_trips_and_is_idempotent(text: str) -> None:
     pipeline, reporter = parse(text)
