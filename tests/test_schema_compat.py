@@ -1,4 +1,4 @@
-"""runtime/schema.py: safe widenings, common types and the by-name comparison (pure rules)."""
+"""sqlflowc.schema: safe widenings, common types and the load check (pure rules)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import duckdb
 import pytest
 
 from sqlflowc.diagnostics import Code
-from sqlflowc.runtime.schema import (
+from sqlflowc.schema import (
     Column,
     by_column_problem,
+    check_load,
     common_type,
-    compare,
     normalize_type,
     widens,
 )
@@ -139,13 +139,13 @@ def cols(*spec: str) -> list[Column]:
     return out
 
 
-def test_compare_matches_by_name_case_insensitively() -> None:
-    diff = compare("t", cols("B INTEGER", "a VARCHAR"), cols("A VARCHAR", "b BIGINT"), "strict")
+def test_check_load_matches_by_name_case_insensitively() -> None:
+    diff = check_load("t", cols("B INTEGER", "a VARCHAR"), cols("A VARCHAR", "b BIGINT"), "strict")
     assert diff.ok and diff.missing == ()
 
 
-def test_compare_reports_every_problem_with_table_column_types_and_fix() -> None:
-    diff = compare(
+def test_check_load_reports_every_problem_with_table_column_types_and_fix() -> None:
+    diff = check_load(
         "sales",
         cols("id BIGINT", "note VARCHAR", "amount VARCHAR"),
         cols("id INTEGER", "amount DOUBLE", "region VARCHAR NOT NULL"),
@@ -168,7 +168,7 @@ def test_compare_reports_every_problem_with_table_column_types_and_fix() -> None
 
 
 def test_evolve_adds_columns_and_widens_but_not_incompatible_types() -> None:
-    diff = compare(
+    diff = check_load(
         "t",
         cols("id BIGINT", "note VARCHAR", "x VARCHAR"),
         cols("id INTEGER", "x INTEGER"),
@@ -181,15 +181,17 @@ def test_evolve_adds_columns_and_widens_but_not_incompatible_types() -> None:
 
 def test_a_missing_column_with_a_default_or_nullable_is_fine() -> None:
     target = [Column("id", "INTEGER"), Column("n", "INTEGER", nullable=False, default="0")]
-    diff = compare("t", cols("id INTEGER"), target, "strict")
+    diff = check_load("t", cols("id INTEGER"), target, "strict")
     assert diff.ok and diff.missing == ("n",)
 
 
 def test_keys_must_be_in_source_and_target() -> None:
-    diff = compare("t", cols("id INTEGER"), cols("id INTEGER", "k INTEGER"), "strict", keys=["K"])
+    diff = check_load(
+        "t", cols("id INTEGER"), cols("id INTEGER", "k INTEGER"), "strict", keys=["K"]
+    )
     assert [p.code for p in diff.problems] == [Code.KEY_COLUMN_MISSING]
     assert "the source" in diff.problems[0].message
-    diff = compare("t", cols("k INTEGER"), None, "strict", keys=["k"])
+    diff = check_load("t", cols("k INTEGER"), None, "strict", keys=["k"])
     assert diff.ok
 
 

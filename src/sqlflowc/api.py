@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlflowc.passes.context import PassContext
     from sqlflowc.profiles import Profile
     from sqlflowc.runtime.report import RunResult
-    from sqlflowc.runtime.schema import Policy
+    from sqlflowc.schema import Policy
 
 __all__ = ["Compilation", "compile_file", "compile_source", "database_path", "run"]
 

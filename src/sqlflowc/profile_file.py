@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity
 from sqlflowc.source import SourceMap, Span
+from sqlflowc.suggest import did_you_mean
 from sqlflowc.validation import Check, FieldError, Ge, ValidationError, validate
 
 if TYPE_CHECKING:
@@ -229,8 +230,6 @@ def _index(
 def _validation_diagnostics(
     err: ValidationError, values: Mapping[YamlPath, Span], keys: Mapping[YamlPath, Span]
 ) -> list[Diagnostic]:
-    from sqlflowc.runtime.connectors.base import did_you_mean
-
     out: list[Diagnostic] = []
     seen: set[YamlPath] = set()
     for e in err.errors:

@@ -27,15 +27,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.profile_file import ProfileFile, YamlPath, read_profile_file
 from sqlflowc.source import SourceMap, Span
+from sqlflowc.suggest import did_you_mean
 from sqlflowc.syntax.varref import expand, split_ref
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -150,7 +148,7 @@ def load_profile(project_dir: Path, name: str | None, sources: SourceMap | None 
         raise _fail(
             sources,
             f"profile `{name}` not found in {project_dir / 'profiles'}",
-            help=_did_you_mean(name, names),
+            help=did_you_mean(name, names),
             notes=(f"available profiles: {', '.join(names) if names else 'none'}",),
         )
     try:
@@ -186,12 +184,6 @@ def _parse(
         connection_spans=connection_spans,
         sources=sources,
     )
-
-
-def _did_you_mean(word: str, candidates: list[str]) -> str:
-    from sqlflowc.runtime.connectors.base import did_you_mean
-
-    return did_you_mean(word, candidates)
 
 
 def _engine(parsed: ProfileFile, project_dir: Path) -> Engine:
@@ -282,7 +274,7 @@ def resolve_connection(
             f"connection `{name}` is not defined in {where}",
             span,
             code=Code.UNKNOWN_CONNECTION,
-            help=_did_you_mean(name, names),
+            help=did_you_mean(name, names),
             notes=(f"connections: {', '.join(names) if names else 'none'}",),
         )
     spans = profile.connection_spans.get(name, {})

@@ -21,7 +21,7 @@ from sqlflowc.ir import program as ir
 from sqlflowc.source import SourceMap, Span
 
 if TYPE_CHECKING:
-    from sqlflowc.runtime.schema import Policy
+    from sqlflowc.schema import Policy
 
 _ID_CHARS = re.compile(r"[^a-z0-9]+")
 

@@ -39,7 +39,7 @@ from sqlflowc.backend.load_sql import (
 )
 from sqlflowc.backend.plan import Plan
 from sqlflowc.ir import program as ir
-from sqlflowc.runtime.schema import Policy
+from sqlflowc.schema import Policy
 
 __all__ = [
     "AppendLoad",

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from sqlglot import TokenType, exp, tokenize
 from sqlglot.errors import TokenError
 
-from sqlflowc.runtime.schema import Column
+from sqlflowc.schema import Column
 
 STATE_TABLE = "_sqlflow_state"
 # macro → the type it is bound as

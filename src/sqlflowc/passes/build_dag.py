@@ -13,7 +13,6 @@ that is written. Only the direct (non-redundant) edges are kept.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 
 from sqlglot import exp
 
@@ -22,6 +21,7 @@ from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
+from sqlflowc.suggest import closest
 
 
 def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
@@ -149,13 +149,13 @@ def _warn_unknown_tables(
             if name in written or name in seen:
                 continue
             seen.add(name)
-            close = difflib.get_close_matches(name, sorted(written), n=1, cutoff=0.75)
+            close = closest(name, sorted(written), cutoff=0.75)
             ctx.reporter.warning(
                 Code.UNKNOWN_TABLE,
                 f"table `{name}` is not created by this pipeline",
                 _reference_span(stmt, name),
                 label="read here",
-                help=f"did you mean `{close[0]}`?"
+                help=f"did you mean `{close}`?"
                 if close
                 else "fine if it already exists in the database",
             )

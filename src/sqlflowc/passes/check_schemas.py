@@ -2,7 +2,7 @@
 
 Requires: `bind`, `check_connectors` and `build_dag` have run without errors.
 Ensures, reporting and never raising: every load whose source schema and target schema are both
-knowable is checked by `runtime/schema.compare` under the compilation's schema policy, and each
+knowable is checked by `sqlflowc.schema.check_load` under the compilation's schema policy, and each
 problem is reported at the statement's MODE clause with its SF07xx code — the same verdict the
 executor would reach before writing anything. MERGE keys and the INCREMENTAL `BY` column are
 checked too. Nothing is reported when a schema cannot be known: the run checks again — except
@@ -40,7 +40,7 @@ from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.runtime.connectors.base import sql_string
-from sqlflowc.runtime.schema import Column, SchemaDiff, by_column_problem, compare
+from sqlflowc.schema import Column, SchemaDiff, by_column_problem, check_load
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -285,7 +285,7 @@ class _Replay:
     ) -> SchemaDiff:
         """Report every problem of writing `source` into `target` at the MODE clause."""
         keys = () if isinstance(mode, ir.Append) else tuple(k.value for k in mode.keys)
-        diff = compare(table, source, target, self.ctx.schema_policy, keys=keys)
+        diff = check_load(table, source, target, self.ctx.schema_policy, keys=keys)
         problems = list(diff.problems)
         if isinstance(mode, ir.Incremental):
             by = by_column_problem(table, mode.by.value, source)

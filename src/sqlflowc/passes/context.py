@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlflowc.diagnostics import Reporter
-from sqlflowc.runtime.schema import Policy
+from sqlflowc.schema import Policy
 from sqlflowc.source import SourceMap
 from sqlflowc.udf.discovery import UdfCatalog
 

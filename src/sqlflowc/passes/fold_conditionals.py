@@ -42,10 +42,10 @@ from sqlflowc.passes.variables import (
     Scope,
     Value,
     assign_set,
-    did_you_mean,
     splice,
     value_text,
 )
+from sqlflowc.suggest import closest
 from sqlflowc.syntax.varref import make_template
 
 MAX_DEPTH = 200
@@ -287,7 +287,7 @@ class _Folder:
                 assert_never(operand)
 
     def bare_word(self, word: ast.BareName) -> None:
-        close = did_you_mean(word.name, self.scope.names())
+        close = closest(word.name, self.scope.names())
         hint = (
             f"did you mean the variable `{close}`, or the text '{word.name}'?"
             if close is not None

@@ -42,12 +42,12 @@ from sqlflowc.passes.variables import (
     Scope,
     Spliced,
     assign_set,
-    did_you_mean,
     is_secret_name,
     splice,
     value_text,
 )
 from sqlflowc.source import Span
+from sqlflowc.suggest import closest
 from sqlflowc.syntax.parser import build_parser
 from sqlflowc.syntax.varref import make_template
 
@@ -345,7 +345,7 @@ class _Resolver:
             name = folded[0] if len(folded) == 1 else name
         if name not in connections:
             known = ", ".join(f"`{c}`" for c in sorted(connections)) or "none"
-            close = did_you_mean(name, sorted(connections))
+            close = closest(name, sorted(connections))
             self.reporter.error(
                 Code.UNKNOWN_CONNECTION,
                 f"unknown connection `{name}`",
@@ -421,7 +421,7 @@ class _Resolver:
         folded = _fold(stmt.source)
         if folded not in self.declared:
             names = [ident.value for ident in self.declared.values()]
-            close = did_you_mean(stmt.source.value, names)
+            close = closest(stmt.source.value, names)
             self.reporter.error(
                 Code.UNKNOWN_SOURCE,
                 f"unknown source `{stmt.source.value}`",

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, assert_never
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
-from sqlflowc.passes.variables import did_you_mean
 from sqlflowc.source import Span
+from sqlflowc.suggest import closest
 from sqlflowc.syntax.varref import make_template
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class UnknownVariables:
                     f"`{name}` is set at {ctx.sources.location(sites[name])}, which does not "
                     "come before this use in the active code"
                 )
-            close = did_you_mean(name, [c for c in candidates if c != name])
+            close = closest(name, [c for c in candidates if c != name])
             if close is not None:
                 helps.append(f"did you mean `{close}`?")
             if not helps:

@@ -29,7 +29,6 @@ same name is used with different values). The executor substitutes placeholders 
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -99,15 +98,6 @@ def loose_value(text: str) -> JsonData:
     if lowered == "null":
         return None
     return text
-
-
-def did_you_mean(name: str, candidates: list[str]) -> str | None:
-    """The closest candidate to a misspelt name, if any is close."""
-    for candidate in candidates:
-        if candidate.lower() == name.lower() and candidate != name:
-            return candidate
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
-from sqlflowc.runtime.connectors.base import did_you_mean, sql_string
+from sqlflowc.runtime.connectors.base import sql_string
 from sqlflowc.source import Span
+from sqlflowc.suggest import did_you_mean
 from sqlflowc.validation import Check, Gt, ValidationError, describe_type, schema_fields, validate
 
 _TEXT_COMPRESSION = Literal["none", "gzip", "zstd", "auto"]

@@ -10,7 +10,7 @@ or rolls back. In order:
 2. MERGE, and INCREMENTAL with KEY: reject NULL and duplicate source keys (`SOURCE_NULL_KEYS`,
    `SOURCE_DUPLICATE_KEYS`), showing up to 5 offending key values;
 3. a missing target is created from the stage (every row inserted);
-4. otherwise the schemas are compared by name (`runtime/schema.compare`, the step's policy):
+4. otherwise the schemas are compared by name (`sqlflowc.schema.check_load`, the step's policy):
    problems raise `LoadError` with the first problem's code; under `evolve`, columns are added
    or widened first;
 5. the write: APPEND inserts by name; MERGE deletes the matched target rows and inserts the stage
@@ -36,13 +36,14 @@ from typing import TYPE_CHECKING, Any, assert_never
 from sqlflowc.backend import load_sql as sql
 from sqlflowc.backend.load_modes import AppendLoad, IncrementalLoad, LoadSpec, MergeLoad
 from sqlflowc.diagnostics import Code
-from sqlflowc.runtime.schema import (
+from sqlflowc.runtime.schema import describe_columns
+from sqlflowc.schema import (
     Column,
     Policy,
     Problem,
     SchemaDiff,
     by_column_problem,
-    compare,
+    check_load,
 )
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def _append(con: Connection, spec: AppendLoad, staging: str) -> LoadCounts:
         counts = LoadCounts(inserted=inserted, created=True)
     else:
         source = _describe(con, spec.stage)
-        changes = _apply(con, spec.target, compare(spec.target, source, target, spec.policy))
+        changes = _apply(con, spec.target, check_load(spec.target, source, target, spec.policy))
         inserted = _count(con, sql.insert_from(spec.target, spec.stage))
         counts = LoadCounts(inserted=inserted, changes=changes)
     con.execute(sql.drop_stage(spec.stage, view=True))
@@ -138,7 +139,7 @@ def _incremental(con: Connection, spec: IncrementalLoad, staging: str) -> LoadCo
         inserted = _count(con, sql.create_from(spec.target, spec.stage))
         counts = LoadCounts(inserted=inserted, created=True)
     else:
-        changes = _apply(con, spec.target, compare(spec.target, source, target, spec.policy))
+        changes = _apply(con, spec.target, check_load(spec.target, source, target, spec.policy))
         bounds = {"start_dt": window["start_dt"], "end_dt": window["end_dt"]}
         deleted = _count(con, sql.window_delete(spec.target, spec.by), bounds)
         inserted = _count(con, sql.insert_from(spec.target, spec.stage))
@@ -169,7 +170,7 @@ def _merge_stage(
     staged: int,
 ) -> LoadCounts:
     """Merge a checked stage into `target` on `keys` (the stage has `staged` rows)."""
-    key_problems = compare(target, source, None, policy, keys=keys).problems
+    key_problems = check_load(target, source, None, policy, keys=keys).problems
     if key_problems:
         _raise_problem(key_problems[0])
     _check_source_keys(con, target, stage, keys)
@@ -178,7 +179,7 @@ def _merge_stage(
         return LoadCounts(
             inserted=_count(con, sql.create_from(target, stage)), updated=0, created=True
         )
-    diff = compare(target, source, existing, policy, keys=keys)
+    diff = check_load(target, source, existing, policy, keys=keys)
     changes = _apply(con, target, diff)
     matched, target_rows = con.execute(sql.matched_counts(target, stage, keys)).fetchall()[0]
     inserted = staged - matched
@@ -266,8 +267,7 @@ def target_columns(con: Connection, target: str) -> list[Column] | None:
 
 
 def _describe(con: Connection, name: str, *, temp: bool = True) -> list[Column]:
-    rows = con.execute(sql.describe(name, temp=temp)).fetchall()
-    return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
+    return describe_columns(con, name, temp=temp)
 
 
 def _apply(con: Connection, target: str, diff: SchemaDiff) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ A result of the wrong shape is SF0809; nothing is written.
 A returned column fits its declared type when the types are equal, or the cast is lossless and
 unsurprising: a number into the declared numeric type (DuckDB's cast fails on overflow), any
 type into VARCHAR (a DATE column declared VARCHAR, as the earlier releases' modules declare dates
-read from CSV as text, is written as `2024-01-31`), a safe widening of `runtime/schema.py`
+read from CSV as text, is written as `2024-01-31`), a safe widening of `sqlflowc.schema`
 (`widens`: DATE → TIMESTAMP, TIMESTAMP_S → TIMESTAMP, ...), and an all-NULL column into any
 type. Anything else (TIMESTAMP declared DATE, VARCHAR declared INTEGER, BOOLEAN declared
 INTEGER, ...) is SF0809.
@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.diagnostics import Code
-from sqlflowc.runtime.schema import normalize_type, widens
 from sqlflowc.runtime.udfs import UdfStepError
+from sqlflowc.schema import normalize_type, widens
 from sqlflowc.udf.signature import Udf
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ blanked out (offsets kept) and the text parsed again.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from sqlflowc.diagnostics import Code, Diagnostic
 from sqlflowc.source import Span
+from sqlflowc.suggest import closest
 
 MAX_SYNTAX_ERRORS = 10
 
@@ -366,13 +366,13 @@ def _stray_text(found: str, start: int, expected: set[str], file_id: int) -> Dia
 
 def _unknown_statement(word: str, span: Span) -> Diagnostic:
     candidates = [*STATEMENT_KEYWORDS, *SQL_VERBS]
-    close = difflib.get_close_matches(word.upper(), candidates, n=1, cutoff=0.7)
+    close = closest(word, candidates, cutoff=0.7)
     return Diagnostic(
         Code.UNKNOWN_STATEMENT,
         f"unknown statement `{word}`",
         span,
         label="not a SQLFlow statement or a known SQL statement",
-        help=f"did you mean `{close[0]}`?"
+        help=f"did you mean `{close}`?"
         if close
         else "statements start with "
         + ", ".join(STATEMENT_KEYWORDS)

@@ -15,7 +15,6 @@ an error is left out of the result.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlglot import exp
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import program as ir
 from sqlflowc.source import Span
+from sqlflowc.suggest import closest
 from sqlflowc.udf import UdfKind, sql_calls
 from sqlflowc.udf.discovery import UdfCatalog
 from sqlflowc.udf.signature import Udf
@@ -184,14 +184,14 @@ class _Finder:
         if not found:
             if isinstance(node, exp.Anonymous) and not builtin:
                 names = sorted({u.name for u in self.catalog.udfs})
-                close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
-                if close:
+                close = closest(name, names, cutoff=0.8)
+                if close is not None:
                     self.reporter.warning(
                         Code.UNKNOWN_UDF,
                         f"`{name}` is neither a DuckDB function nor a UDF",
                         span,
                         label="unknown function",
-                        help=f"did you mean the UDF `{close[0]}`?",
+                        help=f"did you mean the UDF `{close}`?",
                     )
             return None
         if builtin:
@@ -235,13 +235,13 @@ class _Finder:
 
     def unknown(self, span: Span, name: str) -> None:
         choices = [u.qualified for u in self.catalog.udfs]
-        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-        if not close:
+        close = closest(name, choices)
+        if close is None:
             by_tail = {u.qualified.rsplit(".", 1)[-1]: u.qualified for u in self.catalog.udfs}
-            tail = difflib.get_close_matches(name.rsplit(".", 1)[-1], list(by_tail), n=1)
-            close = [by_tail[tail[0]]] if tail else []
-        if close:
-            hint = f"did you mean `{close[0]}`?"
+            tail = closest(name.rsplit(".", 1)[-1], by_tail)
+            close = by_tail[tail] if tail is not None else None
+        if close is not None:
+            hint = f"did you mean `{close}`?"
         elif self.catalog.udfs:
             hint = "`sqlflowc udf list` shows the project's UDFs"
         else:

@@ -9,12 +9,12 @@ the bare name; an unknown or ambiguous name is a diagnostic (with "did you mean"
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Any
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.suggest import closest
 from sqlflowc.udf import UdfKind
 from sqlflowc.udf.discovery import PACKAGE, UdfCatalog
 from sqlflowc.udf.signature import Udf
@@ -106,9 +106,9 @@ def find_udf(catalog: UdfCatalog, name: str) -> Udf:
             ]
         )
     choices = [u.qualified for u in catalog.udfs] + [u.name for u in catalog.udfs]
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    if close:
-        hint = f"did you mean `{close[0]}`?"
+    close = closest(name, choices)
+    if close is not None:
+        hint = f"did you mean `{close}`?"
     elif catalog.udfs:
         hint = "`sqlflowc udf list` shows the project's UDFs"
     else:

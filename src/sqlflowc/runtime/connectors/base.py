@@ -22,11 +22,10 @@ build text directly.
 
 from __future__ import annotations
 
-import difflib
 import glob
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -36,6 +35,7 @@ from sqlglot import exp
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.ir import program
 from sqlflowc.source import Span
+from sqlflowc.suggest import did_you_mean
 from sqlflowc.validation import (
     FieldError,
     ValidationError,
@@ -52,7 +52,6 @@ __all__ = [
     "FileParams",
     "check_params",
     "describe_type",
-    "did_you_mean",
     "has_glob",
     "matching_files",
     "resolve_location",
@@ -284,13 +283,6 @@ def _lower_first(text: str) -> str:
 def _show(value: Any) -> str:
     text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """`did you mean `x`?` for the closest candidate (case-insensitive), else empty."""
-    by_lower = {c.lower(): c for c in candidates}
-    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f"did you mean `{by_lower[close[0]]}`?" if close else ""
 
 
 def has_glob(path: str) -> bool:

@@ -22,13 +22,13 @@ from sqlflowc.runtime.connectors.base import (
     SYNC_OBSOLETE,
     FileConnector,
     FileParams,
-    did_you_mean,
     has_glob,
     select_from,
     sql_string,
     table_function,
 )
 from sqlflowc.source import Span
+from sqlflowc.suggest import did_you_mean
 from sqlflowc.validation import Check
 
 

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.ir import program
-from sqlflowc.runtime.connectors.base import Connector, did_you_mean
+from sqlflowc.runtime.connectors.base import Connector
 from sqlflowc.runtime.connectors.csv import CsvConnector
 from sqlflowc.runtime.connectors.json import JsonConnector
 from sqlflowc.runtime.connectors.parquet import ParquetConnector
+from sqlflowc.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint

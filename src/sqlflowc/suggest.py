@@ -1,0 +1,42 @@
+"""The one "did you mean" of every diagnostic: the known name closest to a misspelt one.
+
+Names are compared case-insensitively (DuckDB identifiers, keywords, connector types and most of
+our names are), and a candidate that differs from the word only in case is always the answer.
+Otherwise the closest candidate by `difflib`'s ratio wins when it reaches `cutoff` (0.6 by
+default; a caller raises it where a wrong guess would mislead more than silence, e.g. for SQL
+functions that may be DuckDB's own).
+
+>>> closest("regoin", ["region", "country"])
+'region'
+>>> did_you_mean("cvs", ["CSV", "JSON"])
+'did you mean `CSV`?'
+>>> did_you_mean("zzz", ["CSV"])
+''
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["closest", "did_you_mean"]
+
+
+def closest(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The candidate nearest to `word` (case-insensitively), or None when none is close."""
+    names = list(dict.fromkeys(candidates))
+    folded = word.lower()
+    for name in names:
+        if name != word and name.lower() == folded:
+            return name
+    by_folded: dict[str, str] = {}
+    for name in names:
+        by_folded.setdefault(name.lower(), name)
+    found = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=cutoff)
+    return by_folded[found[0]] if found else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str:
+    """`did you mean `x`?` for the closest candidate, else the empty string."""
+    found = closest(word, candidates, cutoff=cutoff)
+    return f"did you mean `{found}`?" if found is not None else ""
