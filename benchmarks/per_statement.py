@@ -82,13 +82,14 @@ def time_direct(statements: Sequence[str], dbs: _Databases, *, transactions: boo
 
 def compile_plan(project: Path, text: str) -> tuple[Plan, list[str]]:
     from sqlflowc.api import compile_source
+    from sqlflowc.backend.plan import step_statements
 
     pipelines = project / "pipelines"
     pipelines.mkdir(parents=True)
     path = pipelines / "chain.sf"
     path.write_text(text, encoding="utf-8")
     plan = compile_source(text, str(path), project_dir=project).plan
-    return plan, [sql for step in plan.steps for sql in step.sql]
+    return plan, [sql for step in plan.steps for sql in step_statements(step)]
 
 
 def run(ctx: Context) -> list[Row]:

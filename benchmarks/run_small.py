@@ -34,19 +34,19 @@ def baseline_script(project: Path, out_dir: str) -> str:
     """A script running the quickstart plan's SQL with duckdb directly (exports into
     `out_dir`), after importing what a pipeline tool needs."""
     from sqlflowc.api import compile_file
-    from sqlflowc.backend.plan import StepKind
+    from sqlflowc.backend.plan import Export, step_statements
     from sqlflowc.runtime.exporters import copy_options
 
     comp = compile_file(project / PIPELINE)
     statements: list[str] = []
     for step in comp.plan.steps:
-        if step.kind is StepKind.EXPORT:
-            target = project / out_dir / Path(str(step.details["uri"])).name
-            options = copy_options(str(step.details["format"]), step.details.get("options") or {})
-            query = step.sql[0].strip().rstrip(";")
+        if isinstance(step, Export):
+            target = project / out_dir / Path(step.uri).name
+            options = copy_options(step.format, step.options)
+            query = step.query.strip().rstrip(";")
             statements.append(f"COPY (\n{query}\n) TO {_sql_string(str(target))} {options}")
         else:
-            statements.extend(step.sql)
+            statements.extend(step_statements(step))
     return (
         "import os\n"
         "import duckdb, sqlglot, lark  # noqa: F401\n"

@@ -10,6 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqlflowc.api import Compilation, compile_source
+from sqlflowc.backend.plan import (
+    Append,
+    CreateTable,
+    Incremental,
+    LoadMode,
+    Merge,
+    Replace,
+    Sql,
+)
 from sqlflowc.diagnostics import Code, CompileError, Severity
 from sqlflowc.ir import program as ir
 
@@ -102,7 +111,8 @@ def test_barrier_orders_everything(tmp_path: Path) -> None:
     d = deps(comp)
     assert d["sql_create"] == ("table_a", "table_b")
     assert d["table_c"] == ("sql_create",)
-    assert comp.plan.step("sql_create").details == {"barrier": True}
+    step = comp.plan.step("sql_create")
+    assert isinstance(step, Sql) and step.barrier
 
 
 def test_unknown_table_warning_with_did_you_mean(tmp_path: Path) -> None:
@@ -133,8 +143,8 @@ def test_duckdb_only_syntax_runs_opaque_as_barrier(tmp_path: Path) -> None:
         tmp_path,
     )
     step = comp.plan.steps[1]
-    assert step.kind.value == "sql"
-    assert step.sql == ("CREATE MACRO add_one(x) AS x + 1",)
+    assert isinstance(step, Sql) and step.barrier
+    assert step.sql == "CREATE MACRO add_one(x) AS x + 1"
     assert deps(comp)["table_b"] == (step.id,)
 
 
@@ -147,7 +157,14 @@ def test_create_table_needs_a_query(tmp_path: Path) -> None:
 def test_sql_bodies_are_not_rewritten(tmp_path: Path) -> None:
     body = "SELECT x::INTEGER || 'it''s' AS s, 'a  b' AS w -- note\nFROM (SELECT 1 AS x)"
     comp = compile_text(f"CREATE TABLE t AS {body};\n", tmp_path)
-    assert comp.plan.steps[0].sql == (f"CREATE OR REPLACE TABLE t AS {body}",)
+    assert comp.plan.steps[0] == CreateTable(
+        id="table_t",
+        location=comp.plan.steps[0].location,
+        writes=("t",),
+        target="t",
+        mode=Replace(),
+        sql=(f"CREATE OR REPLACE TABLE t AS {body}",),
+    )
 
 
 def test_plan_is_byte_identical(tmp_path: Path) -> None:
@@ -159,17 +176,31 @@ def test_plan_is_byte_identical(tmp_path: Path) -> None:
     assert all(compile_text(text, tmp_path).plan.to_json() == first for _ in range(3))
 
 
+_STAGE = "_sqlflow_stage_table_t_2"
+
+
 @pytest.mark.parametrize(
-    ("mode", "details"),
+    ("mode", "lowered"),
     [
-        ("APPEND", {"mode": "append"}),
-        ("MERGE KEY (id)", {"mode": "merge", "keys": ["id"]}),
-        ("UPSERT KEY id", {"mode": "merge", "keys": ["id"]}),
-        ("INCREMENTAL BY ts LOOKBACK '1 day'", {"mode": "incremental", "lookback": "1 day"}),
+        ("APPEND", Append(stage=_STAGE, schema_policy="strict")),
+        ("MERGE KEY (id)", Merge(stage=_STAGE, schema_policy="strict", keys=("id",))),
+        ("UPSERT KEY id", Merge(stage=_STAGE, schema_policy="strict", keys=("id",))),
+        (
+            "INCREMENTAL BY ts LOOKBACK '1 day'",
+            Incremental(
+                stage=_STAGE,
+                schema_policy="strict",
+                by="ts",
+                lookback="1 day",
+                keys=(),
+                parameters=("end_dt", "start_dt"),
+                state_key="t",
+            ),
+        ),
     ],
 )
 def test_load_modes_are_steps_ordered_like_writes(
-    tmp_path: Path, mode: str, details: dict[str, object]
+    tmp_path: Path, mode: str, lowered: LoadMode
 ) -> None:
     comp = compile_text(
         "CREATE TABLE t AS SELECT 1 AS id, TIMESTAMP '2024-01-01' AS ts;\n"
@@ -179,7 +210,8 @@ def test_load_modes_are_steps_ordered_like_writes(
     )
     assert deps(comp) == {"table_t": (), "table_t_2": ("table_t",), "export_out": ("table_t_2",)}
     step = comp.plan.step("table_t_2")
-    assert details.items() <= step.details.items()
+    assert isinstance(step, CreateTable) and step.mode == lowered
+    assert step.reads == () and step.writes == ("t",)
     assert step.sql[0].startswith("CREATE TEMPORARY ")  # the stage holds the query
 
 

@@ -10,7 +10,19 @@ from typing import Any
 import duckdb
 import pytest
 
-from sqlflowc.backend.plan import Location, Plan, Step, StepKind
+from sqlflowc.backend.plan import (
+    CreateTable,
+    CreateView,
+    Export,
+    ExportFormat,
+    Load,
+    Location,
+    Plan,
+    Replace,
+    Source,
+    Sql,
+    Step,
+)
 from sqlflowc.backend.plan_io import load_plan
 from sqlflowc.diagnostics import Code, CompileError, render_text
 from sqlflowc.runtime.connectors import get_connector
@@ -27,36 +39,34 @@ from sqlflowc.runtime.executor import (
 _line = iter(range(1, 10_000))
 
 
-def step(
-    id: str,
-    *sql: str,
-    kind: StepKind = StepKind.SQL,
-    after: tuple[str, ...] = (),
-    target: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> Step:
+def _where() -> Location:
     n = next(_line)
-    return Step(
+    return Location("pipelines/p.sf", n, 1, n, 20)
+
+
+def step(id: str, statement: str, *, after: tuple[str, ...] = ()) -> Sql:
+    """A SQL step."""
+    return Sql(id=id, depends_on=after, location=_where(), sql=statement)
+
+
+def table(id: str, target: str, *statements: str, after: tuple[str, ...] = ()) -> CreateTable:
+    """A REPLACE table step running `statements` (one, as compiled, or several by hand)."""
+    return CreateTable(
         id=id,
-        kind=kind,
-        target=target,
         depends_on=after,
-        sql=sql,
-        location=Location("pipelines/p.sf", n, 1, n, 20),
-        details=details or {},
+        location=_where(),
+        writes=(target,),
+        target=target,
+        mode=Replace(),
+        sql=statements,
     )
 
 
 def export(
-    id: str, query: str, uri: str, fmt: str, after: tuple[str, ...] = (), **opts: Any
-) -> Step:
-    return step(
-        id,
-        query,
-        kind=StepKind.EXPORT,
-        after=after,
-        target=uri,
-        details={"uri": uri, "format": fmt, "options": opts},
+    id: str, query: str, uri: str, fmt: ExportFormat, after: tuple[str, ...] = (), **opts: Any
+) -> Export:
+    return Export(
+        id=id, depends_on=after, location=_where(), uri=uri, format=fmt, options=opts, query=query
     )
 
 
@@ -93,17 +103,14 @@ def statuses(result: RunResult) -> dict[str, str]:
 def test_runs_steps_and_reports_rows(tmp_path: Path) -> None:
     result, events, db = run(
         tmp_path,
-        step(
-            "t",
-            "CREATE OR REPLACE TABLE t AS SELECT range AS x FROM range(5)",
-            kind=StepKind.CREATE_TABLE,
-        ),
+        table("t", "t", "CREATE OR REPLACE TABLE t AS SELECT range AS x FROM range(5)"),
         step("ins", "INSERT INTO t VALUES (10), (11)", after=("t",)),
-        step(
-            "v",
-            "CREATE OR REPLACE VIEW v AS SELECT sum(x) AS s FROM t",
-            kind=StepKind.CREATE_VIEW,
-            after=("ins",),
+        CreateView(
+            id="v",
+            depends_on=("ins",),
+            location=_where(),
+            view="v",
+            sql="CREATE OR REPLACE VIEW v AS SELECT sum(x) AS s FROM t",
         ),
     )
     assert result.ok and statuses(result) == {"t": "ok", "ins": "ok", "v": "ok"}
@@ -135,10 +142,15 @@ def test_load_step_from_a_connector(tmp_path: Path) -> None:
     csv = get_connector("csv")
     assert csv is not None
     scan = csv.scan_sql({"path": "data/u.csv"}, tmp_path)
-    result, _, db = run(
-        tmp_path,
-        step("load_u", f"CREATE OR REPLACE TABLE u AS {scan}", kind=StepKind.LOAD, target="u"),
+    load = Load(
+        id="load_u",
+        location=_where(),
+        target="u",
+        source=Source(name="u_csv", connector="csv", params={"path": "data/u.csv"}),
+        mode=Replace(),
+        sql=(f"CREATE OR REPLACE TABLE u AS {scan}",),
     )
+    result, _, db = run(tmp_path, load)
     assert result.ok and result.outcome("load_u").rows == 2
     assert query(db, "SELECT typeof(joined) FROM u LIMIT 1") == [("DATE",)]
 
@@ -146,9 +158,10 @@ def test_load_step_from_a_connector(tmp_path: Path) -> None:
 def test_failed_step_is_atomic(tmp_path: Path) -> None:
     result, events, db = run(
         tmp_path,
-        step("base", "CREATE TABLE t (x INTEGER)", "INSERT INTO t VALUES (1), (2)"),
-        step(
+        table("base", "t", "CREATE TABLE t (x INTEGER)", "INSERT INTO t VALUES (1), (2)"),
+        table(
             "bad",
+            "t",
             "DELETE FROM t",
             "CREATE TABLE fresh AS SELECT 1 AS y",
             "INSERT INTO t VALUES ('not a number')",
@@ -330,7 +343,7 @@ def test_export_csv_with_options(tmp_path: Path) -> None:
             "no_header",
             "SELECT id FROM people ORDER BY id",
             "out/ids.csv",
-            "CSV",
+            "csv",
             after=("data",),
             header=False,
         ),
@@ -431,12 +444,12 @@ def test_export_query_with_trailing_comment(tmp_path: Path) -> None:
 
 
 def test_format_event() -> None:
-    s = step("load_users", "SELECT 1", kind=StepKind.LOAD, target="users")
+    s = table("load_users", "users", "SELECT 1")
     finished = RunEvent(kind=EventKind.FINISHED, step=s, duration_ms=12.3, rows=1000)
     assert format_event(finished, ascii_only=False) == "  ✓ load_users  12 ms  1,000 rows"
     assert format_event(finished, ascii_only=True) == "  + load_users  12 ms  1,000 rows"
     started = RunEvent(kind=EventKind.STARTED, step=s)
-    assert format_event(started, ascii_only=True) == "  > load_users  [load -> users]"
+    assert format_event(started, ascii_only=True) == "  > load_users  [create_table -> users]"
     failed = RunEvent(kind=EventKind.FAILED, step=s, duration_ms=2500, message="Boom\nLINE 1")
     assert format_event(failed, ascii_only=False) == "  ✗ load_users  2.50 s  failed: Boom"
     skipped = RunEvent(kind=EventKind.SKIPPED, step=s, message="depends on failed step `x`")
@@ -482,7 +495,7 @@ def test_plan_with_another_version(tmp_path: Path) -> None:
     doc = json.loads(make_plan(tmp_path, DATA).to_json()) | {"version": 99}
     err, text = bad_plan(tmp_path, json.dumps(doc, indent=2))
     [d] = err.diagnostics
-    assert "format version 99" in d.message and "reads version 1" in d.message
+    assert "format version 99" in d.message and "reads versions 1 to 2" in d.message
     assert d.help == "compile the pipeline again with this sqlflowc"
     assert "plan.json:2:3:" in text
 
@@ -494,9 +507,9 @@ def test_plan_not_json(tmp_path: Path) -> None:
 
 def test_plan_shape_errors(tmp_path: Path) -> None:
     doc = json.loads(make_plan(tmp_path, DATA, step("x", "SELECT 1")).to_json())
-    doc["steps"][0]["kind"] = "teleport"
+    doc["steps"][0]["op"] = "teleport"
     err, _ = bad_plan(tmp_path, json.dumps(doc))
-    assert any("steps.0.kind" in d.message for d in err.diagnostics)
+    assert any("steps.0" in d.message and "teleport" in d.message for d in err.diagnostics)
     doc = json.loads(make_plan(tmp_path, DATA, step("x", "SELECT 1")).to_json())
     doc["steps"][0]["depends_on"] = ["x"]
     doc["steps"][1]["id"] = "x"

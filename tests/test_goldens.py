@@ -197,7 +197,7 @@ def test_bad_plan_files(tmp_path: Path) -> None:
     path.write_text('{"version": 99, "steps": []}\n', encoding="utf-8")
     assert _plan_error(path) == (
         "plan.json:1:2: error[SF0910]: plan plan.json has format version 99; "
-        "this sqlflowc reads version 1\n"
+        "this sqlflowc reads versions 1 to 2\n"
         "  |\n"
         '1 | {"version": 99, "steps": []}\n'
         "  |  ^^^^^^^^^\n"

@@ -10,6 +10,7 @@ import pytest
 
 from helpers import sql
 from sqlflowc.api import compile_source, run
+from sqlflowc.backend.plan import CreateTable, Incremental
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.executor import RunResult
 
@@ -191,8 +192,9 @@ def test_dropping_the_target_starts_again_from_the_beginning(db: Path, tmp_path:
 def test_the_plan_shows_the_window_statements(db: Path, tmp_path: Path) -> None:
     comp = compile_source(PIPELINE, str(tmp_path / "p.sf"), project_dir=tmp_path, environ={})
     step = comp.plan.steps[0]
-    assert step.details["parameters"] == ["end_dt", "start_dt"]
-    assert step.details["lookback"] == "1 day" and step.details["state_table"] == "_sqlflow_state"
+    assert isinstance(step, CreateTable) and isinstance(step.mode, Incremental)
+    assert step.mode.parameters == ("end_dt", "start_dt")
+    assert step.mode.lookback == "1 day" and step.mode.state_key == "daily"
     text = "\n".join(step.sql)
     assert "ts BETWEEN CAST($start_dt AS TIMESTAMP) AND CAST($end_dt AS TIMESTAMP)" in text
     assert 'DELETE FROM daily WHERE "ts" BETWEEN' in text

@@ -30,14 +30,19 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_compile_shows_the_load_sql_and_details(project: Path) -> None:
+def test_compile_shows_the_load_sql_and_mode(project: Path) -> None:
     text = sqlflowc("compile", str(project / "p.sf"))
     assert text.exit_code == 0, text.output
-    assert 'mode: "merge"' in text.stdout and 'keys: ["id"]' in text.stdout
+    assert "into people, mode MERGE KEY (id), schema policy strict" in text.stdout
     assert 'DELETE FROM people AS "_target" USING' in text.stdout
     plan = json.loads(sqlflowc("compile", str(project / "p.sf"), "--format", "json").stdout)
     (step,) = plan["steps"]
-    assert step["details"]["schema_policy"] == "strict"
+    assert step["mode"] == {
+        "kind": "merge",
+        "stage": "_sqlflow_stage_load_people",
+        "schema_policy": "strict",
+        "keys": ["id"],
+    }
     assert step["sql"][0].startswith('CREATE TEMPORARY TABLE "_sqlflow_stage_load_people" AS')
 
 
@@ -91,12 +96,14 @@ def test_schema_policy_on_run_and_on_a_compiled_plan(project: Path) -> None:
         ]
 
 
-def test_a_hand_edited_load_step_fails_cleanly(project: Path) -> None:
+def test_a_hand_edited_load_step_is_refused_before_anything_runs(project: Path) -> None:
     plan = project / "plan.json"
     assert sqlflowc("compile", str(project / "p.sf"), "-o", str(plan)).exit_code == 0
     data = json.loads(plan.read_text())
-    data["steps"][0]["details"]["keys"] = "id"
+    data["steps"][0]["mode"]["keys"] = "id"
     plan.write_text(json.dumps(data), encoding="utf-8")
     result = sqlflowc("run", str(plan), "--db", str(project / "x.duckdb"))
-    assert result.exit_code == 3
-    assert "invalid load details in step `load_people`: `keys` must be a list" in result.stderr
+    assert result.exit_code == 1
+    assert "error[SF0910]" in result.stderr
+    assert "`steps.0.load.mode.merge.keys`: Input should be a valid list" in result.stderr
+    assert not (project / "x.duckdb").exists()

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from sqlflowc.api import Compilation, compile_source
+from sqlflowc.backend.plan import Append, CreateTable, Merge
 from sqlflowc.diagnostics import Code, CompileError, Severity, render_text
 
 
@@ -117,7 +118,9 @@ def test_evolve_accepts_and_later_statements_see_the_evolved_table(tmp_path: Pat
     )
     assert codes(errors(text, tmp_path)) == [Code.SCHEMA_NARROWING, Code.SCHEMA_EXTRA_COLUMN]
     comp = compile_text(text, tmp_path, schema_policy="evolve")
-    assert {s.details.get("schema_policy") for s in comp.plan.steps[1:]} == {"evolve"}
+    modes = [s.mode for s in comp.plan.steps[1:] if isinstance(s, CreateTable)]
+    assert [type(m) for m in modes] == [Append, Merge]
+    assert all(isinstance(m, Append | Merge) and m.schema_policy == "evolve" for m in modes)
 
 
 def test_the_profile_sets_the_policy_and_the_argument_overrides_it(tmp_path: Path) -> None:
@@ -127,7 +130,10 @@ def test_the_profile_sets_the_policy_and_the_argument_overrides_it(tmp_path: Pat
         "CREATE TABLE t AS SELECT 1 AS id;\n"
         "CREATE TABLE t MODE APPEND AS SELECT 2 AS id, 'x' AS note;\n"
     )
-    assert compile_text(text, tmp_path).plan.steps[1].details["schema_policy"] == "evolve"
+    step = compile_text(text, tmp_path).plan.steps[1]
+    assert isinstance(step, CreateTable) and step.mode == Append(
+        stage="_sqlflow_stage_table_t_2", schema_policy="evolve"
+    )
     assert codes(errors(text, tmp_path, schema_policy="strict")) == [Code.SCHEMA_EXTRA_COLUMN]
 
 

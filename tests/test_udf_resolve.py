@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sqlflowc.api import Compilation, compile_source
-from sqlflowc.backend.plan import StepKind
+from sqlflowc.backend.plan import TableUdf, step_statements
 from sqlflowc.backend.plan_io import load_plan
 from sqlflowc.diagnostics import CompileError, render_text
 from sqlflowc.ir import program as ir
@@ -83,7 +83,7 @@ def errors(project: Path, text: str) -> str:
 
 
 def step_sql(comp: Compilation, step_id: str) -> str:
-    return comp.plan.step(step_id).sql[0]
+    return step_statements(comp.plan.step(step_id))[0]
 
 
 def test_every_call_form_becomes_the_registered_name(project: Path) -> None:
@@ -140,16 +140,18 @@ def test_a_plan_without_udfs_has_no_udfs_key(project: Path) -> None:
 def test_table_udf_as_the_whole_query_is_one_step(project: Path) -> None:
     comp = compile_ok(project, "CREATE TABLE kept AS SELECT * FROM first_rows(people);\n")
     step = comp.plan.step("table_kept")
-    assert step.kind is StepKind.TABLE_UDF
-    assert step.target == "kept"
-    assert step.sql == ("SELECT * FROM people",)
-    assert dict(step.details) == {
-        "udf": "python_udfs.text.first_rows",
-        "input": "people",
-        "args": {},
-    }
-    assert step.udfs == ("python_udfs.text.first_rows",)
-    assert step.depends_on == ("table_people",)
+    assert step == TableUdf(
+        id="table_kept",
+        depends_on=("table_people",),
+        location=step.location,
+        reads=("people",),
+        writes=("kept",),
+        target="kept",
+        udf="python_udfs.text.first_rows",
+        input="people",
+        args={},
+        query="SELECT * FROM people",
+    )
     assert [type(s) for s in comp.program.statements] == [ir.CreateTable, ir.TableUdf]
 
 
@@ -168,9 +170,10 @@ def test_table_udf_inside_a_query_gets_its_own_step(project: Path) -> None:
         "table_j",
     ]
     first = comp.plan.step("table_udf_first_rows_people")
-    assert dict(first.details)["args"] == {"limit": 5, "label": "x"}
+    assert isinstance(first, TableUdf) and first.args == {"limit": 5, "label": "x"}
     assert first.location.line == 3 and first.location.column == 8
-    assert comp.plan.step("table_udf_first_rows_main_people").sql == ("SELECT * FROM main.people",)
+    second = comp.plan.step("table_udf_first_rows_main_people")
+    assert isinstance(second, TableUdf) and second.query == "SELECT * FROM main.people"
     j = comp.plan.step("table_j")
     assert set(j.depends_on) == {"table_udf_first_rows_people", "table_udf_first_rows_main_people"}
     assert step_sql(comp, "table_j") == (
@@ -287,7 +290,7 @@ def test_secrets_stay_out_of_the_plan_around_rewritten_calls(project: Path) -> N
     )
     plan = comp.plan.to_json()
     assert "s3cr3t-value" not in plan
-    assert "\"python_udfs.text.pad/1\"('${api_token}')" in comp.plan.step("table_t").sql[0]
+    assert "\"python_udfs.text.pad/1\"('${api_token}')" in step_sql(comp, "table_t")
     stmt = comp.program.statements[1]
     assert isinstance(stmt, ir.CreateTable)
     assert "\"python_udfs.text.pad/1\"('s3cr3t-value')" in stmt.query.text
@@ -323,7 +326,7 @@ def test_plans_with_udfs_are_deterministic_and_read_back(project: Path, tmp_path
     assert plan.to_json() == first
     data = json.loads(first)
     assert data["steps"][1]["udfs"] == ["python_udfs.text.pad/1"]
-    assert data["steps"][2]["kind"] == "table_udf"
+    assert data["steps"][2]["op"] == "table_udf"
 
 
 def test_import_errors_stop_the_compilation(project: Path) -> None:
@@ -394,7 +397,7 @@ def test_a_table_udf_named_like_a_keyword(tmp_path: Path) -> None:
     # sqlglot reads `FROM keep(people)` as the table `keep` with a column alias `people`
     comp = compile_ok(tmp_path, "CREATE TABLE kept AS SELECT * FROM keep(people);\n")
     step = comp.plan.step("table_kept")
-    assert step.kind is StepKind.TABLE_UDF and step.sql == ("SELECT * FROM people",)
+    assert isinstance(step, TableUdf) and step.query == "SELECT * FROM people"
     comp = compile_ok(tmp_path, "CREATE TABLE kept AS SELECT id FROM keep(people) WHERE id > 0;\n")
     assert step_sql(comp, "table_kept").endswith("SELECT id FROM udf_keep_people WHERE id > 0")
     assert comp.plan.step("table_kept").depends_on == ("table_udf_keep_people",)

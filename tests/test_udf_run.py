@@ -410,11 +410,9 @@ def test_a_compiled_plan_runs_in_a_fresh_process(project: Path) -> None:
     compiled = sqlflowc("compile", "pipelines/p.sf", "-o", "target/plan.json", cwd=project)
     assert compiled.returncode == 0, compiled.stderr
     plan = json.loads((project / "target" / "plan.json").read_text(encoding="utf-8"))
-    assert [s.get("udfs") for s in plan["steps"]] == [
-        None,
-        ["python_udfs.types.shout"],
-        ["python_udfs.tables.score"],
-    ]
+    assert [s.get("udfs") for s in plan["steps"]] == [None, ["python_udfs.types.shout"], None]
+    assert plan["steps"][2]["op"] == "table_udf"
+    assert plan["steps"][2]["udf"] == "python_udfs.tables.score"
     ran = sqlflowc("run", "target/plan.json", "--db", "target/plan.duckdb", cwd=project)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     db = project / "target" / "plan.duckdb"

@@ -289,7 +289,7 @@ def run_cmd(
             if schema_policy is not None:
                 from sqlflowc.backend.load_modes import with_schema_policy
 
-                plan = with_schema_policy(plan, schema_policy)
+                plan = with_schema_policy(plan, "evolve" if schema_policy == "evolve" else "strict")
         else:
             comp = _compile(
                 target,

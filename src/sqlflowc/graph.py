@@ -10,15 +10,26 @@ from __future__ import annotations
 import html
 import json
 
-from sqlflowc.backend.plan import Plan, Step, StepKind
+from sqlflowc.backend.plan import (
+    CreateTable,
+    CreateView,
+    Export,
+    Load,
+    Plan,
+    Sql,
+    Step,
+    TableUdf,
+    step_statements,
+    step_target,
+)
 
 _COLORS = {
-    StepKind.LOAD: "#d7ecff",
-    StepKind.CREATE_TABLE: "#dff5df",
-    StepKind.CREATE_VIEW: "#eef7e0",
-    StepKind.EXPORT: "#ffe9cc",
-    StepKind.SQL: "#eeeeee",
-    StepKind.TABLE_UDF: "#f3e5f5",
+    Load.kind: "#d7ecff",
+    CreateTable.kind: "#dff5df",
+    CreateView.kind: "#eef7e0",
+    Export.kind: "#ffe9cc",
+    Sql.kind: "#eeeeee",
+    TableUdf.kind: "#f3e5f5",
 }
 
 
@@ -35,19 +46,19 @@ def render(plan: Plan, fmt: str) -> str:
 
 
 def _label(step: Step) -> str:
-    target = f"\n{step.target}" if step.target else ""
-    return f"{step.kind.value}{target}"
+    target = step_target(step)
+    return f"{step.kind}\n{target}" if target else step.kind
 
 
 def to_mermaid(plan: Plan) -> str:
     lines = ["flowchart TD"]
     for step in plan.steps:
         text = _label(step).replace('"', "#quot;").replace("\n", "<br/>")
-        lines.append(f'    {step.id}["{text}"]:::{step.kind.value}')
+        lines.append(f'    {step.id}["{text}"]:::{step.kind}')
     for step in plan.steps:
         lines.extend(f"    {dep} --> {step.id}" for dep in step.depends_on)
     for kind, color in _COLORS.items():
-        lines.append(f"    classDef {kind.value} fill:{color},stroke:#555")
+        lines.append(f"    classDef {kind} fill:{color},stroke:#555")
     return "\n".join(lines) + "\n"
 
 
@@ -100,13 +111,13 @@ def to_html(plan: Plan) -> str:
             )
     for step in plan.steps:
         x, y = pos[step.id]
-        tip = html.escape(f"{step.id} ({step.location})\n\n" + "\n\n".join(step.sql))
-        target = html.escape(_short(step.target or step.id))
+        tip = html.escape(f"{step.id} ({step.location})\n\n" + "\n\n".join(step_statements(step)))
+        target = html.escape(_short(step_target(step) or step.id))
         parts.append(
             f'<g class="node"><title>{tip}</title>'
             f'<rect x="{x}" y="{y}" width="{_W}" height="{_H}" rx="8" '
             f'fill="{_COLORS[step.kind]}"/>'
-            f'<text x="{x + _W // 2}" y="{y + 21}" class="kind">{step.kind.value}</text>'
+            f'<text x="{x + _W // 2}" y="{y + 21}" class="kind">{step.kind}</text>'
             f'<text x="{x + _W // 2}" y="{y + 40}" class="target">{target}</text></g>'
         )
     title = html.escape(plan.pipeline)

@@ -1,22 +1,22 @@
 """Lower a bound, ordered `Program` to the plan for DuckDB.
 
 Requires: `bind`, the checks and `build_dag` have run without errors.
-Ensures: one `Step` per statement, in program order (a topological order of `deps`), with a
-stable id, the DuckDB SQL to run in one transaction, and nothing secret: SQL shows `display`
-text, where each secret is its `${name}` reference. Identical programs give identical plans.
-APPEND, MERGE and INCREMENTAL loads are lowered by `backend/load_modes.py` (their steps carry
-the schema policy in force at compile time).
+Ensures: one typed step per statement (`backend/plan.py`), in program order (a topological order
+of `deps`), with a stable id, the tables it reads and writes, the DuckDB SQL to run in one
+transaction, and nothing secret: SQL shows `display` text, where each secret is its `${name}`
+reference. Identical programs give identical plans. APPEND, MERGE and INCREMENTAL loads are
+lowered by `backend/load_modes.py` (their modes carry the schema policy in force at compile
+time).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, assert_never
 
-from sqlflowc.backend.plan import Location, Plan, Step, StepKind
+from sqlflowc.backend import plan as p
 from sqlflowc.ir import program as ir
 from sqlflowc.source import SourceMap, Span
 
@@ -27,28 +27,27 @@ _ID_CHARS = re.compile(r"[^a-z0-9]+")
 
 
 def to_plan(
-    prog: ir.Program, sources: SourceMap, pipeline_path: str, *, schema_policy: Policy = "strict"
-) -> Plan:
+    prog: ir.Program,
+    sources: SourceMap,
+    pipeline_path: str,
+    *,
+    schema_policy: Policy = "strict",
+) -> p.Plan:
     """The plan for a program whose statements are all lowered."""
     project = Path(prog.project_dir)
     ids = _step_ids(prog.statements)
-    steps: list[Step] = []
+    steps: list[p.Step] = []
     for i, stmt in enumerate(prog.statements):
-        kind, target, sql, details = _lower(stmt, project, ids[i], schema_policy)
-        steps.append(
-            Step(
-                id=ids[i],
-                kind=kind,
-                target=target,
-                depends_on=tuple(ids[d] for d in prog.deps[i]) if prog.deps else (),
-                sql=sql,
-                location=_location(stmt.span, sources, project),
-                label=prog.labels.get(stmt.span.file_id),
-                details=details,
-                udfs=_udfs(stmt),
-            )
+        envelope = _Envelope(
+            id=ids[i],
+            depends_on=tuple(ids[d] for d in prog.deps[i]) if prog.deps else (),
+            location=_location(stmt.span, sources, project),
+            label=prog.labels.get(stmt.span.file_id),
+            reads=tuple(sorted(stmt.reads)) if not isinstance(stmt, ir.Load) else (),
+            writes=tuple(sorted(stmt.writes)) if not isinstance(stmt, ir.Export) else (),
         )
-    return Plan(
+        steps.append(_lower(stmt, envelope, project, schema_policy))
+    return p.Plan(
         pipeline=_relative(pipeline_path, project),
         project_dir=str(project),
         steps=tuple(steps),
@@ -58,11 +57,21 @@ def to_plan(
     )
 
 
-def _lower(
-    stmt: ir.Statement, project: Path, step_id: str, policy: Policy
-) -> tuple[StepKind, str | None, tuple[str, ...], Mapping[str, Any]]:
+class _Envelope(TypedDict):
+    """The fields every step shares (`plan.StepBase`)."""
+
+    id: str
+    depends_on: tuple[str, ...]
+    location: p.Location
+    label: str | None
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+
+def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) -> p.Step:
     from sqlflowc.backend.load_modes import lower_load
 
+    mode: p.LoadMode
     match stmt:
         case ir.Load():
             from sqlflowc.runtime.connectors.registry import get_connector
@@ -71,80 +80,70 @@ def _lower(
             assert connector is not None, "check_connectors guarantees a known connector"
             scan = connector.scan_sql(stmt.source.params, project)
             query = scan if _is_query(scan) else f"SELECT * FROM {scan}"
-            source = {"source": stmt.source.name, "connector": stmt.source.connector.lower()}
-            if not isinstance(stmt.mode, ir.Replace):
-                load_sql, load = lower_load(stmt.table, stmt.mode, query, step_id, policy)
-                return StepKind.LOAD, stmt.table, load_sql, {**source, **load}
-            return (
-                StepKind.LOAD,
-                stmt.table,
-                (f"CREATE OR REPLACE TABLE {stmt.table} AS {query}",),
-                {**source, "mode": "replace"},
+            source = p.Source(
+                name=stmt.source.name,
+                connector=stmt.source.connector.lower(),
+                params=dict(sorted(stmt.source.params.items())),
             )
+            if isinstance(stmt.mode, ir.Replace):
+                sql: tuple[str, ...] = (f"CREATE OR REPLACE TABLE {stmt.table} AS {query}",)
+                mode = p.Replace()
+            else:
+                sql, mode = lower_load(stmt.table, stmt.mode, query, env["id"], policy)
+            return p.Load(**env, target=stmt.table, source=source, mode=mode, sql=sql)
         case ir.CreateTable():
-            if not isinstance(stmt.mode, ir.Replace):
-                load_sql, load = lower_load(
-                    stmt.table, stmt.mode, stmt.query.display, step_id, policy
+            if isinstance(stmt.mode, ir.Replace):
+                create = (
+                    "CREATE TABLE IF NOT EXISTS"
+                    if stmt.if_not_exists
+                    else "CREATE OR REPLACE TABLE"
                 )
-                return StepKind.CREATE_TABLE, stmt.table, load_sql, load
-            create = (
-                "CREATE TABLE IF NOT EXISTS" if stmt.if_not_exists else "CREATE OR REPLACE TABLE"
-            )
-            return (
-                StepKind.CREATE_TABLE,
-                stmt.table,
-                (f"{create} {stmt.table} AS {stmt.query.display}",),
-                {"mode": "replace", "if_not_exists": True}
-                if stmt.if_not_exists
-                else {"mode": "replace"},
-            )
+                sql, mode = (f"{create} {stmt.table} AS {stmt.query.display}",), p.Replace()
+            else:
+                sql, mode = lower_load(stmt.table, stmt.mode, stmt.query.display, env["id"], policy)
+            return p.CreateTable(**env, target=stmt.table, mode=mode, sql=sql, udfs=stmt.query.udfs)
         case ir.CreateView():
             create = "CREATE VIEW IF NOT EXISTS" if stmt.if_not_exists else "CREATE OR REPLACE VIEW"
-            return (
-                StepKind.CREATE_VIEW,
-                stmt.view,
-                (f"{create} {stmt.view} AS {stmt.query.display}",),
-                {},
+            return p.CreateView(
+                **env,
+                view=stmt.view,
+                sql=f"{create} {stmt.view} AS {stmt.query.display}",
+                udfs=stmt.query.udfs,
             )
         case ir.Export():
-            return (
-                StepKind.EXPORT,
-                stmt.uri_display,
-                (stmt.query.display,),
-                {
-                    "uri": stmt.uri_display,
-                    "format": stmt.format.lower(),
-                    "options": dict(sorted(stmt.options.items())),
-                },
+            return p.Export(
+                **env,
+                uri=stmt.uri_display,
+                format=_export_format(stmt.format),
+                options=dict(sorted(stmt.options.items())),
+                query=stmt.query.display,
+                udfs=stmt.query.udfs,
             )
         case ir.SqlStatement():
-            target = sorted(stmt.writes)[0] if len(stmt.writes) == 1 else None
-            details: dict[str, Any] = {"barrier": True} if stmt.barrier else {}
-            return StepKind.SQL, target, (stmt.sql.display,), details
+            return p.Sql(**env, sql=stmt.sql.display, barrier=stmt.barrier, udfs=stmt.sql.udfs)
         case ir.TableUdf():
-            return (
-                StepKind.TABLE_UDF,
-                stmt.target,
-                (f"SELECT * FROM {stmt.input}",),
-                {"udf": stmt.udf, "input": stmt.input, "args": dict(stmt.args)},
+            return p.TableUdf(
+                **env,
+                target=stmt.target,
+                udf=stmt.udf,
+                input=stmt.input,
+                args=dict(stmt.args),
+                query=f"SELECT * FROM {stmt.input}",
             )
         case _:
-            raise AssertionError(stmt)
+            assert_never(stmt)
 
 
-def _udfs(stmt: ir.Statement) -> tuple[str, ...]:
-    """The Python UDFs a statement's step needs registered."""
-    match stmt:
-        case ir.CreateTable() | ir.CreateView() | ir.Export():
-            return stmt.query.udfs
-        case ir.SqlStatement():
-            return stmt.sql.udfs
-        case ir.TableUdf():
-            return (stmt.udf,)
-        case ir.Load():
-            return ()
-        case _:
-            raise AssertionError(stmt)
+def _export_format(name: str) -> p.ExportFormat:
+    match name.strip().lower():
+        case "csv":
+            return "csv"
+        case "parquet":
+            return "parquet"
+        case "json":
+            return "json"
+        case other:
+            raise AssertionError(f"check_connectors guarantees a known export format, not {other}")
 
 
 def _is_query(sql: str) -> bool:
@@ -175,7 +174,7 @@ def _step_ids(statements: tuple[ir.Statement, ...]) -> list[str]:
             case ir.TableUdf():
                 base = f"table_{stmt.target}"
             case _:
-                raise AssertionError(stmt)
+                assert_never(stmt)
         base = _ID_CHARS.sub("_", base.lower()).strip("_")
         candidate = base
         while candidate in used:
@@ -195,8 +194,8 @@ def _relative(path: str, project: Path) -> str:
         return path
 
 
-def _location(span: Span, sources: SourceMap, project: Path) -> Location:
+def _location(span: Span, sources: SourceMap, project: Path) -> p.Location:
     src = sources[span.file_id]
     line, col = src.line_col(span.start)
     end_line, end_col = src.line_col(span.end)
-    return Location(_relative(src.path, project), line, col, end_line, end_col)
+    return p.Location(_relative(src.path, project), line, col, end_line, end_col)

@@ -19,16 +19,18 @@ from collections.abc import Mapping, Sequence
 from sqlglot import TokenType, exp, tokenize
 from sqlglot.errors import TokenError
 
+from sqlflowc.backend.plan import WindowParameter
 from sqlflowc.schema import Column
 
 STATE_TABLE = "_sqlflow_state"
 # macro → the type it is bound as
-MACROS: Mapping[str, str] = {
+MACROS: Mapping[WindowParameter, str] = {
     "start_dt": "TIMESTAMP",
     "end_dt": "TIMESTAMP",
     "start_date": "DATE",
     "end_date": "DATE",
 }
+_MACRO_NAMES: Mapping[str, WindowParameter] = {name: name for name in MACROS}
 _SOURCE = "_source"
 _TARGET = "_target"
 
@@ -36,28 +38,28 @@ _TARGET = "_target"
 # ---------------------------------------------------------------------------- macros
 
 
-def find_macros(query: str) -> list[tuple[str, int, int]] | None:
+def find_macros(query: str) -> list[tuple[WindowParameter, int, int]] | None:
     """`(name, start, end)` of each `@start_dt`-style macro in `query` (end exclusive, name
     lower-cased); None when the text cannot be tokenised. Strings and comments are skipped."""
     try:
         tokens = tokenize(query, read="duckdb")
     except TokenError:
         return None
-    found: list[tuple[str, int, int]] = []
+    found: list[tuple[WindowParameter, int, int]] = []
     for at, word in itertools.pairwise(tokens):
-        name = word.text.lower()
+        name = _MACRO_NAMES.get(word.text.lower())
         if (
             at.token_type is TokenType.PARAMETER
             and at.text == "@"
             and word.start == at.end + 1
             and word.token_type is TokenType.VAR
-            and name in MACROS
+            and name is not None
         ):
             found.append((name, at.start, word.end + 1))
     return found
 
 
-def bind_macros(query: str) -> tuple[str, tuple[str, ...]]:
+def bind_macros(query: str) -> tuple[str, tuple[WindowParameter, ...]]:
     """`query` with each macro replaced by its typed parameter, and the macros used."""
     found = find_macros(query) or []
     out: list[str] = []
@@ -70,7 +72,7 @@ def bind_macros(query: str) -> tuple[str, tuple[str, ...]]:
     return "".join(out), tuple(sorted({name for name, _, _ in found}))
 
 
-def _parameter(name: str) -> exp.Expr:
+def _parameter(name: WindowParameter) -> exp.Expr:
     return exp.cast(exp.Placeholder(this=name), MACROS[name])
 
 

@@ -1,28 +1,66 @@
 """The plan: a linear program of typed steps, with no side effects, rendered as JSON or text.
 
-A plan is deterministic: the same inputs give byte-identical JSON. It never carries a secret
-value — SQL shows `${name}` where a secret was used and `secret_vars` lists those names; the
-executor substitutes them at run time.
+A step is one operation of the `Step` union — `Load`, `CreateTable`, `CreateView`, `Export`,
+`TableUdf`, `Sql` — each a frozen dataclass holding exactly what its execution needs, on top of
+the envelope every step shares (`StepBase`: id, dependencies, source location, include label,
+the tables it reads and writes). A load or a query written into a table carries its load mode
+as a `LoadMode` (`Replace | Append | Merge | Incremental`), so "APPEND with keys" cannot be
+represented. The executor matches on the step's class.
+
+Engine-neutral: an op holds what the statement means (the connector and its parameters, the
+mode, the export format and options, the UDF and its arguments) next to the SQL the backend
+generated for `Plan.engine` (today always `duckdb`), so another backend builds the same ops with
+its own SQL and another executor runs them.
+
+A plan is deterministic: the same inputs give byte-identical JSON (`to_json`, format version
+`PLAN_VERSION`; `plan_io.load_plan` reads it back, and version-1 files too). It never carries a
+secret value — SQL, URIs and parameters show `${name}` where a secret was used and `secret_vars`
+lists those names; the executor substitutes them at run time.
 """
 
 from __future__ import annotations
 
-import enum
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Literal, TypeAlias, assert_never
 
-PLAN_VERSION = 1
+from sqlflowc.schema import Policy
 
+PLAN_VERSION = 2
 
-class StepKind(enum.Enum):
-    LOAD = "load"
-    CREATE_TABLE = "create_table"
-    CREATE_VIEW = "create_view"
-    EXPORT = "export"
-    SQL = "sql"
-    TABLE_UDF = "table_udf"
+JsonValue: TypeAlias = (
+    str | int | float | bool | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
+)
+# The INCREMENTAL window's macros a staging statement binds as named parameters.
+WindowParameter: TypeAlias = Literal["start_dt", "end_dt", "start_date", "end_date"]
+ExportFormat: TypeAlias = Literal["csv", "parquet", "json"]
+
+__all__ = [
+    "PLAN_VERSION",
+    "Append",
+    "CreateTable",
+    "CreateView",
+    "Export",
+    "ExportFormat",
+    "Incremental",
+    "JsonValue",
+    "Load",
+    "LoadMode",
+    "Location",
+    "Merge",
+    "Plan",
+    "Replace",
+    "Source",
+    "Sql",
+    "Step",
+    "StepBase",
+    "TableUdf",
+    "WindowParameter",
+    "step_statements",
+    "step_target",
+    "step_udfs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,59 +77,211 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+# ---------------------------------------------------------------------------- load modes
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Step:
-    """One unit of execution.
+class Replace:
+    """The table becomes exactly the rows; the step's SQL runs as it is."""
 
-    `sql` is the DuckDB SQL the executor runs in one transaction, in order. `details` carries
-    what is not SQL: for `load` the connector and its parameters, for `export` the target URI,
-    format and options, for merges the key columns; for `table_udf` the UDF, its input table and
-    literal arguments (its `sql` is the query that reads the input). `udfs` names the Python
-    UDFs the step needs registered (their DuckDB names).
-    """
+    kind: ClassVar[str] = "replace"
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Append:
+    """The rows are inserted by column name, read once through the temporary view `stage`."""
+
+    kind: ClassVar[str] = "append"
+    stage: str
+    schema_policy: Policy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Merge:
+    """Rows replace the target's rows with the same `keys` (never empty); the rest are inserted.
+    The rows are staged in the temporary table `stage` and checked before anything is written."""
+
+    kind: ClassVar[str] = "merge"
+    stage: str
+    schema_policy: Policy
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incremental:
+    """The window's rows are rewritten: deleted by `by` and inserted (or merged on `keys` when
+    there are any); the high-water mark of `by` is kept under `state_key`. `parameters` are the
+    window macros the staging statement binds."""
+
+    kind: ClassVar[str] = "incremental"
+    stage: str
+    schema_policy: Policy
+    by: str
+    lookback: str | None
+    keys: tuple[str, ...]
+    parameters: tuple[WindowParameter, ...]
+    state_key: str
+
+
+LoadMode: TypeAlias = Replace | Append | Merge | Incremental
+
+
+# ---------------------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepBase:
+    """What every step has. `depends_on` names earlier steps (direct dependencies only);
+    `reads` and `writes` are the tables it reads and writes (lower-cased, `main.` dropped);
+    `label` is the INCLUDE alias the statement came from."""
+
+    kind: ClassVar[str]
     id: str
-    kind: StepKind
-    target: str | None
-    depends_on: tuple[str, ...]
-    sql: tuple[str, ...]
+    depends_on: tuple[str, ...] = ()
     location: Location
     label: str | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """A `SOURCE`: its name, connector type (lower case) and parameters as resolved at compile
+    time (a secret parameter as its `${name}` placeholder)."""
+
+    name: str
+    connector: str
+    params: Mapping[str, JsonValue]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Load(StepBase):
+    """`LOAD target FROM source`. `sql`: under `Replace`, the statements that run; under the
+    other modes, `sql[0]` stages the source's rows (the only statement that reads it) and the
+    rest is what runs when `target` exists with the source's columns — the executor regenerates
+    those against the schemas it finds."""
+
+    kind: ClassVar[str] = "load"
+    target: str
+    source: Source
+    mode: LoadMode
+    sql: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateTable(StepBase):
+    """`CREATE TABLE target [MODE ...] AS query`; `sql` as for `Load`. `udfs` names the Python
+    UDFs the query calls (their registered names)."""
+
+    kind: ClassVar[str] = "create_table"
+    target: str
+    mode: LoadMode
+    sql: tuple[str, ...]
     udfs: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "kind": self.kind.value,
-            "target": self.target,
-            "depends_on": list(self.depends_on),
-            "sql": list(self.sql),
-            "location": {
-                "file": self.location.file,
-                "line": self.location.line,
-                "column": self.location.column,
-                "end_line": self.location.end_line,
-                "end_column": self.location.end_column,
-            },
-        }
-        if self.label is not None:
-            out["label"] = self.label
-        if self.details:
-            out["details"] = dict(self.details)
-        if self.udfs:
-            out["udfs"] = list(self.udfs)
-        return out
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateView(StepBase):
+    """`CREATE VIEW view AS query`: one statement."""
+
+    kind: ClassVar[str] = "create_view"
+    view: str
+    sql: str
+    udfs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Export(StepBase):
+    """`EXPORT query TO uri TYPE format OPTIONS {...}`: the query's rows written to `uri` (a
+    relative path is relative to the project) as a whole file, atomically. `options` are the
+    format's validated options."""
+
+    kind: ClassVar[str] = "export"
+    uri: str
+    format: ExportFormat
+    options: Mapping[str, JsonValue]
+    query: str
+    udfs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableUdf(StepBase):
+    """A Python table UDF applied to a table: `target` becomes `udf`'s output for the rows of
+    `query` (`SELECT * FROM input`), called with the literal `args` by parameter name."""
+
+    kind: ClassVar[str] = "table_udf"
+    target: str
+    udf: str
+    input: str
+    args: Mapping[str, JsonValue]
+    query: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sql(StepBase):
+    """Any other SQL statement, run as written. A `barrier`'s tables could not be determined:
+    it runs after every earlier step, and every later step after it."""
+
+    kind: ClassVar[str] = "sql"
+    sql: str
+    barrier: bool = False
+    udfs: tuple[str, ...] = ()
+
+
+Step: TypeAlias = Load | CreateTable | CreateView | Export | TableUdf | Sql
+
+
+def step_target(step: Step) -> str | None:
+    """What a step writes, for people: the table or view, the export URI, or the one table a
+    SQL statement writes (None when it writes none or several)."""
+    match step:
+        case Load() | CreateTable() | TableUdf():
+            return step.target
+        case CreateView():
+            return step.view
+        case Export():
+            return step.uri
+        case Sql():
+            return step.writes[0] if len(step.writes) == 1 else None
+        case _:
+            assert_never(step)
+
+
+def step_statements(step: Step) -> tuple[str, ...]:
+    """The SQL a step shows: its statements, or the query an export or table UDF reads."""
+    match step:
+        case Load() | CreateTable():
+            return step.sql
+        case CreateView() | Sql():
+            return (step.sql,)
+        case Export() | TableUdf():
+            return (step.query,)
+        case _:
+            assert_never(step)
+
+
+def step_udfs(step: Step) -> tuple[str, ...]:
+    """The Python UDFs a step needs registered (their registered names)."""
+    match step:
+        case CreateTable() | CreateView() | Export() | Sql():
+            return step.udfs
+        case TableUdf():
+            return (step.udf,)
+        case Load():
+            return ()
+        case _:
+            assert_never(step)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
-    """The compiled pipeline."""
+    """The compiled pipeline, for `engine`."""
 
     pipeline: str
     project_dir: str
     steps: tuple[Step, ...]
-    variables: Mapping[str, Any] = field(default_factory=dict)
+    engine: Literal["duckdb"] = "duckdb"
+    variables: Mapping[str, JsonValue] = field(default_factory=dict)
     secret_vars: tuple[str, ...] = ()
     # Secret values for an in-process run; never serialised.
     secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -105,34 +295,56 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": PLAN_VERSION,
+            "engine": self.engine,
             "pipeline": self.pipeline,
             "project_dir": self.project_dir,
             "variables": dict(sorted(self.variables.items())),
             "secret_vars": list(self.secret_vars),
-            "steps": [s.to_dict() for s in self.steps],
+            "steps": [step_to_dict(s) for s in self.steps],
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
     def to_text(self) -> str:
-        """A readable listing: one block per step with its dependencies and SQL."""
-        n = len(self.steps)
-        lines = [f"plan for {self.pipeline} ({n} step{'s' * (n != 1)})", ""]
-        for n, s in enumerate(self.steps, 1):
-            head = f"{n:>3}. {s.id}  [{s.kind.value}]"
-            if s.label:
-                head += f"  ({s.label})"
-            lines.append(head)
-            lines.append(f"     at {s.location}")
-            if s.depends_on:
-                lines.append(f"     after {', '.join(s.depends_on)}")
-            for key, value in s.details.items():
-                lines.append(f"     {key}: {json.dumps(value, sort_keys=True)}")
-            if s.udfs:
-                lines.append(f"     udfs: {', '.join(s.udfs)}")
-            for stmt in s.sql:
-                for text in stmt.splitlines():
-                    lines.append("     | " + text)
-            lines.append("")
-        return "\n".join(lines)
+        """A readable listing: one block per step with what it does and its SQL."""
+        from sqlflowc.backend.plan_text import plan_text
+
+        return plan_text(self)
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+# Left out of a step's JSON when they have their default (None, empty).
+_OPTIONAL = frozenset({"label", "udfs"})
+
+
+def step_to_dict(step: Step) -> dict[str, Any]:
+    """`{"id", "op", ...}`: the envelope, then the op's own fields in declaration order (`label`
+    and `udfs` only when there are any)."""
+    out: dict[str, Any] = {"id": step.id, "op": step.kind}
+    for f in fields(step):
+        value = getattr(step, f.name)
+        if f.name == "id" or (f.name in _OPTIONAL and not value):
+            continue
+        out[f.name] = _json(value)
+    return out
+
+
+def _json(value: Any) -> Any:
+    """Plan values as plain JSON data: dataclasses as objects (a load mode with its `kind`
+    first), tuples as lists, mappings as objects with their keys sorted."""
+    match value:
+        case Replace() | Append() | Merge() | Incremental():
+            mode: dict[str, Any] = {"kind": value.kind}
+            mode.update((f.name, _json(getattr(value, f.name))) for f in fields(value))
+            return mode
+        case Location() | Source():
+            return {f.name: _json(getattr(value, f.name)) for f in fields(value)}
+        case tuple() | list():
+            return [_json(v) for v in value]
+        case Mapping():
+            return {str(k): _json(value[k]) for k in sorted(value)}
+        case _:
+            return value

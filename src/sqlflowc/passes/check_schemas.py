@@ -169,7 +169,8 @@ class _Replay:
                 self._write(stmt.table, query, {}, stmt.mode)
             case ir.CreateTable():
                 self._prepare(stmt.reads)
-                text, params = stmt.query.text, {}
+                text = stmt.query.text
+                params: dict[str, str] = {}
                 if isinstance(stmt.mode, ir.Incremental):
                     text, used = bind_macros(text)
                     params = {m: _SAMPLE[m] for m in used}

@@ -4,27 +4,29 @@ Contract of `run_plan`:
 - Opens DuckDB at `database` (parent directories created; `:memory:` allowed) with the given
   `threads` / `memory_limit`; a database that cannot be opened is a `DATABASE_ERROR` failure
   and every step is skipped.
-- Runs the steps in plan order (a topological order: `depends_on` names earlier steps). Each
-  step is `BEGIN TRANSACTION; <step.sql...>; COMMIT`, with `ROLLBACK` on any failure, so a
-  failed step leaves every table exactly as it was.
-- An `export` step (`details`: `uri`, `format`, `options`) runs `COPY (<query>) TO <temp>` with
-  the format's COPY options, the temp file beside the target (same name suffix, so compression
-  by extension still works), then renames it over the target; a failure removes the temp file
-  and leaves a previous target untouched. A relative `uri` is relative to `plan.project_dir`.
+- Runs the steps in plan order (a topological order: `depends_on` names earlier steps), each
+  with `run_step`, which knows nothing of the order: it `match`es on the step's op and runs it
+  in one transaction — `BEGIN TRANSACTION; <statements>; COMMIT`, with `ROLLBACK` on any
+  failure, so a failed step leaves every table exactly as it was.
+- An `Export` runs `COPY (<query>) TO <temp>` with the format's COPY options, the temp file
+  beside the target (same name suffix, so compression by extension still works), then renames
+  it over the target; a failure removes the temp file and leaves a previous target untouched. A
+  relative `uri` is relative to `plan.project_dir`.
 - `${name}` for each name in `plan.secret_vars` is replaced, in SQL and export URIs, right
   before execution, from `secrets`, else `plan.secrets`; a missing value fails the step. Every
   message the executor produces has secret values masked as `***`.
-- Python UDFs: when steps name UDFs (`step.udfs`), they are imported from `plan.project_dir`
-  and the scalar ones registered on the connection before the first step (a failure there is a
-  run-level failure, SF0804/SF0810, and every step is skipped); a `table_udf` step runs its
-  function on its input (`runtime/udfs.py`). A step calling scalar UDFs runs with one DuckDB
-  thread (Python UDFs serialise on the interpreter lock; more threads only contend). A UDF that
-  raises fails its step with SF0808, a table UDF returning the wrong columns with SF0809.
-- A load step with `details.mode` append/merge/incremental runs `runtime/load_modes.run_load`
-  inside the step's one transaction: it stages the source (`sql[0]`), checks keys and schemas,
-  and regenerates the rest of the step's SQL from `details` and the schemas it finds. Its
-  failures carry their own code (SF06xx/SF07xx) and help; its counts (`inserted N, updated M`)
-  are in the outcome and the progress line.
+- Python UDFs: when steps need UDFs (`plan.step_udfs`), they are imported from
+  `plan.project_dir` and the scalar ones registered on the connection before the first step (a
+  failure there is a run-level failure, SF0804/SF0810, and every step is skipped); a `TableUdf`
+  runs its function on its input (`runtime/udfs.py`). A step calling scalar UDFs runs with one
+  DuckDB thread (Python UDFs serialise on the interpreter lock; more threads only contend). A
+  UDF that raises fails its step with SF0808, a table UDF returning the wrong columns with
+  SF0809.
+- A `Load` or `CreateTable` whose mode is `Append`, `Merge` or `Incremental` runs
+  `runtime/load_modes.run_load` inside the step's one transaction: it stages the source
+  (`sql[0]`), checks keys and schemas, and regenerates the rest of the step's SQL from the mode
+  and the schemas it finds. Its failures carry their own code (SF06xx/SF07xx) and help; its
+  counts (`inserted N, updated M`) are in the outcome and the progress line.
 - `fail_fast=True`: after a failure the remaining steps are skipped. `fail_fast=False`: a step
   runs unless it depends (transitively) on a failed step.
 - Progress goes to `events` (started, finished with duration and rows, failed, skipped); the
@@ -40,10 +42,22 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, assert_never
 
-from sqlflowc.backend.plan import Plan, Step, StepKind
+from sqlflowc.backend.plan import (
+    CreateTable,
+    CreateView,
+    Export,
+    Load,
+    Plan,
+    Replace,
+    Sql,
+    Step,
+    TableUdf,
+    step_udfs,
+)
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.report import (
     EventKind,
@@ -59,7 +73,6 @@ from sqlflowc.syntax.varref import expand
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-    from sqlflowc.backend.load_modes import LoadSpec
     from sqlflowc.runtime.load_modes import LoadCounts
     from sqlflowc.runtime.udfs import UdfRuntime
 
@@ -71,10 +84,13 @@ __all__ = [
     "Failure",
     "RunEvent",
     "RunResult",
+    "Secrets",
+    "StepContext",
     "StepOutcome",
     "StepStatus",
     "format_event",
     "run_plan",
+    "run_step",
 ]
 
 
@@ -82,7 +98,7 @@ class _StepError(Exception):
     """A step cannot run for a reason the executor finds itself (e.g. a missing secret)."""
 
 
-class _Secrets:
+class Secrets:
     """Substitutes `${name}` placeholders and masks secret values in messages."""
 
     def __init__(
@@ -114,6 +130,16 @@ class _Secrets:
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """What running a step needs besides its connection: the project directory (relative
+    export URIs), the run's secrets, and its Python UDFs (None when no step needs any)."""
+
+    project_dir: Path
+    secrets: Secrets
+    udfs: UdfRuntime | None = None
+
+
 def run_plan(
     plan: Plan,
     *,
@@ -134,7 +160,7 @@ def run_plan(
 
     _check_order(plan)
     emit = events if events is not None else _ignore
-    vault = _Secrets(plan.secret_vars, secrets or {}, plan.secrets)
+    vault = Secrets(plan.secret_vars, secrets or {}, plan.secrets)
     started = time.perf_counter()
     outcomes: list[StepOutcome] = []
     failures: list[Failure] = []
@@ -168,6 +194,7 @@ def run_plan(
             failures.append(dataclasses.replace(problem, message=vault.mask(problem.message)))
             _skip_all(plan.steps, "the Python UDFs could not be loaded", outcomes, emit)
             return finish()
+        ctx = StepContext(project_dir=Path(plan.project_dir), secrets=vault, udfs=udfs)
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:
             reason = _skip_reason(step, failures, blocked, fail_fast)
@@ -175,24 +202,13 @@ def run_plan(
                 _skip_all([step], reason, outcomes, emit)
                 continue
             emit(RunEvent(kind=EventKind.STARTED, step=step))
-            outcome = _attempt(con, step, plan, vault, udfs)
+            outcome = run_step(con, step, ctx)
             outcomes.append(outcome)
             if outcome.status is StepStatus.OK:
                 kind = EventKind.FINISHED
             else:
                 kind = EventKind.FAILED
-                code = outcome.code or (
-                    Code.EXPORT_FAILED if step.kind is StepKind.EXPORT else Code.STEP_FAILED
-                )
-                failures.append(
-                    Failure(
-                        step_id=step.id,
-                        message=outcome.message,
-                        location=step.location,
-                        code=code,
-                        help=outcome.help,
-                    )
-                )
+                failures.append(_step_failure(step, outcome))
             emit(
                 RunEvent(
                     kind=kind,
@@ -209,10 +225,24 @@ def run_plan(
     return finish()
 
 
-def _attempt(
-    con: Connection, step: Step, plan: Plan, vault: _Secrets, udfs: UdfRuntime | None
-) -> StepOutcome:
-    """Run one step; its outcome, with any error message masked."""
+def _step_failure(step: Step, outcome: StepOutcome) -> Failure:
+    default = Code.EXPORT_FAILED if isinstance(step, Export) else Code.STEP_FAILED
+    return Failure(
+        step_id=step.id,
+        message=outcome.message,
+        location=step.location,
+        code=outcome.code or default,
+        help=outcome.help,
+    )
+
+
+def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
+    """Run one step on `con`, atomically; its outcome, with any error message masked.
+
+    Independent of the plan's order and of other steps: it needs only the connection and
+    `ctx`. A run-time error (DuckDB, the file system, a load's checks, a UDF) is a FAILED
+    outcome; anything else is a bug and propagates.
+    """
     import duckdb
 
     from sqlflowc.runtime.load_modes import LoadError
@@ -225,32 +255,28 @@ def _attempt(
     counts: tuple[int | None, ...] = ()
     load: LoadCounts | None = None
     try:
-        spec = _load_spec(step)
-        if spec is None:
-            counts = _run_step(con, step, plan, vault, udfs)
-        else:
-            load = _run_load(con, step, spec, vault)
-            counts = (load.rows,)
+        counts, load = _execute(con, step, ctx)
     except LoadError as err:
         error, code, help = err.message, err.code, err.help
     except UdfStepError as err:
         error, code = str(err), err.code
     except (_StepError, duckdb.Error) as err:
         error = str(err)
-        raised = udfs.explain(error) if udfs is not None else None
+        raised = ctx.udfs.explain(error) if ctx.udfs is not None else None
         if raised is not None:  # a Python UDF raised inside the statement
             error, code = raised, Code.UDF_FAILED
     except OSError as err:
         error = f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
     elapsed = (time.perf_counter() - t0) * 1000
+    mask = ctx.secrets.mask
     if error is not None:
         return StepOutcome(
             step_id=step.id,
             status=StepStatus.FAILED,
             duration_ms=elapsed,
-            message=vault.mask(error),
+            message=mask(error),
             code=code,
-            help=vault.mask(help),
+            help=mask(help),
         )
     return StepOutcome(
         step_id=step.id,
@@ -262,32 +288,50 @@ def _attempt(
     )
 
 
-def _load_spec(step: Step) -> LoadSpec | None:
-    """The load a step performs (None: not an APPEND/MERGE/INCREMENTAL load step)."""
-    if step.kind not in (StepKind.LOAD, StepKind.CREATE_TABLE):
-        return None
-    from sqlflowc.backend.load_modes import spec_from_details
+def _execute(
+    con: Connection, step: Step, ctx: StepContext
+) -> tuple[tuple[int | None, ...], LoadCounts | None]:
+    """Carry out one step: the row count of each statement, and what a load did."""
+    sub = ctx.secrets.substitute
+    match step:
+        case Load() | CreateTable():
+            if isinstance(step.mode, Replace):
+                with _udf_threads(con, step, ctx):
+                    return _in_transaction(con, [sub(s) for s in step.sql]), None
+            from sqlflowc.runtime.load_modes import run_load
 
-    try:
-        spec = spec_from_details(step.target, step.details)
-    except ValueError as err:  # a hand-edited plan; the compiler writes valid details
-        raise _StepError(f"invalid load details in step `{step.id}`: {err}") from None
-    if spec is not None and not step.sql:
-        raise _StepError(f"invalid load step `{step.id}`: no staging statement")
-    return spec
+            mode, target, staging = step.mode, step.target, sub(step.sql[0])
+            with _udf_threads(con, step, ctx):
+                load = _atomic(con, lambda: run_load(con, target, mode, staging))
+            return (load.rows,), load
+        case CreateView() | Sql():
+            with _udf_threads(con, step, ctx):
+                return _in_transaction(con, [sub(step.sql)]), None
+        case Export():
+            with _udf_threads(con, step, ctx):
+                return _export(con, step, ctx), None
+        case TableUdf():
+            udfs = ctx.udfs
+            if udfs is None:
+                raise _StepError(f"internal error: no UDFs loaded for step `{step.id}`")
+            query = sub(step.query)
+            return _atomic(con, lambda: udfs.run_table_udf(con, step, query)), None
+        case _:
+            assert_never(step)
 
 
-def _run_load(con: Connection, step: Step, spec: LoadSpec, vault: _Secrets) -> LoadCounts:
-    """A load step, in one transaction (`runtime/load_modes.py`)."""
-    from sqlflowc.runtime.load_modes import run_load
-
-    staging = vault.substitute(step.sql[0])
-    return _atomic(con, lambda: run_load(con, spec, staging))
+def _udf_threads(
+    con: Connection, step: Step, ctx: StepContext
+) -> contextlib.AbstractContextManager[None]:
+    """One DuckDB thread while a step calls scalar Python UDFs (`UdfRuntime.threads_for`)."""
+    if ctx.udfs is None:
+        return contextlib.nullcontext()
+    return ctx.udfs.threads_for(con, step_udfs(step))
 
 
 def _load_udfs(con: Connection, plan: Plan) -> tuple[UdfRuntime | None, Failure | None]:
     """Import and register the Python UDFs the plan's steps need (none: nothing to do)."""
-    if not any(step.udfs for step in plan.steps):
+    if not any(step_udfs(step) for step in plan.steps):
         return None, None
     import duckdb
 
@@ -364,23 +408,9 @@ def _skip_reason(
     return None
 
 
-def _run_step(
-    con: Connection, step: Step, plan: Plan, vault: _Secrets, udfs: UdfRuntime | None
-) -> tuple[int | None, ...]:
-    statements = [vault.substitute(s) for s in step.sql]
-    if step.kind is StepKind.TABLE_UDF:
-        if udfs is None or len(statements) != 1:
-            raise _StepError(f"internal error: table UDF step `{step.id}` is malformed")
-        return _atomic(con, lambda: udfs.run_table_udf(con, step, statements[0]))
-    with udfs.threads_for(con, step) if udfs is not None else contextlib.nullcontext():
-        if step.kind is StepKind.EXPORT:
-            return _export(con, step, statements, Path(plan.project_dir), vault)
-        return _in_transaction(con, statements)
-
-
 def _in_transaction(con: Connection, statements: Iterable[str]) -> tuple[int | None, ...]:
     """Run statements atomically; the row count each reports (None when it reports none)."""
-    return _atomic(con, lambda: tuple(_execute(con, sql) for sql in statements))
+    return _atomic(con, lambda: tuple(_execute_sql(con, sql) for sql in statements))
 
 
 def _atomic(con: Connection, body: Callable[[], T]) -> T:
@@ -400,7 +430,7 @@ def _atomic(con: Connection, body: Callable[[], T]) -> T:
     return result
 
 
-def _execute(con: Connection, sql: str) -> int | None:
+def _execute_sql(con: Connection, sql: str) -> int | None:
     result = con.execute(sql)
     description = result.description
     if description and len(description) == 1 and description[0][0] == "Count":
@@ -409,40 +439,26 @@ def _execute(con: Connection, sql: str) -> int | None:
     return None
 
 
-def _export(
-    con: Connection,
-    step: Step,
-    statements: list[str],
-    project_dir: Path,
-    vault: _Secrets,
-) -> tuple[int | None, ...]:
+def _export(con: Connection, step: Export, ctx: StepContext) -> tuple[int | None, ...]:
     """COPY the query into a temp file beside the target, then rename it into place."""
     import duckdb
 
     from sqlflowc.runtime.connectors.base import sql_string
-    from sqlflowc.runtime.exporters import FORMATS, copy_options
+    from sqlflowc.runtime.exporters import copy_options
 
-    if len(statements) != 1:
-        raise _StepError(
-            f"internal error: export step has {len(statements)} queries; please report"
-        )
-    uri = vault.substitute(str(step.details.get("uri", "")))
-    fmt = str(step.details.get("format", ""))
-    options = step.details.get("options") or {}
-    if not uri or "://" in uri:
+    uri = ctx.secrets.substitute(step.uri)
+    if "://" in uri:
         raise _StepError(f"cannot export to `{uri}`: only local files are supported")
-    if fmt.upper() not in FORMATS or not isinstance(options, Mapping):
-        raise _StepError(f"internal error: export step has format {fmt!r}; please report")
     try:
-        option_list = copy_options(fmt, options)
+        option_list = copy_options(step.format, step.options)
     except ValueError as err:  # a hand-edited plan; the compiler validates options
-        raise _StepError(f"invalid options for a {fmt.upper()} export: {err}") from None
+        raise _StepError(f"invalid options for a {step.format.upper()} export: {err}") from None
     target = Path(uri).expanduser()
     if not target.is_absolute():
-        target = project_dir / target
+        target = ctx.project_dir / target
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".sqlflowc-{uuid.uuid4().hex[:12]}-{target.name}")
-    query = statements[0].strip().rstrip(";")
+    query = ctx.secrets.substitute(step.query).strip().rstrip(";")
     copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {option_list}"
     try:
         counts = _in_transaction(con, [copy])

@@ -1,9 +1,9 @@
 """Run one APPEND, MERGE or INCREMENTAL load step (§5.2-5.4) inside the executor's transaction.
 
-Contract of `run_load(con, spec, staging)`: the caller has begun a transaction and commits it
-when this returns, or rolls it back when this raises — so a load either happens entirely or
-leaves every table (and the incremental state) exactly as it was. Nothing here begins, commits
-or rolls back. In order:
+Contract of `run_load(con, target, mode, staging)`: the caller has begun a transaction and
+commits it when this returns, or rolls it back when this raises — so a load either happens
+entirely or leaves every table (and the incremental state) exactly as it was. Nothing here
+begins, commits or rolls back. In order:
 
 1. stage the source (`staging`, the step's first statement: a temp view for APPEND, a temp
    table for MERGE and INCREMENTAL; INCREMENTAL binds `$start_dt`... to its window first);
@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
 from sqlflowc.backend import load_sql as sql
-from sqlflowc.backend.load_modes import AppendLoad, IncrementalLoad, LoadSpec, MergeLoad
+from sqlflowc.backend.load_modes import RowKeepingMode
+from sqlflowc.backend.plan import Append, Incremental, Merge
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.schema import describe_columns
 from sqlflowc.schema import (
@@ -89,71 +90,73 @@ class LoadCounts:
         return ", ".join(parts)
 
 
-def run_load(con: Connection, spec: LoadSpec, staging: str) -> LoadCounts:
-    """Carry out one load; see the module docstring."""
-    match spec:
-        case AppendLoad():
-            return _append(con, spec, staging)
-        case MergeLoad():
-            return _merge(con, spec, staging)
-        case IncrementalLoad():
-            return _incremental(con, spec, staging)
+def run_load(con: Connection, target: str, mode: RowKeepingMode, staging: str) -> LoadCounts:
+    """Carry out one load of `target`; see the module docstring."""
+    match mode:
+        case Append():
+            return _append(con, target, mode, staging)
+        case Merge():
+            return _merge(con, target, mode, staging)
+        case Incremental():
+            return _incremental(con, target, mode, staging)
         case _:
-            assert_never(spec)
+            assert_never(mode)
 
 
-def _append(con: Connection, spec: AppendLoad, staging: str) -> LoadCounts:
+def _append(con: Connection, target: str, mode: Append, staging: str) -> LoadCounts:
     con.execute(staging)
-    target = target_columns(con, spec.target)
-    if target is None:
-        inserted = _count(con, sql.create_from(spec.target, spec.stage))
+    existing = target_columns(con, target)
+    if existing is None:
+        inserted = _count(con, sql.create_from(target, mode.stage))
         counts = LoadCounts(inserted=inserted, created=True)
     else:
-        source = _describe(con, spec.stage)
-        changes = _apply(con, spec.target, check_load(spec.target, source, target, spec.policy))
-        inserted = _count(con, sql.insert_from(spec.target, spec.stage))
+        source = _describe(con, mode.stage)
+        changes = _apply(con, target, check_load(target, source, existing, mode.schema_policy))
+        inserted = _count(con, sql.insert_from(target, mode.stage))
         counts = LoadCounts(inserted=inserted, changes=changes)
-    con.execute(sql.drop_stage(spec.stage, view=True))
+    con.execute(sql.drop_stage(mode.stage, view=True))
     return counts
 
 
-def _merge(con: Connection, spec: MergeLoad, staging: str) -> LoadCounts:
+def _merge(con: Connection, target: str, mode: Merge, staging: str) -> LoadCounts:
     staged = _count(con, staging)
-    source = _describe(con, spec.stage)
-    counts = _merge_stage(con, spec.target, spec.stage, spec.keys, spec.policy, source, staged)
-    con.execute(sql.drop_stage(spec.stage))
+    source = _describe(con, mode.stage)
+    counts = _merge_stage(con, target, mode.stage, mode.keys, mode.schema_policy, source, staged)
+    con.execute(sql.drop_stage(mode.stage))
     return counts
 
 
-def _incremental(con: Connection, spec: IncrementalLoad, staging: str) -> LoadCounts:
+def _incremental(con: Connection, target: str, mode: Incremental, staging: str) -> LoadCounts:
     con.execute(sql.create_state_table())
-    target = target_columns(con, spec.target)
-    previous = _high_water(con, spec) if target is not None else None
-    window = _window(con, previous, spec.lookback)
-    staged = _count(con, staging, {p: window[p] for p in spec.parameters})
-    source = _describe(con, spec.stage)
-    _check_by_column(spec, source)
-    if spec.keys:
-        counts = _merge_stage(con, spec.target, spec.stage, spec.keys, spec.policy, source, staged)
-    elif target is None:
-        inserted = _count(con, sql.create_from(spec.target, spec.stage))
+    existing = target_columns(con, target)
+    previous = _high_water(con, mode) if existing is not None else None
+    window = _window(con, previous, mode.lookback)
+    staged = _count(con, staging, {p: window[p] for p in mode.parameters})
+    source = _describe(con, mode.stage)
+    _check_by_column(target, mode, source)
+    if mode.keys:
+        counts = _merge_stage(
+            con, target, mode.stage, mode.keys, mode.schema_policy, source, staged
+        )
+    elif existing is None:
+        inserted = _count(con, sql.create_from(target, mode.stage))
         counts = LoadCounts(inserted=inserted, created=True)
     else:
-        changes = _apply(con, spec.target, check_load(spec.target, source, target, spec.policy))
+        changes = _apply(con, target, check_load(target, source, existing, mode.schema_policy))
         bounds = {"start_dt": window["start_dt"], "end_dt": window["end_dt"]}
-        deleted = _count(con, sql.window_delete(spec.target, spec.by), bounds)
-        inserted = _count(con, sql.insert_from(spec.target, spec.stage))
+        deleted = _count(con, sql.window_delete(target, mode.by), bounds)
+        inserted = _count(con, sql.insert_from(target, mode.stage))
         counts = LoadCounts(inserted=inserted, deleted=deleted, changes=changes)
-    high_water = _scalar(con, sql.max_of(spec.stage, spec.by), {"previous": previous})
+    high_water = _scalar(con, sql.max_of(mode.stage, mode.by), {"previous": previous})
     if high_water is not None and high_water != previous:
         params = {
-            "target": spec.state_key,
-            "column_name": spec.by,
+            "target": mode.state_key,
+            "column_name": mode.by,
             "high_water": str(high_water),
             "end_dt": window["end_dt"],
         }
         con.execute(sql.write_state(), params)
-    con.execute(sql.drop_stage(spec.stage))
+    con.execute(sql.drop_stage(mode.stage))
     return counts
 
 
@@ -289,8 +292,8 @@ def _raise_problem(problem: Problem, more: int = 0) -> None:
     raise LoadError(problem.code, problem.message + extra + "; nothing was written", problem.help)
 
 
-def _check_by_column(spec: IncrementalLoad, source: Sequence[Column]) -> None:
-    problem = by_column_problem(spec.target, spec.by, source)
+def _check_by_column(target: str, mode: Incremental, source: Sequence[Column]) -> None:
+    problem = by_column_problem(target, mode.by, source)
     if problem is not None:
         _raise_problem(problem)
 
@@ -298,10 +301,10 @@ def _check_by_column(spec: IncrementalLoad, source: Sequence[Column]) -> None:
 # ---------------------------------------------------------------------------- incremental
 
 
-def _high_water(con: Connection, spec: IncrementalLoad) -> str | None:
+def _high_water(con: Connection, mode: Incremental) -> str | None:
     """The stored high-water mark, when it is for the same `BY` column."""
-    rows = con.execute(sql.read_state(spec.state_key)).fetchall()
-    if not rows or rows[0][1] is None or str(rows[0][0]).lower() != spec.by.lower():
+    rows = con.execute(sql.read_state(mode.state_key)).fetchall()
+    if not rows or rows[0][1] is None or str(rows[0][0]).lower() != mode.by.lower():
         return None
     return str(rows[0][1])
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
-from sqlflowc.backend.plan import Location, Plan, Step
+from sqlflowc.backend.plan import Location, Plan, Step, step_target
 from sqlflowc.diagnostics import Code, Diagnostic
 from sqlflowc.source import SourceMap, Span
 
@@ -223,8 +223,9 @@ def format_event(event: RunEvent, *, ascii_only: bool | None = None) -> str:
     match event.kind:
         case EventKind.STARTED:
             arrow = "->" if plain else "→"
-            target = f" {arrow} {event.step.target}" if event.step.target else ""
-            return f"{head}  [{event.step.kind.value}{target}]"
+            written = step_target(event.step)
+            target = f" {arrow} {written}" if written else ""
+            return f"{head}  [{event.step.kind}{target}]"
         case EventKind.FINISHED:
             line = f"{head}  {_duration(event.duration_ms or 0.0)}"
             if event.rows is not None:

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sqlflowc.backend.plan import JsonValue
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.udfs import UdfStepError
 from sqlflowc.schema import normalize_type, widens
@@ -50,7 +51,7 @@ _FLOATS = {"FLOAT", "DOUBLE"}
 
 
 def run_table_udf(
-    con: Connection, udf: Udf, target: str, query: str, args: Mapping[str, Any]
+    con: Connection, udf: Udf, target: str, query: str, args: Mapping[str, JsonValue]
 ) -> tuple[int | None, ...]:
     """Input → function → checked output → `target`; the row count written."""
     temp = f"__sqlflowc_udf_{uuid.uuid4().hex[:12]}"
@@ -67,7 +68,7 @@ def run_table_udf(
     return (int(rows[0][0]) if rows else None,)
 
 
-def _call(udf: Udf, table: pa.Table, args: Mapping[str, Any]) -> Any:
+def _call(udf: Udf, table: pa.Table, args: Mapping[str, JsonValue]) -> Any:
     import pyarrow as pa
 
     present = {c.lower() for c in table.column_names}

@@ -21,7 +21,7 @@ Contract:
 - A UDF that raises fails its statement; the message names the UDF, the exception and the
   row's input (up to `INPUT_SHOWN` characters); to find the row, the failing batch is run
   again row by row up to it. `explain()` hands that message to the executor (SF0808).
-- `run_table_udf(con, step, query)` runs a `table_udf` step with its UDF and literal arguments
+- `run_table_udf(con, step, query)` runs a `TableUdf` step with its UDF and literal arguments
   (`runtime/table_udfs.py`), in the step's transaction.
 """
 
@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlflowc.backend.plan import Plan, Step
+from sqlflowc.backend.plan import Plan, TableUdf, step_udfs
 from sqlflowc.diagnostics import Code, Diagnostic
 from sqlflowc.source import SourceMap
 from sqlflowc.udf import UdfKind
@@ -64,7 +64,7 @@ class UdfRaised(Exception):
 
 def plan_udfs(plan: Plan) -> list[str]:
     """Every UDF name the plan's steps need, sorted."""
-    return sorted({name for step in plan.steps for name in step.udfs})
+    return sorted({name for step in plan.steps for name in step_udfs(step)})
 
 
 def _split(name: str) -> tuple[str, int | None]:
@@ -170,8 +170,9 @@ class UdfRuntime:
             )
 
     @contextlib.contextmanager
-    def threads_for(self, con: Connection, step: Step) -> Iterator[None]:
-        """Run a step that calls scalar UDFs with one DuckDB thread, then restore the setting.
+    def threads_for(self, con: Connection, names: Sequence[str]) -> Iterator[None]:
+        """Run a step that calls scalar UDFs (`names`, as registered) with one DuckDB thread,
+        then restore the setting.
 
         Python UDFs hold the interpreter lock, so DuckDB's other threads only wait for it: on
         2 cores a row-at-a-time UDF over 5M rows took 0.80 s with 1 thread and 1.09 s with 2,
@@ -179,7 +180,7 @@ class UdfRuntime:
         """
         if not any(
             self._udfs[_split(name)[0].lower()].kind is UdfKind.SCALAR
-            for name in step.udfs
+            for name in names
             if _split(name)[0].lower() in self._udfs
         ):
             yield
@@ -277,20 +278,19 @@ class UdfRuntime:
 
     # -- table UDFs --------------------------------------------------------------------------
 
-    def run_table_udf(self, con: Connection, step: Step, query: str) -> tuple[int | None, ...]:
-        """Run a `table_udf` step (`runtime/table_udfs.py`), inside the step's transaction."""
+    def run_table_udf(self, con: Connection, step: TableUdf, query: str) -> tuple[int | None, ...]:
+        """Run a `TableUdf` step (`runtime/table_udfs.py`), inside the step's transaction;
+        `query` is its input query with the secrets substituted."""
         from sqlflowc.runtime.table_udfs import run_table_udf
 
-        details = step.details
-        udf = self.get(str(details.get("udf", "")))
-        args = dict(details.get("args") or {})
-        target = step.target
-        if target is None or udf.kind is not UdfKind.TABLE:
+        udf = self.get(step.udf)
+        if udf.kind is not UdfKind.TABLE:
             raise UdfStepError(
-                f"internal error: step `{step.id}` is not a table UDF step; please report",
-                Code.INTERNAL,
+                f"`{step.udf}` is a {udf.kind.value} UDF, not a table UDF (step `{step.id}`); "
+                "compile the pipeline again",
+                Code.UDF_UNAVAILABLE,
             )
-        return run_table_udf(con, udf, target, query, args)
+        return run_table_udf(con, udf, step.target, query, step.args)
 
 
 # -- helpers --------------------------------------------------------------------------------------
