@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from sqlflowc.cli_schema import schema_group
+
 if TYPE_CHECKING:
     from sqlflowc.api import Compilation
     from sqlflowc.backend.plan import Plan
@@ -495,6 +497,9 @@ def udf_info_cmd(name: str, fmt: str, project_dir: Path | None) -> None:
         click.echo(render_info(udf), nl=False)
     if failed:
         sys.exit(EXIT_COMPILE_ERROR)
+
+
+cli.add_command(schema_group)
 
 
 def main() -> None:

@@ -1,8 +1,12 @@
 """Schemas, shared by the compiler and the runtime: the model (`model`), DuckDB type rules
-(`types`), the one comparison of two schemas (`compare`), the verdict of a load (`loads`).
+(`types`), the one comparison of two schemas (`compare`), the verdict of a load (`loads`);
+snapshots with their fingerprints (`snapshot`), each object's history of them under
+`target/schemas/` (`store`), what a name or snapshot reference means (`lookup`) and how all of
+it reads (`render`).
 
-Pure and light: nothing here opens a database or imports DuckDB. Reading a schema from a
-DuckDB connection is the runtime's (`runtime/schema.py`).
+Light: nothing here opens a database or imports DuckDB (reading a schema from a DuckDB
+connection is the runtime's, `runtime/schema.py`); `store` is the one module that touches
+files.
 """
 
 from __future__ import annotations

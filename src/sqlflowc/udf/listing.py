@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.suggest import closest
+from sqlflowc.text_table import format_table
 from sqlflowc.udf import UdfKind
 from sqlflowc.udf.discovery import PACKAGE, UdfCatalog
 from sqlflowc.udf.signature import Udf
@@ -79,11 +80,7 @@ def render_list(catalog: UdfCatalog, project_dir: Path) -> str:
         return f"no Python UDFs in {_shown_path(str(project_dir / PACKAGE), None)}\n"
     head = ("NAME", "KIND", "SIGNATURE", "MODULE", "DESCRIPTION")
     rows = [(u.name, kind_of(u), u.signature(), u.module, u.first_doc_line) for u in catalog.udfs]
-    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head) - 1)]
-    lines = []
-    for row in (head, *rows):
-        cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    lines = format_table(head, rows)
     count = len(catalog.udfs)
     lines.append(f"\n{count} UDF{'s' * (count != 1)} in {_shown_path(str(project_dir), None)}")
     return "\n".join(lines) + "\n"

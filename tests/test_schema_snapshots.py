@@ -1,0 +1,182 @@
+"""Schema snapshots and their store: fingerprints, JSON files, history, bad files, concurrency."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sqlflowc.schema import Column
+from sqlflowc.schema.snapshot import (
+    Snapshot,
+    SnapshotError,
+    fingerprint,
+    snapshot_from_json,
+    snapshot_to_json,
+)
+from sqlflowc.schema.store import SnapshotStore
+
+C = Column
+BASE = [C("id", "INTEGER", False), C("name", "VARCHAR"), C("amount", "DECIMAL(10,2)")]
+
+
+def snap(columns: list[Column], obj: str = "source:orders", run: str = "r1") -> Snapshot:
+    return Snapshot.capture(obj, columns, origin="CSV data/orders.csv", pipeline="p.sf", run_id=run)
+
+
+# ---------------------------------------------------------------------------- fingerprints
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        [C("ID", "INTEGER", False), *BASE[1:]],  # a name (its spelling)
+        [BASE[1], BASE[0], BASE[2]],  # the order
+        [C("id", "BIGINT", False), *BASE[1:]],  # a type
+        [C("id", "INTEGER", True), *BASE[1:]],  # nullability
+        BASE[:2],  # a column fewer
+    ],
+)
+def test_fingerprint_changes_with_names_order_types_nullability(changed: list[Column]) -> None:
+    assert fingerprint(changed) != fingerprint(BASE)
+
+
+def test_fingerprint_ignores_everything_else() -> None:
+    same = [C("id", "int", False, default="0"), C("name", "text"), C("amount", "numeric(10, 2)")]
+    assert fingerprint(same) == fingerprint(BASE)
+    a, b = snap(BASE, run="r1"), snap(same, run="r2")
+    assert a.fingerprint == b.fingerprint and len(a.fingerprint) == 64 and len(a.short) == 12
+
+
+_NAMES = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+_TYPES = st.sampled_from(["INTEGER", "VARCHAR", "DECIMAL(18,3)", "STRUCT(a INTEGER)", "DATE[]"])
+
+
+@given(st.lists(st.tuples(_NAMES, _TYPES, st.booleans()), max_size=8))
+def test_snapshot_json_round_trips(cols: list[tuple[str, str, bool]]) -> None:
+    original = snap([C(n, t, nullable) for n, t, nullable in cols])
+    text = snapshot_to_json(original)
+    assert json.loads(text)["fingerprint"] == original.fingerprint
+    assert snapshot_from_json(text, "x.json") == original
+
+
+def test_snapshot_file_has_one_column_per_line() -> None:
+    text = snapshot_to_json(snap(BASE))
+    assert '    {"name": "amount", "type": "DECIMAL(10,2)", "nullable": true}' in text.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda t: t[:-3], "not valid JSON (line"),
+        (lambda t: t.replace('"VARCHAR"', '"BIGINT"'), "fingerprint does not match its columns"),
+        (lambda t: t.replace('"format": 1', '"format": 7'), "unknown snapshot format 7"),
+        (lambda t: t.replace('"nullable": false', '"nullable": "no"'), "`nullable` must be"),
+        (lambda t: "[]", "expected a JSON object"),
+        (lambda t: t.replace('"object": "source:orders"', '"object": "orders"'), "not an object"),
+    ],
+)
+def test_bad_snapshot_json_is_refused_naming_the_file(edit, reason) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SnapshotError) as err:
+        snapshot_from_json(edit(snapshot_to_json(snap(BASE))), "target/x.json")
+    assert err.value.path == "target/x.json"
+    assert reason in err.value.reason
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+def test_history_is_append_only_and_newest_first(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    first = snap(BASE)
+    store.record(first)
+    store.accept(first, by="first capture", run_id="r1")
+    second = snap([*BASE, C("region", "VARCHAR")], run="r2")
+    store.record(second)
+    history = store.history("source:orders")
+    assert [e.snapshot for e in history.snapshots] == [second, first]
+    assert history.accepted is not None and history.accepted.snapshot == first
+    assert history.pending
+    state = store.state("source:orders")
+    assert state.accepted == first and state.latest_short == second.short
+    files = sorted(p.name for p in store.directory("source:orders").iterdir())
+    before = {p: p.read_bytes() for p in store.directory("source:orders").iterdir()}
+    store.accept(second, by="schema accept")
+    after = {p: p.read_bytes() for p in store.directory("source:orders").iterdir()}
+    assert {p: after[p] for p in before} == before  # nothing rewritten
+    assert len(after) == len(files) + 1
+    history = store.history("source:orders")
+    assert history.accepted is not None and history.accepted.snapshot == second
+    assert not history.pending and history.was_accepted(first.fingerprint)
+    assert store.objects() == ["source:orders"]
+
+
+def test_object_names_are_case_insensitive_and_any_characters_are_safe(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    for obj in ("table:analytics.daily", "table:../x y/é", "source:Orders"):
+        store.record(snap(BASE, obj=obj))
+    assert store.objects() == ["source:orders", "table:../x y/é", "table:analytics.daily"]
+    for path in (tmp_path / "target" / "schemas").rglob("*.json"):
+        assert path.resolve().is_relative_to((tmp_path / "target" / "schemas").resolve())
+
+
+def test_unreadable_files_are_reported_and_skipped(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    first = snap(BASE)
+    good = store.record(first)
+    store.accept(first, by="first capture")
+    edited = store.record(snap([*BASE, C("x", "DATE")], run="r2"))
+    edited.write_text(edited.read_text().replace('"DATE"', '"TIMESTAMP"'))
+    (store.directory("source:orders") / ".tmp-abc.part").write_text("{")  # a crash leftover
+    history = store.history("source:orders")
+    assert [e.path for e in history.snapshots] == [good]
+    assert [p.path for p in history.problems] == [str(edited)]
+    assert "edited by hand" in history.problems[0].reason
+    moved = store.quarantine(history.problems[0])
+    assert moved is not None and moved.name.endswith(".json.corrupt") and moved.exists()
+    assert store.history("source:orders").problems == ()
+
+
+def test_an_unreadable_accepted_snapshot_leaves_the_object_without_one(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    first = snap(BASE)
+    path = store.record(first)
+    store.accept(first, by="first capture")
+    path.write_text("not json")
+    state = store.state("source:orders")
+    assert state.accepted is None
+    reasons = [p.reason for p in state.problems]
+    assert any("not valid JSON" in r for r in reasons), reasons
+    assert any("not in" in r for r in reasons), reasons
+
+
+def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from sqlflowc.schema import Column
+        from sqlflowc.schema.snapshot import Snapshot
+        from sqlflowc.schema.store import SnapshotStore
+        store = SnapshotStore(sys.argv[1])
+        for i in range(150):
+            s = Snapshot.capture("source:orders", [Column(f"c{sys.argv[2]}_{i}", "INTEGER")])
+            store.record(s)
+            store.accept(s, by="test")
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag]) for tag in ("a", "b")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    history = SnapshotStore(tmp_path).history("source:orders")
+    assert history.problems == ()
+    names = {e.snapshot.columns[0].name for e in history.snapshots}
+    assert names == {f"c{tag}_{i}" for tag in "ab" for i in range(150)}
+    assert len(history.acceptances) == 300
+    assert not list(SnapshotStore(tmp_path).directory("source:orders").glob(".tmp-*"))
