@@ -35,14 +35,17 @@ def baseline_script(project: Path, out_dir: str) -> str:
     `out_dir`), after importing what a pipeline tool needs."""
     from sqlflowc.api import compile_file
     from sqlflowc.backend.plan import Export, step_statements
-    from sqlflowc.runtime.exporters import copy_options
+    from sqlflowc.connectors import get_connector
+    from sqlflowc.connectors.files.runtime import copy_options
 
     comp = compile_file(project / PIPELINE)
     statements: list[str] = []
     for step in comp.plan.steps:
         if isinstance(step, Export):
             target = project / out_dir / Path(step.uri).name
-            options = copy_options(step.format, step.options)
+            connector = get_connector(step.format)
+            assert connector is not None
+            options = copy_options(connector.parse_export(step.options))
             query = step.query.strip().rstrip(";")
             statements.append(f"COPY (\n{query}\n) TO {_sql_string(str(target))} {options}")
         else:

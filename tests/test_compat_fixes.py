@@ -295,7 +295,8 @@ def test_json_export_with_csv_header_option_warns_and_writes(project: Path) -> N
     )
     [warning] = diagnostics(project)
     assert (warning["code"], warning["severity"]) == ("SF0911", "warning")
-    assert "option `header` of a JSON export has no effect here" in warning["message"]
+    assert "option `header` of JSON export has no effect here" in warning["message"]
+    assert warning["help"] == "remove `header`: it is an option of CSV exports"
     assert (warning["line"], warning["column"], warning["end_column"]) == (6, 5, 13)
     result = sqlflowc("run", "pipelines/p.sf")
     assert result.exit_code == 0, result.output

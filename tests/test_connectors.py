@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sqlflowc.connectors import check_export, check_source, connector_names, get_connector, registry
+from sqlflowc.connectors.files.runtime import copy_options
 from sqlflowc.diagnostics import Code, Reporter, Severity, render_text
 from sqlflowc.ir import program
-from sqlflowc.runtime.connectors import connector_names, get_connector, registry, validate_source
-from sqlflowc.runtime.connectors.base import sql_identifier, sql_string
-from sqlflowc.runtime.exporters import copy_options, validate_export
 from sqlflowc.source import SourceMap, Span
+from sqlflowc.sqlbuild import sql_identifier, sql_string
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ def check(
 ) -> tuple[Reporter, program.Source, SourceMap]:
     src, sources = make_source(connector, params)
     reporter = Reporter()
-    validate_source(src, project, reporter)
+    check_source(src, project, reporter)
     return reporter, src, sources
 
 
@@ -124,7 +124,7 @@ def test_plugin_from_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """A real distribution on sys.path declaring the entry point, imported lazily."""
     write(
         tmp_path / "site" / "demo_plugin.py",
-        "from sqlflowc.runtime.connectors.json import JsonConnector\n"
+        "from sqlflowc.connectors.files.json import JsonConnector\n"
         "class Lines(JsonConnector):\n"
         "    name = 'LINES'\n",
     )
@@ -385,8 +385,18 @@ def export_check(fmt: str, options: dict[str, Any]) -> Reporter:
     spans = {
         k: Span(fid, text.index(json.dumps(k)), text.index(json.dumps(k)) + 3) for k in options
     }
+    query = program.Sql(text="SELECT 1", display="SELECT 1", span=Span(fid, 0, 1))
+    export = program.Export(
+        query=query,
+        uri="x",
+        uri_display="x",
+        format=fmt,
+        options=options,
+        span=Span(fid, 0, len(text)),
+        option_spans=spans,
+    )
     reporter = Reporter()
-    validate_export(fmt, options, spans, Span(fid, 0, len(text)), reporter)
+    check_export(export, reporter)
     return reporter
 
 
@@ -407,12 +417,18 @@ def test_validate_export() -> None:
     assert "one of" in d.message
 
 
+def options(fmt: str, given: dict[str, Any]) -> str:
+    connector = get_connector(fmt)
+    assert connector is not None
+    return copy_options(connector.parse_export(given))
+
+
 def test_copy_options_text() -> None:
-    assert copy_options("csv", {}) == "(FORMAT csv, HEADER true, DELIMITER ',')"
-    assert copy_options("CSV", {"header": False, "quote": "'", "date_format": "%d/%m/%Y"}) == (
+    assert options("csv", {}) == "(FORMAT csv, HEADER true, DELIMITER ',')"
+    assert options("CSV", {"header": False, "quote": "'", "date_format": "%d/%m/%Y"}) == (
         "(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '''', DATEFORMAT '%d/%m/%Y')"
     )
-    assert copy_options("parquet", {"compression": "none", "row_group_size": 5}) == (
+    assert options("parquet", {"compression": "none", "row_group_size": 5}) == (
         "(FORMAT parquet, COMPRESSION 'uncompressed', ROW_GROUP_SIZE 5)"
     )
-    assert copy_options("json", {"compression": "gzip"}) == "(FORMAT json, COMPRESSION 'gzip')"
+    assert options("json", {"compression": "gzip"}) == "(FORMAT json, COMPRESSION 'gzip')"

@@ -24,8 +24,8 @@ from sqlflowc.backend.plan import (
     Step,
 )
 from sqlflowc.backend.plan_io import load_plan
+from sqlflowc.connectors import get_connector
 from sqlflowc.diagnostics import Code, CompileError, render_text
-from sqlflowc.runtime.connectors import get_connector
 from sqlflowc.runtime.executor import (
     EventKind,
     RunEvent,

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from sqlflowc.connectors.connections import ConnectionConfig, resolve_connection
+from sqlflowc.connectors.secrets import hide_dsn_password, is_secret_field, masked
 from sqlflowc.diagnostics import Code, CompileError, Severity, render_text
 from sqlflowc.profiles import (
     DEFAULT_DATABASE,
     available_profiles,
     find_project_dir,
-    is_secret_field,
     load_profile,
-    resolve_connection,
 )
 from sqlflowc.source import SourceMap
 
@@ -182,7 +182,7 @@ def test_earlier_layout(tmp_path: Path) -> None:
     text = render_text(info.value.diagnostics, info.value.sources or SourceMap())
     assert "dev.yml:15:" in text and "`${PG_PASSWORD}`" in text
     conn = resolve_connection(dev, "postgres", {"PG_PASSWORD": "pw"}.get)
-    assert conn["password"] == "pw"
+    assert conn.type == "POSTGRES" and conn.params["password"] == "pw"
 
 
 # -- errors, anchored in the file ---------------------------------------------------------------
@@ -302,21 +302,21 @@ def test_unset_variable_in_unused_connection_is_harmless(tmp_path: Path) -> None
     prof = load_profile(tmp_path, None)
     env = {"PG_PASSWORD": "s3cr3t"}
     conn = resolve_connection(prof, "warehouse", env.get)
-    assert conn == {
-        "type": "postgres",
-        "host": "localhost",
-        "port": 5432,
-        "password": "s3cr3t",
-    }
+    assert conn == ConnectionConfig(
+        "warehouse", "postgres", {"host": "localhost", "port": 5432, "password": "s3cr3t"}
+    )
+    assert conn.display_params() == {"host": "localhost", "port": 5432, "password": "***"}
 
 
 def test_defaults_nested_values_and_lists(tmp_path: Path) -> None:
     write_profile(tmp_path, "dev", CURRENT)
     prof = load_profile(tmp_path, None)
     conn = resolve_connection(prof, "lake", {"H": "h1"}.get)
-    assert conn == {"type": "s3", "bucket": "b-dev", "nested": {"token": "a b"}, "hosts": ["h1"]}
+    assert conn.type == "s3"
+    assert conn.params == {"bucket": "b-dev", "nested": {"token": "a b"}, "hosts": ["h1"]}
     conn = resolve_connection(prof, "LAKE", {"H": "h1", "ENV": "prod", "TOKEN": "t"}.get)
-    assert conn["bucket"] == "b-prod" and conn["nested"] == {"token": "t"}
+    assert conn.name == "lake"
+    assert conn.params["bucket"] == "b-prod" and conn.params["nested"] == {"token": "t"}
 
 
 def test_unset_variable_in_used_connection_points_at_value(tmp_path: Path) -> None:
@@ -350,4 +350,18 @@ def test_connection_without_type(tmp_path: Path) -> None:
 
 def test_secret_fields() -> None:
     assert is_secret_field("password") and is_secret_field("Secret_Access_Key")
-    assert is_secret_field("dsn") and not is_secret_field("host")
+    assert is_secret_field("session_token") and is_secret_field("api_token")
+    assert is_secret_field("x", {"x"}) and not is_secret_field("host")
+    # a connection string is not secret as a whole; the password inside it is
+    assert not is_secret_field("dsn")
+    assert masked({"dsn": "postgresql://me:pw@db/x", "password": "p", "host": "h"}) == {
+        "dsn": "postgresql://me:***@db/x",
+        "password": "***",
+        "host": "h",
+    }
+    hide = lambda pw: "***"  # noqa: E731
+    assert hide_dsn_password("host=h password=a&b user=u", hide) == "host=h password=*** user=u"
+    assert hide_dsn_password("https://h/p?user=u&password=x&y=1", hide) == (
+        "https://h/p?user=u&password=***&y=1"
+    )
+    assert hide_dsn_password("s3://bucket/key.csv", hide) == "s3://bucket/key.csv"

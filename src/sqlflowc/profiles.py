@@ -7,10 +7,8 @@
   exist is an error listing the available ones. The file's text is registered in `sources`, so
   every problem (bad YAML, unknown key, wrong type) is a `PROFILE_ERROR` diagnostic at its
   line and column, raised together in one `CompileError` (`profile_file.py` reads the file).
-- `resolve_connection(profile, name, lookup)`: one connection with its `${VAR}` references
-  resolved by `lookup`, so an unset `${X}` in another connection breaks nothing. The compiler
-  does not call it: a `SOURCE s FROM "conn"` is resolved by `passes/resolve_variables.py`,
-  with the pipeline's variable scope.
+Connections are returned raw; `sqlflowc.connectors.connections.resolve_connection` resolves one
+for use (the compiler resolves `SOURCE s FROM "conn"` itself, with the pipeline's variables).
 
 Two layouts are read. The current one: `engine: {type: duckdb, path, threads, memory_limit}`,
 `variables:`, `connections: {name: {type: ..., field: value}}`, `schema_policy: strict|evolve`.
@@ -24,7 +22,7 @@ Variables are returned as written (the variable pass resolves them).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,25 +31,18 @@ from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.profile_file import ProfileFile, YamlPath, read_profile_file
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.suggest import did_you_mean
-from sqlflowc.syntax.varref import expand, split_ref
 
 __all__ = [
     "DEFAULT_DATABASE",
-    "SECRET_FIELDS",
     "Engine",
     "Profile",
     "available_profiles",
     "find_project_dir",
-    "is_secret_field",
     "load_profile",
-    "resolve_connection",
 ]
 
 DEFAULT_DATABASE = "target/sqlflow.duckdb"
 MEMORY = ":memory:"
-
-# Connection fields whose values are secrets (§4): never shown in plans, logs or errors.
-SECRET_FIELDS = frozenset({"password", "secret_access_key", "session_token", "dsn", "uri"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,85 +233,3 @@ def _field_spans(
     if path in keys:
         out[""] = keys[path]
     return out
-
-
-# -- using a connection ----------------------------------------------------------------------------
-
-
-def is_secret_field(name: str) -> bool:
-    """Whether a connection field holds a secret (`password`, `secret_access_key`, ...)."""
-    return name.strip().lower() in SECRET_FIELDS
-
-
-def resolve_connection(
-    profile: Profile,
-    name: str,
-    lookup: Callable[[str], str | None],
-    span: Span | None = None,
-) -> dict[str, Any]:
-    """Connection `name` with every `${VAR}` / `${VAR|default}` in its values resolved by
-    `lookup`; raises CompileError for an unknown connection (at `span`, the use) or an unset
-    variable (at the value in the profile file)."""
-    conn = profile.connections.get(name)
-    if conn is None:
-        matches = [n for n in profile.connections if n.lower() == name.lower()]
-        if len(matches) == 1:
-            name, conn = matches[0], profile.connections[matches[0]]
-    where = f"profile `{profile.name}`" if profile.name else "the profile (none was loaded)"
-    if conn is None:
-        names = sorted(profile.connections)
-        raise _fail(
-            profile.sources,
-            f"connection `{name}` is not defined in {where}",
-            span,
-            code=Code.UNKNOWN_CONNECTION,
-            help=did_you_mean(name, names),
-            notes=(f"connections: {', '.join(names) if names else 'none'}",),
-        )
-    spans = profile.connection_spans.get(name, {})
-    diagnostics: list[Diagnostic] = []
-    resolved: dict[str, Any] = {}
-    for key, value in conn.items():
-        missing: list[str] = []
-        resolved[key] = _resolve_value(value, lookup, missing)
-        diagnostics.extend(
-            Diagnostic(
-                Code.PROFILE_ERROR,
-                f"connection `{name}` field `{key}` uses `${{{var}}}`, which is not set",
-                spans.get(key, spans.get("", span)),
-                help=f"set the environment variable `{var}`, or give a default: `${{{var}|value}}`",
-            )
-            for var in missing
-        )
-    if "type" not in resolved:
-        message = f"connection `{name}` has no `type`"
-        diagnostics.append(Diagnostic(Code.PROFILE_ERROR, message, spans.get("", span)))
-    if diagnostics:
-        raise CompileError(diagnostics, profile.sources)
-    return resolved
-
-
-def _resolve_value(value: Any, lookup: Callable[[str], str | None], missing: list[str]) -> Any:
-    if isinstance(value, str):
-        return _expand(value, lookup, missing)
-    if isinstance(value, Mapping):
-        return {k: _resolve_value(v, lookup, missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve_value(v, lookup, missing) for v in value]
-    return value
-
-
-def _expand(text: str, lookup: Callable[[str], str | None], missing: list[str]) -> str:
-    """Replace each `${NAME}` / `${NAME|default}`; names without a value go to `missing`."""
-
-    def value_of(inner: str) -> str | None:
-        parts = split_ref(inner)
-        var = parts.name.strip()
-        value = lookup(var)
-        if value is None:
-            value = parts.default
-        if value is None:
-            missing.append(var)
-        return value
-
-    return expand(text, value_of)

@@ -6,7 +6,10 @@ of `deps`), with a stable id, the tables it reads and writes, the DuckDB SQL to 
 transaction, and nothing secret: SQL shows `display` text, where each secret is its `${name}`
 reference. Identical programs give identical plans. APPEND, MERGE and INCREMENTAL loads are
 lowered by `backend/load_modes.py` (their modes carry the schema policy in force at compile
-time).
+time). A load reads its source with the query the connector gives at compile time
+(`Connector.scan_sql`: local files); for a connector that reads at run time (Arrow batches), the
+step's SQL reads the relation named in `Load.read`, which the executor makes from the
+connector's run-time face before running the step.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, TypedDict, assert_never
 from sqlflowc.backend import plan as p
 from sqlflowc.ir import program as ir
 from sqlflowc.source import SourceMap, Span
+from sqlflowc.sqlbuild import sql_identifier
 
 if TYPE_CHECKING:
     from sqlflowc.schema import Policy
@@ -74,12 +78,17 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
     mode: p.LoadMode
     match stmt:
         case ir.Load():
-            from sqlflowc.runtime.connectors.registry import get_connector
+            from sqlflowc.connectors import get_connector
 
             connector = get_connector(stmt.source.connector)
             assert connector is not None, "check_connectors guarantees a known connector"
             scan = connector.scan_sql(stmt.source.params, project)
-            query = scan if _is_query(scan) else f"SELECT * FROM {scan}"
+            read = f"_sqlflow_read_{env['id']}" if scan is None else None
+            if read is not None:
+                query = f"SELECT * FROM {sql_identifier(read)}"
+            else:
+                assert scan is not None
+                query = scan if _is_query(scan) else f"SELECT * FROM {scan}"
             source = p.Source(
                 name=stmt.source.name,
                 connector=stmt.source.connector.lower(),
@@ -90,7 +99,7 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
                 mode = p.Replace()
             else:
                 sql, mode = lower_load(stmt.table, stmt.mode, query, env["id"], policy)
-            return p.Load(**env, target=stmt.table, source=source, mode=mode, sql=sql)
+            return p.Load(**env, target=stmt.table, source=source, mode=mode, sql=sql, read=read)
         case ir.CreateTable():
             if isinstance(stmt.mode, ir.Replace):
                 create = (

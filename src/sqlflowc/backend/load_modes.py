@@ -3,7 +3,7 @@
 Pure functions: no database access. The backend (`backend/duckdb.py`) calls `lower_load` to
 turn a load statement into the step's `sql` and its typed load mode (`plan.Append | plan.Merge |
 plan.Incremental`); the executor regenerates the statements after staging with the same
-builders (`backend/load_sql.py`, through `expected_statements`) against the schemas it finds, so
+builders (`sqlbuild/loads.py`, through `expected_statements`) against the schemas it finds, so
 what `sqlflowc compile` shows and what runs come from one place.
 
 A load step's `sql[0]` is always the *staging* statement, the only one holding the user's query:
@@ -20,20 +20,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import assert_never
 
-from sqlflowc.backend.load_sql import (
-    bind_macros,
-    delete_matched,
-    drop_stage,
-    duplicate_keys,
-    incremental_stage,
-    insert_from,
-    matched_counts,
-    null_keys,
-    stage_table,
-    stage_view,
-    window_delete,
-    write_state,
-)
 from sqlflowc.backend.plan import (
     Append,
     CreateTable,
@@ -47,6 +33,20 @@ from sqlflowc.backend.plan import (
 )
 from sqlflowc.ir import program as ir
 from sqlflowc.schema import Policy
+from sqlflowc.sqlbuild.loads import (
+    bind_macros,
+    delete_matched,
+    drop_stage,
+    duplicate_keys,
+    incremental_stage,
+    insert_from,
+    matched_counts,
+    null_keys,
+    stage_table,
+    stage_view,
+    window_delete,
+    write_state,
+)
 
 __all__ = ["RowKeepingMode", "expected_statements", "lower_load", "with_schema_policy"]
 

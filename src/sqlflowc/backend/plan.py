@@ -159,13 +159,16 @@ class Load(StepBase):
     """`LOAD target FROM source`. `sql`: under `Replace`, the statements that run; under the
     other modes, `sql[0]` stages the source's rows (the only statement that reads it) and the
     rest is what runs when `target` exists with the source's columns — the executor regenerates
-    those against the schemas it finds."""
+    those against the schemas it finds. `read`: for a connector that reads at run time (Arrow
+    batches), the relation `sql` reads, which the executor makes from the connector's run-time
+    face before the step (None: `sql` reads the source itself, as for files)."""
 
     kind: ClassVar[str] = "load"
     target: str
     source: Source
     mode: LoadMode
     sql: tuple[str, ...]
+    read: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -317,12 +320,12 @@ class Plan:
 
 
 # Left out of a step's JSON when they have their default (None, empty).
-_OPTIONAL = frozenset({"label", "udfs"})
+_OPTIONAL = frozenset({"label", "udfs", "read"})
 
 
 def step_to_dict(step: Step) -> dict[str, Any]:
-    """`{"id", "op", ...}`: the envelope, then the op's own fields in declaration order (`label`
-    and `udfs` only when there are any)."""
+    """`{"id", "op", ...}`: the envelope, then the op's own fields in declaration order (`label`,
+    `udfs` and `read` only when there are any)."""
     out: dict[str, Any] = {"id": step.id, "op": step.kind}
     for f in fields(step):
         value = getattr(step, f.name)

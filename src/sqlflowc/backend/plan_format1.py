@@ -25,9 +25,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from sqlflowc.backend import plan as p
-from sqlflowc.backend.load_sql import MACROS
 from sqlflowc.ir.program import table_key
 from sqlflowc.schema import Policy
+from sqlflowc.sqlbuild.loads import MACROS
 
 __all__ = ["Format1Error", "read_format1"]
 

@@ -93,6 +93,7 @@ class _Load(_Step):
     source: _Source
     mode: _Mode
     sql: _Statements
+    read: _Name | None = None
 
 
 class _CreateTable(_Step):

@@ -1,13 +1,16 @@
-"""Check sources and exports against their connectors and formats.
+"""Check sources and exports against their connectors.
 
-Requires: a resolved program. Ensures: every declared source names a known connector with valid
-parameters and existing local input files; every export names a known format with valid options.
+Requires: a resolved program. Ensures, reporting and never raising: every declared source names
+a known connector type with valid parameters (and, for local files, existing input); every
+export names a known format (a connector that can be written to) with valid options and a
+local target.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from sqlflowc.connectors import check_export, check_source
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
@@ -15,12 +18,9 @@ from sqlflowc.passes.context import PassContext
 
 def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
     """Validate each source's parameters and each export's options (reports, never raises)."""
-    from sqlflowc.runtime.connectors.registry import validate_source
-    from sqlflowc.runtime.exporters import validate_export
-
     project = Path(prog.project_dir)
     for source in prog.sources.values():
-        validate_source(source, project, ctx.reporter)
+        check_source(source, project, ctx.reporter)
     for stmt in prog.statements:
         if isinstance(stmt, ir.Export):
             scheme = stmt.uri.split("://", 1)[0] if "://" in stmt.uri else ""
@@ -39,12 +39,5 @@ def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
                     stmt.span,
                     help="write the file to create, e.g. TO 'output/report.csv'",
                 )
-            validate_export(
-                stmt.format,
-                stmt.options,
-                stmt.option_spans,
-                stmt.span,
-                ctx.reporter,
-                key_spans=stmt.option_key_spans,
-            )
+            check_export(stmt, ctx.reporter)
     return prog

@@ -12,10 +12,10 @@ The clause-level rules (MERGE needs KEY, no KEY with APPEND, ...) are checked wh
 
 from __future__ import annotations
 
-from sqlflowc.backend.load_sql import MACROS, find_macros
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
+from sqlflowc.sqlbuild.loads import MACROS, find_macros
 
 
 def check_load_modes(prog: ir.Program, ctx: PassContext) -> ir.Program:

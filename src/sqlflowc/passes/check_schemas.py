@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from sqlflowc.backend import load_sql as sql
-from sqlflowc.backend.load_sql import bind_macros
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
-from sqlflowc.runtime.connectors.base import sql_string
 from sqlflowc.schema import Column, SchemaDiff, by_column_problem, check_load
+from sqlflowc.sqlbuild import loads as sql
+from sqlflowc.sqlbuild import sql_string
+from sqlflowc.sqlbuild.loads import bind_macros
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -363,7 +363,7 @@ class _Replay:
         return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
 
     def _scan(self, source: ir.Source) -> str | None:
-        from sqlflowc.runtime.connectors.registry import get_connector
+        from sqlflowc.connectors import get_connector
 
         connector = get_connector(source.connector)
         if connector is None:
@@ -371,6 +371,8 @@ class _Replay:
         try:
             scan = connector.scan_sql(source.params, self.project)
         except ValueError:
+            return None
+        if scan is None:
             return None
         head = scan.lstrip().split(None, 1)[0].upper() if scan.strip() else ""
         return (

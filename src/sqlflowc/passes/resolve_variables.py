@@ -12,8 +12,8 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
   to keep; `bind` checks that queries are queries.
 - JSON: a bare `${name}` keeps the value's type; inside a string it splices text.
 - Secret parameters: in source PARAMS, profile connections, OPTIONS and export URIs, a field whose
-  name is secret (`password`, `secret_access_key`, `session_token`, any `is_secret_name`) and the
-  password inside a `dsn`/`uri`/`url`/`connection_string` are replaced by a placeholder
+  name is secret (`password`, `secret_access_key`, ...: `connectors/secrets.is_secret_field`) and
+  the password inside a `dsn`/`uri`/`url`/`connection_string` are replaced by a placeholder
   `${__source__.<source>.<field>}` (`${__export__.<n>.<field>}` for the n-th EXPORT, counting
   from 0); `Program.secrets` maps the key to the real text (secrets are always text). A field
   that already is a lone secret-variable placeholder keeps it. The executor substitutes every
@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, assert_never
 
+from sqlflowc.connectors.secrets import DSN_FIELDS, hide_dsn_password, is_secret_field
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast, program
 from sqlflowc.passes.context import PassContext
@@ -42,7 +43,6 @@ from sqlflowc.passes.variables import (
     Scope,
     Spliced,
     assign_set,
-    is_secret_name,
     splice,
     value_text,
 )
@@ -51,9 +51,6 @@ from sqlflowc.suggest import closest
 from sqlflowc.syntax.parser import build_parser
 from sqlflowc.syntax.varref import make_template
 
-_DSN_FIELDS = frozenset({"dsn", "uri", "url", "connection_string"})
-_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)(.*)", re.DOTALL)
-_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*([A-Za-z_][A-Za-z0-9_]*)?", re.DOTALL)
 
 
@@ -267,10 +264,12 @@ class _Resolver:
             path = f"{owner}.{key}"
             if isinstance(value, dict):
                 out[key] = self.mask(value, path)
-            elif is_secret_name(key) and value is not None and not self.scope.is_placeholder(value):
+            elif (
+                is_secret_field(key) and value is not None and not self.scope.is_placeholder(value)
+            ):
                 real = self.scope.unmask(value_text(value))
                 out[key] = self.scope.placeholder(path, real)
-            elif key.lower() in _DSN_FIELDS and isinstance(value, str):
+            elif key.lower() in DSN_FIELDS and isinstance(value, str):
                 out[key] = self.mask_dsn(value, path)
             else:
                 out[key] = value
@@ -278,22 +277,13 @@ class _Resolver:
 
     def mask_dsn(self, display: str, key: str) -> str:
         """A URL's or a `key=value` DSN's password replaced by a placeholder."""
-        url = _URL.fullmatch(display)
-        if url is not None:
-            scheme, netloc, rest = url.groups()
-            userinfo, at, host = netloc.rpartition("@")
-            user, colon, password = userinfo.partition(":")
-            if not at or not colon or not password or self.scope.is_placeholder(password):
-                return display
-            hidden = self.scope.placeholder(key, self.scope.unmask(password))
-            return f"{scheme}{user}:{hidden}@{host}{rest}"
 
-        def hide(m: re.Match[str]) -> str:
-            if self.scope.is_placeholder(m.group(2)):
-                return m.group(0)
-            return m.group(1) + self.scope.placeholder(key, self.scope.unmask(m.group(2)))
+        def hide(password: str) -> str:
+            if self.scope.is_placeholder(password):
+                return password
+            return self.scope.placeholder(key, self.scope.unmask(password))
 
-        return _KV_PASSWORD.sub(hide, display)
+        return hide_dsn_password(display, hide)
 
     # -------------------------------------------------------------- statements
 

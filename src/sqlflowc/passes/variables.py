@@ -20,11 +20,12 @@ Values keep their type (number, boolean, string, null) and carry the text they a
   case, else text — unless it was quoted (`${x|'10'}` is the text `10`).
 - A quoted SET value with references (`SET a = "${b|d}"`) splices text, so it is a string.
 
-Secrets: a variable is secret when its name ends in one of `SECRET_SUFFIXES` (any case), when it
-was marked with `Scope.mark_secret`, or when a SET gave it a value built from a secret. A secret
-value is never shown: where it is spliced, the display text holds the placeholder `${key}` and
-`Scope.secrets[key]` the real text (`key` is the variable name; `name#2`, `name#3`, ... when the
-same name is used with different values). The executor substitutes placeholders back.
+Secrets: a variable is secret when its name ends in a secret suffix (`connectors/secrets.py`),
+when it was marked with `Scope.mark_secret`, or when a SET gave it a value built from a secret.
+A secret value is never shown: where it is spliced, the display text holds the placeholder
+`${key}` and `Scope.secrets[key]` the real text (`key` is the variable name; `name#2`,
+`name#3`, ... when the same name is used with different values). The executor substitutes
+placeholders back.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
+from sqlflowc.connectors.secrets import is_secret_name
 from sqlflowc.diagnostics import Reporter
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
@@ -46,26 +48,10 @@ if TYPE_CHECKING:
 
 JsonData = Any  # a resolved JSON value: dict/list/str/int/float/bool/None
 
-SECRET_SUFFIXES = (
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "api_key",
-    "access_key",
-    "secret_key",
-    "private_key",
-    "credentials",
-)
 
 NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
-
-
-def is_secret_name(name: str) -> bool:
-    """True for names ending in a secret suffix: `db_password`, `API_TOKEN`, `aws_secret_key`."""
-    return name.lower().endswith(SECRET_SUFFIXES)
 
 
 def value_text(value: JsonData) -> str:

@@ -8,10 +8,11 @@ Contract of `run_plan`:
   with `run_step`, which knows nothing of the order: it `match`es on the step's op and runs it
   in one transaction — `BEGIN TRANSACTION; <statements>; COMMIT`, with `ROLLBACK` on any
   failure, so a failed step leaves every table exactly as it was.
-- An `Export` runs `COPY (<query>) TO <temp>` with the format's COPY options, the temp file
-  beside the target (same name suffix, so compression by extension still works), then renames
-  it over the target; a failure removes the temp file and leaves a previous target untouched. A
-  relative `uri` is relative to `plan.project_dir`.
+- An `Export` is written by its format's connector (`ConnectorRuntime.write`), atomically: a
+  failure leaves a previous target untouched (files: a temporary file beside the target,
+  renamed over it). A relative `uri` is relative to `plan.project_dir`.
+- A `Load` with `read` first reads its source through the connector's run-time face
+  (`runtime/reads.py`): Arrow batches or a scan, visible to the step's SQL under that name.
 - `${name}` for each name in `plan.secret_vars` is replaced, in SQL and export URIs, right
   before execution, from `secrets`, else `plan.secrets`; a missing value fails the step. Every
   message the executor produces has secret values masked as `***`.
@@ -31,16 +32,15 @@ Contract of `run_plan`:
   runs unless it depends (transitively) on a failed step.
 - Progress goes to `events` (started, finished with duration and rows, failed, skipped); the
   `RunResult` holds every step's outcome and the failures with the step's source location.
-Runtime errors are `duckdb.Error` and `OSError`; anything else is a bug and propagates.
+Runtime errors are `duckdb.Error`, `OSError` and `ConnectorError`; anything else is a bug and
+propagates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,6 +245,7 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     """
     import duckdb
 
+    from sqlflowc.connectors.runtime import ConnectorError
     from sqlflowc.runtime.load_modes import LoadError
     from sqlflowc.runtime.udfs import UdfStepError
 
@@ -260,6 +261,8 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
         error, code, help = err.message, err.code, err.help
     except UdfStepError as err:
         error, code = str(err), err.code
+    except ConnectorError as err:
+        error = err.message
     except (_StepError, duckdb.Error) as err:
         error = str(err)
         raised = ctx.udfs.explain(error) if ctx.udfs is not None else None
@@ -294,6 +297,11 @@ def _execute(
     """Carry out one step: the row count of each statement, and what a load did."""
     sub = ctx.secrets.substitute
     match step:
+        case Load() if step.read is not None:
+            from sqlflowc.runtime.reads import source_read
+
+            with source_read(con, step, ctx.project_dir, sub):
+                return _execute(con, dataclasses.replace(step, read=None), ctx)
         case Load() | CreateTable():
             if isinstance(step.mode, Replace):
                 with _udf_threads(con, step, ctx):
@@ -440,30 +448,18 @@ def _execute_sql(con: Connection, sql: str) -> int | None:
 
 
 def _export(con: Connection, step: Export, ctx: StepContext) -> tuple[int | None, ...]:
-    """COPY the query into a temp file beside the target, then rename it into place."""
-    import duckdb
-
-    from sqlflowc.runtime.connectors.base import sql_string
-    from sqlflowc.runtime.exporters import copy_options
+    """Write the query's rows through the format's connector (`ConnectorRuntime.write`)."""
+    from sqlflowc.connectors import get_connector
+    from sqlflowc.connectors.runtime import WriteRequest
 
     uri = ctx.secrets.substitute(step.uri)
-    if "://" in uri:
-        raise _StepError(f"cannot export to `{uri}`: only local files are supported")
+    connector = get_connector(step.format)
+    if connector is None or connector.export_schema is None:
+        raise _StepError(f"internal error: export step has format {step.format!r}; please report")
     try:
-        option_list = copy_options(step.format, step.options)
+        options = connector.parse_export(step.options)
     except ValueError as err:  # a hand-edited plan; the compiler validates options
         raise _StepError(f"invalid options for a {step.format.upper()} export: {err}") from None
-    target = Path(uri).expanduser()
-    if not target.is_absolute():
-        target = ctx.project_dir / target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".sqlflowc-{uuid.uuid4().hex[:12]}-{target.name}")
-    query = ctx.secrets.substitute(step.query).strip().rstrip(";")
-    copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {option_list}"
-    try:
-        counts = _in_transaction(con, [copy])
-        os.replace(temp, target)
-    except (duckdb.Error, OSError):
-        temp.unlink(missing_ok=True)
-        raise
-    return counts
+    query = ctx.secrets.substitute(step.query)
+    request = WriteRequest(project_dir=ctx.project_dir, connection=con, query=query, target=uri)
+    return (connector.runtime().write(options, request).rows,)

@@ -33,7 +33,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
-from sqlflowc.backend import load_sql as sql
 from sqlflowc.backend.load_modes import RowKeepingMode
 from sqlflowc.backend.plan import Append, Incremental, Merge
 from sqlflowc.diagnostics import Code
@@ -46,6 +45,7 @@ from sqlflowc.schema import (
     by_column_problem,
     check_load,
 )
+from sqlflowc.sqlbuild import loads as sql
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection

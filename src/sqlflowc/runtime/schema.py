@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlflowc.backend import load_sql as sql
 from sqlflowc.schema import Column
+from sqlflowc.sqlbuild import loads as sql
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection

@@ -1,11 +1,14 @@
 """The CSV connector: local CSV files and globs through DuckDB's `read_csv`.
 
-Parameters (§5.1): `path` (required; a file, a glob, or a directory of `*.csv`), `has_header`
+Parameters: `path` (required; a file, a glob, or a directory of `*.csv`), `has_header`
 or `header` (default true), `delimiter` (`,`), `quote_char`, `escape_char`, `encoding`
 (utf-8, utf-16 or latin-1: what DuckDB reads without extensions), `null_values` (a string or a
 list), `skip_rows`, `columns` (name → DuckDB type), `date_format`, `timestamp_format`,
 `sample_size` (rows sniffed for types; -1 means all). The earlier releases' `sync_mode`,
 `primary_key` and `cursor_field` are accepted with a warning (a LOAD reads the whole file).
+
+EXPORT options (`CsvExportOptions`): `header` (default true), `delimiter`, `quote`,
+`date_format`, `compression` (`none`, `gzip`, `zstd`, `auto`).
 
 Types are detected by DuckDB, so `2024-01-31` reads as DATE and `2024-01-31 10:00:00` as
 TIMESTAMP. `columns` overrides the detected type of the named header columns (`types=`); for
@@ -20,15 +23,15 @@ from typing import Annotated, Any
 
 from sqlglot import exp
 
-from sqlflowc.runtime.connectors.base import (
+from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     SYNC_OBSOLETE,
     FileConnector,
     FileParams,
+    TextCompression,
     has_glob,
-    select_from,
-    table_function,
 )
+from sqlflowc.sqlbuild import select_from, table_function
 from sqlflowc.validation import Check, Ge
 
 # DuckDB's CSV reader decodes these without the `encodings` extension (which cannot be
@@ -108,11 +111,28 @@ class CsvParams(FileParams):
         return True if self.header is None else self.header
 
 
-class CsvConnector(FileConnector[CsvParams]):
+def _quote(value: str | None) -> str | None:
+    if value is not None and len(value) > 1:
+        raise ValueError("expected a single character")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsvExportOptions:
+    header: bool = True
+    delimiter: Annotated[str, Check(_delimiter)] = ","
+    quote: Annotated[str | None, Check(_quote)] = None
+    date_format: str | None = None
+    compression: TextCompression | None = None
+
+
+class CsvConnector(FileConnector):
     """`SOURCE s TYPE CSV PARAMS {"path": "data/*.csv", ...}`."""
 
     name = "CSV"
+    description = "CSV files: a file, a glob or a directory, local or remote"
     params_schema = CsvParams
+    export_schema = CsvExportOptions
     extension = "csv"
     obsolete_params = COMMON_OBSOLETE | SYNC_OBSOLETE
 

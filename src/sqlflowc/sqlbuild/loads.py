@@ -1,4 +1,4 @@
-"""SQL builders for loads: every statement an APPEND, MERGE or INCREMENTAL step runs (§5.2-5.4).
+"""SQL builders for loads: every statement an APPEND, MERGE or INCREMENTAL step runs.
 
 Pure functions returning DuckDB SQL text, built with sqlglot: identifiers we add are always
 quoted; the user's query is spliced verbatim (a `Var` node, on its own lines where something

@@ -1,35 +1,36 @@
 """The PARQUET connector: local Parquet files and globs through DuckDB's `read_parquet`.
 
-Parameters (§5.1): `path` (required; a file, a glob, or a directory of `*.parquet`) and
+Parameters: `path` (required; a file, a glob, or a directory of `*.parquet`) and
 `columns` (a projection: `SELECT "a", "b" FROM read_parquet(...)`). At compile time the
 projected columns are checked against the file's schema (DuckDB reads only the metadata).
 A glob is read with `union_by_name`, so files whose column order differs line up by name.
 The earlier releases' `sync_mode`, `primary_key` and `cursor_field` are accepted with a warning.
+
+EXPORT options: `compression` (`uncompressed`/`none`, `snappy`, `gzip`, `zstd`, `brotli`,
+`lz4`, `lz4_raw`), `row_group_size` (a positive integer).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from sqlglot import exp
 
-from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
-from sqlflowc.ir import program
-from sqlflowc.runtime.connectors.base import (
+from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     SYNC_OBSOLETE,
     FileConnector,
     FileParams,
     has_glob,
-    select_from,
-    sql_string,
-    table_function,
 )
+from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
+from sqlflowc.ir import program
 from sqlflowc.source import Span
+from sqlflowc.sqlbuild import select_from, sql_string, table_function
 from sqlflowc.suggest import did_you_mean
-from sqlflowc.validation import Check
+from sqlflowc.validation import Check, Gt
 
 
 def _columns(value: list[str] | None) -> list[str] | None:
@@ -46,11 +47,21 @@ class ParquetParams(FileParams):
     columns: Annotated[list[str] | None, Check(_columns)] = None
 
 
-class ParquetConnector(FileConnector[ParquetParams]):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParquetExportOptions:
+    compression: (
+        Literal["uncompressed", "none", "snappy", "gzip", "zstd", "brotli", "lz4", "lz4_raw"] | None
+    ) = None
+    row_group_size: Annotated[int, Gt(0)] | None = None
+
+
+class ParquetConnector(FileConnector):
     """`SOURCE s TYPE PARQUET PARAMS {"path": "data/*.parquet", "columns": ["a"]}`."""
 
     name = "PARQUET"
+    description = "Parquet files: a file, a glob or a directory, local or remote"
     params_schema = ParquetParams
+    export_schema = ParquetExportOptions
     extension = "parquet"
     obsolete_params = COMMON_OBSOLETE | SYNC_OBSOLETE
 

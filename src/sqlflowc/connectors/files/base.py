@@ -1,0 +1,190 @@
+"""What the file connectors (CSV, PARQUET, JSON) share: a `path` (a file, a glob or a
+directory), resolved against the project directory, read by one DuckDB table function.
+
+- `check` also reports a local path or glob that matches no file (`INPUT_NOT_FOUND`, at the
+  path); a path with a URL scheme (`s3://...`) is not looked up at compile time.
+- `scan_sql` returns `SELECT ... FROM read_xxx('/abs/path', ...)`: a full query rather than a
+  table expression so that a connector can project columns. A path with a URL scheme is
+  passed through unchanged.
+- `discover_schema` describes that query on an in-memory DuckDB: DuckDB reads only what it
+  needs to type the columns (a CSV sample, a Parquet footer), never the data. Remote paths
+  are not read at compile time (None).
+- The earlier releases' `batch_size`, `chunk_size`, `combine_files`, `engine` and
+  `parallel_reading` are accepted with a warning: DuckDB reads files in parallel, in one pass.
+"""
+
+from __future__ import annotations
+
+import glob
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from sqlglot import exp
+
+from sqlflowc.connectors.base import Connector
+from sqlflowc.connectors.params import CommonParams
+from sqlflowc.diagnostics import Code, Reporter
+from sqlflowc.ir import program
+from sqlflowc.source import Span
+
+if TYPE_CHECKING:
+    from sqlflowc.schema import Column
+
+__all__ = [
+    "COMMON_OBSOLETE",
+    "SYNC_OBSOLETE",
+    "FileConnector",
+    "FileParams",
+    "TextCompression",
+    "has_glob",
+    "matching_files",
+    "resolve_location",
+]
+
+# Parameters the earlier releases documented for their file connectors; DuckDB reads files in
+# parallel, in one pass, with no batching, so none of them means anything here.
+COMMON_OBSOLETE = frozenset(
+    {"batch_size", "chunk_size", "combine_files", "engine", "parallel_reading"}
+)
+
+# The earlier releases' "industry-standard" (Airbyte/Fivetran) incremental parameters, which their
+# syntax reference documents for the CSV source and their Parquet docs for Parquet. A LOAD here
+# always reads the whole source; incremental processing is `CREATE TABLE ... MODE INCREMENTAL BY`
+# and keyed updates are `MODE MERGE KEY (...)`, which the warning's help points to.
+SYNC_OBSOLETE = frozenset({"sync_mode", "primary_key", "cursor_field"})
+
+_GLOB_CHARS = frozenset("*?[")
+
+# The compressions DuckDB writes text formats (CSV, JSON lines) with.
+TextCompression = Literal["none", "gzip", "zstd", "auto"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileParams(CommonParams):
+    """Parameters every file connector takes."""
+
+    path: str
+
+
+class FileConnector(Connector, ABC):
+    """A connector reading files (or globs) with one DuckDB table function.
+
+    Subclasses set `name`, `params_schema`, `export_schema`, `extension` (used when `path` is a
+    directory) and `obsolete_params`, and implement `select`.
+    """
+
+    extension: ClassVar[str]
+    obsolete_params: ClassVar[frozenset[str]] = COMMON_OBSOLETE
+    runtime_class: ClassVar[str | None] = "sqlflowc.connectors.files.runtime:FileRuntime"
+
+    def check(self, source: program.Source, project_dir: Path, reporter: Reporter) -> None:
+        """Check the parameters, then that the input exists."""
+        super().check(source, project_dir, reporter)
+        path = source.params.get("path")
+        if not isinstance(path, str):
+            return  # reported by the parameter check
+        location = resolve_location(path, project_dir, self.extension)
+        if "://" not in location and not matching_files(location):
+            what = "no file matches" if has_glob(location) else "file not found:"
+            reporter.error(
+                Code.INPUT_NOT_FOUND,
+                f"{what} `{path}` (resolved to {location})",
+                source.param_spans.get("path", source.span),
+                label="this path",
+            )
+
+    def check_parsed(
+        self, params: Any, source: program.Source, project_dir: Path, reporter: Reporter
+    ) -> None:
+        location = resolve_location(params.path, project_dir, self.extension)
+        if "://" not in location and matching_files(location):
+            span = source.param_spans.get("path", source.span)
+            self.check_files(params, location, span, source, reporter)
+
+    def check_files(
+        self, params: Any, location: str, span: Span, source: program.Source, reporter: Reporter
+    ) -> None:
+        """Further compile-time checks once the files are known to exist (none by default)."""
+
+    def obsolete_help(self, name: str, source: program.Source) -> str:
+        """Remove it, and what to write instead (for the incremental parameters)."""
+        params = source.params
+        cursor = params.get("cursor_field")
+        by = cursor if isinstance(cursor, str) and cursor else "<cursor column>"
+        incremental = (
+            f"to process only new rows, load the source and write "
+            f"`CREATE TABLE t MODE INCREMENTAL BY {by} AS SELECT ...` over it"
+        )
+        if name == "cursor_field" or (
+            name == "sync_mode" and str(params.get("sync_mode")).lower() == "incremental"
+        ):
+            return f"remove `{name}`: LOAD reads the whole source on every run; {incremental}"
+        if name == "sync_mode":
+            return f"remove `{name}`: LOAD reads the whole source on every run"
+        if name == "primary_key":
+            key = params.get("primary_key")
+            keys = [key] if isinstance(key, str) else key if isinstance(key, list) else []
+            columns = ", ".join(str(k) for k in keys) or "<key columns>"
+            return (
+                f"remove `{name}`; to update rows by key, write "
+                f"`LOAD t FROM {source.name} MODE MERGE KEY ({columns})`"
+            )
+        return f"remove `{name}`"
+
+    def scan_sql(self, params: Mapping[str, Any], project_dir: Path) -> str:
+        """`SELECT ... FROM read_xxx('/abs/path', ...)` for valid parameters."""
+        return self.scan_parsed(self.parse(params), project_dir)
+
+    def scan_parsed(self, params: Any, project_dir: Path) -> str:
+        """`scan_sql` for parameters already validated (`parse`)."""
+        location = resolve_location(params.path, project_dir, self.extension)
+        return str(self.select(params, location).sql(dialect="duckdb"))
+
+    def discover_schema(self, params: Mapping[str, Any], project_dir: Path) -> list[Column] | None:
+        """The columns DuckDB reads from the files' metadata (None: remote, or unreadable)."""
+        import duckdb
+
+        from sqlflowc.schema import Column
+
+        try:
+            query = self.scan_sql(params, project_dir)
+        except ValueError:
+            return None
+        if "://" in resolve_location(str(params.get("path")), project_dir, self.extension):
+            return None
+        describe = exp.Describe(this=exp.Var(this=query)).sql(dialect="duckdb")
+        try:
+            with duckdb.connect(":memory:") as con:
+                rows = con.execute(describe).fetchall()
+        except duckdb.Error:
+            return None
+        return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
+
+    @abstractmethod
+    def select(self, params: Any, location: str) -> exp.Select:
+        """The query reading `location` (an absolute path or glob) with `params`."""
+
+
+def has_glob(path: str) -> bool:
+    return any(ch in _GLOB_CHARS for ch in path)
+
+
+def resolve_location(path: str, project_dir: Path, extension: str) -> str:
+    """The absolute path or glob DuckDB reads: relative to `project_dir`; a directory means
+    every `*.extension` file in it; a URL (`scheme://...`) is returned unchanged."""
+    if "://" in path:
+        return path
+    resolved = Path(path).expanduser()
+    if not resolved.is_absolute():
+        resolved = project_dir / resolved
+    if not has_glob(path) and resolved.is_dir():
+        resolved = resolved / f"*.{extension}"
+    return str(resolved)
+
+
+def matching_files(location: str) -> list[str]:
+    """The regular files an absolute path or glob names (`**` recurses, as in DuckDB)."""
+    return sorted(f for f in glob.glob(location, recursive=True) if Path(f).is_file())

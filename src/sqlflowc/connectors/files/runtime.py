@@ -1,0 +1,122 @@
+"""The run-time face of the file connectors (CSV, PARQUET, JSON).
+
+- `read`: a `DuckDBScan` of `read_csv`/`read_parquet`/`read_json` over the resolved path or
+  glob; DuckDB pushes projections and filters (a watermark too) into the scan itself.
+- `write`: `COPY (query) TO <temp> (FORMAT ..., options)` into a temporary file beside the
+  target (same name suffix, so compression by extension still works), then an atomic rename
+  over the target; a failure removes the temporary file and leaves a previous target as it
+  was. A relative target is relative to the project directory; parent directories are made.
+- `test`: the path, glob or directory exists and holds matching files: reports their count
+  and the first few names.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.connectors.files.base import FileConnector, has_glob, matching_files, resolve_location
+from sqlflowc.connectors.files.csv import CsvExportOptions
+from sqlflowc.connectors.files.json import JsonExportOptions
+from sqlflowc.connectors.files.parquet import ParquetExportOptions
+from sqlflowc.connectors.runtime import (
+    ConnectionTest,
+    ConnectorError,
+    ConnectorRuntime,
+    DuckDBScan,
+    ReadRequest,
+    WriteRequest,
+    WriteResult,
+)
+from sqlflowc.sqlbuild import sql_string
+
+if TYPE_CHECKING:
+    from sqlflowc.connectors.base import Connector
+
+__all__ = ["FileRuntime", "copy_options"]
+
+_SHOWN = 10
+
+
+class FileRuntime(ConnectorRuntime):
+    """Reads and writes files with DuckDB itself."""
+
+    def __init__(self, connector: Connector) -> None:
+        assert isinstance(connector, FileConnector)
+        super().__init__(connector)
+        self.files = connector
+
+    def read(self, params: Any, request: ReadRequest) -> DuckDBScan:
+        return DuckDBScan(self.files.scan_parsed(params, request.project_dir))
+
+    def write(self, options: Any, request: WriteRequest) -> WriteResult:
+        import duckdb
+
+        if "://" in request.target:
+            raise ConnectorError(
+                f"cannot export to `{request.target}`: only local files are supported"
+            )
+        target = Path(request.target).expanduser()
+        if not target.is_absolute():
+            target = request.project_dir / target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".sqlflowc-{uuid.uuid4().hex[:12]}-{target.name}")
+        query = request.query.strip().rstrip(";")
+        copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {copy_options(options)}"
+        try:
+            result = request.connection.execute(copy)
+            rows = result.fetchall() if result.description else []
+            os.replace(temp, target)
+        except (duckdb.Error, OSError):
+            temp.unlink(missing_ok=True)
+            raise
+        count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else None
+        return WriteResult(rows=count, location=str(target))
+
+    def test(self, params: Any, project_dir: Path) -> ConnectionTest:
+        location = resolve_location(params.path, project_dir, self.files.extension)
+        if "://" in location:
+            raise ConnectorError(f"`{params.path}` is not a local path")
+        files = matching_files(location)
+        if not files:
+            what = "no file matches" if has_glob(location) else "not found:"
+            raise ConnectorError(f"{what} {location}")
+        shown = [os.path.relpath(f, project_dir) for f in files[:_SHOWN]]
+        n = len(files)
+        return ConnectionTest(
+            server=f"local {self.files.name} files: {location} ({n} file{'s' * (n != 1)})",
+            objects=tuple(shown),
+            more=n > _SHOWN,
+        )
+
+
+def copy_options(options: Any) -> str:
+    """The COPY option list for validated export options: `(FORMAT csv, HEADER true, ...)`."""
+    parts: list[str] = []
+    match options:
+        case CsvExportOptions():
+            parts.append("FORMAT csv")
+            parts.append(f"HEADER {'true' if options.header else 'false'}")
+            parts.append(f"DELIMITER {sql_string(options.delimiter)}")
+            if options.quote is not None:
+                parts.append(f"QUOTE {sql_string(options.quote)}")
+            if options.date_format is not None:
+                parts.append(f"DATEFORMAT {sql_string(options.date_format)}")
+            if options.compression is not None:
+                parts.append(f"COMPRESSION {sql_string(options.compression)}")
+        case ParquetExportOptions():
+            parts.append("FORMAT parquet")
+            if options.compression is not None:
+                codec = "uncompressed" if options.compression == "none" else options.compression
+                parts.append(f"COMPRESSION {sql_string(codec)}")
+            if options.row_group_size is not None:
+                parts.append(f"ROW_GROUP_SIZE {options.row_group_size}")
+        case JsonExportOptions():
+            parts.append("FORMAT json")
+            if options.compression is not None:
+                parts.append(f"COMPRESSION {sql_string(options.compression)}")
+        case _:
+            raise TypeError(f"no COPY options for {type(options).__name__}")
+    return "(" + ", ".join(parts) + ")"

@@ -1,0 +1,163 @@
+"""The one checker of connector parameters and export options: a mapping written in a `.sf`
+file, validated against a schema (a frozen dataclass, see `sqlflowc.validation`), every problem
+reported at its place and nothing raised.
+
+`check_params(schema, given, site, reporter, obsolete=...)`:
+- a key the schema does not declare is an error (`site.code`) at the key, with "did you mean"
+  and the accepted keys listed; a key in `obsolete` (an earlier release's, with no effect here)
+  is a warning `OBSOLETE_PARAM` at the key, whose help says what to write instead;
+- a value of the wrong type names the key, the expected type and the value given; a value a
+  check rejects says why; a missing required key points at the statement; all at the value;
+- returns the validated parameters (defaults filled in), or None when anything was wrong.
+
+The common parameters every connector accepts (`CommonParams`: `retries`, `retry_delay`) are
+declared here once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
+from sqlflowc.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
+from sqlflowc.source import Span
+from sqlflowc.suggest import did_you_mean
+from sqlflowc.validation import (
+    FieldError,
+    Ge,
+    ValidationError,
+    describe_type,
+    schema_fields,
+    validate,
+)
+
+__all__ = ["CommonParams", "ParamSite", "check_params"]
+
+P = TypeVar("P")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommonParams:
+    """Parameters of every connector: how often a transient fault (a refused or reset
+    connection, a timeout, an HTTP 5xx) is retried, and the first delay in seconds (doubled
+    after each retry). Local files have no transient faults; remote ones (S3 paths) do."""
+
+    retries: Annotated[int, Ge(0)] = DEFAULT_RETRIES
+    retry_delay: Annotated[float, Ge(0)] = DEFAULT_RETRY_DELAY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamSite:
+    """Where a mapping was written and how its problems are worded.
+
+    `owner` names what the mapping configures (`CSV source `orders``, `CSV export`); `noun` is
+    what a key is called there (`parameter`, `option`); `span` is the statement's,
+    `value_spans`/`key_spans` each key's value and key as written; `unknown_label` labels an
+    unknown key.
+    """
+
+    code: Code
+    owner: str
+    noun: str
+    span: Span
+    value_spans: Mapping[str, Span]
+    key_spans: Mapping[str, Span]
+    unknown_label: str = ""
+
+    def key_span(self, name: str) -> Span:
+        """The key as written, else its value, else the statement."""
+        return self.key_spans.get(name) or self.value_spans.get(name, self.span)
+
+    def value_span(self, name: str) -> Span:
+        return self.value_spans.get(name, self.span)
+
+
+def check_params(
+    schema: type[P],
+    given: Mapping[str, Any],
+    site: ParamSite,
+    reporter: Reporter,
+    *,
+    obsolete: Mapping[str, str] | None = None,
+) -> P | None:
+    """Validate `given` against `schema`; report every problem; the parameters if all is well.
+
+    `obsolete` maps an accepted-but-ignored key to the help of its warning.
+    """
+    fields = schema_fields(schema)
+    accepted = sorted(fields)
+    known: dict[str, Any] = {}
+    clean = True
+    for name, value in given.items():
+        if name in fields:
+            known[name] = value
+        elif obsolete is not None and name in obsolete:
+            reporter.warning(
+                Code.OBSOLETE_PARAM,
+                f"{site.noun} `{name}` of {site.owner} has no effect here and is ignored",
+                site.key_span(name),
+                help=obsolete[name],
+            )
+        else:
+            clean = False
+            reporter.add(
+                Diagnostic(
+                    site.code,
+                    f"unknown {site.noun} `{name}` for {site.owner}",
+                    site.key_span(name),
+                    Severity.ERROR,
+                    label=site.unknown_label,
+                    help=did_you_mean(name, accepted),
+                    notes=(f"accepted {site.noun}s: {', '.join(accepted) or 'none'}",),
+                )
+            )
+    try:
+        parsed = validate(schema, known)
+    except ValidationError as err:
+        _report(err, schema, known, site, reporter)
+        return None
+    return parsed if clean else None
+
+
+def _report(
+    err: ValidationError,
+    schema: type[Any],
+    given: Mapping[str, Any],
+    site: ParamSite,
+    reporter: Reporter,
+) -> None:
+    """One diagnostic per offending key (a list can hold several bad items)."""
+    by_key: dict[str, list[FieldError]] = {}
+    for e in err.errors:
+        by_key.setdefault(str(e.path[0]) if e.path else "", []).append(e)
+    for name, errors in by_key.items():
+        if not name:
+            reporter.error(site.code, f"{site.owner}: {_lower_first(errors[0].problem)}", site.span)
+        elif errors[0].kind == "missing":
+            reporter.error(
+                site.code,
+                f"{site.owner} needs {site.noun} `{name}`",
+                site.span,
+                label=f"`{name}` missing",
+            )
+        else:
+            value = _show(given.get(name))
+            if all(e.kind == "type" for e in errors):
+                expected = describe_type(schema_fields(schema)[name].annotation)
+                message = f"{site.noun} `{name}` expects {expected}, got {value}"
+            else:
+                first = next(e for e in errors if e.kind != "type")
+                message = f"{site.noun} `{name}`: {_lower_first(first.problem)}, got {value}"
+            reporter.error(site.code, f"{site.owner}: {message}", site.value_span(name))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,190 @@
+"""Which connector serves a type name: entry points in the group `sqlflowc.connectors`, for
+the built-ins (declared in sqlflowc's own `pyproject.toml`) and plugins alike.
+
+- An entry point is `name = "package.module:attr"`, where `attr` is a `Connector` subclass
+  (constructed with no arguments) or a `Connector` instance. Type names are case-insensitive.
+- The entry points are listed once per process, on first need (a few milliseconds: the
+  installed distributions' metadata is read, no module is imported). A connector's module is
+  imported only when its type is looked up, so a pipeline reading CSV never imports a
+  PostgreSQL driver.
+- A built-in (an entry point of the `sqlflowc` distribution) wins over a plugin of the same
+  name; between two plugins, the first installed distribution found wins.
+- A plugin that fails to import, or is not a connector, raises `PluginError` naming the entry
+  point; the compiler reports it at the source that uses it.
+
+`check_source` and `check_export` are what the compiler calls: lookup, "unknown connector" or
+"unknown export format" with a suggestion, and the connector's own checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.connectors.base import Connector
+from sqlflowc.connectors.params import ParamSite
+from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
+from sqlflowc.ir import program
+from sqlflowc.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ConnectorEntry",
+    "PluginError",
+    "check_export",
+    "check_source",
+    "clear_plugin_cache",
+    "connector_entries",
+    "connector_names",
+    "export_formats",
+    "get_connector",
+]
+
+ENTRY_POINT_GROUP = "sqlflowc.connectors"
+_OWN_DISTRIBUTION = "sqlflowc"
+_loaded: dict[str, Connector] = {}
+
+
+class PluginError(Exception):
+    """A connector entry point could not be imported or is not a connector."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorEntry:
+    """A registered type: its name, where it comes from, and the entry point's target."""
+
+    name: str
+    value: str  # "package.module:attr"
+    distribution: str  # the distribution declaring it ("sqlflowc" for the built-ins)
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == _OWN_DISTRIBUTION
+
+
+@cache
+def _entries() -> dict[str, tuple[ConnectorEntry, EntryPoint]]:
+    from importlib.metadata import entry_points
+
+    found: dict[str, tuple[ConnectorEntry, EntryPoint]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else ""
+        entry = ConnectorEntry(ep.name.upper(), ep.value, dist)
+        have = found.get(entry.name)
+        if have is None or (entry.builtin and not have[0].builtin):
+            found[entry.name] = (entry, ep)
+    return found
+
+
+def clear_plugin_cache() -> None:
+    """Forget the entry points seen so far (after installing a plugin into a running process)."""
+    _entries.cache_clear()
+    _loaded.clear()
+
+
+def connector_entries() -> list[ConnectorEntry]:
+    """Every registered type, sorted by name (nothing is imported)."""
+    return [entry for _, (entry, _) in sorted(_entries().items())]
+
+
+def connector_names() -> list[str]:
+    """Every known type name, upper-case and sorted: built-ins and installed plugins."""
+    return sorted(_entries())
+
+
+def get_connector(type_name: str) -> Connector | None:
+    """The connector for a type name (any case), or None; raises PluginError for a broken one."""
+    key = type_name.strip().upper()
+    if key in _loaded:
+        return _loaded[key]
+    found = _entries().get(key)
+    if found is None:
+        return None
+    entry, ep = found
+    try:
+        obj: Any = ep.load()
+    except (ImportError, AttributeError) as err:
+        raise PluginError(f"connector plugin `{entry.value}` failed to import: {err}") from err
+    connector = obj() if isinstance(obj, type) and issubclass(obj, Connector) else obj
+    if not isinstance(connector, Connector):
+        raise PluginError(
+            f"connector plugin `{entry.value}` is not a connector "
+            "(a subclass or an instance of sqlflowc.connectors.Connector)"
+        )
+    _loaded[key] = connector
+    return connector
+
+
+def export_formats() -> list[str]:
+    """The type names an EXPORT can write (connectors with an `export_schema`)."""
+    names = []
+    for name in connector_names():
+        try:
+            connector = get_connector(name)
+        except PluginError:
+            continue
+        if connector is not None and connector.export_schema is not None:
+            names.append(name)
+    return names
+
+
+def check_source(source: program.Source, project_dir: Path, reporter: Reporter) -> Connector | None:
+    """Look up `source.connector` and run its checks; report an unknown type with a suggestion."""
+    try:
+        connector = get_connector(source.connector)
+    except PluginError as err:
+        reporter.error(Code.UNKNOWN_CONNECTOR, str(err), source.span)
+        return None
+    if connector is None:
+        names = connector_names()
+        reporter.add(
+            Diagnostic(
+                Code.UNKNOWN_CONNECTOR,
+                f"unknown connector type `{source.connector}` for source `{source.name}`",
+                source.span,
+                Severity.ERROR,
+                help=did_you_mean(source.connector, names),
+                notes=(f"known connector types: {', '.join(names)}",),
+            )
+        )
+        return None
+    connector.check(source, project_dir, reporter)
+    return connector
+
+
+def check_export(export: program.Export, reporter: Reporter) -> Connector | None:
+    """Look up the EXPORT's format and check its options; report an unknown format."""
+    fmt = export.format.strip().upper()
+    try:
+        connector = get_connector(fmt)
+    except PluginError as err:
+        reporter.error(Code.BAD_EXPORT, str(err), export.span)
+        return None
+    if connector is None or connector.export_schema is None:
+        names = export_formats()
+        reporter.add(
+            Diagnostic(
+                Code.BAD_EXPORT,
+                f"unknown export format `{export.format}`",
+                export.span,
+                Severity.ERROR,
+                help=did_you_mean(export.format, names),
+                notes=(f"export formats: {', '.join(names)}",),
+            )
+        )
+        return None
+    site = ParamSite(
+        code=Code.BAD_EXPORT,
+        owner=f"{fmt} export",
+        noun="option",
+        span=export.span,
+        value_spans=export.option_spans,
+        key_spans=export.option_key_spans,
+    )
+    connector.check_export(export.options, site, reporter)
+    return connector
