@@ -56,6 +56,7 @@ UNREACHABLE = {
         for code in (Code.SOURCE_NULL_KEYS, Code.SOURCE_DUPLICATE_KEYS, Code.TARGET_DUPLICATE_KEYS)
     },
     Code.UDF_FAILED: "run time only",
+    Code.HOOK_FAILED: "run time only, about hooks (tests/test_hooks.py)",
     Code.TABLE_UDF_OUTPUT: "run time only",
     Code.UDF_UNAVAILABLE: "never raised yet",
     Code.SCHEMA_NOT_CHECKED: "needs a database locked by another process "

@@ -282,6 +282,7 @@ def run_cmd(
 ) -> None:
     """Run TARGET: a pipeline (.sf) or a compiled plan (.json)."""
     from sqlflowc.api import database_path, run
+    from sqlflowc.runtime.hooks import load_hooks
 
     cli_vars = _parse_vars(var_pairs, vars_json)
     sources: SourceMap | None = None
@@ -317,6 +318,7 @@ def run_cmd(
         fail_fast=fail_fast,
         secrets=secrets,
         events=_print_event,
+        hooks=load_hooks(Path(plan.project_dir)),
     )
     _report_run(result, plan, sources)
 
@@ -351,16 +353,20 @@ def _load_plan(
 
 def _report_run(result: RunResult, plan: Plan, sources: SourceMap | None) -> None:
     from sqlflowc.diagnostics import render_text
-    from sqlflowc.runtime.report import failure_diagnostics
+    from sqlflowc.runtime.report import failure_diagnostics, warning_diagnostics
     from sqlflowc.source import SourceMap
 
     click.echo(result.summary())
-    if result.ok:
+    if result.ok and not result.warnings:
         return
     sources = sources if sources is not None else SourceMap()
-    diagnostics = failure_diagnostics(result, plan, sources)
+    diagnostics = [
+        *warning_diagnostics(result, plan, sources),
+        *failure_diagnostics(result, plan, sources),
+    ]
     click.echo(render_text(diagnostics, sources), err=True, nl=False)
-    sys.exit(EXIT_RUNTIME_ERROR)
+    if not result.ok:
+        sys.exit(EXIT_RUNTIME_ERROR)
 
 
 @cli.command("fmt")

@@ -102,6 +102,7 @@ class Code(enum.Enum):
     DATABASE_ERROR = "SF0909"
     BAD_PLAN = "SF0910"
     OBSOLETE_PARAM = "SF0911"
+    HOOK_FAILED = "SF0912"
     INTERNAL = "SF0999"
 
 

@@ -31,7 +31,12 @@ Contract of `run_plan`:
 - `fail_fast=True`: after a failure the remaining steps are skipped. `fail_fast=False`: a step
   runs unless it depends (transitively) on a failed step.
 - Progress goes to `events` (started, finished with duration and rows, failed, skipped); the
-  `RunResult` holds every step's outcome and the failures with the step's source location.
+  `RunResult` holds the run's id, every step's outcome, the failures with the step's source
+  location, and warnings.
+- Lifecycle hooks (`runtime/hooks.py`, given as `hooks`): `on_run_start` before the database is
+  opened, `on_step_start` before each step that runs, `on_step_failure` and `on_step_end` after
+  it (after its progress event), `on_run_end` with the result, whatever happened. A hook that
+  raises is a warning in the result; it never changes what runs.
 Runtime errors are `duckdb.Error`, `OSError` and `ConnectorError`; anything else is a bug and
 propagates.
 """
@@ -43,7 +48,9 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from secrets import token_hex
 from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from sqlflowc.backend.plan import (
@@ -59,6 +66,7 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.hooks import Hooks, RunRecord, StepRecord, StepState
 from sqlflowc.runtime.report import (
     EventKind,
     Failure,
@@ -89,6 +97,7 @@ __all__ = [
     "StepOutcome",
     "StepStatus",
     "format_event",
+    "new_run_id",
     "run_plan",
     "run_step",
 ]
@@ -150,6 +159,7 @@ def run_plan(
     secrets: Mapping[str, str] | None = None,
     events: Callable[[RunEvent], None] | None = None,
     on_connect: Callable[[Connection], None] | None = None,
+    hooks: Hooks | None = None,
 ) -> RunResult:
     """Execute `plan` on the DuckDB database `database`; see the module docstring.
 
@@ -161,18 +171,32 @@ def run_plan(
     _check_order(plan)
     emit = events if events is not None else _ignore
     vault = Secrets(plan.secret_vars, secrets or {}, plan.secrets)
+    hooks = hooks if hooks is not None else Hooks()
     started = time.perf_counter()
+    record = RunRecord(
+        run_id=new_run_id(),
+        pipeline=plan.pipeline,
+        project_dir=plan.project_dir,
+        database=database,
+        plan=plan,
+        started_at=datetime.now(UTC),
+    )
+    hooks.run_start(record)
     outcomes: list[StepOutcome] = []
     failures: list[Failure] = []
 
     def finish() -> RunResult:
         elapsed = (time.perf_counter() - started) * 1000
-        return RunResult(
+        result = RunResult(
             database=database,
             outcomes=tuple(outcomes),
             failures=tuple(failures),
             duration_ms=elapsed,
+            run_id=record.run_id,
         )
+        ended = dataclasses.replace(record, finished_at=datetime.now(UTC), result=result)
+        hooks.run_end(ended)
+        return dataclasses.replace(result, warnings=tuple(hooks.warnings))
 
     try:
         con = _connect(database, threads, memory_limit)
@@ -202,6 +226,13 @@ def run_plan(
                 _skip_all([step], reason, outcomes, emit)
                 continue
             emit(RunEvent(kind=EventKind.STARTED, step=step))
+            at = datetime.now(UTC) if hooks.active else None
+            if at is not None:
+                hooks.step_start(
+                    StepRecord(
+                        run_id=record.run_id, step=step, state=StepState.RUNNING, started_at=at
+                    )
+                )
             outcome = run_step(con, step, ctx)
             outcomes.append(outcome)
             if outcome.status is StepStatus.OK:
@@ -220,9 +251,34 @@ def run_plan(
                     load=outcome.load,
                 )
             )
+            if at is not None:
+                _step_ended(hooks, record.run_id, step, at, outcome)
     finally:
         con.close()
     return finish()
+
+
+def new_run_id() -> str:
+    """A run id that sorts by time: `20260106T040553Z-3f9a1c` (UTC, then 6 random hex digits)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{token_hex(3)}"
+
+
+def _step_ended(
+    hooks: Hooks, run_id: str, step: Step, started_at: datetime, outcome: StepOutcome
+) -> None:
+    """`on_step_failure` (for a failure) and `on_step_end` with the step's record."""
+    ok = outcome.status is StepStatus.OK
+    record = StepRecord(
+        run_id=run_id,
+        step=step,
+        state=StepState.SUCCEEDED if ok else StepState.FAILED,
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        outcome=outcome,
+    )
+    if not ok:
+        hooks.step_failure(record)
+    hooks.step_end(record)
 
 
 def _step_failure(step: Step, outcome: StepOutcome) -> Failure:

@@ -1,5 +1,6 @@
 """What a run reports: its results and progress events, one terminal line per event, and its
-failures as diagnostics anchored in the pipeline's source.
+failures (and warnings, such as a lifecycle hook that raised) as diagnostics anchored in the
+pipeline's source, or in the hook's.
 
 A failed step is reported like a compile error: `file:line:col`, the source line and a caret.
 When DuckDB's message points into the SQL (its `LINE 1: ...` excerpt with `^^^`), the caret is
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 from sqlflowc.backend.plan import Location, Plan, Step, step_target
-from sqlflowc.diagnostics import Code, Diagnostic
+from sqlflowc.diagnostics import Code, Diagnostic, Severity
 from sqlflowc.source import SourceMap, Span
 
 if TYPE_CHECKING:
@@ -29,10 +30,12 @@ __all__ = [
     "Failure",
     "RunEvent",
     "RunResult",
+    "RunWarning",
     "StepOutcome",
     "StepStatus",
     "failure_diagnostics",
     "format_event",
+    "warning_diagnostics",
 ]
 
 _EXCERPT = re.compile(r"\n\s*\nLINE \d+: (?P<line>[^\n]*)\n(?P<marks>[ ]*\^+)[^\n]*", re.MULTILINE)
@@ -97,11 +100,27 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RunWarning:
+    """Something went wrong beside the steps without failing the run (a lifecycle hook that
+    could not be loaded or raised); `location` is the Python line it points at."""
+
+    code: Code
+    message: str
+    location: Location | None = None
+    label: str = ""
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
+    """What a run did. `run_id` is sortable (UTC time, then a short random part)."""
+
     database: str
     outcomes: tuple[StepOutcome, ...]
     failures: tuple[Failure, ...]
     duration_ms: float
+    run_id: str = ""
+    warnings: tuple[RunWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -130,6 +149,16 @@ class RunResult:
 def failure_diagnostics(result: RunResult, plan: Plan, sources: SourceMap) -> list[Diagnostic]:
     """One diagnostic per failure, with source text registered in `sources` as needed."""
     return [_diagnostic(f, plan, sources) for f in result.failures]
+
+
+def warning_diagnostics(result: RunResult, plan: Plan, sources: SourceMap) -> list[Diagnostic]:
+    """One warning diagnostic per `RunWarning`, at its Python line when it has one."""
+    out: list[Diagnostic] = []
+    for w in result.warnings:
+        span = _statement_span(w.location, plan, sources) if w.location is not None else None
+        label = w.label if span is not None else ""
+        out.append(Diagnostic(w.code, w.message, span, Severity.WARNING, label=label, help=w.help))
+    return out
 
 
 def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
