@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from sqlflowc.api import format_source
 from sqlflowc.diagnostics import Code, CompileError, Reporter
 from sqlflowc.ir import ast
-from sqlflowc.ir.printer import format_pipeline, format_source
+from sqlflowc.ir.printer import format_pipeline
 from sqlflowc.syntax.lower import parse_pipeline
 
 

@@ -1,5 +1,6 @@
 """The whole toolchain as one readable chain: parse → surface passes → resolve → program passes →
-plan, and `run` (the executor's `run_plan`) to execute a plan. The CLI is a thin layer over
+plan, and `run` (the executor's `run_plan`) to execute a plan. `parse` is the first stage on its
+own (`format_source`, what `sqlflowc fmt` does, is parse → print). The CLI is a thin layer over
 these functions.
 """
 
@@ -22,8 +23,18 @@ if TYPE_CHECKING:
     from sqlflowc.profiles import Profile
     from sqlflowc.runtime.report import RunResult
     from sqlflowc.schema import Policy
+    from sqlflowc.schema.catalog import Catalog
 
-__all__ = ["Compilation", "compile_file", "compile_source", "database_path", "run"]
+__all__ = [
+    "Compilation",
+    "compile_file",
+    "compile_source",
+    "database_path",
+    "format_source",
+    "parse",
+    "project_catalog",
+    "run",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +47,31 @@ class Compilation:
     warnings: tuple[Diagnostic, ...]
     profile: Profile
     project_dir: Path
+
+
+def parse(text: str, path: str = "<string>", *, sources: SourceMap | None = None) -> ast.Pipeline:
+    """Stage 1, text → surface IR; raises CompileError with every syntax error.
+
+    `path` names the text in diagnostics; it is registered in `sources` (a new map by default).
+    A text with errors is never returned, even where lowering recovered (a MERGE without KEY is
+    dropped from the IR, so printing it would lose it).
+    """
+    from sqlflowc.syntax.lower import parse_pipeline
+
+    sources = sources if sources is not None else SourceMap()
+    reporter = Reporter()
+    file_id = sources.add(path, text)
+    pipeline = parse_pipeline(text, file_id, reporter)
+    if pipeline is None or reporter.has_errors:
+        raise CompileError(reporter.diagnostics, sources)
+    return pipeline
+
+
+def format_source(text: str, path: str = "<string>") -> str:
+    """The canonical text of a pipeline (`sqlflowc fmt`); raises CompileError on syntax errors."""
+    from sqlflowc.ir.printer import format_pipeline
+
+    return format_pipeline(parse(text, path), text)
 
 
 def compile_file(
@@ -88,6 +124,7 @@ def compile_source(
     schema_policy: Policy | None = None,
     database: str | None = None,
     verify_sql: bool = False,
+    catalog: Catalog | None = None,
 ) -> Compilation:
     """Compile pipeline text; `path` names it in diagnostics and anchors relative paths.
 
@@ -95,7 +132,8 @@ def compile_source(
     `run` use it).
 
     `schema_policy` overrides the profile's; `database` (`--db`) the profile's database, which
-    the schema checks of APPEND/MERGE/INCREMENTAL loads read when it exists.
+    the schema checks of APPEND/MERGE/INCREMENTAL loads read when it exists. `catalog` replaces
+    what those checks know of schemas before the run (default: `project_catalog`).
     """
     from sqlflowc.backend.duckdb import to_plan
     from sqlflowc.passes.bind import bind
@@ -130,7 +168,7 @@ def compile_source(
         environ=dict(os.environ if environ is None else environ),
         connections=dict(prof.connections),
         schema_policy=schema_policy or prof.schema_policy,
-        database=database_path(project_dir, prof, database),
+        catalog=catalog or project_catalog(project_dir, database_path(project_dir, prof, database)),
         verify_sql=verify_sql,
     )
     ctx.udfs, udf_problems = discover_udfs(project_dir, sources)
@@ -158,6 +196,17 @@ def compile_source(
         prog = check(program_pass(prog, ctx))
     plan = to_plan(prog, sources, path, schema_policy=ctx.schema_policy)
     return Compilation(plan, prog, sources, tuple(reporter.diagnostics), prof, project_dir)
+
+
+def project_catalog(project_dir: Path, database: str) -> Catalog:
+    """What the compiler may know of schemas before the run: the project database's tables
+    (read once, read-only, when a check needs them) and the sources' own metadata (connector
+    schema discovery)."""
+    from sqlflowc.connectors.catalog import DiscoveryCatalog
+    from sqlflowc.runtime.schema import DatabaseCatalog
+    from sqlflowc.schema.catalog import LayeredCatalog
+
+    return LayeredCatalog(DatabaseCatalog(database), DiscoveryCatalog(project_dir))
 
 
 def database_path(project_dir: Path, profile: Profile, override: str | None) -> str:

@@ -374,7 +374,7 @@ def _report_run(result: RunResult, plan: Plan, sources: SourceMap | None) -> Non
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 naming unformatted files.")
 def fmt_cmd(files: tuple[Path, ...], check: bool) -> None:
     """Format pipelines in place (comments and SQL bodies are kept as written)."""
-    from sqlflowc.ir.printer import format_source
+    from sqlflowc.api import format_source
 
     unformatted: list[Path] = []
     with _diagnostics_boundary():

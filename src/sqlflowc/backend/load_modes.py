@@ -28,6 +28,7 @@ from sqlflowc.backend.plan import (
     Merge,
     Plan,
     Replace,
+    RowKeepingMode,
     Step,
     WindowParameter,
 )
@@ -48,10 +49,7 @@ from sqlflowc.sqlbuild.loads import (
     write_state,
 )
 
-__all__ = ["RowKeepingMode", "expected_statements", "lower_load", "with_schema_policy"]
-
-# The modes that keep the table's rows: they stage the data first.
-RowKeepingMode = Append | Merge | Incremental
+__all__ = ["expected_statements", "lower_load", "with_schema_policy"]
 
 
 # ---------------------------------------------------------------------------- plan steps

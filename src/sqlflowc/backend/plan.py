@@ -51,6 +51,7 @@ __all__ = [
     "Merge",
     "Plan",
     "Replace",
+    "RowKeepingMode",
     "Source",
     "Sql",
     "Step",
@@ -124,6 +125,8 @@ class Incremental:
 
 
 LoadMode: TypeAlias = Replace | Append | Merge | Incremental
+# The modes that keep the target's rows (and so check its schema): all but Replace.
+RowKeepingMode: TypeAlias = Append | Merge | Incremental
 
 
 # ---------------------------------------------------------------------------- steps

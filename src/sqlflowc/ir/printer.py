@@ -1,4 +1,5 @@
-"""Surface IR → canonical `.sf` text: what `sqlflowc fmt` writes.
+"""Surface IR → canonical `.sf` text: what `sqlflowc fmt` writes (`api.format_source` parses
+and calls `format_pipeline`).
 
 Contract:
 - `parse(format_pipeline(p, text)) == p` (IR equality ignores spans and comments) and formatting is
@@ -28,10 +29,7 @@ import bisect
 import re
 from typing import assert_never
 
-from sqlflowc.diagnostics import CompileError, Reporter
 from sqlflowc.ir import ast
-from sqlflowc.source import SourceMap
-from sqlflowc.syntax.lower import parse_pipeline
 
 INDENT = "    "
 MAX_WIDTH = 100
@@ -41,18 +39,6 @@ _WS = " \t\f\r\n"
 
 # Binding strength of conditions: an operand binding looser than its place needs gets parentheses.
 _OR, _AND, _NOT, _ATOM = 1, 2, 3, 4
-
-
-def format_source(text: str, path: str = "<string>") -> str:
-    """Parse and format one file; raises CompileError when the text has errors."""
-    sources = SourceMap()
-    reporter = Reporter()
-    file_id = sources.add(path, text)
-    pipeline = parse_pipeline(text, file_id, reporter)
-    if pipeline is None or reporter.has_errors:
-        # Lowering drops what it reports (e.g. a MERGE without KEY): formatting would lose it.
-        raise CompileError(reporter.diagnostics, sources)
-    return format_pipeline(pipeline, text)
 
 
 def format_pipeline(pipeline: ast.Pipeline, text: str) -> str:

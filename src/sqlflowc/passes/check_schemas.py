@@ -1,4 +1,4 @@
-"""Check, at compile time, that APPEND/MERGE/INCREMENTAL loads fit their target tables (§5.2).
+"""Check, at compile time, that APPEND/MERGE/INCREMENTAL loads fit their target tables.
 
 Requires: `bind`, `check_connectors` and `build_dag` have run without errors.
 Ensures, reporting and never raising: every load whose source schema and target schema are both
@@ -6,20 +6,22 @@ knowable is checked by `sqlflowc.schema.check_load` under the compilation's sche
 problem is reported at the statement's MODE clause with its SF07xx code — the same verdict the
 executor would reach before writing anything. MERGE keys and the INCREMENTAL `BY` column are
 checked too. Nothing is reported when a schema cannot be known: the run checks again — except
-that a load into a table that may exist in a profile database that could not be opened (locked
-by another process, unreadable) gets warning SF0708 (once per table): its target's schema was
-not read and is checked when the pipeline runs.
+that a load into a table whose schema the catalog could not read (`Unknown`: a project database
+locked by another process, unreadable) gets warning SF0708 (once per table): its target's schema
+was not read and is checked when the pipeline runs.
 
-How schemas are known: the pipeline is replayed, in program order, on an empty in-memory DuckDB
-database. A table written earlier in the pipeline exists there with the columns its query or
-source gives (`CREATE TABLE ... AS SELECT * FROM (query) LIMIT 0`); a table the pipeline has not
-written yet is copied, columns only, from the profile's database when that file exists and can
-be opened read-only (a missing database is simply not consulted). Plain
+Where schemas come from: `ctx.catalog` (a `sqlflowc.schema.catalog.Catalog`, built by the
+driver) gives the tables that exist before the run and the columns each source gives (connector
+schema discovery, metadata only); this pass opens no database and reads no source itself. The
+pipeline is replayed, in program order, on an empty in-memory DuckDB database, used only to type
+SQL: a table written earlier in the pipeline exists there with the columns its query or source
+gives (`CREATE TABLE ... AS SELECT * FROM (query) LIMIT 0`, or the source's columns); a table the
+pipeline has not written yet is created, columns only, from the catalog when it knows it. Plain
 DDL (`CREATE TABLE t (...)`, `ALTER TABLE`, `DROP`, `CREATE SCHEMA`) is replayed as written;
 DML changes no schema; any other statement makes the tables it writes unknown, and any other
-ordering barrier (whose effects are unknown) ends the replay. A source query that cannot be
-described (an unknown table, a UDF, a remote file) makes its target unknown. Nothing is written
-anywhere.
+ordering barrier (whose effects are unknown) ends the replay. A query that cannot be described
+(an unknown table, a UDF, a remote file) and a source the catalog does not know make their
+target unknown. Nothing is written anywhere.
 
 DuckDB is imported only when the program has a non-REPLACE load.
 """
@@ -27,8 +29,7 @@ DuckDB is imported only when the program has a non-REPLACE load.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -38,14 +39,13 @@ from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.schema import Column, SchemaDiff, by_column_problem, check_load
+from sqlflowc.schema.catalog import Known, Unknown
 from sqlflowc.sqlbuild import loads as sql
-from sqlflowc.sqlbuild import sql_string
 from sqlflowc.sqlbuild.loads import bind_macros
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-_EXISTING = "_sqlflow_existing"
 _DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"})
 # Macro values for describing an INCREMENTAL query: any valid value types it the same.
 _SAMPLE = {
@@ -62,7 +62,7 @@ def check_schemas(prog: ir.Program, ctx: PassContext) -> ir.Program:
         return prog
     import duckdb
 
-    replay = _Replay(duckdb.connect(":memory:"), ctx, Path(prog.project_dir))
+    replay = _Replay(duckdb.connect(":memory:"), ctx)
     try:
         for stmt in prog.statements:
             if not replay.step(stmt):
@@ -70,15 +70,6 @@ def check_schemas(prog: ir.Program, ctx: PassContext) -> ir.Program:
     finally:
         replay.close()
     return prog
-
-
-def _exists(database: str | None) -> bool:
-    """Whether `database` names a database file that exists (`:memory:` starts empty)."""
-    return (
-        bool(database)
-        and not str(database).startswith(":memory:")
-        and Path(str(database)).is_file()
-    )
 
 
 def _is_checked(stmt: ir.Statement) -> bool:
@@ -142,19 +133,15 @@ def _drop(kind: str, key: str) -> str:
 class _Replay:
     """The in-memory stand-in of the target database, statement by statement."""
 
-    def __init__(self, con: Connection, ctx: PassContext, project: Path) -> None:
+    def __init__(self, con: Connection, ctx: PassContext) -> None:
         self.con = con
         self.ctx = ctx
-        self.project = project
         self.touched: set[str] = set()  # defined, dropped or made unknown by the pipeline
         self.unknown: set[str] = set()
-        self.from_database: set[str] = set()  # copied from the existing database
+        self.from_catalog: dict[str, str] = {}  # copied from the catalog → where it was read
         self.views: set[str] = set()
-        self.unreadable: str | None = None  # why the existing database could not be opened
+        self.unreadable: dict[str, Unknown] = {}  # tables the catalog could not read
         self.not_checked: set[str] = set()  # tables warned about (SF0708)
-        self.attached = self._attach(ctx.database)
-        # Whether a table absent here is absent from the database too (it will be created).
-        self.complete = self.attached or not _exists(ctx.database)
 
     def close(self) -> None:
         self.con.close()
@@ -165,8 +152,10 @@ class _Replay:
         """Replay one statement; False when nothing after it can be known."""
         match stmt:
             case ir.Load():
-                query = self._scan(stmt.source)
-                self._write(stmt.table, query, {}, stmt.mode)
+                source = stmt.source
+                found = self.ctx.catalog.source(source.name, source.connector, source.params)
+                columns = list(found.columns) if isinstance(found, Known) else None
+                self._write(stmt.table, columns, lambda key: self._create(key, columns), stmt.mode)
             case ir.CreateTable():
                 self._prepare(stmt.reads)
                 text = stmt.query.text
@@ -174,7 +163,10 @@ class _Replay:
                 if isinstance(stmt.mode, ir.Incremental):
                     text, used = bind_macros(text)
                     params = {m: _SAMPLE[m] for m in used}
-                self._write(stmt.table, text, params, stmt.mode)
+                columns = self._describe(text, params)
+                self._write(
+                    stmt.table, columns, lambda key: self._define(key, text, params), stmt.mode
+                )
             case ir.CreateView():
                 self._prepare(stmt.reads)
                 key = table_key(stmt.view)
@@ -221,17 +213,22 @@ class _Replay:
         return True
 
     def _write(
-        self, table: str, query: str | None, params: dict[str, str], mode: ir.LoadMode
+        self,
+        table: str,
+        source: list[Column] | None,
+        define: Callable[[str], bool],
+        mode: ir.LoadMode,
     ) -> None:
+        """Replay writing rows with columns `source` (None: unknown) into `table`; `define`
+        creates the table here as the statement would."""
         key = table_key(table)
-        source = self._describe(query, params) if query is not None else None
         if isinstance(mode, ir.Replace):
             self.touched.add(key)
-            if source is None or query is None or not self._define(key, query, params):
+            if source is None or not define(key):
                 self._forget(key)
             return
         self._prepare([key])
-        if source is None or query is None:
+        if source is None:
             self._forget(key)  # the run checks
             return
         if key in self.views:
@@ -244,21 +241,23 @@ class _Replay:
             )
             return
         target = None if key in self.unknown else self._columns(key)
-        unreadable = target is None and key not in self.touched and not self.complete
-        if key in self.unknown or unreadable:
+        unreadable = (
+            self.unreadable.get(key) if target is None and key not in self.touched else None
+        )
+        if key in self.unknown or unreadable is not None:
             # The table's schema is unknown (or it may exist in a database that could not be
             # read): check only what does not depend on it, the source's keys and BY column.
-            if unreadable and key not in self.not_checked:
+            if unreadable is not None and key not in self.not_checked:
                 self.not_checked.add(key)
                 self.ctx.reporter.warning(
                     Code.SCHEMA_NOT_CHECKED,
-                    f"the schema of `{table}` in {self.ctx.database} could not be read; "
+                    f"the schema of `{table}` in {unreadable.origin} could not be read; "
                     "it will be checked at run time",
                     mode.span,
                     label=f"writes `{table}`",
                     help="the database is in use by another process (or unreadable); "
                     "compile again when it is free to check this load now",
-                    notes=(self.unreadable,) if self.unreadable else (),
+                    notes=(unreadable.reason,) if unreadable.reason else (),
                 )
             self._report(table, source, None, mode, "")
             self._forget(key)
@@ -268,7 +267,7 @@ class _Replay:
         if not diff.ok:
             self._forget(key)
         elif target is None:
-            if not self._define(key, query, params):
+            if not define(key):
                 self._forget(key)
         else:
             changes = [sql.alter_type(_quoted(key), c) for c in diff.alter]
@@ -298,36 +297,27 @@ class _Replay:
         return dataclasses.replace(diff, problems=tuple(problems))
 
     def _where(self, key: str) -> str:
-        if key in self.from_database:
-            return f", as it is in {self.ctx.database}"
+        if key in self.from_catalog:
+            return f", as it is in {self.from_catalog[key]}"
         return ", a table of this pipeline" if key in self.touched else ""
 
     # ------------------------------------------------------------------ the catalog
 
     def _prepare(self, keys: Iterable[str]) -> None:
-        """Make the tables `keys` name available: copy them from the database when the
+        """Make the tables `keys` name available: copy them from the catalog when the
         pipeline has not written them yet."""
         for key in keys:
-            if key not in self.touched and key not in self.from_database:
+            if key not in self.touched and key not in self.from_catalog:
                 self._copy(key)
 
     def _copy(self, key: str) -> None:
-        if not self.attached:
+        if key in self.unreadable:
             return
-        schema, name = _split(key)
-        rows = self._query(
-            "SELECT c.column_name, c.data_type, c.is_nullable, c.column_default "
-            "FROM duckdb_columns() c JOIN duckdb_tables() t ON c.table_oid = t.table_oid "
-            "WHERE c.database_name = ? AND lower(c.schema_name) = ? AND lower(c.table_name) = ? "
-            "ORDER BY c.column_index",
-            [_EXISTING, schema, name],
-        )
-        if not rows:
-            return
-        columns = [Column(str(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
-        self._run(_create_schema(key))
-        if self._run(_create_table(key, columns)):
-            self.from_database.add(key)
+        found = self.ctx.catalog.table(key)
+        if isinstance(found, Unknown):
+            self.unreadable[key] = found
+        elif isinstance(found, Known) and self._create(key, list(found.columns)):
+            self.from_catalog[key] = found.origin
 
     def _columns(self, key: str) -> list[Column] | None:
         schema, name = _split(key)
@@ -340,6 +330,17 @@ class _Replay:
         if not rows:
             return None
         return [Column(str(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
+
+    def _create(self, key: str, columns: list[Column] | None) -> bool:
+        """Create table `key` here with `columns` (as a load from a known source would)."""
+        if columns is None:
+            return False
+        self._run(_create_schema(key))
+        ok = self._run(_create_table(key, columns))
+        if ok:
+            self.unknown.discard(key)
+            self.views.discard(key)
+        return ok
 
     def _define(self, key: str, query: str, params: dict[str, str]) -> bool:
         self._run(_create_schema(key))
@@ -362,36 +363,7 @@ class _Replay:
             return None
         return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
 
-    def _scan(self, source: ir.Source) -> str | None:
-        from sqlflowc.connectors import get_connector
-
-        connector = get_connector(source.connector)
-        if connector is None:
-            return None
-        try:
-            scan = connector.scan_sql(source.params, self.project)
-        except ValueError:
-            return None
-        if scan is None:
-            return None
-        head = scan.lstrip().split(None, 1)[0].upper() if scan.strip() else ""
-        return (
-            scan if head in {"SELECT", "FROM", "WITH", "VALUES", "("} else f"SELECT * FROM {scan}"
-        )
-
     # ------------------------------------------------------------------ DuckDB
-
-    def _attach(self, database: str | None) -> bool:
-        import duckdb
-
-        if database is None or not _exists(database):
-            return False
-        try:
-            self.con.execute(f"ATTACH {sql_string(database)} AS {_EXISTING} (READ_ONLY)")
-        except duckdb.Error as err:
-            self.unreadable = str(err).strip().splitlines()[0] if str(err).strip() else None
-            return False
-        return True
 
     def _run(self, statement: str, params: dict[str, str] | None = None) -> bool:
         return self._query(statement, params) is not None

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlflowc.diagnostics import Reporter
 from sqlflowc.schema import Policy
+from sqlflowc.schema.catalog import Catalog, MappingCatalog
 from sqlflowc.source import SourceMap
 from sqlflowc.udf.discovery import UdfCatalog
 
@@ -25,8 +26,8 @@ class PassContext:
     `condition_vars` holds the non-secret variables IF conditions used (for the plan's record).
     `verify_sql` asks `bind` to check every SQL body with DuckDB's own parser too (`check` and
     `run` do; `compile` relies on sqlglot to keep start-up short).
-    `schema_policy` is the profile's, or `--schema-policy`'s; `database` is the DuckDB file a
-    run would use (compile-time schema checks read it when it exists).
+    `schema_policy` is the profile's, or `--schema-policy`'s; `catalog` the schemas known before
+    the run (existing tables, sources' metadata) that the compile-time schema checks use.
     """
 
     sources: SourceMap
@@ -39,6 +40,6 @@ class PassContext:
     labels: dict[int, str] = field(default_factory=dict)
     udfs: UdfCatalog = field(default_factory=UdfCatalog)
     schema_policy: Policy = "strict"
-    database: str | None = None
+    catalog: Catalog = field(default_factory=MappingCatalog)
     verify_sql: bool = False
     condition_vars: dict[str, Any] = field(default_factory=dict)

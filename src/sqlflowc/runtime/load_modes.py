@@ -33,8 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
-from sqlflowc.backend.load_modes import RowKeepingMode
-from sqlflowc.backend.plan import Append, Incremental, Merge
+from sqlflowc.backend.plan import Append, Incremental, Merge, RowKeepingMode
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.schema import describe_columns
 from sqlflowc.schema import (

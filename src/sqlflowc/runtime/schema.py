@@ -1,16 +1,22 @@
-"""Reading schemas from a DuckDB connection (the effects; the rules are in `sqlflowc.schema`)."""
+"""Reading schemas from DuckDB (the effects; the rules are in `sqlflowc.schema`): the columns
+of a relation on a connection, and the tables of a project database for the compiler.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlflowc.schema import Column
+from sqlflowc.schema.catalog import Known, Lookup, Unknown, split_key
 from sqlflowc.sqlbuild import loads as sql
+from sqlflowc.sqlbuild import sql_string
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["describe_columns"]
+__all__ = ["DatabaseCatalog", "describe_columns"]
 
 
 def describe_columns(con: Connection, relation: str, *, temp: bool = False) -> list[Column]:
@@ -18,3 +24,56 @@ def describe_columns(con: Connection, relation: str, *, temp: bool = False) -> l
     we generated, always quoted; else a table name, possibly qualified)."""
     rows = con.execute(sql.describe(relation, temp=temp)).fetchall()
     return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
+
+
+class DatabaseCatalog:
+    """The tables of a DuckDB database file, for the compiler (`sqlflowc.schema.catalog`).
+
+    Read once, on the first lookup, with one catalog query on the file attached read-only to an
+    in-memory database, which is closed again at once: nothing stays open, nothing is written.
+    A database that does not exist (or `:memory:`, or None) has no tables; one that cannot be
+    opened (locked by another process, unreadable) answers `Unknown` with DuckDB's reason.
+    Views are not tables: they are not listed.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self.database = database
+        self._tables: dict[tuple[str, str], tuple[Column, ...]] | Unknown | None = None
+
+    def table(self, key: str) -> Lookup:
+        if self._tables is None:
+            self._tables = self._read()
+        if isinstance(self._tables, Unknown):
+            return self._tables
+        columns = self._tables.get(split_key(key))
+        return Known(columns, str(self.database)) if columns is not None else None
+
+    def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
+        return None
+
+    def _read(self) -> dict[tuple[str, str], tuple[Column, ...]] | Unknown:
+        database = self.database
+        if not database or database.startswith(":memory:") or not Path(database).is_file():
+            return {}
+        import duckdb
+
+        query = (
+            "SELECT t.schema_name, t.table_name, c.column_name, c.data_type, c.is_nullable, "
+            "c.column_default FROM duckdb_columns() c "
+            "JOIN duckdb_tables() t ON c.table_oid = t.table_oid "
+            "WHERE c.database_name = '_sqlflow_existing' "
+            "ORDER BY t.schema_name, t.table_name, c.column_index"
+        )
+        try:
+            with duckdb.connect(":memory:") as con:
+                con.execute(f"ATTACH {sql_string(database)} AS _sqlflow_existing (READ_ONLY)")
+                rows = con.execute(query).fetchall()
+        except duckdb.Error as err:
+            lines = str(err).strip().splitlines()
+            return Unknown(database, lines[0] if lines else None)
+        tables: dict[tuple[str, str], list[Column]] = {}
+        for schema, table, *column in rows:
+            key = (str(schema).lower(), str(table).lower())
+            name, kind, nullable, default = column
+            tables.setdefault(key, []).append(Column(str(name), str(kind), bool(nullable), default))
+        return {k: tuple(v) for k, v in tables.items()}

@@ -1,0 +1,52 @@
+"""Sources' schemas for the compiler, from their connectors' schema discovery.
+
+`DiscoveryCatalog(project_dir)` is a `sqlflowc.schema.catalog.Catalog` answering `source(...)`
+with `Connector.discover_schema` (metadata only: a CSV sample, a Parquet footer, a database
+catalog), once per distinct source; it knows no tables. A connector that is unknown or broken,
+invalid parameters, or a discovery that cannot answer give None: the compiler then checks what it
+can without that schema, and the run checks again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlflowc.connectors.registry import PluginError, get_connector
+from sqlflowc.schema.catalog import Known, Lookup
+
+__all__ = ["DiscoveryCatalog"]
+
+
+class DiscoveryCatalog:
+    """See the module docstring."""
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self._found: dict[tuple[str, str], Lookup] = {}
+
+    def table(self, key: str) -> Lookup:
+        return None
+
+    def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
+        key = (connector.upper(), json.dumps(params, sort_keys=True, default=str))
+        if key not in self._found:
+            self._found[key] = self._discover(connector, params)
+        return self._found[key]
+
+    def _discover(self, connector: str, params: Mapping[str, Any]) -> Lookup:
+        try:
+            found = get_connector(connector)
+        except PluginError:
+            return None
+        if found is None:
+            return None
+        try:
+            columns = found.discover_schema(params, self.project_dir)
+        except ValueError:  # invalid parameters: reported by check_connectors
+            return None
+        if columns is None:
+            return None
+        return Known(tuple(columns), f"the {found.name} source's metadata")

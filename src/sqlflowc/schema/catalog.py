@@ -1,0 +1,128 @@
+"""What the compiler may know of schemas before anything runs: a `Catalog` handed to the passes,
+as sqlglot's optimizer is handed a `Schema`. The passes never open a database or read a source
+themselves; the driver (`api.py`) builds the catalog from what the project has.
+
+A lookup answers `Known(columns, origin)`, `None` (there is no such object) or
+`Unknown(origin, reason)` (it may exist, but its schema cannot be read now: a database locked by
+another process, a server out of reach). `origin` says where the answer comes from, for
+messages (`target/sqlflow.duckdb`, `the file's metadata`, `accepted snapshot 3f2a9c...`).
+
+- `table(key)`: an existing table of the project database; `key` is `schema.name` or `name`
+  (case-insensitive; an unqualified name is in `main`).
+- `source(name, connector, params)`: the columns the source `name` (a `SOURCE` of the pipeline,
+  of type `connector` with `params`) will give, from metadata only; None when they cannot be
+  known before the run.
+
+`MappingCatalog` answers from mappings (tests, snapshots); `LayeredCatalog` asks several in
+turn and takes the first `Known` answer (else `Unknown` if any layer said so, else None).
+
+>>> from sqlflowc.schema.model import Column
+>>> catalog = MappingCatalog({"main.users": [Column("id", "INTEGER")]}, origin="test")
+>>> catalog.table("USERS")
+Known(columns=(Column(name='id', type='INTEGER', nullable=True, default=None),), origin='test')
+>>> catalog.table("orders") is None
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlflowc.schema.model import Column
+
+__all__ = [
+    "Catalog",
+    "Known",
+    "LayeredCatalog",
+    "Lookup",
+    "MappingCatalog",
+    "Unknown",
+    "split_key",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """The columns of an object, in order, and where they were read."""
+
+    columns: tuple[Column, ...]
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """The object may exist but its schema cannot be read now; `reason` says why (if known)."""
+
+    origin: str
+    reason: str | None = None
+
+
+Lookup = Known | Unknown | None
+
+
+class Catalog(Protocol):
+    """Schemas known before the run; see the module docstring."""
+
+    def table(self, key: str) -> Lookup:
+        """An existing table's columns."""
+        ...
+
+    def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
+        """A source's columns, from metadata only."""
+        ...
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """`(schema, name)`, lower-cased, of `schema.name` or `name` (then in `main`)."""
+    schema, dot, name = key.strip().lower().partition(".")
+    return (schema, name) if dot else ("main", schema)
+
+
+class MappingCatalog:
+    """A catalog answering from mappings: tables by key, sources by name (case-insensitive)."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, Sequence[Column]] | None = None,
+        sources: Mapping[str, Sequence[Column]] | None = None,
+        *,
+        origin: str = "the catalog",
+    ) -> None:
+        self._tables = {split_key(k): tuple(v) for k, v in (tables or {}).items()}
+        self._sources = {n.lower(): tuple(v) for n, v in (sources or {}).items()}
+        self.origin = origin
+
+    def table(self, key: str) -> Lookup:
+        columns = self._tables.get(split_key(key))
+        return Known(columns, self.origin) if columns is not None else None
+
+    def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
+        columns = self._sources.get(name.lower())
+        return Known(columns, self.origin) if columns is not None else None
+
+
+class LayeredCatalog:
+    """Asks each catalog in turn: the first `Known` answer wins, else an `Unknown` (the first
+    given), else None."""
+
+    def __init__(self, *layers: Catalog) -> None:
+        self.layers = layers
+
+    def table(self, key: str) -> Lookup:
+        return _first(layer.table(key) for layer in self.layers)
+
+    def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
+        return _first(layer.source(name, connector, params) for layer in self.layers)
+
+
+def _first(answers: Iterable[Lookup]) -> Lookup:
+    """The first Known answer (later layers are not asked), else the first Unknown, else None."""
+    unknown: Unknown | None = None
+    for answer in answers:
+        if isinstance(answer, Known):
+            return answer
+        if isinstance(answer, Unknown) and unknown is None:
+            unknown = answer
+    return unknown
