@@ -1,0 +1,423 @@
+"""PostgreSQL ⇄ DuckDB types: one mapping, both directions, exact or refused with a reason.
+
+Reading (PostgreSQL → DuckDB). Rows cross as CSV (`COPY ... TO STDOUT (FORMAT CSV)`, session
+`DateStyle=ISO`, `IntervalStyle=postgres_verbose`, `TimeZone=UTC`, `bytea_output=hex`,
+`extra_float_digits=3`): pyarrow parses each field by its `Wire` type and DuckDB converts the
+text ones. `read_transfer(name, pg_type)` says, for one column, how:
+- `duckdb_type`: smallint/integer/bigint → SMALLINT/INTEGER/BIGINT; oid → UINTEGER;
+  numeric(p,s) → DECIMAL(p,s) (a negative scale or a scale above the precision widened to a
+  DuckDB decimal holding every value); real/double → FLOAT/DOUBLE; boolean; text, varchar,
+  char, name, citext and the types whose text is their value (inet, cidr, macaddr, xml, bit,
+  tsvector, geometric types, ...) → VARCHAR; date, timestamp, timestamptz, time, timetz,
+  interval → DATE, TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ, INTERVAL (BC dates and ±infinity
+  kept); uuid → UUID; json/jsonb → JSON; bytea → BLOB; enums → VARCHAR; a domain as its base
+  type; a one-dimensional array → a LIST of its element's type.
+- `warning`: set when DuckDB cannot hold every value exactly: numeric without a precision, or
+  with more than 38 digits, becomes DOUBLE (about 15 significant digits). A value DOUBLE cannot
+  hold at all (beyond ±1.8e308, or so small it would read as 0) is an error, never ±inf or 0.
+- `server`: what PostgreSQL selects (arrays as JSON arrays of their elements' text).
+- `convert`: the DuckDB expression from the wire value to the column's value; a value it
+  cannot convert (a timestamp past DuckDB's year 294247, a multi-dimensional array) fails the
+  read with the column's name, its PostgreSQL type and the value.
+Every other type (composite, range, money, ...) is `Unsupported`, with a help that says how to
+cast it in a `query`.
+
+Writing (DuckDB → PostgreSQL). `write_transfer(name, duckdb_type)` gives the PostgreSQL type a
+new table's column gets and the DuckDB expression DuckDB's CSV writer prints for it:
+BOOLEAN → boolean; TINYINT/SMALLINT/UTINYINT → smallint; INTEGER/USMALLINT → integer;
+BIGINT/UINTEGER → bigint; UBIGINT → numeric(20,0); HUGEINT/UHUGEINT → numeric(39,0);
+DECIMAL(p,s) → numeric(p,s); FLOAT → real; DOUBLE → double precision; VARCHAR/ENUM → text;
+BLOB → bytea (printed `\\x` + hex); DATE, TIME, TIMETZ, TIMESTAMP (and _S, _MS),
+TIMESTAMPTZ, INTERVAL, UUID → their PostgreSQL namesakes; JSON, STRUCT, MAP → jsonb;
+BIT → varbit; a LIST of a scalar → an array of its type (printed as an array literal).
+TIMESTAMP_NS (PostgreSQL keeps microseconds), nested lists and unions are `Unsupported`.
+
+`duckdb_equivalent(pg_type)` is the DuckDB type of a PostgreSQL column (for comparing an
+existing target with the rows written to it, with `sqlflowc.schema.widens`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import cache
+
+from sqlglot import exp, parse_one
+
+__all__ = [
+    "PgType",
+    "ReadTransfer",
+    "Unsupported",
+    "Wire",
+    "WriteTransfer",
+    "decode_numeric_typmod",
+    "duckdb_equivalent",
+    "read_transfer",
+    "write_transfer",
+]
+
+MAX_DECIMAL_DIGITS = 38
+
+
+class Wire(enum.Enum):
+    """How pyarrow parses a CSV field: straight into its type, or as text for DuckDB."""
+
+    INT16 = "int16"
+    INT32 = "int32"
+    INT64 = "int64"
+    UINT32 = "uint32"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    BOOL = "bool"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class PgType:
+    """A column type as PostgreSQL's catalog describes it.
+
+    `name` is `format_type(...)` (`numeric(12,2)`, `timestamp with time zone`, `mood[]`);
+    `base` the `pg_type.typname` after domains are resolved (`numeric`, `timestamptz`);
+    `typmod` the type modifier (-1: none); `typtype` `b` base, `e` enum, `c` composite,
+    `r`/`m` range, `p` pseudo; `element` the element type of an array.
+    """
+
+    name: str
+    base: str
+    typmod: int = -1
+    typtype: str = "b"
+    element: PgType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTransfer:
+    """How one PostgreSQL column reaches DuckDB (see the module docstring)."""
+
+    name: str
+    pg_type: PgType
+    duckdb_type: str
+    wire: Wire
+    server: exp.Expr  # over the column, in PostgreSQL's dialect
+    convert: exp.Expr | None  # over the wire value, in DuckDB's dialect
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteTransfer:
+    """How one DuckDB column reaches PostgreSQL."""
+
+    name: str
+    duckdb_type: str
+    pg_type: str
+    csv: exp.Expr  # what DuckDB prints for it, over the column
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """A column whose type has no exact counterpart on the other side."""
+
+    name: str
+    type: str
+    reason: str
+    help: str
+
+
+_TEXT_LIKE = frozenset(
+    {
+        "text",
+        "varchar",
+        "bpchar",
+        "name",
+        "char",
+        "citext",
+        "xml",
+        "inet",
+        "cidr",
+        "macaddr",
+        "macaddr8",
+        "bit",
+        "varbit",
+        "tsvector",
+        "tsquery",
+        "pg_lsn",
+        "point",
+        "line",
+        "lseg",
+        "box",
+        "path",
+        "polygon",
+        "circle",
+        "ltree",
+        "hstore",
+    }
+)
+_WIRED: dict[str, tuple[str, Wire]] = {
+    "int2": ("SMALLINT", Wire.INT16),
+    "int4": ("INTEGER", Wire.INT32),
+    "int8": ("BIGINT", Wire.INT64),
+    "oid": ("UINTEGER", Wire.UINT32),
+    "float4": ("FLOAT", Wire.FLOAT32),
+    "float8": ("DOUBLE", Wire.FLOAT64),
+    "bool": ("BOOLEAN", Wire.BOOL),
+}
+_CAST = "TRY_CAST(:v AS {t})"
+# PostgreSQL prints BC as a suffix (`0044-03-15 BC`, `0044-03-15 12:00:00+00 BC`, the year
+# always four digits); DuckDB reads `0044-03-15 (BC)` and `0044-03-15 (BC) 12:00:00+00`, and
+# reads a timestamp with PostgreSQL's suffix as the same year AD, silently — hence the CASE.
+_DATE = "CASE WHEN SUFFIX(:v, ' BC') THEN TRY_CAST(LEFT(:v, 10) || ' (BC)' AS DATE) ELSE {c} END"
+_TIMESTAMP = (
+    "CASE WHEN SUFFIX(:v, ' BC') "
+    "THEN TRY_CAST(LEFT(:v, 10) || ' (BC)' || SUBSTRING(:v, 11, LENGTH(:v) - 13) AS {t}) "
+    "ELSE {c} END"
+)
+# DOUBLE reads an out-of-range number as ±inf and a tiny one as 0: both refused.
+_DOUBLE = (
+    "CASE WHEN ISINF(TRY_CAST(:v AS DOUBLE)) AND NOT :v IN ('Infinity', '-Infinity') THEN NULL "
+    "WHEN TRY_CAST(:v AS DOUBLE) = 0 AND TRANSLATE(:v, '0.-', '') <> '' THEN NULL "
+    "ELSE TRY_CAST(:v AS DOUBLE) END"
+)
+_BYTEA = "CASE WHEN STARTS_WITH(:v, '\\x') THEN TRY(UNHEX(SUBSTRING(:v, 3))) END"
+_CONVERTED: dict[str, tuple[str, str]] = {
+    "date": ("DATE", _DATE.format(c=_CAST.format(t="DATE"))),
+    "timestamp": ("TIMESTAMP", _TIMESTAMP.format(t="TIMESTAMP", c=_CAST.format(t="TIMESTAMP"))),
+    "timestamptz": (
+        "TIMESTAMP WITH TIME ZONE",
+        _TIMESTAMP.format(t="TIMESTAMPTZ", c=_CAST.format(t="TIMESTAMPTZ")),
+    ),
+    "time": ("TIME", _CAST.format(t="TIME")),
+    "timetz": ("TIME WITH TIME ZONE", _CAST.format(t="TIMETZ")),
+    "interval": ("INTERVAL", _CAST.format(t="INTERVAL")),
+    "uuid": ("UUID", _CAST.format(t="UUID")),
+    "json": ("JSON", _CAST.format(t="JSON")),
+    "jsonb": ("JSON", _CAST.format(t="JSON")),
+    "bytea": ("BLOB", _BYTEA),
+}
+_NOT_NULL_CHECKED = (
+    "CASE WHEN :v IS NULL THEN NULL ELSE COALESCE({conv}, ERROR({message} || LEFT(:v, 80))) END"
+)
+_ARRAY = (
+    "CASE WHEN :v IS NULL THEN NULL "
+    "WHEN STARTS_WITH(:v, '[[') THEN ERROR({message}) "
+    "ELSE LIST_TRANSFORM(CAST(CAST(:v AS JSON) AS VARCHAR[]), LAMBDA x : :e) END"
+)
+
+
+@cache
+def _template(sql: str) -> exp.Expr:
+    return parse_one(sql, dialect="duckdb")
+
+
+def _fill(sql: str, v: exp.Expr, **more: exp.Expr) -> exp.Expr:
+    """The template `sql` with `:v` replaced by `v` (and `:name` by `more[name]`)."""
+    return exp.replace_placeholders(_template(sql).copy(), v=v, **more)
+
+
+def decode_numeric_typmod(typmod: int) -> tuple[int, int] | None:
+    """(precision, scale) of `numeric(p,s)` from its type modifier; None for plain numeric."""
+    if typmod < 4:
+        return None
+    packed = typmod - 4
+    precision = (packed >> 16) & 0xFFFF
+    scale = ((packed & 0x7FF) ^ 1024) - 1024  # an 11-bit signed scale (PostgreSQL 15+)
+    return precision, scale
+
+
+def _decimal_for(precision: int, scale: int) -> str | None:
+    """The DuckDB DECIMAL holding every numeric(p,s) value, or None past 38 digits."""
+    digits_scale = max(scale, 0)
+    total = max(precision - scale, 0) + digits_scale
+    if total > MAX_DECIMAL_DIGITS:
+        return None
+    return f"DECIMAL({max(total, 1)},{digits_scale})"
+
+
+def _scalar(pg: PgType) -> tuple[str, Wire, str | None, str | None] | Unsupported:
+    """(DuckDB type, wire, conversion template over :v, warning) of a non-array type."""
+    base = pg.base
+    if pg.typtype == "e" or base in _TEXT_LIKE:
+        return "VARCHAR", Wire.TEXT, None, None
+    if base in _WIRED:
+        duck, wire = _WIRED[base]
+        return duck, wire, None, None
+    if base in _CONVERTED:
+        duck, template = _CONVERTED[base]
+        return duck, Wire.TEXT, template, None
+    if base == "numeric":
+        numeric = decode_numeric_typmod(pg.typmod)
+        decimal = _decimal_for(*numeric) if numeric is not None else None
+        if decimal is not None:
+            return decimal, Wire.TEXT, _CAST.format(t=decimal), None
+        why = (
+            "numeric without a precision"
+            if numeric is None
+            else f"numeric with {numeric[0]} digits (DuckDB's DECIMAL holds at most 38)"
+        )
+        warning = f"{why} is read as DOUBLE (about 15 significant digits)"
+        return "DOUBLE", Wire.TEXT, _DOUBLE, warning
+    kinds = {"c": "composite type", "r": "range type", "m": "multirange type", "p": "pseudo-type"}
+    return Unsupported("", pg.name, f"{kinds.get(pg.typtype, 'type')} `{pg.name}`", "")
+
+
+def read_transfer(name: str, pg: PgType, wire_name: str = "v") -> ReadTransfer | Unsupported:
+    """How column `name` of type `pg` is read (see the module docstring); `convert` reads the
+    wire value from column `wire_name`."""
+    column = exp.column(exp.to_identifier(name, quoted=True))
+    wire_value = exp.column(exp.to_identifier(wire_name, quoted=True))
+    if pg.element is not None:
+        element = _scalar(pg.element)
+        if isinstance(element, Unsupported) or pg.element.element is not None:
+            return _refuse(name, pg, f"array of {pg.element.name}")
+        duck, wire, template, warning = element
+        if template is None and wire is not Wire.TEXT:
+            template = _CAST.format(t=duck)
+        x = exp.column("x")
+        element_value = x if template is None else _fill(_checked(name, pg, duck, template), x)
+        message = (
+            f'column "{name}" ({pg.name}): multi-dimensional arrays cannot be read; '
+            "unnest them in a `query`"
+        )
+        array = _fill(_ARRAY.format(message=_sql_string(message)), wire_value, e=element_value)
+        text_array = exp.DataType.build("text[]", dialect="postgres")
+        server = exp.func("to_json", exp.Cast(this=column, to=text_array))
+        return ReadTransfer(name, pg, f"{duck}[]", Wire.TEXT, server, array, warning)
+    scalar = _scalar(pg)
+    if isinstance(scalar, Unsupported):
+        return _refuse(name, pg, scalar.reason)
+    duck, wire, template, warning = scalar
+    convert = None if template is None else _fill(_checked(name, pg, duck, template), wire_value)
+    return ReadTransfer(name, pg, duck, wire, column, convert, warning)
+
+
+def _checked(name: str, pg: PgType, duck: str, template: str) -> str:
+    """`template` failing with the column's name instead of yielding NULL."""
+    message = _sql_string(f'column "{name}" ({pg.name}): cannot read as {duck}: ')
+    return _NOT_NULL_CHECKED.format(conv=template, message=message)
+
+
+def _refuse(name: str, pg: PgType, what: str) -> Unsupported:
+    return Unsupported(
+        name,
+        pg.name,
+        f"DuckDB has no exact counterpart for the {what}",
+        f'cast it in a `query`: `SELECT "{name}"::text AS "{name}", ...` (or ::json)',
+    )
+
+
+def _sql_string(text: str) -> str:
+    return str(exp.Literal.string(text).sql(dialect="duckdb"))
+
+
+# -- DuckDB → PostgreSQL ---------------------------------------------------------------------------
+
+_TO_PG: dict[str, str] = {
+    "BOOLEAN": "boolean",
+    "TINYINT": "smallint",
+    "SMALLINT": "smallint",
+    "UTINYINT": "smallint",
+    "INTEGER": "integer",
+    "USMALLINT": "integer",
+    "BIGINT": "bigint",
+    "UINTEGER": "bigint",
+    "UBIGINT": "numeric(20,0)",
+    "HUGEINT": "numeric(39,0)",
+    "UHUGEINT": "numeric(39,0)",
+    "FLOAT": "real",
+    "DOUBLE": "double precision",
+    "VARCHAR": "text",
+    "BLOB": "bytea",
+    "DATE": "date",
+    "TIME": "time",
+    "TIME WITH TIME ZONE": "timetz",
+    "TIMETZ": "timetz",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP_S": "timestamp",
+    "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIMESTAMPTZ": "timestamptz",
+    "INTERVAL": "interval",
+    "UUID": "uuid",
+    "JSON": "jsonb",
+    "BIT": "varbit",
+    '"NULL"': "text",
+    "NULL": "text",
+}
+_PG_ARRAY_ELEMENT = (
+    "CASE WHEN x IS NULL THEN 'NULL' "
+    "ELSE '\"' || REPLACE(REPLACE({text}, '\\', '\\\\'), '\"', '\\\"') || '\"' END"
+)
+_PG_ARRAY = "'{{' || ARRAY_TO_STRING(LIST_TRANSFORM(:v, LAMBDA x : {element}), ',') || '}}'"
+
+
+def _split_list(duck: str) -> str | None:
+    """The element type of a DuckDB LIST or ARRAY type (`INTEGER[]`, `INTEGER[3]`), else None."""
+    if not duck.endswith("]"):
+        return None
+    depth = 0
+    for i in range(len(duck) - 1, -1, -1):
+        ch = duck[i]
+        if ch == "]":
+            depth += 1
+        elif ch == "[":
+            depth -= 1
+            if depth == 0:
+                return duck[:i]
+    return None
+
+
+def _scalar_to_pg(duck: str) -> tuple[str, str] | None:
+    """(PostgreSQL type, CSV template over :v) of a non-list DuckDB type, or None."""
+    upper = " ".join(duck.upper().split())
+    if upper in _TO_PG:
+        template = "'\\x' || HEX(:v)" if upper == "BLOB" else ":v"
+        if upper == "BIT":
+            template = "CAST(:v AS VARCHAR)"
+        return _TO_PG[upper], template
+    if upper.startswith(("DECIMAL(", "NUMERIC(")):
+        inner = upper[upper.index("(") + 1 : -1].replace(" ", "")
+        return f"numeric({inner})", ":v"
+    if upper.startswith("ENUM("):
+        return "text", "CAST(:v AS VARCHAR)"
+    if upper.startswith(("STRUCT(", "MAP(")):
+        return "jsonb", "CAST(TO_JSON(:v) AS VARCHAR)"
+    return None
+
+
+def write_transfer(name: str, duck: str) -> WriteTransfer | Unsupported:
+    """How column `name` of DuckDB type `duck` is written (see the module docstring)."""
+    column = exp.column(exp.to_identifier(name, quoted=True))
+    element = _split_list(duck)
+    if element is None:
+        scalar = _scalar_to_pg(duck)
+        if scalar is None:
+            return _refuse_duck(name, duck)
+        pg, template = scalar
+        return WriteTransfer(name, duck, pg, _fill(template, column))
+    scalar = _scalar_to_pg(element) if _split_list(element) is None else None
+    if scalar is None or scalar[0] == "jsonb":
+        return _refuse_duck(name, duck)
+    pg, template = scalar
+    text = _template(template if template != ":v" else "CAST(:v AS VARCHAR)")
+    element_text = exp.replace_placeholders(text.copy(), v=exp.column("x"))
+    element_sql = _PG_ARRAY_ELEMENT.format(text=element_text.sql(dialect="duckdb"))
+    array = _fill(_PG_ARRAY.format(element=element_sql), column)
+    return WriteTransfer(name, duck, f"{pg}[]", array)
+
+
+def _refuse_duck(name: str, duck: str) -> Unsupported:
+    upper = duck.upper()
+    if upper == "TIMESTAMP_NS":
+        reason = "PostgreSQL keeps timestamps to the microsecond; TIMESTAMP_NS would be rounded"
+        help = f'cast it: `CAST("{name}" AS TIMESTAMP)`'
+    elif _split_list(duck) is not None:
+        reason = f"{duck} has no PostgreSQL array counterpart (nested lists, structs in lists)"
+        help = f'convert it to JSON: `TO_JSON("{name}")`'
+    else:
+        reason = f"{duck} has no PostgreSQL counterpart"
+        help = f'cast it to a supported type, e.g. `CAST("{name}" AS VARCHAR)`'
+    return Unsupported(name, duck, reason, help)
+
+
+def duckdb_equivalent(pg: PgType) -> str | None:
+    """The DuckDB type a column of type `pg` reads as; None when it is not readable."""
+    transfer = read_transfer("c", pg)
+    return None if isinstance(transfer, Unsupported) else transfer.duckdb_type
