@@ -239,3 +239,11 @@ def test_every_error_is_reported(tmp_path: Path) -> None:
         Code.INCLUDE_CYCLE,
         Code.INCLUDE_NOT_FOUND,
     ]
+
+
+def test_nul_in_an_include_path_is_a_diagnostic(tmp_path: Path) -> None:
+    (tmp_path / "main.sf").write_text('INCLUDE "a\0b.sf";\n', encoding="utf-8")
+    _, ctx = expand(tmp_path / "main.sf")
+    (diag,) = ctx.reporter.diagnostics
+    assert diag.code is Code.INCLUDE_NOT_FOUND
+    assert "NUL" in diag.message

@@ -97,6 +97,14 @@ class _Expander:
                 "between INCLUDEs of literal paths",
             )
             return ()
+        if "\0" in written:
+            reporter.error(
+                Code.INCLUDE_NOT_FOUND,
+                "an include path cannot contain a NUL character (`\\0`)",
+                literal.span,
+                label="no file has this name",
+            )
+            return ()
         if written.lower().endswith(".py"):
             # The earlier releases' docs showed `INCLUDE "python_udfs/x.py";`: UDF modules are
             # discovered from python_udfs/ anyway, so the INCLUDE has nothing to do.
