@@ -116,6 +116,7 @@ SQL_BODIES = [
     "VALUES (1, 'a  b'), (2, 'c\tsemi;')",
     'SELECT $$dollar;quoted$$ AS d, "weird;name"',
     "FROM t SELECT a",
+    "SELECT $tag$a;b$tag$ AS d, E'it\\'s;' AS e /* 1 /* 2 */ ; */",
 ]
 
 
@@ -130,6 +131,20 @@ def test_body_ending_in_line_comment_keeps_terminator_off_the_comment() -> None:
     assert fmt(src) == (
         "CREATE TABLE t AS select 1 -- one\n;\nEXPORT select 2 -- two\nTO 'x.csv' TYPE csv;\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "in_comment"),
+    [
+        ("select E'it\\'s' -- note", True),  # the E'' string ends at the second quote
+        ("select 1 /* a /* b */ -- */", False),  # block comments nest: no line comment here
+        ("select $q$ -- $q$ AS b", False),  # the `--` is inside a dollar-quoted string
+    ],
+)
+def test_line_comment_at_the_end_is_found_as_duckdb_reads_sql(body: str, in_comment: bool) -> None:
+    out = fmt(f"create table t as {body}\n;")
+    assert out == f"CREATE TABLE t AS {body}" + ("\n;\n" if in_comment else ";\n")
+    assert fmt(out) == out
 
 
 def test_multi_line_bodies_keep_their_own_line() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 from lark import Lark
 
@@ -93,6 +94,15 @@ SQL_BODIES = [
     "VALUES (1, 'a  b'), (2, 'c\tsemi;')",
     "SELECT $$dollar;quoted$$ AS d",
     "FROM t SELECT a",
+    # Read as DuckDB reads them: dollar tags, nested block comments, E'' escapes.
+    "SELECT $tag$a;b$tag$ AS d, $t$ $$ ; $t$ AS e",
+    "SELECT $é$a;b$é$ AS d",
+    "SELECT 1 /* outer /* inner */ still ; comment */ AS a",
+    "SELECT 1 /* 1 /* 2 /* 3 /* 4 /* 5 /* 6 /* 7 /* 8 */ ; */ */ */ */ */ */ */ AS a",
+    "SELECT E'it\\'s; here' AS a, e'\\\\' AS b",
+    "SELECT 1 AS a$b$c, $1 AS p",
+    "SELECT $name AS q",
+    "SELECT 'x' AS E, 2 AS de",
 ]
 
 
@@ -101,6 +111,8 @@ def test_sql_bodies_survive_verbatim(body: str) -> None:
     (stmt,) = ok(f"CREATE TABLE out AS {body};")
     assert isinstance(stmt, ast.CreateTable)
     assert stmt.query.text == body
+    # ... and DuckDB reads each as one statement too.
+    assert len(duckdb.connect().extract_statements(body)) == 1
 
 
 def test_export_forms() -> None:

@@ -61,13 +61,16 @@ class VarRef:
 class Template:
     """Text that may contain `${...}` references (SQL bodies, URIs, JSON strings).
 
-    `refs[i]` is found at `offsets[i]` characters into `text`.
+    `refs[i]` is found at `offsets[i]` characters into `text`. `ends_in_line_comment` (SQL
+    bodies) says the text ends inside a `--` comment, as the grammar reads SQL: a `;` right
+    after it would be part of the comment.
     """
 
     text: str
     refs: tuple[VarRef, ...] = ()
     offsets: tuple[int, ...] = ()
     span: Span = field(default=_NO_SPAN, compare=False, repr=False)
+    ends_in_line_comment: bool = field(default=False, compare=False)
 
 
 # ------------------------------------------------------------------ literals and JSON

@@ -176,7 +176,7 @@ class _Printer:
             case ast.If():
                 return self.if_(node, depth)
             case ast.SqlStatement():
-                return [ind + _terminated(node.sql.text, ind)]
+                return [ind + _terminated(node.sql, ind)]
             case _:
                 assert_never(node)
 
@@ -185,19 +185,21 @@ class _Printer:
         if node.query is not None:
             query, end = node.query.text, node.query.span.end
             before = self.before_body(node.query, ind)
+            in_comment = node.query.ends_in_line_comment
         else:
             assert node.table is not None, "internal: EXPORT without a query or a table"
             query, before, end = node.table.sql, " ", node.table.span.end
+            in_comment = False
         # A query ending in a `--` comment would swallow a `TO` on the same line; a TO the user
         # put on its own line stays there.
         own_line = "\n" in self.text[end : self.skip_trivia(end)]
-        sep = "\n" + ind if own_line or _ends_in_line_comment(query) else " "
+        sep = "\n" + ind if own_line or in_comment else " "
         head = f"{ind}EXPORT{before}{query}{sep}TO {node.uri.raw} TYPE {node.format.sql}"
         return head + _options(node.options, head, depth) + ";"
 
     def as_body(self, head: str, body: ast.Template, ind: str) -> str:
         """`<head> AS <body>;` for CREATE TABLE / CREATE VIEW."""
-        return f"{head} AS{self.before_body(body, ind)}{_terminated(body.text, ind)}"
+        return f"{head} AS{self.before_body(body, ind)}{_terminated(body, ind)}"
 
     def before_body(self, body: ast.Template, ind: str) -> str:
         """What goes between a keyword and a SQL body: a space, or — for a body that began on
@@ -257,25 +259,9 @@ def _column(text: str) -> int:
     return len(text) - text.rfind("\n") - 1
 
 
-def _terminated(sql: str, ind: str) -> str:
+def _terminated(body: ast.Template, ind: str) -> str:
     """A SQL body and its `;` (on the next line when the body ends in a `--` comment)."""
-    return f"{sql}\n{ind};" if _ends_in_line_comment(sql) else f"{sql};"
-
-
-def _ends_in_line_comment(sql: str) -> bool:
-    """Whether SQL text ends inside a `--` comment (strings, comments lexed as the grammar does)."""
-    i = 0
-    while i < len(sql):
-        for opener, closer in (("'", "'"), ('"', '"'), ("$$", "$$"), ("/*", "*/"), ("--", "\n")):
-            if sql.startswith(opener, i):
-                end = sql.find(closer, i + len(opener))
-                if end < 0:
-                    return opener == "--"
-                i = end + len(closer)
-                break
-        else:
-            i += 1
-    return False
+    return f"{body.text}\n{ind};" if body.ends_in_line_comment else f"{body.text};"
 
 
 def _scalar(node: ast.Literal | ast.VarRef) -> str:

@@ -178,9 +178,7 @@ class _Lowerer(ValueLowerer):
         full = self.source_text(span)
         text = full[: full.rstrip().rfind(";")].rstrip() if full.rstrip().endswith(";") else full
         body_span = Span(self.file_id, span.start, span.start + len(text))
-        return ast.SqlStatement(
-            verb=verb, sql=make_template(text, body_span, self.reporter), span=span
-        )
+        return ast.SqlStatement(verb=verb, sql=self.sql_body(text, body_span), span=span)
 
     def stmt_export_stmt(self, t: Tree[Token], span: Span) -> ast.Statement:
         query_tok, uri, fmt_name, options = t.children
@@ -190,7 +188,7 @@ class _Lowerer(ValueLowerer):
         uri_lit = self.string(uri)
         assert isinstance(uri_lit.value, str)
         return ast.Export(
-            query=None if table else make_template(text, qspan, self.reporter),
+            query=None if table else self.sql_body(text, qspan),
             table=table,
             uri=uri_lit,
             uri_template=make_template(uri_lit.value, uri_lit.span.inner(), self.reporter),

@@ -6,6 +6,7 @@ OPTIONS), where a duplicate key or an invalid string escape is reported.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any, cast
@@ -15,6 +16,7 @@ from lark import Token, Tree
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.source import Span
+from sqlflowc.syntax.parser import ends_in_line_comment
 from sqlflowc.syntax.varref import make_template, parse_var_ref
 
 
@@ -95,7 +97,14 @@ class ValueLowerer:
 
     def sql(self, tok: Any) -> ast.Template:
         text, span = self.body_span(tok)
-        return make_template(text, span, self.reporter)
+        return self.sql_body(text, span)
+
+    def sql_body(self, text: str, span: Span) -> ast.Template:
+        """A SQL body: its references, and whether it ends inside a `--` comment."""
+        template = make_template(text, span, self.reporter)
+        if "--" not in text or not ends_in_line_comment(text):
+            return template
+        return dataclasses.replace(template, ends_in_line_comment=True)
 
     def source_text(self, span: Span) -> str:
         return self.text[span.start : span.end]

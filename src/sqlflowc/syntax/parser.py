@@ -98,6 +98,18 @@ def build_parser(strict: bool = False) -> Lark:
     )
 
 
+def ends_in_line_comment(sql: str) -> bool:
+    """Whether a SQL body ends inside a `--` comment, read as the grammar reads SQL bodies
+    (strings, dollar quotes, nested comments): a `;` right after it would be in the comment."""
+    match = _sql_body().match(sql + ";")
+    return match is not None and match.end() > len(sql)
+
+
+@functools.cache
+def _sql_body() -> re.Pattern[str]:
+    return re.compile(build_parser().get_terminal("SQL_BODY").pattern.to_regexp())
+
+
 @dataclass(frozen=True, slots=True)
 class ParseResult:
     tree: Tree[Token] | None
@@ -126,7 +138,7 @@ def parse_text(text: str, file_id: int) -> ParseResult:
                 last_pos = pos
                 work = _blank_statement(work, pos, keep_from=pos)
                 continue
-            if len(diagnostics) >= MAX_SYNTAX_ERRORS or diag.code is Code.MISSING_END_IF:
+            if len(diagnostics) >= MAX_SYNTAX_ERRORS or _ends_parsing(diag, work):
                 break
             last_pos = pos
             work = _blank_statement(work, pos)
@@ -135,6 +147,17 @@ def parse_text(text: str, file_id: int) -> ParseResult:
             break
         return ParseResult(tree, tuple(_sink.tokens), ())
     return ParseResult(None, (), tuple(diagnostics))
+
+
+def _ends_parsing(diag: Diagnostic, text: str) -> bool:
+    """After a missing END IF, an unclosed dollar quote or an unclosed `/*`, the rest of the file
+    is inside what was left open: nothing after it can be read."""
+    if diag.code is Code.MISSING_END_IF:
+        return True
+    if diag.code is not Code.UNTERMINATED or diag.span is None:
+        return False
+    opener = text[diag.span.start : diag.span.start + 2]
+    return (opener == "/*" and "nested" not in diag.message) or opener.startswith("$")
 
 
 _BLOCK_OPENER = re.compile(r"\b(?:then|else)\b", re.IGNORECASE)
@@ -314,8 +337,20 @@ def _unexpected_characters(err: UnexpectedCharacters, text: str, file_id: int) -
     allowed = set(err.allowed or ())
     ch = text[pos] if pos < len(text) else ""
     word_match = _WORD.match(text, pos)
-    if ch in "'\"" or text.startswith("/*", pos):
-        what = "block comment" if ch == "/" else "string" if ch == "'" else "quoted name or string"
+    if text.startswith("/*", pos):
+        return _block_comment(text, pos, file_id)
+    dollar = _DOLLAR_QUOTE.match(text, pos)
+    if dollar is not None:
+        tag = dollar.group(0)
+        return Diagnostic(
+            Code.UNTERMINATED,
+            "unterminated dollar-quoted string",
+            Span(file_id, pos, dollar.end()),
+            label=f"this `{tag}` is never closed",
+            help=f"end the string with `{tag}` before the statement's `;`",
+        )
+    if ch in "'\"":
+        what = "string" if ch == "'" else "quoted name or string"
         end = text.find("\n", pos)
         return Diagnostic(
             Code.UNTERMINATED,
@@ -339,6 +374,49 @@ def _unexpected_characters(err: UnexpectedCharacters, text: str, file_id: int) -
         f"unexpected character `{ch}`" if ch else "unexpected end of file",
         Span(file_id, pos, pos + 1),
         label=f"expected {_describe_expected(allowed)}",
+    )
+
+
+# A dollar quote's opening tag, as the grammar reads it (`$$`, `$tag$`).
+_DOLLAR_QUOTE = re.compile(
+    r"\$(?:[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)?\$"
+)
+# How deep the grammar reads nested `/* */` comments.
+MAX_COMMENT_NESTING = 8
+
+
+def _block_comment(text: str, pos: int, file_id: int) -> Diagnostic:
+    """A `/*` the grammar could not read: never closed, or nested too deep."""
+    depth = deepest = 0
+    i = pos
+    while i < len(text) - 1:
+        pair = text[i : i + 2]
+        if pair == "/*":
+            depth += 1
+            deepest = max(deepest, depth)
+            i += 2
+        elif pair == "*/":
+            depth -= 1
+            i += 2
+            if depth == 0:
+                return Diagnostic(
+                    Code.UNTERMINATED,
+                    f"block comment nested {deepest} deep",
+                    Span(file_id, pos, pos + 2),
+                    label=f"`/* */` comments nest at most {MAX_COMMENT_NESTING} deep",
+                    help="close the inner comments earlier, or use `--` comments",
+                )
+        else:
+            i += 1
+    end = text.find("\n", pos)
+    return Diagnostic(
+        Code.UNTERMINATED,
+        "unterminated block comment",
+        Span(file_id, pos, end if end > pos else pos + 1),
+        label="this is never closed",
+        help="`/* */` comments nest: each `/*` needs its own `*/`"
+        if deepest > 1
+        else "close it before the statement's `;`",
     )
 
 
