@@ -141,6 +141,7 @@ def compile_source(
     from sqlflowc.passes.check_connectors import check_connectors
     from sqlflowc.passes.check_load_modes import check_load_modes
     from sqlflowc.passes.check_schemas import check_schemas
+    from sqlflowc.passes.check_splices import check_splices
     from sqlflowc.passes.context import PassContext
     from sqlflowc.passes.expand_includes import expand_includes
     from sqlflowc.passes.fold_conditionals import fold_conditionals
@@ -185,6 +186,7 @@ def compile_source(
         surface = check(surface_pass(surface, ctx))
     prog: ir.Program = check(resolve_variables(surface, ctx))
     program_passes: tuple[Callable[[ir.Program, PassContext], ir.Program], ...] = (
+        check_splices,
         bind,
         resolve_udfs,
         check_load_modes,

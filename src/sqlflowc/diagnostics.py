@@ -175,6 +175,24 @@ class Reporter:
             raise CompileError(self.diagnostics, sources)
 
 
+def shown(text: str, limit: int = 60) -> str:
+    """`text` as it can be quoted in a one-line message: control characters escaped (`\\n`,
+    `\\0`, `\\x1b`), clipped to `limit` characters with `…` when longer."""
+    out: list[str] = []
+    size = 0
+    for ch in text:
+        piece = _ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 32 or ord(ch) == 127 else ch)
+        if size + len(piece) > limit:
+            out.append("…")
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+
+
 def in_source_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Diagnostics without a place first, then by file and position (stable otherwise)."""
 

@@ -29,6 +29,7 @@ __all__ = [
     "Program",
     "Replace",
     "Source",
+    "Splice",
     "Sql",
     "SqlStatement",
     "Statement",
@@ -39,6 +40,18 @@ JsonData = Any  # a JSON value after variable resolution (dict/list/str/int/floa
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Splice:
+    """A value spliced into `Sql.text[start:end]` from the `${name}` reference at `ref`;
+    `secret` when the value is a secret (never shown)."""
+
+    start: int
+    end: int
+    ref: Span
+    name: str
+    secret: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Sql:
     """A SQL body after variable substitution.
 
@@ -46,7 +59,7 @@ class Sql:
     `${name}` reference — plans and logs show `display`; the executor substitutes secrets back.
     `origin` maps `text` back to the `.sf` file: `(text_offset, file_offset)` pairs, each
     starting a stretch where both advance together (a spliced value maps to its reference).
-    `splices` lists each spliced value's `(start, end)` in `text` and its reference's span.
+    `splices` lists each spliced value: where it is in `text` and the reference it came from.
     `udfs` lists the registered names of the Python UDFs the body calls (set by `resolve_udfs`).
     """
 
@@ -54,7 +67,7 @@ class Sql:
     display: str
     span: Span
     origin: tuple[tuple[int, int], ...] = ()
-    splices: tuple[tuple[int, int, Span], ...] = field(default=(), compare=False)
+    splices: tuple[Splice, ...] = field(default=(), compare=False)
     udfs: tuple[str, ...] = ()
     tree: exp.Expr | None = field(default=None, compare=False, repr=False)
 
@@ -73,11 +86,11 @@ class Sql:
         `${...}` reference it came from."""
         a = self.file_offset(start)
         b = self.file_offset(max(start, end - 1)) + 1
-        for t_start, t_end, ref in self.splices:
-            if t_start <= start < t_end:
-                a = ref.start
-            if t_start <= max(start, end - 1) < t_end:
-                b = ref.end
+        for splice in self.splices:
+            if splice.start <= start < splice.end:
+                a = splice.ref.start
+            if splice.start <= max(start, end - 1) < splice.end:
+                b = splice.ref.end
         return Span(self.span.file_id, a, max(a + 1, b))
 
 

@@ -140,10 +140,10 @@ class _Binder:
             )
             return
         notes = tuple(
-            f"`{ref_text}` is spliced in as `{text[t_start:t_end]}`"
-            for t_start, t_end, ref in sql.splices
-            if t_start <= start < t_end and sql.text == sql.display  # never show a secret
-            for ref_text in [self.ctx.sources.text(ref)]
+            f"`{self.ctx.sources.text(splice.ref)}` is spliced in as "
+            f"`{text[splice.start : splice.end]}`"
+            for splice in sql.splices
+            if splice.start <= start < splice.end and sql.text == sql.display  # no secrets
         )
         self.ctx.reporter.error(
             Code.SQL_SYNTAX,

@@ -6,10 +6,8 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
 
 - Templates (SQL bodies, export URIs, JSON strings) splice each value's text verbatim; no quotes
   are guessed. `Sql.display` (and `Export.uri_display`) show `${key}` where a secret was spliced.
-- One-statement guard: a substituted SQL body must still match the grammar's `SQL_BODY` terminal
-  (one statement, every quote and comment closed) and start with the same word; otherwise
-  `VARIABLE_INJECTION` at the reference. A body that starts with a reference has no fixed kind
-  to keep; `bind` checks that queries are queries.
+  `Sql.splices` records where each value went; `check_splices` (the next pass) checks that no
+  value changes a SQL body's structure.
 - JSON: a bare `${name}` keeps the value's type; inside a string it splices text.
 - Secret parameters: in source PARAMS, profile connections, OPTIONS and export URIs, a field whose
   name is secret (`password`, `secret_access_key`, ...: `connectors/secrets.is_secret_field`) and
@@ -27,8 +25,6 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, assert_never
@@ -41,17 +37,13 @@ from sqlflowc.passes.unknown_variables import UnknownVariables, set_sites
 from sqlflowc.passes.variables import (
     JsonData,
     Scope,
-    Spliced,
     assign_set,
     splice,
     value_text,
 )
 from sqlflowc.source import Span
 from sqlflowc.suggest import closest
-from sqlflowc.syntax.parser import build_parser
 from sqlflowc.syntax.varref import make_template
-
-_FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*([A-Za-z_][A-Za-z0-9_]*)?", re.DOTALL)
 
 
 def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Program:
@@ -75,12 +67,6 @@ def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Progr
         secrets=dict(sorted(scope.secrets.items())),
         labels=dict(ctx.labels),
     )
-
-
-@functools.cache
-def _sql_body() -> re.Pattern[str]:
-    """The grammar's SQL_BODY terminal: one statement with every quote and comment closed."""
-    return re.compile(build_parser().get_terminal("SQL_BODY").pattern.to_regexp())
 
 
 def _fold(name: ast.Ident) -> str:
@@ -161,63 +147,20 @@ class _Resolver:
 
     def sql(self, template: ast.Template) -> program.Sql | None:
         spliced = splice(template, self.scope, self.unknown)
-        if spliced is None or not self.one_statement(template, spliced):
+        if spliced is None:
             return None
         return program.Sql(
             text=spliced.text,
             display=spliced.display,
             span=template.span,
             origin=spliced.origin,
-            splices=tuple((p.start, p.end, p.ref.span) for p in spliced.pieces),
+            splices=tuple(
+                program.Splice(
+                    start=p.start, end=p.end, ref=p.ref.span, name=p.ref.name, secret=p.value.secret
+                )
+                for p in spliced.pieces
+            ),
         )
-
-    def one_statement(self, template: ast.Template, spliced: Spliced) -> bool:
-        """The §4 guard: substitution must leave one statement of the same kind."""
-        if not spliced.pieces:
-            return True
-        text = spliced.text
-        match = _sql_body().match(text)
-        end = match.end() if match else 0
-        while end < len(text) and text[end].isspace():
-            end += 1
-        if end < len(text):
-            piece = next((p for p in spliced.pieces if p.start <= end < p.end), None)
-            if piece is None:
-                before = [p for p in spliced.pieces if p.start <= end]
-                piece = before[-1] if before else spliced.pieces[0]
-            name = piece.ref.name
-            shown = "" if piece.value.secret else f" (`{name}` is `{piece.value.text}`)"
-            if text[end] == ";":
-                message = f"the value of `{name}` would end the SQL statement and start another"
-                help_ = "a value may contain `;` only inside a quoted literal"
-            else:
-                message = f"the value of `{name}` leaves a quote or comment open in the SQL"
-                help_ = "quote the reference in the SQL (`'${x}'`) and keep quotes out of the value"
-            self.reporter.error(
-                Code.VARIABLE_INJECTION,
-                message,
-                piece.ref.span,
-                label="a substituted SQL body must stay one statement" + shown,
-                help=help_,
-            )
-            return False
-        before_word = _first_word(template.text)
-        if before_word is None:
-            return True
-        after_word = _first_word(text)
-        if after_word is not None and after_word[0].upper() == before_word[0].upper():
-            return True
-        limit = after_word[2] if after_word is not None else len(text)
-        piece = next((p for p in spliced.pieces if p.start <= limit), spliced.pieces[0])
-        became = after_word[0].upper() if after_word is not None else "nothing"
-        self.reporter.error(
-            Code.VARIABLE_INJECTION,
-            f"the value of `{piece.ref.name}` changes the statement from "
-            f"{before_word[0].upper()} to {became}",
-            piece.ref.span,
-            label="a variable cannot change what kind of statement this is",
-        )
-        return False
 
     # -------------------------------------------------------------- JSON
 
@@ -466,11 +409,3 @@ class _Resolver:
 def _key_spans(obj: ast.JsonObject) -> dict[str, Span]:
     """Each pair's key as written (quotes included): a pair's span starts at its key."""
     return {p.key: p.span.shifted(0, len(p.raw_key)) for p in obj.pairs}
-
-
-def _first_word(sql: str) -> tuple[str, int, int] | None:
-    """The statement's first word after blanks, comments and `(`, with its offsets."""
-    match = _FIRST_WORD.match(sql)
-    if match is None or match.group(1) is None:
-        return None
-    return match.group(1), match.start(1), match.end(1)

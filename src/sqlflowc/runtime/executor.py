@@ -14,7 +14,8 @@ Contract of `run_plan`:
 - A `Load` with `read` first reads its source through the connector's run-time face
   (`runtime/reads.py`): Arrow batches or a scan, visible to the step's SQL under that name.
 - `${name}` for each name in `plan.secret_vars` is replaced, in SQL and export URIs, right
-  before execution, from `secrets`, else `plan.secrets`; a missing value fails the step. Every
+  before execution, from `secrets`, else `plan.secrets`; a missing value fails the step, and so
+  does a value that changes a SQL statement's structure (`sql_splices.splice_error`). Every
   message the executor produces has secret values masked as `***`.
 - Python UDFs: when steps need UDFs (`plan.step_udfs`), they are imported from
   `plan.project_dir` and the scalar ones registered on the connection before the first step (a
@@ -76,7 +77,8 @@ from sqlflowc.runtime.report import (
     StepStatus,
     format_event,
 )
-from sqlflowc.syntax.varref import expand
+from sqlflowc.sql_splices import splice_error
+from sqlflowc.syntax.varref import expand, expand_with_spans
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -120,6 +122,16 @@ class Secrets:
     def substitute(self, text: str) -> str:
         """One left-to-right pass, so a value containing `${...}` is never expanded again."""
         return expand(text, self._value)
+
+    def substitute_sql(self, sql: str) -> str:
+        """`substitute` for SQL: a secret's value must keep the statement's structure (the
+        compiler checked the values it saw; a plan can run with others)."""
+        text, spans = expand_with_spans(sql, self._value)
+        error = splice_error(text, [(start, end) for start, end, _ in spans])
+        if error is not None:
+            name = spans[error.index][2]
+            raise _StepError(f"{error.message(name)} ({error.help()}); the step was not run")
+        return text
 
     def _value(self, name: str) -> str | None:
         """The secret `${name}` stands for; None when `name` is no secret (kept as written)."""
@@ -351,7 +363,7 @@ def _execute(
     con: Connection, step: Step, ctx: StepContext
 ) -> tuple[tuple[int | None, ...], LoadCounts | None]:
     """Carry out one step: the row count of each statement, and what a load did."""
-    sub = ctx.secrets.substitute
+    sub = ctx.secrets.substitute_sql
     match step:
         case Load() if step.read is not None:
             from sqlflowc.runtime.reads import source_read
@@ -516,6 +528,6 @@ def _export(con: Connection, step: Export, ctx: StepContext) -> tuple[int | None
         options = connector.parse_export(step.options)
     except ValueError as err:  # a hand-edited plan; the compiler validates options
         raise _StepError(f"invalid options for a {step.format.upper()} export: {err}") from None
-    query = ctx.secrets.substitute(step.query)
+    query = ctx.secrets.substitute_sql(step.query)
     request = WriteRequest(project_dir=ctx.project_dir, connection=con, query=query, target=uri)
     return (connector.runtime().write(options, request).rows,)

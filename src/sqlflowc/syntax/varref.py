@@ -4,7 +4,8 @@ One module for the three places that read references:
 - the compiler (`make_template`, `parse_var_ref`): a reference ends at the first `}` outside
   quotes in its default and may not span lines; a malformed or unterminated one is reported;
 - profile connection values (`profiles.resolve_connection`) and secret placeholders in a plan
-  (`runtime/executor.py`) substitute with `expand`, which reads a reference from `${` to the
+  (`runtime/executor.py`) substitute with `expand` (`expand_with_spans` also says where each
+  value went), which reads a reference from `${` to the
   next `}` and leaves the rest of the text alone at an unterminated `${`.
 `split_ref` reads the inside of a reference the same way for all of them.
 """
@@ -106,21 +107,34 @@ def ref_end(text: str, start: int) -> int:
 def expand(text: str, value_of: Callable[[str], str | None]) -> str:
     """Replace each `${inner}` by `value_of(inner)` in one left-to-right pass (a value is never
     expanded again); None keeps the reference as written."""
+    return expand_with_spans(text, value_of)[0]
+
+
+def expand_with_spans(
+    text: str, value_of: Callable[[str], str | None]
+) -> tuple[str, list[tuple[int, int, str]]]:
+    """`expand`, and where each value went: `(start, end, inner)` in the result."""
     out: list[str] = []
-    pos = 0
+    spans: list[tuple[int, int, str]] = []
+    size = pos = 0
     while (start := text.find("${", pos)) >= 0:
         end = text.find("}", start + 2)
         if end < 0:
             break
         out.append(text[pos:start])
-        value = value_of(text[start + 2 : end])
+        size += start - pos
+        inner = text[start + 2 : end]
+        value = value_of(inner)
         if value is None:
             # Not ours: keep the `${` and look again just after it, so an unclosed `${` in
             # some other text cannot hide a reference that follows.
             out.append("${")
+            size += 2
             pos = start + 2
             continue
         out.append(value)
+        spans.append((size, size + len(value), inner))
+        size += len(value)
         pos = end + 1
     out.append(text[pos:])
-    return "".join(out)
+    return "".join(out), spans

@@ -227,9 +227,9 @@ def rewrite(sql: ir.Sql, edits: list[tuple[int, int, str]]) -> ir.Sql | None:
             points[shift(start) + len(repl)] = sql.file_offset(end)
     origin = tuple(sorted(points.items()))
     splices = tuple(
-        (shift(start), shift(end), ref)
-        for start, end, ref in sql.splices
-        if not any(s < end and start < e for s, e in inside)
+        dataclasses.replace(splice, start=shift(splice.start), end=shift(splice.end))
+        for splice in sql.splices
+        if not any(s < splice.end and splice.start < e for s, e in inside)
     )
     return dataclasses.replace(sql, text=text, display=display, origin=origin, splices=splices)
 
