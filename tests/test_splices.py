@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from helpers import sqlflowc
 from sqlflowc.api import compile_source, run
+from sqlflowc.backend.plan import step_statements
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.sql_splices import duckdb_splice_error, is_inert
 
@@ -225,7 +226,7 @@ def test_dollar_quoted_semicolon_does_not_split(tmp_path: Path) -> None:
         str(tmp_path / "p.sf"),
         project_dir=tmp_path,
     )
-    assert [s.sql for s in comp.plan.steps] == [
+    assert [step_statements(s) for s in comp.plan.steps] == [
         ("SELECT $tag$a;b$tag$ AS x",),
         ("SELECT $$c;d$$ AS y",),
     ]
@@ -323,7 +324,7 @@ def test_hostile_values_never_add_a_statement(pipeline: str, a: str, b: str) -> 
         except CompileError:
             return  # rejected: nothing runs
         for step in comp.plan.steps:
-            for sql in step.sql:
+            for sql in step_statements(step):
                 assert duckdb_statements(sql) <= 1, (a, b, sql)
 
 
