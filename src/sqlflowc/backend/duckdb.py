@@ -138,6 +138,7 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
                 input=stmt.input,
                 args=dict(stmt.args),
                 query=f"SELECT * FROM {stmt.input}",
+                temporary=stmt.temporary,
             )
         case _:
             assert_never(stmt)

@@ -213,7 +213,9 @@ class Export(StepBase):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TableUdf(StepBase):
     """A Python table UDF applied to a table: `target` becomes `udf`'s output for the rows of
-    `query` (`SELECT * FROM input`), called with the literal `args` by parameter name."""
+    `query` (`SELECT * FROM input`), called with the literal `args` by parameter name. A
+    `temporary` target (the output of a call inside a larger query) is a TEMP table of the run's
+    connection, never written to the database file."""
 
     kind: ClassVar[str] = "table_udf"
     target: str
@@ -221,6 +223,7 @@ class TableUdf(StepBase):
     input: str
     args: Mapping[str, JsonValue]
     query: str
+    temporary: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -323,12 +326,12 @@ class Plan:
 
 
 # Left out of a step's JSON when they have their default (None, empty).
-_OPTIONAL = frozenset({"label", "udfs", "read"})
+_OPTIONAL = frozenset({"label", "udfs", "read", "temporary"})
 
 
 def step_to_dict(step: Step) -> dict[str, Any]:
     """`{"id", "op", ...}`: the envelope, then the op's own fields in declaration order (`label`,
-    `udfs` and `read` only when there are any)."""
+    `udfs`, `read` and `temporary` only when set)."""
     out: dict[str, Any] = {"id": step.id, "op": step.kind}
     for f in fields(step):
         value = getattr(step, f.name)

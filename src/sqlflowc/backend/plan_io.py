@@ -127,6 +127,7 @@ class _TableUdf(_Step):
     input: _Name
     args: dict[str, JsonValue]
     query: _Name
+    temporary: bool = False
 
 
 class _Sql(_Step):

@@ -73,7 +73,8 @@ def _what(step: Step) -> list[str]:
             return [f"to {step.uri} as {step.format.upper()}{options}"]
         case TableUdf():
             args = f" with {_object(step.args)}" if step.args else ""
-            return [f"into {step.target}, {step.udf} over {step.input}{args}"]
+            into = f"temporary table {step.target}" if step.temporary else step.target
+            return [f"into {into}, {step.udf} over {step.input}{args}"]
         case Sql():
             out = [f"writes {', '.join(step.writes)}"] if step.writes else []
             if step.barrier:

@@ -176,13 +176,15 @@ class SqlStatement:
 class TableUdf:
     """A table UDF applied to a table (made by `resolve_udfs` from a call in FROM): `target`
     becomes the function's output for `input`. `udf` is the UDF's qualified name, `args` its
-    literal arguments by parameter name."""
+    literal arguments by parameter name. A `temporary` target (the output of a call inside a
+    larger query) is a temporary table of the run, never written to the database file."""
 
     udf: str
     input: str
     args: Mapping[str, JsonData]
     target: str
     span: Span
+    temporary: bool = False
     reads: frozenset[str] = frozenset()
     writes: frozenset[str] = frozenset()
 

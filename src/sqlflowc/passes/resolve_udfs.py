@@ -10,7 +10,9 @@ Ensures:
 - A table UDF called in FROM (`FROM PYTHON_FUNC("...", t)` or `FROM fn(t)`) becomes a
   `TableUdf` statement placed right before its statement. `CREATE TABLE x AS SELECT * FROM
   fn(t)` (mode REPLACE, nothing else) is replaced by one writing `x`; any other call writes a
-  generated table `udf_<fn>_<input>` that the statement reads in place of the call.
+  generated temporary table `udf_<fn>_<input>` (it lives only while the run's connection does,
+  so it never stays in the user's database) that the statement reads in place of the call. In
+  a view, which would read that table after the run, a table UDF call is SF0807.
 - Errors at the call's position: unknown UDF (SF0801, with "did you mean"), wrong argument
   count (SF0802), an ambiguous name (SF0803), a table UDF used as a scalar or the reverse, or a
   table UDF whose input is not a table name (SF0807).
@@ -195,8 +197,18 @@ class _Resolver:
         if simple and isinstance(stmt, ir.CreateTable) and isinstance(stmt.mode, ir.Replace):
             body.replaced_by = _table_udf(udf, source, args, stmt.table, stmt.span)
             return
+        if isinstance(stmt, ir.CreateView):
+            self.ctx.reporter.error(
+                Code.UDF_MISUSE,
+                f"table UDF `{udf.qualified}` cannot be called in a view",
+                span,
+                label="called in a view",
+                help="a view runs its query whenever it is read, after the pipeline, when the "
+                "function's output is gone; create a table instead (CREATE TABLE ... AS)",
+            )
+            return
         target = self.fresh_name(udf, source)
-        body.lifted.append(_table_udf(udf, source, args, target, span))
+        body.lifted.append(_table_udf(udf, source, args, target, span, temporary=True))
         body.edits.append((call.start, call.end + 1, target))
 
     def literal_args(
@@ -312,12 +324,21 @@ class _Resolver:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _table_udf(udf: Udf, source: str, args: dict[str, Any], target: str, span: Span) -> ir.TableUdf:
+def _table_udf(
+    udf: Udf,
+    source: str,
+    args: dict[str, Any],
+    target: str,
+    span: Span,
+    *,
+    temporary: bool = False,
+) -> ir.TableUdf:
     return ir.TableUdf(
         udf=udf.qualified,
         input=source,
         args=args,
         target=target,
+        temporary=temporary,
         span=span,
         reads=frozenset({table_key(source)}),
         writes=frozenset({table_key(target)}),

@@ -20,12 +20,12 @@ INTEGER, ...) is SF0809.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import JsonValue
 from sqlflowc.diagnostics import Code
-from sqlflowc.runtime.udfs import UdfStepError
+from sqlflowc.runtime.udfs import UdfStepError, raised_text
 from sqlflowc.schema import normalize_type, widens
 from sqlflowc.udf.signature import Udf
 
@@ -51,24 +51,39 @@ _FLOATS = {"FLOAT", "DOUBLE"}
 
 
 def run_table_udf(
-    con: Connection, udf: Udf, target: str, query: str, args: Mapping[str, JsonValue]
+    con: Connection,
+    udf: Udf,
+    target: str,
+    query: str,
+    args: Mapping[str, JsonValue],
+    *,
+    temporary: bool = False,
+    raised: Callable[[BaseException, Callable[[], str]], BaseException] | None = None,
 ) -> tuple[int | None, ...]:
-    """Input → function → checked output → `target`; the row count written."""
+    """Input → function → checked output → `target` (a TEMP table when `temporary`); the row
+    count written. `raised` turns what the function raised into what to raise (the runtime's
+    `UdfRuntime._raised`: a real Ctrl-C stays an interrupt)."""
     temp = f"__sqlflowc_udf_{uuid.uuid4().hex[:12]}"
     table = con.sql(query).to_arrow_table()
-    result = _call(udf, table, args)
+    result = _call(udf, table, args, raised)
     select = _checked_select(con, udf, result)
     con.register(temp, result)
+    kind = "TEMP TABLE" if temporary else "TABLE"
     try:
         rows = con.execute(
-            f"CREATE OR REPLACE TABLE {target} AS SELECT {select} FROM {temp}"
+            f"CREATE OR REPLACE {kind} {target} AS SELECT {select} FROM {temp}"
         ).fetchall()
     finally:
         con.unregister(temp)
     return (int(rows[0][0]) if rows else None,)
 
 
-def _call(udf: Udf, table: pa.Table, args: Mapping[str, JsonValue]) -> Any:
+def _call(
+    udf: Udf,
+    table: pa.Table,
+    args: Mapping[str, JsonValue],
+    raised: Callable[[BaseException, Callable[[], str]], BaseException] | None,
+) -> Any:
     import pyarrow as pa
 
     present = {c.lower() for c in table.column_names}
@@ -89,11 +104,17 @@ def _call(udf: Udf, table: pa.Table, args: Mapping[str, JsonValue]) -> Any:
             ) from None
     try:
         result = udf.function(argument, **args)
-    except Exception as err:
-        raise UdfStepError(
-            f"table UDF `{udf.qualified}` raised {type(err).__name__}: {err} "
+    except (Exception, SystemExit, KeyboardInterrupt) as err:
+        message = (
+            f"table UDF `{udf.qualified}` raised {raised_text(err)} "
             f"(input: {table.num_rows} rows, columns {', '.join(table.column_names)})"
-        ) from err
+        )
+        if raised is None:
+            raise UdfStepError(message) from err
+        outcome = raised(err, lambda: message)
+        if outcome is err:
+            raise
+        raise UdfStepError(str(outcome)) from err
     if isinstance(result, pa.Table | pa.RecordBatchReader):
         return result
     if isinstance(result, pa.RecordBatch):

@@ -29,8 +29,11 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import reprlib
 import threading
+import traceback
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,13 +42,14 @@ from sqlflowc.backend.plan import Plan, TableUdf, step_udfs
 from sqlflowc.diagnostics import Code, Diagnostic
 from sqlflowc.source import SourceMap
 from sqlflowc.udf import UdfKind
+from sqlflowc.udf.discovery import PACKAGE
 from sqlflowc.udf.signature import Udf
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["UdfRuntime", "UdfStepError", "plan_udfs"]
+__all__ = ["UdfRuntime", "UdfStepError", "plan_udfs", "raised_text"]
 
 INPUT_SHOWN = 200
 
@@ -78,11 +82,15 @@ def _split(name: str) -> tuple[str, int | None]:
 class UdfRuntime:
     """The UDFs of one run."""
 
-    def __init__(self, udfs: Mapping[str, Udf], needed: Sequence[str]) -> None:
+    def __init__(
+        self, udfs: Mapping[str, Udf], needed: Sequence[str], folder: Path | None = None
+    ) -> None:
         self._udfs = dict(udfs)  # by lower-cased qualified name
         self._needed = list(needed)
         self._failure: str | None = None
         self._lock = threading.Lock()
+        self._folder = folder  # the project's python_udfs/, to find the user's frames
+        self._sigint = threading.Event()  # a real Ctrl-C arrived while a UDF step ran
 
     @classmethod
     def load(cls, plan: Plan) -> UdfRuntime:
@@ -112,7 +120,7 @@ class UdfRuntime:
                 "defines as compiled; compile the pipeline again",
                 Code.UDF_UNAVAILABLE,
             )
-        return cls(found, needed)
+        return cls(found, needed, project / PACKAGE)
 
     def get(self, qualified: str) -> Udf:
         return self._udfs[qualified.lower()]
@@ -142,16 +150,14 @@ class UdfRuntime:
             ret = udf.return_type
             if ret not in arrow_types:
                 arrow_types[ret] = _arrow_type(con, ret)
-            nulls = (
-                FunctionNullHandling.SPECIAL
-                if any(p.optional for p in params)
-                else FunctionNullHandling.DEFAULT
-            )
+            # SPECIAL: the wrappers skip the rows with a NULL in a non-Optional parameter
+            # themselves, and a result may be NULL (DEFAULT refuses a None from the function).
+            nulls = FunctionNullHandling.SPECIAL
             if not params:
                 function: Callable[..., Any] = self._no_arguments(udf)
                 kind = PythonUDFType.NATIVE
             elif udf.vectorized:
-                function = self._vectorized(udf, arrow_types[ret])
+                function = self._vectorized(udf, params, arrow_types[ret])
                 kind = PythonUDFType.ARROW
             else:
                 function = self._row_at_a_time(udf, params, arrow_types[ret])
@@ -172,7 +178,8 @@ class UdfRuntime:
     @contextlib.contextmanager
     def threads_for(self, con: Connection, names: Sequence[str]) -> Iterator[None]:
         """Run a step that calls scalar UDFs (`names`, as registered) with one DuckDB thread,
-        then restore the setting.
+        then restore the setting; meanwhile a SIGINT is noted, so a wrapper tells the user's
+        Ctrl-C from a `KeyboardInterrupt` the function raised itself (`_raised`).
 
         Python UDFs hold the interpreter lock, so DuckDB's other threads only wait for it: on
         2 cores a row-at-a-time UDF over 5M rows took 0.80 s with 1 thread and 1.09 s with 2,
@@ -187,20 +194,51 @@ class UdfRuntime:
             return
         rows = con.execute("SELECT current_setting('threads')").fetchall()
         before = int(rows[0][0]) if rows else 0
-        if before <= 1:
+        with self._noting_sigint():
+            if before <= 1:
+                yield
+                return
+            con.execute("SET threads = 1")
+            try:
+                yield
+            finally:
+                con.execute(f"SET threads = {before}")
+
+    @contextlib.contextmanager
+    def _noting_sigint(self) -> Iterator[None]:
+        """Note a SIGINT in `_sigint`, then handle it as before (by default: KeyboardInterrupt).
+        Signal handlers belong to the main thread: elsewhere nothing is noted."""
+        import signal
+
+        if threading.current_thread() is not threading.main_thread():
             yield
             return
-        con.execute("SET threads = 1")
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN:
+            yield
+            return
+
+        def note(signum: int, frame: types.FrameType | None) -> None:
+            self._sigint.set()
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, note)
         try:
             yield
         finally:
-            con.execute(f"SET threads = {before}")
+            signal.signal(signal.SIGINT, previous)
 
     def explain(self, error: str) -> str | None:
         """The message for a statement that failed with `error` because a UDF raised, else None.
 
         The wrappers record the last UDF failure; it explains `error` only when DuckDB's message
         shows our exception (a failure that `TRY(...)` swallowed explains nothing later)."""
+        if self._sigint.is_set():
+            self._sigint.clear()
+            raise KeyboardInterrupt  # Ctrl-C while a UDF ran: the run stops (the step rolled back)
         with self._lock:
             failure, self._failure = self._failure, None
         return failure if failure is not None and UdfRaised.__name__ in error else None
@@ -215,66 +253,93 @@ class UdfRuntime:
     ) -> Callable[..., Any]:
         fn = udf.function
         strict = [i for i, p in enumerate(params) if not p.optional]
-        lenient = len(strict) < len(params)  # NULLs reach the wrapper (SPECIAL null handling)
         fail = self._fail
+        raised = self._raised
 
         def call(*columns: Any) -> Any:
             values = [c.to_pylist() for c in columns]
             try:
-                if lenient and any(columns[i].null_count for i in strict):
+                if any(columns[i].null_count for i in strict):
                     out = [
                         None if any(row[i] is None for i in strict) else fn(*row)
                         for row in zip(*values, strict=True)
                     ]
                 else:
                     out = list(map(fn, *values))
-            except Exception as err:
-                raise fail(_row_failure(udf, fn, values, strict, err)) from err
+            except _CAUGHT as err:
+                failed = err
+                raise raised(err, lambda: _row_failure(udf, fn, values, strict, failed)) from err
             return _to_arrow(udf, out, out_type, fail)
 
         return call
 
-    def _vectorized(self, udf: Udf, out_type: pa.DataType) -> Callable[..., Any]:
+    def _vectorized(
+        self, udf: Udf, params: Sequence[Any], out_type: pa.DataType
+    ) -> Callable[..., Any]:
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         fn = udf.function
+        strict = [i for i, p in enumerate(params) if not p.optional]
         fail = self._fail
+        raised = self._raised
 
         def call(*columns: Any) -> Any:
             arrays = [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in columns]
             size = len(arrays[0]) if arrays else 0
+            keep = None  # rows without a NULL in a non-Optional parameter, when some have one
+            if any(arrays[i].null_count for i in strict):
+                keep = arrays[strict[0]].is_valid()
+                for i in strict[1:]:
+                    keep = pc.and_(keep, arrays[i].is_valid())
+                arrays = [a.filter(keep) for a in arrays]
+            count = len(arrays[0]) if arrays else 0
             try:
                 result = fn(*arrays)
-            except Exception as err:
+            except _CAUGHT as err:
                 shown = ", ".join(_short(a.slice(0, 3).to_pylist()) for a in arrays)
-                raise fail(
-                    f"UDF `{udf.qualified}` raised {type(err).__name__}: {err} "
-                    f"(on a batch of {size} rows starting with {shown})"
-                ) from err
+                message = (
+                    f"UDF `{udf.qualified}` raised {raised_text(err)} "
+                    f"(on a batch of {count} rows starting with {shown})"
+                )
+                raise raised(err, lambda: message) from err
             if isinstance(result, pa.ChunkedArray):
                 result = result.combine_chunks()
             if not isinstance(result, pa.Array):
                 result = _to_arrow(udf, list(result), out_type, fail)
-            if len(result) != size:
+            if len(result) != count:
                 raise fail(
                     f"vectorized UDF `{udf.qualified}` returned {len(result)} values for a "
-                    f"batch of {size} rows; it must return one value per row"
+                    f"batch of {count} rows; it must return one value per row"
                 )
+            if keep is not None:  # put the results back between the NULL rows
+                result = pc.replace_with_mask(pa.nulls(size, type=result.type), keep, result)
             return result
 
         return call
 
     def _no_arguments(self, udf: Udf) -> Callable[[], Any]:
         fn = udf.function
-        fail = self._fail
+        raised = self._raised
 
         def call() -> Any:
             try:
                 return fn()
-            except Exception as err:
-                raise fail(f"UDF `{udf.qualified}` raised {type(err).__name__}: {err}") from err
+            except _CAUGHT as err:
+                message = f"UDF `{udf.qualified}` raised {raised_text(err)}"
+                raise raised(err, lambda: message) from err
 
         return call
+
+    def _raised(self, err: BaseException, message: Callable[[], str]) -> BaseException:
+        """What a wrapper raises when the user's function raised `err`: a real Ctrl-C goes on
+        as the interrupt it is; anything else (an exception, or a `KeyboardInterrupt` or
+        `SystemExit` the function raised itself) fails the statement with `message`, and the
+        place in the user's module where it was raised."""
+        if isinstance(err, KeyboardInterrupt) and self._sigint.is_set():
+            return err
+        where = _raised_at(err, self._folder)
+        return self._fail(message() + (f"\nraised at {where}" if where else ""))
 
     # -- table UDFs --------------------------------------------------------------------------
 
@@ -290,7 +355,16 @@ class UdfRuntime:
                 "compile the pipeline again",
                 Code.UDF_UNAVAILABLE,
             )
-        return run_table_udf(con, udf, step.target, query, step.args)
+        with self._noting_sigint():
+            return run_table_udf(
+                con,
+                udf,
+                step.target,
+                query,
+                step.args,
+                temporary=step.temporary,
+                raised=self._raised,
+            )
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -358,6 +432,34 @@ def _short(value: Any) -> str:
     return _REPR.repr(value)
 
 
+# What a wrapper catches from the user's function: every exception, and also `SystemExit` and
+# `KeyboardInterrupt` when the function raises them itself (not a real Ctrl-C: `_raised`).
+_CAUGHT = (Exception, SystemExit, KeyboardInterrupt)
+
+
+def raised_text(err: BaseException) -> str:
+    """`ValueError: bad input`, or just `KeyboardInterrupt` when there is no message."""
+    text = str(err)
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _raised_at(err: BaseException, folder: Path | None) -> str:
+    """`python_udfs/m.py:18 in boom: return 1 // x`: the last traceback frame in the project's
+    `python_udfs/` (the user's own code, not a library it called); "" when there is none."""
+    if folder is None:
+        return ""
+    root = str(folder.resolve()) + os.sep
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.startswith(root)]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    shown = frame.filename  # as diagnostics show files: relative to the current directory
+    with contextlib.suppress(ValueError):
+        shown = str(Path(frame.filename).relative_to(Path.cwd()))
+    code = f": {frame.line.strip()}" if frame.line else ""
+    return f"{shown}:{frame.lineno} in {frame.name}{code}"
+
+
 def _row_failure(
     udf: Udf,
     fn: Callable[..., Any],
@@ -367,13 +469,13 @@ def _row_failure(
 ) -> str:
     """The message for a row-at-a-time UDF that raised: the failing row found by running the
     batch again row by row (the first row that raises)."""
-    head = f"UDF `{udf.qualified}` raised {type(err).__name__}: {err}"
+    head = f"UDF `{udf.qualified}` raised {raised_text(err)}"
     for row in zip(*values, strict=True):
         if any(row[i] is None for i in strict):
             continue
         try:
             fn(*row)
-        except Exception:  # noqa: BLE001 - this is the row we are looking for
+        except _CAUGHT:  # this is the row we are looking for
             shown = "(" + ", ".join(_short(v) for v in row) + ")"
             if len(shown) > INPUT_SHOWN:
                 shown = shown[: INPUT_SHOWN - 3] + "..."

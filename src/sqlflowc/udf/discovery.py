@@ -12,16 +12,19 @@ Contract of `discover_udfs(project_dir, sources)`:
 - While importing, `sqlflow`, `sqlflow.udfs` and `sqlflow.udfs.decorators` (the earlier releases'
   import paths of the decorators) resolve to `sqlflowc.udf` when no real `sqlflow` package is
   importable, so modules written for the earlier releases load unchanged.
-- A module that fails to import is a `UDF_IMPORT_ERROR` diagnostic at the failing line (the
-  SyntaxError's line, or the last traceback frame inside `python_udfs/`); a function whose
-  signature cannot be typed is a `BAD_UDF_SIGNATURE` at its definition; two UDFs with one
-  qualified name are a `DUPLICATE_UDF`. Their files are added to `sources` for rendering.
+- What a module prints while it is imported goes to stderr, never to the command's stdout.
+- A module that fails to import (also by calling `sys.exit()`) is a `UDF_IMPORT_ERROR`
+  diagnostic at the failing line (the SyntaxError's line, or the last traceback frame inside
+  `python_udfs/`); a function whose signature cannot be typed is a `BAD_UDF_SIGNATURE` at its
+  definition; two UDFs with one qualified name are a `DUPLICATE_UDF`. Their files are added to
+  `sources` for rendering.
 - Results are cached per project while no file under `python_udfs/` changes, so a run right
   after a compile in the same process does not import the modules again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.abc
@@ -186,14 +189,16 @@ def _discover(
     problems: list[_Problem] = []
     found: dict[str, Udf] = {}
     names = [_module_name(package, folder, f) for f in files]
-    with _isolated_package(root, package):
+    # What a module prints while it is imported goes to stderr: stdout carries the command's
+    # output (`check --format json`, `udf list --format json`, a plan).
+    with _isolated_package(root, package), contextlib.redirect_stdout(sys.stderr):
         for name, file in zip(names, files, strict=True):
             try:
                 module = importlib.import_module(name)
             except SyntaxError as err:
                 problems.append(_syntax_problem(err, name, file))
                 continue
-            except Exception as err:  # noqa: BLE001 - user code may raise anything at import
+            except (Exception, SystemExit) as err:  # noqa: BLE001 - user code may raise anything
                 problems.append(_import_problem(err, name, file, folder))
                 continue
             _collect(module, name, file, found, problems)
