@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Reporter
+from sqlflowc.diagnostics import CompileError, Diagnostic, Reporter
 from sqlflowc.source import SourceMap
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ __all__ = [
     "compile_file",
     "compile_source",
     "database_path",
+    "format_file",
     "format_source",
     "parse",
     "project_catalog",
@@ -47,6 +48,7 @@ class Compilation:
     warnings: tuple[Diagnostic, ...]
     profile: Profile
     project_dir: Path
+    used_variables: frozenset[str] = frozenset()
 
 
 def parse(text: str, path: str = "<string>", *, sources: SourceMap | None = None) -> ast.Pipeline:
@@ -84,20 +86,13 @@ def compile_file(
     schema_policy: Policy | None = None,
     database: str | None = None,
     verify_sql: bool = False,
+    report_unused: bool = True,
 ) -> Compilation:
     """Compile a `.sf` file; raises CompileError with every diagnostic on failure."""
+    from sqlflowc.inputs import read_pipeline
+
     sources = SourceMap()
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")  # a leading BOM is not part of the text
-    except FileNotFoundError:
-        raise CompileError(
-            [Diagnostic(Code.INPUT_NOT_FOUND, f"pipeline file not found: {file}")], sources
-        ) from None
-    except UnicodeDecodeError as err:
-        raise CompileError(
-            [Diagnostic(Code.BAD_ENCODING, f"{file} is not UTF-8 text ({err.reason})")], sources
-        ) from None
+    text = read_pipeline(Path(path))
     return compile_source(
         text,
         str(path),
@@ -109,7 +104,17 @@ def compile_file(
         schema_policy=schema_policy,
         database=database,
         verify_sql=verify_sql,
+        report_unused=report_unused,
     )
+
+
+def format_file(path: Path) -> tuple[str, str]:
+    """(text, formatted text) of a `.sf` file; raises CompileError when it cannot be read or
+    has syntax errors (nothing is written: the CLI writes the result)."""
+    from sqlflowc.inputs import read_pipeline
+
+    text = read_pipeline(path)
+    return text, format_source(text, str(path))
 
 
 def compile_source(
@@ -125,6 +130,7 @@ def compile_source(
     database: str | None = None,
     verify_sql: bool = False,
     catalog: Catalog | None = None,
+    report_unused: bool = True,
 ) -> Compilation:
     """Compile pipeline text; `path` names it in diagnostics and anchors relative paths.
 
@@ -134,6 +140,9 @@ def compile_source(
     `schema_policy` overrides the profile's; `database` (`--db`) the profile's database, which
     the schema checks of APPEND/MERGE/INCREMENTAL loads read when it exists. `catalog` replaces
     what those checks know of schemas before the run (default: `project_catalog`).
+
+    `report_unused=False` leaves out the warnings about unused `cli_vars` (SF0206); the names
+    the pipeline uses are in `Compilation.used_variables` either way.
     """
     from sqlflowc.backend.duckdb import to_plan
     from sqlflowc.passes.bind import bind
@@ -147,6 +156,7 @@ def compile_source(
     from sqlflowc.passes.fold_conditionals import fold_conditionals
     from sqlflowc.passes.resolve_udfs import resolve_udfs
     from sqlflowc.passes.resolve_variables import resolve_variables
+    from sqlflowc.passes.unused_variables import record_used_variables, unused_warnings
     from sqlflowc.profiles import find_project_dir, load_profile
     from sqlflowc.syntax.lower import parse_pipeline
     from sqlflowc.udf.discovery import discover_udfs
@@ -182,7 +192,7 @@ def compile_source(
 
     surface: ast.Pipeline | None = check(parse_pipeline(text, file_id, reporter))
     assert surface is not None
-    for surface_pass in (expand_includes, fold_conditionals):
+    for surface_pass in (expand_includes, record_used_variables, fold_conditionals):
         surface = check(surface_pass(surface, ctx))
     prog: ir.Program = check(resolve_variables(surface, ctx))
     program_passes: tuple[Callable[[ir.Program, PassContext], ir.Program], ...] = (
@@ -196,8 +206,19 @@ def compile_source(
     )
     for program_pass in program_passes:
         prog = check(program_pass(prog, ctx))
+    if report_unused:
+        for warning in unused_warnings(ctx.cli_vars, ctx.used_variables):
+            reporter.add(warning)
     plan = to_plan(prog, sources, path, schema_policy=ctx.schema_policy)
-    return Compilation(plan, prog, sources, tuple(reporter.diagnostics), prof, project_dir)
+    return Compilation(
+        plan,
+        prog,
+        sources,
+        tuple(reporter.diagnostics),
+        prof,
+        project_dir,
+        ctx.used_variables,
+    )
 
 
 def project_catalog(project_dir: Path, database: str) -> Catalog:

@@ -43,6 +43,7 @@ class Code(enum.Enum):
     VARIABLE_INJECTION = "SF0202"
     BAD_VARIABLE_REF = "SF0204"
     SET_SHADOWS_SETTING = "SF0205"
+    UNUSED_VARIABLE = "SF0206"
     # SF03xx — conditionals
     BARE_WORD = "SF0301"
     NOT_BOOLEAN = "SF0302"
@@ -103,6 +104,7 @@ class Code(enum.Enum):
     BAD_PLAN = "SF0910"
     OBSOLETE_PARAM = "SF0911"
     HOOK_FAILED = "SF0912"
+    FILE_ERROR = "SF0913"
     INTERNAL = "SF0999"
 
 

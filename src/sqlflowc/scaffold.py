@@ -1,8 +1,15 @@
-"""`sqlflowc init`: write a small starter project that runs as created."""
+"""`sqlflowc init`: write a small starter project that runs as created.
+
+All or nothing: an existing file is refused before anything is written, and a write that fails
+removes what was created before it (SF0913 either way)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+
+from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.fileio import file_error
 
 _FILES: dict[str, str] = {
     "profiles/dev.yml": """\
@@ -59,15 +66,37 @@ EXPORT report TO "target/report_${environment}.csv" TYPE CSV OPTIONS {"header": 
 
 
 def create_project(directory: Path) -> list[Path]:
-    """Write the starter files; refuses to overwrite anything that exists."""
+    """Write the starter files; raises CompileError (SF0913) when one of them exists already or
+    a file cannot be written — after removing whatever it had created, so a failed `init`
+    leaves the disk as it was."""
     targets = [directory / rel for rel in _FILES]
-    existing = [p for p in targets if p.exists()]
+    existing = [p for p in targets if p.exists() or p.is_symlink()]
     if existing:
-        raise FileExistsError(
-            f"{existing[0]} already exists; `sqlflowc init` writes only into a new directory"
+        raise CompileError(
+            [
+                Diagnostic(
+                    Code.FILE_ERROR,
+                    f"cannot create {existing[0]}: it already exists",
+                    help="`sqlflowc init` writes only into a new directory, or one without "
+                    "these files",
+                )
+            ]
         )
-    for rel, text in _FILES.items():
-        path = directory / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    made: list[Path] = []  # files and directories created, in order
+    path = directory
+    try:
+        for rel, text in _FILES.items():
+            path = directory / rel
+            missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+            for folder in reversed(missing):
+                folder.mkdir()
+                made.append(folder)
+            with open(path, "x", encoding="utf-8") as fh:
+                made.append(path)
+                fh.write(text)
+    except OSError as err:
+        for created in reversed(made):
+            with contextlib.suppress(OSError):
+                created.rmdir() if created.is_dir() else created.unlink()
+        raise CompileError([file_error("create", path, err)]) from None
     return targets

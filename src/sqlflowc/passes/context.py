@@ -28,6 +28,7 @@ class PassContext:
     `run` do; `compile` relies on sqlglot to keep start-up short).
     `schema_policy` is the profile's, or `--schema-policy`'s; `catalog` the schemas known before
     the run (existing tables, sources' metadata) that the compile-time schema checks use.
+    `used_variables` is every variable name the pipeline or the profile uses (any branch).
     """
 
     sources: SourceMap
@@ -43,3 +44,4 @@ class PassContext:
     catalog: Catalog = field(default_factory=MappingCatalog)
     verify_sql: bool = False
     condition_vars: dict[str, Any] = field(default_factory=dict)
+    used_variables: frozenset[str] = frozenset()

@@ -1,0 +1,72 @@
+"""Texts of the command line that are not logic: `--version` and the examples `--help` shows.
+
+`version_text()` reads the versions from the installed packages' metadata, so `--version` imports
+none of them (DuckDB takes a quarter of a second to import).
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+__all__ = ["EXAMPLES", "version_text"]
+
+# The components whose versions decide how a pipeline compiles and runs.
+_COMPONENTS = (("DuckDB", "duckdb"), ("sqlglot", "sqlglot"), ("lark", "lark"))
+
+
+def version_text() -> str:
+    """`sqlflowc 0.1.0` and, on a second line, DuckDB, sqlglot, lark and Python versions."""
+    parts = [f"{label} {_version(dist)}" for label, dist in _COMPONENTS]
+    python = f"Python {platform.python_version()} ({platform.python_implementation()})"
+    return f"sqlflowc {_version('sqlflowc')}\n{', '.join([*parts, python])}"
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def _examples(*lines: str) -> str:
+    # `\b` keeps click from re-wrapping the lines.
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+EXAMPLES = {
+    "cli": _examples(
+        "sqlflowc init demo && cd demo",
+        "sqlflowc run pipelines/example.sf",
+        "sqlflowc check pipelines/",
+        "sqlflowc COMMAND --help",
+    ),
+    "compile": _examples(
+        "sqlflowc compile pipelines/example.sf",
+        "sqlflowc compile pipelines/example.sf --var min_total=60 -o target/plan.json",
+    ),
+    "check": _examples(
+        "sqlflowc check pipelines/example.sf",
+        "sqlflowc check pipelines/ --profile prod",
+        "sqlflowc check pipelines/ --format json",
+    ),
+    "run": _examples(
+        "sqlflowc run pipelines/example.sf",
+        "sqlflowc run pipelines/example.sf --var min_total=60 --db :memory:",
+        "sqlflowc run pipelines/load.sf pipelines/report.sf --continue",
+        "sqlflowc run target/plan.json",
+    ),
+    "fmt": _examples(
+        "sqlflowc fmt pipelines/",
+        "sqlflowc fmt --check pipelines/ pipelines/extra.sf",
+    ),
+    "graph": _examples(
+        "sqlflowc graph pipelines/example.sf",
+        "sqlflowc graph pipelines/example.sf --format html -o target/graph.html",
+        "sqlflowc graph pipelines/example.sf --format dot | dot -Tsvg > graph.svg",
+    ),
+    "init": _examples("sqlflowc init demo"),
+    "udf": _examples("cd examples/python_udfs && sqlflowc udf list", "sqlflowc udf info NAME"),
+    "udf list": _examples("sqlflowc udf list", "sqlflowc udf list --format json"),
+    "udf info": _examples("sqlflowc udf info clean_name", "sqlflowc udf info text.clean_name"),
+}
