@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.shell_completion import CompletionItem
 
+from sqlflowc.cli_text import EXAMPLES
+
 if TYPE_CHECKING:
     from sqlflowc.schema.store import Entry, History, SnapshotStore
 
@@ -67,9 +69,17 @@ PROJECT = click.option(
     "project_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     is_eager=True,
-    help="Project directory (default: found from the current directory).",
+    help="The project whose target/schemas/ to read.",
+    show_default="the nearest ancestor of the current directory holding profiles/, "
+    "sqlflow.yml or python_udfs/",
 )
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="An aligned table, or JSON.",
+)
 NAME = click.argument("name", shell_complete=_complete_names)
 
 
@@ -108,13 +118,13 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-@click.group("schema")
+@click.group("schema", epilog=EXAMPLES["schema"])
 def schema_group() -> None:
     """Schema snapshots of sources and tables (target/schemas/): list, inspect, compare,
     accept."""
 
 
-@schema_group.command("list")
+@schema_group.command("list", epilog=EXAMPLES["schema list"])
 @FORMAT
 @PROJECT
 def list_cmd(fmt: str, project_dir: Path | None) -> None:
@@ -140,7 +150,7 @@ def list_cmd(fmt: str, project_dir: Path | None) -> None:
         click.echo(render_list(histories), nl=False)
 
 
-@schema_group.command("show")
+@schema_group.command("show", epilog=EXAMPLES["schema show"])
 @NAME
 @click.argument("ref", required=False, shell_complete=_complete_refs)
 @FORMAT
@@ -173,7 +183,7 @@ def show_cmd(name: str, ref: str | None, fmt: str, project_dir: Path | None) -> 
         click.echo(render_show(history, entry, what), nl=False)
 
 
-@schema_group.command("history")
+@schema_group.command("history", epilog=EXAMPLES["schema history"])
 @NAME
 @FORMAT
 @PROJECT
@@ -188,7 +198,7 @@ def history_cmd(name: str, fmt: str, project_dir: Path | None) -> None:
         click.echo(render_history(history), nl=False)
 
 
-@schema_group.command("compare")
+@schema_group.command("compare", epilog=EXAMPLES["schema compare"])
 @NAME
 @click.argument("refs", nargs=-1, shell_complete=_complete_refs)
 @FORMAT
@@ -231,7 +241,7 @@ def compare_cmd(name: str, refs: tuple[str, ...], fmt: str, project_dir: Path | 
         sys.exit(EXIT_BREAKING)
 
 
-@schema_group.command("accept")
+@schema_group.command("accept", epilog=EXAMPLES["schema accept"])
 @click.argument("names", nargs=-1, shell_complete=_complete_names)
 @click.option("--all", "accept_all", is_flag=True, help="Every object with drift pending.")
 @FORMAT

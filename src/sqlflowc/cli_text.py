@@ -66,6 +66,14 @@ EXAMPLES = {
         "sqlflowc graph pipelines/example.sf --format dot | dot -Tsvg > graph.svg",
     ),
     "init": _examples("sqlflowc init demo"),
+    "schema": _examples("sqlflowc schema list", "sqlflowc schema compare orders"),
+    "schema list": _examples("sqlflowc schema list", "sqlflowc schema list --format json"),
+    "schema show": _examples("sqlflowc schema show orders", "sqlflowc schema show orders @0"),
+    "schema history": _examples("sqlflowc schema history orders"),
+    "schema compare": _examples(
+        "sqlflowc schema compare orders", "sqlflowc schema compare orders @0 latest"
+    ),
+    "schema accept": _examples("sqlflowc schema accept orders", "sqlflowc schema accept --all"),
     "udf": _examples("cd examples/python_udfs && sqlflowc udf list", "sqlflowc udf info NAME"),
     "udf list": _examples("sqlflowc udf list", "sqlflowc udf list --format json"),
     "udf info": _examples("sqlflowc udf info clean_name", "sqlflowc udf info text.clean_name"),
