@@ -11,7 +11,9 @@ that shape (pydantic; a `ValidationError` names the field) and turns each step i
   `state_key` → the load mode;
 - `create_view` → `CreateView`, `export` → `Export` (`uri`, `format`, `options`), `sql` →
   `Sql` (`barrier`), `table_udf` → `TableUdf` (`udf`, `input`, `args`): each with its one
-  statement.
+  statement. A table UDF step whose target has the generated name of a call inside a larger
+  query (`udf_<fn>_<input>`) becomes `temporary`, as the compiler makes such steps today, so an
+  old plan no longer leaves that table in the database either.
 
 A version-1 step did not list the tables it reads; `writes` is its target table. Steps whose
 `details` do not make a valid op are reported together (`Format1Error`, one message per step).
@@ -25,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from sqlflowc.backend import plan as p
-from sqlflowc.ir.program import table_key
+from sqlflowc.ir.program import is_udf_table_name, table_key
 from sqlflowc.schema import Policy
 from sqlflowc.sqlbuild.loads import MACROS
 
@@ -173,6 +175,7 @@ def _step(s: _Step) -> p.Step:
             )
         case "table_udf":
             target = _target(s)
+            udf, given = _text(details, "udf"), _text(details, "input")
             args = details.get("args", {})
             if not isinstance(args, dict):
                 raise ValueError("`details.args` must be an object")
@@ -183,10 +186,11 @@ def _step(s: _Step) -> p.Step:
                 label=s.label,
                 writes=(table_key(target),),
                 target=target,
-                udf=_text(details, "udf"),
-                input=_text(details, "input"),
+                udf=udf,
+                input=given,
                 args=args,
                 query=_one(s),
+                temporary=is_udf_table_name(target, udf.rsplit(".", 1)[-1], given),
             )
 
 

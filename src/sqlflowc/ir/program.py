@@ -7,6 +7,7 @@ completed by `bind`, consumed by `build_dag` and the backend.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -208,6 +209,20 @@ class Program:
     secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     labels: Mapping[int, str] = field(default_factory=dict)
     deps: tuple[tuple[int, ...], ...] = ()
+
+
+def udf_table_name(udf_name: str, source: str, n: int = 1) -> str:
+    """The name of the table a table UDF call inside a larger query writes: `udf_<fn>_<input>`
+    in lower case, other characters as `_`, and `_<n>` after the first."""
+    base = re.sub(r"[^a-z0-9]+", "_", f"udf_{udf_name}_{source}".lower()).strip("_")
+    return base if n == 1 else f"{base}_{n}"
+
+
+def is_udf_table_name(name: str, udf_name: str, source: str) -> bool:
+    """Whether `name` is one of the names `udf_table_name` gives for this call."""
+    base = udf_table_name(udf_name, source)
+    key = name.strip().lower()
+    return key == base or re.fullmatch(re.escape(base) + r"_[0-9]+", key) is not None
 
 
 def table_key(name: str) -> str:

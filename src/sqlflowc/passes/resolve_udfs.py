@@ -25,7 +25,6 @@ built-in known to sqlglot (`lower`, ...) is reachable only through PYTHON_FUNC.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -33,14 +32,12 @@ from sqlglot import exp
 
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
-from sqlflowc.ir.program import table_key
+from sqlflowc.ir.program import table_key, udf_table_name
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
 from sqlflowc.udf import UdfKind, sql_calls
 from sqlflowc.udf.find_calls import Call, find_calls
 from sqlflowc.udf.signature import Udf
-
-_NAME_CHARS = re.compile(r"[^a-z0-9]+")
 
 
 def resolve_udfs(prog: ir.Program, ctx: PassContext) -> ir.Program:
@@ -268,11 +265,10 @@ class _Resolver:
         return {n: out[n] for n in names if n in out}
 
     def fresh_name(self, udf: Udf, source: str) -> str:
-        base = _NAME_CHARS.sub("_", f"udf_{udf.name}_{source}".lower()).strip("_")
-        name, n = base, 1
+        name, n = udf_table_name(udf.name, source), 1
         while table_key(name) in self.taken:
             n += 1
-            name = f"{base}_{n}"
+            name = udf_table_name(udf.name, source, n)
         self.taken.add(table_key(name))
         return name
 
