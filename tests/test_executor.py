@@ -452,6 +452,10 @@ def test_format_event() -> None:
     assert format_event(started, ascii_only=True) == "  > load_users  [create_table -> users]"
     failed = RunEvent(kind=EventKind.FAILED, step=s, duration_ms=2500, message="Boom\nLINE 1")
     assert format_event(failed, ascii_only=False) == "  ✗ load_users  2.50 s  failed: Boom"
+    note = "retrying (1/3) in 2 s: reset"
+    retrying = RunEvent(kind=EventKind.RETRYING, step=s, message=note)
+    assert format_event(retrying, ascii_only=False) == f"  ↻ load_users  {note}"
+    assert format_event(retrying, ascii_only=True) == f"  ~ load_users  {note}"
     skipped = RunEvent(kind=EventKind.SKIPPED, step=s, message="depends on failed step `x`")
     assert (
         format_event(skipped, ascii_only=True)

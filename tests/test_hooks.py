@@ -1,5 +1,6 @@
-"""Lifecycle hooks, for real: project `hooks/` modules, an entry point installed with pip, hooks
-that raise, fail to load or are slow, and the `examples/hooks` project."""
+"""Lifecycle hooks, for real: project `hooks/` modules, an entry point installed with pip, a
+connector plugin whose read is retried, hooks that raise, fail to load or are slow, and the
+`examples/hooks` project."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,12 @@ import duckdb
 import pytest
 
 from helpers import sqlflowc
-from sqlflowc.backend.plan import Location, Sql
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.hooks import (
     ENTRY_POINT_GROUP,
-    StepRecord,
-    StepState,
     _declares_group,
     load_hooks,
 )
-from sqlflowc.runtime.report import StepOutcome, StepStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,40 +194,6 @@ def test_a_slow_hook_only_delays_the_run(project: Path) -> None:
     assert [c["call"] for c in calls(project)][-2:] == ["step_end", "run_end"]
 
 
-def test_step_retry_reaches_the_hooks(project: Path) -> None:
-    hooks = load_hooks(project)
-    assert [h.name for h in hooks.hooks] == ["hooks/record.py"] and not hooks.warnings
-    step = Sql(id="sql_x", location=Location("p.sf", 1, 1, 1, 9), sql="SELECT 1")
-    outcome = StepOutcome(step_id="sql_x", status=StepStatus.FAILED, message="timeout")
-    hooks.step_retry(
-        StepRecord(
-            run_id="r",
-            step=step,
-            state=StepState.RETRYING,
-            attempt=2,
-            started_at=datetime.now(UTC),
-            outcome=outcome,
-        )
-    )
-    (project / "hooks" / "record.py").write_text(
-        RECORDER + "\n\ndef on_step_retry(step):\n    _write({'call': 'retry', 'n': step.attempt, "
-        "'error': step.error})\n",
-        encoding="utf-8",
-    )
-    hooks = load_hooks(project)
-    hooks.step_retry(
-        StepRecord(
-            run_id="r",
-            step=step,
-            state=StepState.RETRYING,
-            attempt=2,
-            started_at=datetime.now(UTC),
-            outcome=outcome,
-        )
-    )
-    assert calls(project) == [{"call": "retry", "n": 2, "error": "timeout"}]
-
-
 def test_no_hooks_directory_and_no_plugin_means_no_hooks(tmp_path: Path) -> None:
     hooks = load_hooks(tmp_path)
     assert not hooks.active and not hooks.warnings
@@ -260,19 +222,18 @@ class Notifier:
 """
 
 
-def _wheel(directory: Path) -> Path:
-    """A minimal wheel of `sqlflowc-test-hook` declaring one `sqlflowc.hooks` entry point."""
-    wheel = directory / "sqlflowc_test_hook-1.0-py3-none-any.whl"
-    info = "sqlflowc_test_hook-1.0.dist-info"
+def _wheel(directory: Path, package: str, module: str, entry_points: str) -> Path:
+    """A minimal wheel of one module `package/__init__.py` declaring `entry_points`."""
+    dist = package.replace("_", "-")
+    wheel = directory / f"{package}-1.0-py3-none-any.whl"
+    info = f"{package}-1.0.dist-info"
     files = {
-        "sqlflowc_test_hook/__init__.py": HOOK_PACKAGE,
-        f"{info}/METADATA": "Metadata-Version: 2.1\nName: sqlflowc-test-hook\nVersion: 1.0\n",
+        f"{package}/__init__.py": module,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n",
         f"{info}/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         ),
-        f"{info}/entry_points.txt": (
-            f"[{ENTRY_POINT_GROUP}]\nnotifier = sqlflowc_test_hook:Notifier\n"
-        ),
+        f"{info}/entry_points.txt": entry_points,
     }
     record = "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n"
     with zipfile.ZipFile(wheel, "w") as z:
@@ -281,16 +242,38 @@ def _wheel(directory: Path) -> Path:
     return wheel
 
 
-def test_an_installed_entry_point_is_called(tmp_path: Path) -> None:
-    site = tmp_path / "site"
+def _pip_install(wheel: Path, site: Path) -> None:
     install = ["install", "-q", "--no-index", "--no-deps", "--target", str(site)]
     pip = subprocess.run(
-        [sys.executable, "-m", "pip", *install, str(_wheel(tmp_path))],
+        [sys.executable, "-m", "pip", *install, str(wheel)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert pip.returncode == 0, pip.stderr
+
+
+def _run(work: Path, site: Path | None) -> subprocess.CompletedProcess[str]:
+    """`sqlflowc run pipelines/p.sf` in a fresh process, with `site` on PYTHONPATH."""
+    exe = Path(sys.executable).parent / "sqlflowc"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
+    return subprocess.run(
+        [str(exe), "run", "pipelines/p.sf", "--db", "t.duckdb"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_an_installed_entry_point_is_called(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    entry = f"[{ENTRY_POINT_GROUP}]\nnotifier = sqlflowc_test_hook:Notifier\n"
+    _pip_install(_wheel(tmp_path, "sqlflowc_test_hook", HOOK_PACKAGE, entry), site)
     assert (site / "sqlflowc_test_hook-1.0.dist-info" / "entry_points.txt").exists()
     work = tmp_path / "project"
     (work / "pipelines").mkdir(parents=True)
@@ -299,16 +282,7 @@ def test_an_installed_entry_point_is_called(tmp_path: Path) -> None:
         "CREATE TABLE a AS SELECT range AS id FROM range(3);\nCREATE TABLE b AS SELECT * FROM a;\n",
         encoding="utf-8",
     )
-    exe = Path(sys.executable).parent / "sqlflowc"
-    env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"}
-    ran = subprocess.run(
-        [str(exe), "run", "pipelines/p.sf", "--db", "t.duckdb"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ran = _run(work, site)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     notified = json.loads((work / "notified.json").read_text(encoding="utf-8"))
     assert notified["ok"] is True and re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", notified["run"])
@@ -316,16 +290,72 @@ def test_an_installed_entry_point_is_called(tmp_path: Path) -> None:
 
     # without the package on the path, nothing is called
     (work / "notified.json").unlink()
-    env.pop("PYTHONPATH")
-    again = subprocess.run(
-        [str(exe), "run", "pipelines/p.sf", "--db", "t.duckdb"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    again = _run(work, None)
     assert again.returncode == 0 and not (work / "notified.json").exists()
+
+
+FLAKY_CONNECTOR = """\
+import pyarrow as pa
+
+from sqlflowc.connectors.base import Connector
+from sqlflowc.connectors.runtime import (
+    ArrowBatches, ConnectionTest, ConnectorError, ConnectorRuntime,
+)
+
+ATTEMPTS = []
+
+
+class FlakyConnector(Connector):
+    name = "FLAKY"
+    description = "fails once with a transient error, then reads three rows"
+    runtime_class = "sqlflowc_flaky:FlakyRuntime"
+
+
+class FlakyRuntime(ConnectorRuntime):
+    def read(self, params, request):
+        ATTEMPTS.append(len(ATTEMPTS) + 1)
+        if len(ATTEMPTS) == 1:
+            raise ConnectorError("connection reset by peer", transient=True)
+        return ArrowBatches(reader=pa.table({"id": [1, 2, 3]}).to_reader())
+
+    def test(self, params, project_dir):
+        return ConnectionTest(server="flaky")
+"""
+
+
+def test_a_retried_read_is_reported_and_reaches_on_step_retry(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    entry = "[sqlflowc.connectors]\nflaky = sqlflowc_flaky:FlakyConnector\n"
+    _pip_install(_wheel(tmp_path, "sqlflowc_flaky", FLAKY_CONNECTOR, entry), site)
+    work = tmp_path / "project"
+    for folder in ("pipelines", "hooks", "profiles"):
+        (work / folder).mkdir(parents=True)
+    (work / "profiles" / "dev.yml").write_text("engine: {path: target/dev.duckdb}\n", "utf-8")
+    (work / "hooks" / "record.py").write_text(
+        RECORDER + "\n\ndef on_step_retry(step):\n    _write({'call': 'step_retry', "
+        "'id': step.id, 'state': step.state.value, 'attempt': step.attempt, "
+        "'error': step.error})\n",
+        encoding="utf-8",
+    )
+    (work / "pipelines" / "p.sf").write_text(
+        'SOURCE s TYPE FLAKY PARAMS {"retry_delay": 0};\nLOAD t FROM s;\n', encoding="utf-8"
+    )
+    ran = _run(work, site)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert re.search(
+        r"^  \S load_t  retrying \(1/3\) in 0 s: connection reset by peer$", ran.stdout, flags=re.M
+    ), ran.stdout
+    assert "1 ok in " in ran.stdout
+    seen = calls(work)
+    assert [(c["call"], c.get("id"), c.get("state")) for c in seen] == [
+        ("run_start", None, None),
+        ("step_start", "load_t", "running"),
+        ("step_retry", "load_t", "retrying"),
+        ("step_end", "load_t", "succeeded"),
+        ("run_end", None, None),
+    ]
+    assert seen[2]["attempt"] == 2 and seen[2]["error"] == "connection reset by peer"
+    assert seen[3]["rows"] == 3
 
 
 def test_the_scan_for_entry_points_sees_a_declaring_package(

@@ -34,10 +34,14 @@ Contract of `run_plan`:
 - Progress goes to `events` (started, finished with duration and rows, failed, skipped); the
   `RunResult` holds the run's id, every step's outcome, the failures with the step's source
   location, and warnings.
+- A connector retrying a transient failure of a step (a source read, an export's write) reports
+  each retry through `StepContext.on_retry`: a `RETRYING` event (`retrying (1/3) in 2 s: ...`,
+  secrets masked) and `on_step_retry`.
 - Lifecycle hooks (`runtime/hooks.py`, given as `hooks`): `on_run_start` before the database is
-  opened, `on_step_start` before each step that runs, `on_step_failure` and `on_step_end` after
-  it (after its progress event), `on_run_end` with the result, whatever happened. A hook that
-  raises is a warning in the result; it never changes what runs.
+  opened, `on_step_start` before each step that runs, `on_step_retry` before each retry,
+  `on_step_failure` and `on_step_end` after it (after its progress event), `on_run_end` with the
+  result, whatever happened. A hook that raises is a warning in the result; it never changes
+  what runs.
 Runtime errors are `duckdb.Error`, `OSError` and `ConnectorError`; anything else is a bug and
 propagates.
 """
@@ -83,6 +87,7 @@ from sqlflowc.syntax.varref import expand, expand_with_spans
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
+    from sqlflowc.retry import RetryEvent
     from sqlflowc.runtime.load_modes import LoadCounts
     from sqlflowc.runtime.udfs import UdfRuntime
 
@@ -154,11 +159,18 @@ class Secrets:
 @dataclass(frozen=True, slots=True)
 class StepContext:
     """What running a step needs besides its connection: the project directory (relative
-    export URIs), the run's secrets, and its Python UDFs (None when no step needs any)."""
+    export URIs), the run's secrets, its Python UDFs (None when no step needs any), and where a
+    connector's retries of a step are reported (`on_retry(step, event)`)."""
 
     project_dir: Path
     secrets: Secrets
     udfs: UdfRuntime | None = None
+    on_retry: Callable[[Step, RetryEvent], None] | None = None
+
+    def retry_report(self, step: Step) -> Callable[[RetryEvent], None] | None:
+        """`on_retry` for one step, as connectors take it."""
+        report = self.on_retry
+        return None if report is None else lambda event: report(step, event)
 
 
 def run_plan(
@@ -230,7 +242,33 @@ def run_plan(
             failures.append(dataclasses.replace(problem, message=vault.mask(problem.message)))
             _skip_all(plan.steps, "the Python UDFs could not be loaded", outcomes, emit)
             return finish()
-        ctx = StepContext(project_dir=Path(plan.project_dir), secrets=vault, udfs=udfs)
+        started_at: dict[str, datetime] = {}  # of the steps running, for their retry records
+
+        def retried(step: Step, event: RetryEvent) -> None:
+            message = (
+                f"retrying ({event.retry}/{event.retries}) in {event.wait:g} s: "
+                f"{vault.mask(event.message)}"
+            )
+            emit(RunEvent(kind=EventKind.RETRYING, step=step, message=message))
+            if hooks.active:
+                hooks.step_retry(
+                    StepRecord(
+                        run_id=record.run_id,
+                        step=step,
+                        state=StepState.RETRYING,
+                        attempt=event.retry + 1,
+                        started_at=started_at.get(step.id, datetime.now(UTC)),
+                        outcome=StepOutcome(
+                            step_id=step.id,
+                            status=StepStatus.FAILED,
+                            message=vault.mask(event.message),
+                        ),
+                    )
+                )
+
+        ctx = StepContext(
+            project_dir=Path(plan.project_dir), secrets=vault, udfs=udfs, on_retry=retried
+        )
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:
             reason = _skip_reason(step, failures, blocked, fail_fast)
@@ -240,6 +278,7 @@ def run_plan(
             emit(RunEvent(kind=EventKind.STARTED, step=step))
             at = datetime.now(UTC) if hooks.active else None
             if at is not None:
+                started_at[step.id] = at
                 hooks.step_start(
                     StepRecord(
                         run_id=record.run_id, step=step, state=StepState.RUNNING, started_at=at
@@ -264,6 +303,7 @@ def run_plan(
                 )
             )
             if at is not None:
+                del started_at[step.id]
                 _step_ended(hooks, record.run_id, step, at, outcome)
     finally:
         con.close()
@@ -368,7 +408,7 @@ def _execute(
         case Load() if step.read is not None:
             from sqlflowc.runtime.reads import source_read
 
-            with source_read(con, step, ctx.project_dir, sub):
+            with source_read(con, step, ctx.project_dir, sub, ctx.retry_report(step)):
                 return _execute(con, dataclasses.replace(step, read=None), ctx)
         case Load() | CreateTable():
             if isinstance(step.mode, Replace):
@@ -529,5 +569,11 @@ def _export(con: Connection, step: Export, ctx: StepContext) -> tuple[int | None
     except ValueError as err:  # a hand-edited plan; the compiler validates options
         raise _StepError(f"invalid options for a {step.format.upper()} export: {err}") from None
     query = ctx.secrets.substitute_sql(step.query)
-    request = WriteRequest(project_dir=ctx.project_dir, connection=con, query=query, target=uri)
+    request = WriteRequest(
+        project_dir=ctx.project_dir,
+        connection=con,
+        query=query,
+        target=uri,
+        on_retry=ctx.retry_report(step),
+    )
     return (connector.runtime().write(options, request).rows,)

@@ -1,6 +1,7 @@
 """Sources read at run time: a `Load` whose connector has no compile-time scan.
 
-Contract of `source_read(con, load, project_dir, substitute)` (a context manager), for a `Load`
+Contract of `source_read(con, load, project_dir, substitute, on_retry)` (a context manager), for
+a `Load`
 whose `read` names a relation (the backend's choice for a connector without a compile-time
 scan): the connector's run-time face reads the source (`ConnectorRuntime.read`) with the step's
 `source.params`, and the result is visible to the step's SQL under that name for the duration
@@ -8,7 +9,8 @@ of the block — `ArrowBatches` registered on the connection (DuckDB streams the
 is called when the block ends, however it ends), a `DuckDBScan` as a temporary view. `${...}`
 placeholders in the parameters are substituted (`substitute`) right before the read; nothing
 secret is kept. A transient `ConnectorError` raised by `read` is retried (`sqlflowc.retry`: the
-source's `retries`, after `retry_delay` seconds doubled each time); others propagate.
+source's `retries`, after `retry_delay` seconds doubled each time), each retry reported to
+`on_retry` (which the connector also gets, in `ReadRequest.on_retry`); others propagate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlflowc.connectors.runtime import (
     DuckDBScan,
     Read,
     ReadRequest,
+    RetryReport,
 )
 from sqlflowc.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, RetryPolicy, call_with_retries
 from sqlflowc.sqlbuild import sql_identifier
@@ -38,7 +41,11 @@ __all__ = ["source_read"]
 
 @contextlib.contextmanager
 def source_read(
-    con: Connection, load: Load, project_dir: Path, substitute: Callable[[str], str]
+    con: Connection,
+    load: Load,
+    project_dir: Path,
+    substitute: Callable[[str], str],
+    on_retry: RetryReport | None = None,
 ) -> Iterator[None]:
     """Make the load's run-time source readable under `load.read`; see the module docstring."""
     relation = load.read
@@ -52,7 +59,7 @@ def source_read(
         params = connector.parse(raw)
     except ValueError as err:  # a hand-edited plan; the compiler validates parameters
         raise ConnectorError(f"invalid parameters for {connector.name}: {err}") from None
-    request = ReadRequest(project_dir=project_dir, connection=con)
+    request = ReadRequest(project_dir=project_dir, connection=con, on_retry=on_retry)
     policy = RetryPolicy(
         retries=int(getattr(params, "retries", DEFAULT_RETRIES)),
         delay=float(getattr(params, "retry_delay", DEFAULT_RETRY_DELAY)),
@@ -62,6 +69,7 @@ def source_read(
         policy=policy,
         is_transient=lambda err: isinstance(err, ConnectorError) and err.transient,
         what=load.id,
+        on_retry=on_retry,
     )
     match result:
         case ArrowBatches():

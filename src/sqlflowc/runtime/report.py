@@ -43,6 +43,7 @@ _EXCERPT = re.compile(r"\n\s*\nLINE \d+: (?P<line>[^\n]*)\n(?P<marks>[ ]*\^+)[^\
 
 class EventKind(enum.Enum):
     STARTED = "started"
+    RETRYING = "retrying"  # a transient failure; `message` says which attempt comes when
     FINISHED = "finished"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -222,12 +223,14 @@ def _duration(ms: float) -> str:
 _SYMBOLS = {
     False: {
         EventKind.STARTED: "▸",
+        EventKind.RETRYING: "↻",
         EventKind.FINISHED: "✓",
         EventKind.FAILED: "✗",
         EventKind.SKIPPED: "-",
     },
     True: {
         EventKind.STARTED: ">",
+        EventKind.RETRYING: "~",
         EventKind.FINISHED: "+",
         EventKind.FAILED: "x",
         EventKind.SKIPPED: "-",
@@ -267,5 +270,7 @@ def format_event(event: RunEvent, *, ascii_only: bool | None = None) -> str:
             return f"{head}  {_duration(event.duration_ms or 0.0)}  failed: {first}"
         case EventKind.SKIPPED:
             return f"{head}  skipped: {event.message}"
+        case EventKind.RETRYING:
+            return f"{head}  {event.message}"
         case _:
             assert_never(event.kind)
