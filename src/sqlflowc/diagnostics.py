@@ -58,6 +58,7 @@ class Code(enum.Enum):
     UNKNOWN_TABLE = "SF0502"
     DUPLICATE_SOURCE = "SF0503"
     UNKNOWN_SOURCE = "SF0504"
+    RESERVED_TABLE = "SF0505"
     # SF06xx — load modes
     MERGE_WITHOUT_KEY = "SF0601"
     KEY_NOT_ALLOWED = "SF0602"

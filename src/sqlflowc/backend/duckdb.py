@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypedDict, assert_never
 from sqlflowc.backend import plan as p
 from sqlflowc.ir import program as ir
 from sqlflowc.source import SourceMap, Span
-from sqlflowc.sqlbuild import sql_identifier
+from sqlflowc.sqlbuild import sql_identifier, sql_table
 
 if TYPE_CHECKING:
     from sqlflowc.schema import Policy
@@ -95,7 +95,8 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
                 params=dict(sorted(stmt.source.params.items())),
             )
             if isinstance(stmt.mode, ir.Replace):
-                sql: tuple[str, ...] = (f"CREATE OR REPLACE TABLE {stmt.table} AS {query}",)
+                create = f"CREATE OR REPLACE TABLE {sql_table(stmt.table)} AS {query}"
+                sql: tuple[str, ...] = (create,)
                 mode = p.Replace()
             else:
                 sql, mode = lower_load(stmt.table, stmt.mode, query, env["id"], policy)
@@ -107,7 +108,8 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
                     if stmt.if_not_exists
                     else "CREATE OR REPLACE TABLE"
                 )
-                sql, mode = (f"{create} {stmt.table} AS {stmt.query.display}",), p.Replace()
+                text = f"{create} {sql_table(stmt.table)} AS {stmt.query.display}"
+                sql, mode = (text,), p.Replace()
             else:
                 sql, mode = lower_load(stmt.table, stmt.mode, stmt.query.display, env["id"], policy)
             return p.CreateTable(**env, target=stmt.table, mode=mode, sql=sql, udfs=stmt.query.udfs)
@@ -116,7 +118,7 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
             return p.CreateView(
                 **env,
                 view=stmt.view,
-                sql=f"{create} {stmt.view} AS {stmt.query.display}",
+                sql=f"{create} {sql_table(stmt.view)} AS {stmt.query.display}",
                 udfs=stmt.query.udfs,
             )
         case ir.Export():
@@ -137,7 +139,7 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
                 udf=stmt.udf,
                 input=stmt.input,
                 args=dict(stmt.args),
-                query=f"SELECT * FROM {stmt.input}",
+                query=f"SELECT * FROM {sql_table(stmt.input)}",
                 temporary=stmt.temporary,
             )
         case _:

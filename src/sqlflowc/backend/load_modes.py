@@ -33,6 +33,7 @@ from sqlflowc.backend.plan import (
     WindowParameter,
 )
 from sqlflowc.ir import program as ir
+from sqlflowc.names import table_key
 from sqlflowc.schema import Policy
 from sqlflowc.sqlbuild.loads import (
     bind_macros,
@@ -79,7 +80,7 @@ def lower_load(
                 lookback=str(mode.lookback.value) if mode.lookback is not None else None,
                 keys=tuple(k.value for k in mode.keys),
                 parameters=tuple(sorted({*used, *always})),
-                state_key=ir.table_key(target),
+                state_key=table_key(target),
             )
             staging = incremental_stage(stage, bound, lowered.by)
         case ir.Replace():

@@ -27,7 +27,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from sqlflowc.backend import plan as p
-from sqlflowc.ir.program import is_udf_table_name, table_key
+from sqlflowc.ir.program import is_udf_table_name
+from sqlflowc.names import table_key
 from sqlflowc.schema import Policy
 from sqlflowc.sqlbuild.loads import MACROS
 

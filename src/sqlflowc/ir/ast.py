@@ -41,11 +41,6 @@ class TableName:
     def sql(self) -> str:
         return ".".join(p.sql for p in self.parts)
 
-    @property
-    def key(self) -> str:
-        """The name as the DAG compares it: unquoted parts lower-cased unless quoted."""
-        return ".".join(p.value if p.quoted else p.value.lower() for p in self.parts)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VarRef:

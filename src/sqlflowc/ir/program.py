@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.ir.ast import Append, Incremental, LoadMode, Merge, Replace
+from sqlflowc.names import table_key
 from sqlflowc.source import Span
 
 if TYPE_CHECKING:
@@ -115,21 +116,26 @@ class Source:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Load:
+    """`LOAD table FROM source`; `target_span` is where the table is named."""
+
     table: str
     source: Source
     mode: LoadMode
     span: Span
+    target_span: Span | None = field(default=None, compare=False)
     writes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CreateTable:
-    """`CREATE TABLE ... AS`; `if_not_exists` leaves an existing table alone (REPLACE only)."""
+    """`CREATE TABLE ... AS`; `if_not_exists` leaves an existing table alone (REPLACE only);
+    `target_span` is where the table is named."""
 
     table: str
     query: Sql
     mode: LoadMode
     span: Span
+    target_span: Span | None = field(default=None, compare=False)
     if_not_exists: bool = False
     reads: frozenset[str] = frozenset()
     writes: frozenset[str] = frozenset()
@@ -137,9 +143,12 @@ class CreateTable:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CreateView:
+    """`CREATE VIEW ... AS`; `target_span` is where the view is named."""
+
     view: str
     query: Sql
     span: Span
+    target_span: Span | None = field(default=None, compare=False)
     if_not_exists: bool = False
     reads: frozenset[str] = frozenset()
     writes: frozenset[str] = frozenset()
@@ -221,13 +230,6 @@ def udf_table_name(udf_name: str, source: str, n: int = 1) -> str:
 def is_udf_table_name(name: str, udf_name: str, source: str) -> bool:
     """Whether `name` is one of the names `udf_table_name` gives for this call."""
     base = udf_table_name(udf_name, source)
-    key = name.strip().lower()
+    key = table_key(name)
     return key == base or re.fullmatch(re.escape(base) + r"_[0-9]+", key) is not None
 
-
-def table_key(name: str) -> str:
-    """How the DAG compares table names: case-insensitive, `main.` dropped."""
-    key = name.strip().lower()
-    if key.startswith("main."):
-        key = key[5:]
-    return key

@@ -3,7 +3,7 @@
 Requires: a resolved `Program` (no variables, no IF, no INCLUDE).
 Ensures: every `Sql` has its sqlglot `tree` (None when sqlglot cannot parse a body DuckDB accepts —
 such a statement becomes an opaque barrier, with a warning); every statement has `reads`/`writes`
-(table keys, see `program.table_key`); SQL syntax errors are reported at their `.sf` position.
+(table keys, see `names.table_key`); SQL syntax errors are reported at their `.sf` position.
 Valid DuckDB SQL is never rejected because sqlglot cannot parse it: DuckDB's own parser decides.
 """
 
@@ -22,7 +22,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
-from sqlflowc.ir.program import table_key
+from sqlflowc.names import parts_key, table_key
 from sqlflowc.passes.context import PassContext
 
 _QUERY_TYPES = (exp.Query, exp.Values)
@@ -201,7 +201,7 @@ def _table_keys(tables: list[exp.Table]) -> frozenset[str]:
         name = t.name
         if not name or any(c in name for c in "/\\*?") or (t.this.quoted and "." in name):
             continue  # a file path: FROM 'data/*.parquet'
-        keys.add(table_key(exp.table_name(t)))
+        keys.add(parts_key([part.name for part in t.parts]))
     return frozenset(keys)
 
 

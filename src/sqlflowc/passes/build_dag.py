@@ -7,7 +7,8 @@ write-after-read; every earlier statement when it is a barrier (and every later 
 barrier). Reading a view counts as reading what the view reads (transitively); a view whose
 definition reaches itself is a cycle (SF0501). A table read but never written by the pipeline
 gets a warning (it may already exist in the database), with "did you mean" when close to one
-that is written. Only the direct (non-redundant) edges are kept.
+that is written. Writing a table named like the tool's own (`names.is_reserved`:
+`_sqlflow_state`, ...) is an error (SF0505). Only the direct (non-redundant) edges are kept.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlglot import exp
 
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
-from sqlflowc.ir.program import table_key
+from sqlflowc.names import is_reserved, parts_key, table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
 from sqlflowc.suggest import closest
@@ -65,6 +66,7 @@ def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
         else:
             for w in writes:
                 views.pop(w, None)  # rewritten as a table: no longer that view
+    _reject_reserved(prog.statements, all_writes, ctx)
     _warn_unknown_tables(prog.statements, all_writes, ctx)
     return dataclasses.replace(prog, deps=_reduce(deps))
 
@@ -139,6 +141,26 @@ def _cycle(ctx: PassContext, chain: list[str], span: Span) -> None:
     )
 
 
+def _reject_reserved(
+    stmts: tuple[ir.Statement, ...], writes: list[frozenset[str]], ctx: PassContext
+) -> None:
+    """A statement may not write a table named like the tool's own (`_sqlflow_state`, ...)."""
+    for stmt, names in zip(stmts, writes, strict=True):
+        for name in sorted(n for n in names if is_reserved(n)):
+            match stmt:
+                case ir.Load() | ir.CreateTable() | ir.CreateView():
+                    span = stmt.target_span or stmt.span
+                case _:
+                    span = _reference_span(stmt, name)
+            ctx.reporter.error(
+                Code.RESERVED_TABLE,
+                f"table name `{name}` is reserved for sqlflowc's own tables",
+                span,
+                label="names starting with `_sqlflow_` or `__sqlflowc_` are reserved",
+                help="rename the table; sqlflowc keeps its incremental state in `_sqlflow_state`",
+            )
+
+
 def _warn_unknown_tables(
     stmts: tuple[ir.Statement, ...], writes: list[frozenset[str]], ctx: PassContext
 ) -> None:
@@ -174,7 +196,7 @@ def _reference_span(stmt: ir.Statement, name: str) -> Span:
         return stmt.span
     for table in sql.tree.find_all(exp.Table):
         meta = table.this.meta if isinstance(table.this, exp.Identifier) else {}
-        if table_key(exp.table_name(table)) == name and "start" in meta and "end" in meta:
+        if parts_key([p.name for p in table.parts]) == name and "start" in meta and "end" in meta:
             return sql.span_of(int(meta["start"]), int(meta["end"]) + 1)
     return stmt.span
 

@@ -36,7 +36,7 @@ from sqlglot import exp
 
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
-from sqlflowc.ir.program import table_key
+from sqlflowc.names import key_parts, table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.schema import Column, SchemaDiff, by_column_problem, check_load
 from sqlflowc.schema.catalog import Known, Unknown
@@ -76,17 +76,12 @@ def _is_checked(stmt: ir.Statement) -> bool:
     return isinstance(stmt, ir.Load | ir.CreateTable) and not isinstance(stmt.mode, ir.Replace)
 
 
-def _split(key: str) -> tuple[str, str]:
-    schema, dot, name = key.partition(".")
-    return (schema, name) if dot else ("main", key)
-
-
 def _ident(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
 
 def _table(key: str) -> exp.Table:
-    schema, name = _split(key)
+    schema, name = key_parts(key)
     return exp.table_(_ident(name), db=_ident(schema))
 
 
@@ -99,7 +94,7 @@ def _ddl(node: exp.Expr) -> str:
 
 
 def _create_schema(key: str) -> str:
-    return _ddl(exp.Create(this=_ident(_split(key)[0]), kind="SCHEMA", exists=True))
+    return _ddl(exp.Create(this=_ident(key_parts(key)[0]), kind="SCHEMA", exists=True))
 
 
 def _create_view(key: str, query: str) -> str:
@@ -320,7 +315,7 @@ class _Replay:
             self.from_catalog[key] = found.origin
 
     def _columns(self, key: str) -> list[Column] | None:
-        schema, name = _split(key)
+        schema, name = key_parts(key)
         rows = self._query(
             "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
             "WHERE database_name = 'memory' AND lower(schema_name) = ? AND lower(table_name) = ? "

@@ -32,7 +32,8 @@ from sqlglot import exp
 
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
-from sqlflowc.ir.program import table_key, udf_table_name
+from sqlflowc.ir.program import udf_table_name
+from sqlflowc.names import table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
 from sqlflowc.udf import UdfKind, sql_calls

@@ -18,8 +18,9 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
   `${key}` of `Program.secrets` back in SQL, URIs and parameters alike.
 - `SOURCE s FROM "conn"`: only connections that are used are resolved; `${...}` in a profile
   value splices like a JSON string. OPTIONS are merged on top.
-- Sources are matched case-insensitively (unless quoted); a LOAD may name a source declared
-  later in the file, since a SOURCE only declares a configuration.
+- Sources are matched case-insensitively, quoted or not (`names.parts_key`, the rule for table
+  names); a LOAD may name a source declared later in the file, since a SOURCE only declares a
+  configuration.
 - `Program.variables` holds each non-secret variable used, with the value of its first use.
 """
 
@@ -32,6 +33,7 @@ from typing import Any, assert_never
 from sqlflowc.connectors.secrets import DSN_FIELDS, hide_dsn_password, is_secret_field
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast, program
+from sqlflowc.names import parts_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.unknown_variables import UnknownVariables, set_sites
 from sqlflowc.passes.variables import (
@@ -70,7 +72,8 @@ def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Progr
 
 
 def _fold(name: ast.Ident) -> str:
-    return name.value if name.quoted else name.value.lower()
+    """Source names compare as table names do (`names.parts_key`): quoted or not."""
+    return parts_key([name.value])
 
 
 class _Resolver:
@@ -102,6 +105,7 @@ class _Resolver:
                                 query=query,
                                 mode=stmt.mode or program.Replace(),
                                 span=stmt.span,
+                                target_span=stmt.table.span,
                                 if_not_exists=stmt.if_not_exists,
                             )
                         )
@@ -113,6 +117,7 @@ class _Resolver:
                                 view=stmt.view.sql,
                                 query=query,
                                 span=stmt.span,
+                                target_span=stmt.view.span,
                                 if_not_exists=stmt.if_not_exists,
                             )
                         )
@@ -369,7 +374,11 @@ class _Resolver:
         if source is None:
             return None  # the SOURCE itself had errors, already reported
         return program.Load(
-            table=stmt.table.sql, source=source, mode=stmt.mode or program.Replace(), span=stmt.span
+            table=stmt.table.sql,
+            source=source,
+            mode=stmt.mode or program.Replace(),
+            span=stmt.span,
+            target_span=stmt.table.span,
         )
 
     def export(self, stmt: ast.Export) -> program.Export | None:

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlflowc.names import parts_key, table_key
 from sqlflowc.schema import Column
-from sqlflowc.schema.catalog import Known, Lookup, Unknown, split_key
+from sqlflowc.schema.catalog import Known, Lookup, Unknown
 from sqlflowc.sqlbuild import loads as sql
 from sqlflowc.sqlbuild import sql_string
 
@@ -38,20 +39,20 @@ class DatabaseCatalog:
 
     def __init__(self, database: str | None) -> None:
         self.database = database
-        self._tables: dict[tuple[str, str], tuple[Column, ...]] | Unknown | None = None
+        self._tables: dict[str, tuple[Column, ...]] | Unknown | None = None
 
     def table(self, key: str) -> Lookup:
         if self._tables is None:
             self._tables = self._read()
         if isinstance(self._tables, Unknown):
             return self._tables
-        columns = self._tables.get(split_key(key))
+        columns = self._tables.get(table_key(key))
         return Known(columns, str(self.database)) if columns is not None else None
 
     def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
         return None
 
-    def _read(self) -> dict[tuple[str, str], tuple[Column, ...]] | Unknown:
+    def _read(self) -> dict[str, tuple[Column, ...]] | Unknown:
         database = self.database
         if not database or database.startswith(":memory:") or not Path(database).is_file():
             return {}
@@ -71,9 +72,9 @@ class DatabaseCatalog:
         except duckdb.Error as err:
             lines = str(err).strip().splitlines()
             return Unknown(database, lines[0] if lines else None)
-        tables: dict[tuple[str, str], list[Column]] = {}
+        tables: dict[str, list[Column]] = {}
         for schema, table, *column in rows:
-            key = (str(schema).lower(), str(table).lower())
+            key = parts_key([str(schema), str(table)])
             name, kind, nullable, default = column
             tables.setdefault(key, []).append(Column(str(name), str(kind), bool(nullable), default))
         return {k: tuple(v) for k, v in tables.items()}

@@ -27,6 +27,7 @@ from sqlflowc.backend.plan import JsonValue
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.udfs import UdfStepError, raised_text
 from sqlflowc.schema import normalize_type, widens
+from sqlflowc.sqlbuild import sql_table
 from sqlflowc.udf.signature import Udf
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def run_table_udf(
     kind = "TEMP TABLE" if temporary else "TABLE"
     try:
         rows = con.execute(
-            f"CREATE OR REPLACE {kind} {target} AS SELECT {select} FROM {temp}"
+            f"CREATE OR REPLACE {kind} {sql_table(target)} AS SELECT {select} FROM {temp}"
         ).fetchall()
     finally:
         con.unregister(temp)

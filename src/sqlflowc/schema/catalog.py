@@ -7,8 +7,8 @@ A lookup answers `Known(columns, origin)`, `None` (there is no such object) or
 another process, a server out of reach). `origin` says where the answer comes from, for
 messages (`target/sqlflow.duckdb`, `the file's metadata`, `accepted snapshot 3f2a9c...`).
 
-- `table(key)`: an existing table of the project database; `key` is `schema.name` or `name`
-  (case-insensitive; an unqualified name is in `main`).
+- `table(key)`: an existing table of the project database; `key` is a name compared by the one
+  rule of `names.table_key` (case-insensitive, quoted or not; an unqualified name is in `main`).
 - `source(name, connector, params)`: the columns the source `name` (a `SOURCE` of the pipeline,
   of type `connector` with `params`) will give, from metadata only; None when they cannot be
   known before the run.
@@ -16,7 +16,8 @@ messages (`target/sqlflow.duckdb`, `the file's metadata`, `accepted snapshot 3f2
 `MappingCatalog` answers from mappings (tests, snapshots); `LayeredCatalog` asks several in
 turn and takes the first `Known` answer (else `Unknown` if any layer said so, else None).
 
->>> from sqlflowc.schema.model import Column
+>>> from sqlflowc.names import table_key
+from sqlflowc.schema.model import Column
 >>> catalog = MappingCatalog({"main.users": [Column("id", "INTEGER")]}, origin="test")
 >>> catalog.table("USERS")
 Known(columns=(Column(name='id', type='INTEGER', nullable=True, default=None),), origin='test')
@@ -30,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlflowc.names import table_key
 from sqlflowc.schema.model import Column
 
 __all__ = [
@@ -39,7 +41,6 @@ __all__ = [
     "Lookup",
     "MappingCatalog",
     "Unknown",
-    "split_key",
 ]
 
 
@@ -74,12 +75,6 @@ class Catalog(Protocol):
         ...
 
 
-def split_key(key: str) -> tuple[str, str]:
-    """`(schema, name)`, lower-cased, of `schema.name` or `name` (then in `main`)."""
-    schema, dot, name = key.strip().lower().partition(".")
-    return (schema, name) if dot else ("main", schema)
-
-
 class MappingCatalog:
     """A catalog answering from mappings: tables by key, sources by name (case-insensitive)."""
 
@@ -90,12 +85,12 @@ class MappingCatalog:
         *,
         origin: str = "the catalog",
     ) -> None:
-        self._tables = {split_key(k): tuple(v) for k, v in (tables or {}).items()}
+        self._tables = {table_key(k): tuple(v) for k, v in (tables or {}).items()}
         self._sources = {n.lower(): tuple(v) for n, v in (sources or {}).items()}
         self.origin = origin
 
     def table(self, key: str) -> Lookup:
-        columns = self._tables.get(split_key(key))
+        columns = self._tables.get(table_key(key))
         return Known(columns, self.origin) if columns is not None else None
 
     def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:

@@ -10,8 +10,16 @@ from sqlflowc.sqlbuild.literals import (
     select_from,
     sql_identifier,
     sql_string,
+    sql_table,
     sql_value,
     table_function,
 )
 
-__all__ = ["select_from", "sql_identifier", "sql_string", "sql_value", "table_function"]
+__all__ = [
+    "select_from",
+    "sql_identifier",
+    "sql_string",
+    "sql_table",
+    "sql_value",
+    "table_function",
+]

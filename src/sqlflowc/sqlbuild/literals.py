@@ -12,8 +12,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
-__all__ = ["select_from", "sql_identifier", "sql_string", "sql_value", "table_function"]
+__all__ = [
+    "select_from",
+    "sql_identifier",
+    "sql_string",
+    "sql_table",
+    "sql_value",
+    "table_function",
+]
 
 
 def sql_string(value: str) -> str:
@@ -24,6 +32,15 @@ def sql_string(value: str) -> str:
 def sql_identifier(name: str) -> str:
     """A quoted DuckDB identifier: `my col` → `"my col"` (embedded quotes doubled)."""
     return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
+
+
+def sql_table(name: str) -> str:
+    """A table name as written (`t`, `s."My T"`) in DuckDB SQL, each part quoted where DuckDB
+    needs it: `select` → `"select"`, `order.x` → `"order".x`, `t` → `t`."""
+    try:
+        return str(exp.to_table(name, dialect="duckdb").sql(dialect="duckdb"))
+    except (ParseError, TokenError):
+        return name  # not a name sqlglot can read: as written (DuckDB reports it)
 
 
 def sql_value(value: Any) -> exp.Expression:
