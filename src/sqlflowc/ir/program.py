@@ -232,4 +232,3 @@ def is_udf_table_name(name: str, udf_name: str, source: str) -> bool:
     base = udf_table_name(udf_name, source)
     key = table_key(name)
     return key == base or re.fullmatch(re.escape(base) + r"_[0-9]+", key) is not None
-

@@ -16,8 +16,7 @@ messages (`target/sqlflow.duckdb`, `the file's metadata`, `accepted snapshot 3f2
 `MappingCatalog` answers from mappings (tests, snapshots); `LayeredCatalog` asks several in
 turn and takes the first `Known` answer (else `Unknown` if any layer said so, else None).
 
->>> from sqlflowc.names import table_key
-from sqlflowc.schema.model import Column
+>>> from sqlflowc.schema.model import Column
 >>> catalog = MappingCatalog({"main.users": [Column("id", "INTEGER")]}, origin="test")
 >>> catalog.table("USERS")
 Known(columns=(Column(name='id', type='INTEGER', nullable=True, default=None),), origin='test')
