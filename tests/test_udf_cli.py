@@ -66,20 +66,81 @@ def test_list_from_a_directory_inside_the_project(
     monkeypatch.chdir(project / "pipelines")
     result = invoke("udf", "list")
     assert result.exit_code == 0, result.output
+    assert result.output == (
+        "python_udfs.nested.more\n"
+        "  clean   scalar      clean(x BIGINT) -> BIGINT\n"
+        "\n"
+        "python_udfs.text\n"
+        "  clean   scalar      clean(text VARCHAR) -> VARCHAR\n"
+        "                      Trim and lower-case a string.\n"
+        "  pad_to  vectorized  pad_to(text VARCHAR, width BIGINT := 10) -> VARCHAR\n"
+        "  score   table       score(TABLE, factor DOUBLE := 1.5)"
+        " -> TABLE(id BIGINT, score DOUBLE)\n"
+        "                      Score every row.\n"
+        "\n"
+        "4 UDFs in ..\n"
+    )
+
+
+def test_list_lines_fit_in_100_characters(tmp_path: Path) -> None:
+    columns = ", ".join(f'"column_{i}": "VARCHAR"' for i in range(12))
+    (tmp_path / "python_udfs").mkdir()
+    (tmp_path / "python_udfs" / "wide.py").write_text(
+        textwrap.dedent(
+            f"""
+            import pyarrow as pa
+            from sqlflowc.udf import python_scalar_udf, python_table_udf
+
+            @python_table_udf(output_schema={{{columns}}})
+            def widen(t: pa.Table, first_threshold: float = 1.0, second_threshold: float = 2.0,
+                      a_label_with_a_long_name: str = "some label") -> pa.Table:
+                \"\"\"{"A description that goes on and on " * 6}.\"\"\"
+                return t
+
+            @python_scalar_udf
+            def {"a_function_with_a_name_much_longer_than_anyone_would_ever_want_to_type_x"}(
+                x: int,
+            ) -> int:
+                return x
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = invoke("udf", "list", "--project", str(tmp_path))
+    assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["NAME", "KIND", "SIGNATURE", "MODULE", "DESCRIPTION"]
-    rows = [line.split(None, 2) for line in lines[1:5]]
-    assert [r[:2] for r in rows] == [
-        ["clean", "scalar"],
-        ["clean", "scalar"],
-        ["pad_to", "vectorized"],
-        ["score", "table"],
-    ]
-    assert rows[0][2].split()[-1] == "python_udfs.nested.more"
-    assert rows[1][2].endswith("python_udfs.text         Trim and lower-case a string.")
-    assert rows[2][2].startswith("pad_to(text VARCHAR, width BIGINT := 10) -> VARCHAR")
-    assert rows[3][2].startswith("score(TABLE, factor DOUBLE := 1.5) -> TABLE(id BIGINT, ")
-    assert lines[-2:] == ["", "4 UDFs in .."]
+    assert max(len(line) for line in lines) <= 100, result.output
+    text = " ".join(line.strip() for line in lines)
+    for i in range(12):  # the signature is wrapped, never cut
+        assert f"column_{i} VARCHAR" in text
+    assert "a_label_with_a_long_name VARCHAR := 'some label'" in text
+    assert "A description that goes on and on A description" in text and "…" in text
+
+
+def test_list_from_a_directory_holding_projects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`examples/` holds the project `examples/python_udfs/`: it is no project itself, and its
+    `python_udfs/` is no package of UDF modules."""
+    inner = tmp_path / "examples" / "python_udfs"
+    (inner / "python_udfs").mkdir(parents=True)
+    (inner / "profiles").mkdir()
+    (inner / "python_udfs" / "m.py").write_text(
+        "from sqlflowc.udf import python_scalar_udf\n\n"
+        "@python_scalar_udf\ndef twice(x: int) -> int:\n    return 2 * x\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "examples" / "quickstart" / "profiles").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "examples")
+    result = invoke("udf", "list")
+    assert result.exit_code == 2
+    assert "no project in the current directory or above" in result.output
+    assert "projects here: python_udfs, quickstart" in result.output
+    assert "python_udfs.python_udfs" not in result.output
+    monkeypatch.chdir(inner)
+    inside = invoke("udf", "list")
+    assert inside.exit_code == 0, inside.output
+    assert inside.output.startswith("python_udfs.m\n  twice  scalar  twice(x BIGINT) -> BIGINT\n")
 
 
 def test_list_as_json_with_project(project: Path) -> None:

@@ -653,7 +653,20 @@ def _udf_catalog(project_dir: Path | None, fmt: str) -> tuple[Any, Path, bool]:
     from sqlflowc.udf.discovery import discover_udfs
     from sqlflowc.udf.listing import project_for_udfs
 
-    project = project_dir.resolve() if project_dir else project_for_udfs(Path.cwd())
+    if project_dir is not None:
+        project = project_dir.resolve()
+    else:
+        found = project_for_udfs(Path.cwd())
+        if found is None:
+            from sqlflowc.udf.listing import projects_below
+
+            below = projects_below(Path.cwd())
+            hint = f"; projects here: {', '.join(below)}" if below else ""
+            raise click.UsageError(
+                "no project in the current directory or above (a directory holding profiles/, "
+                f"sqlflow.yml or python_udfs/): cd into one or give --project DIRECTORY{hint}"
+            )
+        project = found
     sources = SourceMap()
     catalog, problems = discover_udfs(project, sources)
     if problems:

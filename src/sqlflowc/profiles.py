@@ -1,7 +1,8 @@
 """Project directories and profiles (§7).
 
-- `find_project_dir(pipeline)`: the nearest ancestor of the pipeline holding `profiles/`,
-  `sqlflow.yml` or `python_udfs/`, else the pipeline's own directory.
+- `find_project_dir(pipeline)`: the nearest ancestor of the pipeline that `is_project_dir`
+  (holding `profiles/`, `sqlflow.yml` or a `python_udfs/` package), else the pipeline's own
+  directory; `nearest_project(start)` the same without the fallback (None).
 - `load_profile(project_dir, name, sources)`: `profiles/<name>.yml` (or `.yaml`). With no name,
   `dev` when that file exists, else an empty default profile; a named profile that does not
   exist is an error listing the available ones. The file's text is registered in `sources`, so
@@ -38,7 +39,9 @@ __all__ = [
     "Profile",
     "available_profiles",
     "find_project_dir",
+    "is_project_dir",
     "load_profile",
+    "nearest_project",
 ]
 
 DEFAULT_DATABASE = "target/sqlflow.duckdb"
@@ -85,14 +88,30 @@ def find_project_dir(pipeline_path: Path) -> Path:
     the pipeline's directory."""
     path = pipeline_path.resolve()
     start = path if path.is_dir() else path.parent
+    return nearest_project(start) or start
+
+
+def nearest_project(start: Path) -> Path | None:
+    """`start` or its nearest ancestor that `is_project_dir`; None when there is none."""
+    start = start.resolve()
     for directory in (start, *start.parents):
-        if (
-            (directory / "profiles").is_dir()
-            or (directory / "sqlflow.yml").is_file()
-            or (directory / "python_udfs").is_dir()
-        ):
+        if is_project_dir(directory):
             return directory
-    return start
+    return None
+
+
+def is_project_dir(directory: Path) -> bool:
+    """A directory holding `profiles/` or `sqlflow.yml`, or `python_udfs/` that is a package of
+    UDF modules — not itself a project (`examples/` holding the project `examples/python_udfs/`
+    is no project: that `python_udfs/` has `profiles/`, `pipelines/`, `sqlflow.yml` or a
+    `python_udfs/` of its own)."""
+    if (directory / "profiles").is_dir() or (directory / "sqlflow.yml").is_file():
+        return True
+    udfs = directory / "python_udfs"
+    return udfs.is_dir() and not any(
+        (udfs / marker).exists()
+        for marker in ("profiles", "pipelines", "sqlflow.yml", "python_udfs")
+    )
 
 
 def available_profiles(project_dir: Path) -> list[str]:

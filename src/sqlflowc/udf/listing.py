@@ -1,10 +1,11 @@
 """What `sqlflowc udf list` and `sqlflowc udf info NAME` show (the CLI only prints it).
 
-`list`: one line per UDF — name, kind (scalar, vectorized or table), signature, module and the
-first line of its docstring — or the same as JSON. `info`: the full signature, each parameter's
-SQL and Python types and NULL behaviour, the docstring, `file:line`, and how to call it.
-A name given to `info` is looked up like a SQL call: the qualified name, a dotted suffix, or
-the bare name; an unknown or ambiguous name is a diagnostic (with "did you mean").
+`list`: the UDFs grouped by module — name, kind (scalar, vectorized or table), signature and the
+first line of the docstring, in lines of at most 100 characters — or the same as JSON. `info`:
+the full signature, each parameter's SQL and Python types and NULL behaviour, the docstring,
+`file:line`, and how to call it. A name given to `info` is looked up like a SQL call: the
+qualified name, a dotted suffix, or the bare name; an unknown or ambiguous name is a diagnostic
+(with "did you mean").
 """
 
 from __future__ import annotations
@@ -15,26 +16,37 @@ from typing import Any
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.suggest import closest
-from sqlflowc.text_table import format_table
 from sqlflowc.udf import UdfKind
 from sqlflowc.udf.discovery import PACKAGE, UdfCatalog
 from sqlflowc.udf.signature import Udf
 
-__all__ = ["find_udf", "project_for_udfs", "render_info", "render_list", "udf_json"]
+__all__ = [
+    "find_udf",
+    "project_for_udfs",
+    "projects_below",
+    "render_info",
+    "render_list",
+    "udf_json",
+    "wrap_signature",
+]
 
 
-def project_for_udfs(start: Path) -> Path:
-    """The project around `start`: the nearest ancestor holding `python_udfs/`, `profiles/` or
-    `sqlflow.yml`, else `start` itself."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (
-            (directory / PACKAGE).is_dir()
-            or (directory / "profiles").is_dir()
-            or (directory / "sqlflow.yml").is_file()
-        ):
-            return directory
-    return start
+def project_for_udfs(start: Path) -> Path | None:
+    """The project around `start` (`profiles.nearest_project`); None outside any project."""
+    from sqlflowc.profiles import nearest_project
+
+    return nearest_project(start)
+
+
+def projects_below(start: Path, limit: int = 8) -> list[str]:
+    """The directories just below `start` that are projects, for a hint."""
+    from sqlflowc.profiles import is_project_dir
+
+    try:
+        found = sorted(d.name for d in start.iterdir() if d.is_dir() and is_project_dir(d))
+    except OSError:
+        return []
+    return found[:limit]
 
 
 def kind_of(udf: Udf) -> str:
@@ -75,15 +87,86 @@ def udf_json(udf: Udf, project_dir: Path | None = None) -> dict[str, Any]:
 
 
 def render_list(catalog: UdfCatalog, project_dir: Path) -> str:
-    """An aligned table of the project's UDFs, or a note when there are none."""
+    """The project's UDFs grouped by module, each as name, kind and signature, then the first
+    line of its docstring; every line fits in `WIDTH` characters (a long signature wraps after
+    a comma, a long description is cut with `…`). Or a note when there are none."""
     if not catalog.udfs:
         return f"no Python UDFs in {_shown_path(str(project_dir / PACKAGE), None)}\n"
-    head = ("NAME", "KIND", "SIGNATURE", "MODULE", "DESCRIPTION")
-    rows = [(u.name, kind_of(u), u.signature(), u.module, u.first_doc_line) for u in catalog.udfs]
-    lines = format_table(head, rows)
-    count = len(catalog.udfs)
-    lines.append(f"\n{count} UDF{'s' * (count != 1)} in {_shown_path(str(project_dir), None)}")
+    udfs = sorted(catalog.udfs, key=lambda u: (u.module, u.name))
+    name_w = max(len(u.name) for u in udfs)
+    kind_w = max(len(kind_of(u)) for u in udfs)
+    column = 2 + name_w + 2 + kind_w + 2
+    if column > WIDTH - 40:  # a very long name: the signature goes below it
+        column = 6
+    room = WIDTH - column
+    lines: list[str] = []
+    for module in dict.fromkeys(u.module for u in udfs):
+        lines.append(module)
+        for u in (u for u in udfs if u.module == module):
+            head = f"  {u.name.ljust(name_w)}  {kind_of(u).ljust(kind_w)}  "
+            body = wrap_signature(u.signature(), room)
+            if u.first_doc_line:
+                body.append(_clip(u.first_doc_line, room))
+            if len(head) > column:
+                lines.append(head.rstrip())
+                head = ""
+            lines.append((head or " " * column) + body[0])
+            lines.extend(" " * column + text for text in body[1:])
+        lines.append("")
+    count = len(udfs)
+    lines.append(f"{count} UDF{'s' * (count != 1)} in {_shown_path(str(project_dir), None)}")
     return "\n".join(lines) + "\n"
+
+
+WIDTH = 100
+
+
+def wrap_signature(signature: str, width: int) -> list[str]:
+    """`f(a INT, b VARCHAR) -> TABLE(x INT, ...)` in lines of at most `width` characters: the
+    result on a line of its own (`  -> ...`) when it does not fit, and a parameter or column
+    list broken after a comma, continued under its first item."""
+    if len(signature) <= width:
+        return [signature]
+    call, arrow, result = signature.partition(" -> ")
+    lines = _wrap_list(call, width)
+    if arrow:
+        last = f"{lines[-1]} -> {result}"
+        if len(last) <= width:
+            lines[-1] = last
+        else:
+            lines += _wrap_list(f"  -> {result}", width)
+    return lines
+
+
+def _wrap_list(text: str, width: int) -> list[str]:
+    """`name(a, b, c)` broken after commas, continued under `a` (cut with `…` if one item is
+    too long on its own)."""
+    if len(text) <= width or "(" not in text or not text.endswith(")"):
+        return [_clip(text, width)]
+    head, _, inner = text.partition("(")
+    items = inner[:-1].split(", ")
+    hang = " " * (len(head) + 1)
+    lines: list[str] = []
+    line = f"{head}({items[0]}"
+    for item in items[1:]:
+        if len(line) + 2 + len(item) + 1 <= width:
+            line += f", {item}"
+        else:
+            lines.append(_clip(line + ",", width))
+            line = hang + item
+    lines.append(_clip(line + ")", width))
+    return lines
+
+
+def _clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters with `…`, at a space when there is one near the end."""
+    if len(text) <= width:
+        return text
+    cut = text[: max(0, width - 1)]
+    space = cut.rfind(" ")
+    if space >= width * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def find_udf(catalog: UdfCatalog, name: str) -> Udf:
