@@ -88,7 +88,7 @@ def compile_options(func: F) -> F:
             click.option(
                 "--project",
                 "project_dir",
-                type=click.Path(file_okay=False, path_type=Path),
+                type=click.Path(exists=True, file_okay=False, path_type=Path),
                 help="The project directory: relative paths are resolved against it.",
                 show_default="the nearest ancestor of the pipeline holding profiles/, "
                 "sqlflow.yml or python_udfs/",
@@ -489,11 +489,24 @@ def _load_plan(
     path: Path, cli_vars: dict[str, Any], profile: str | None
 ) -> tuple[Plan, Any, Path, dict[str, str]]:
     from sqlflowc.backend.plan_io import load_plan
+    from sqlflowc.diagnostics import Code, CompileError, Diagnostic
     from sqlflowc.profiles import load_profile
     from sqlflowc.source import SourceMap
 
     plan = load_plan(path)
     project = Path(plan.project_dir)
+    if not project.is_dir():
+        # Its relative paths, UDFs and profile live there: refuse before creating anything.
+        raise CompileError(
+            [
+                Diagnostic(
+                    Code.BAD_PLAN,
+                    f"the project directory of plan {path} does not exist: {project}",
+                    help="compile the pipeline again in its project "
+                    "(sqlflowc compile PIPELINE -o PLAN), or restore the directory",
+                )
+            ]
+        )
     prof = load_profile(project, profile, SourceMap())
     # Secrets are never in a plan file: take them from --var, the profile, or the environment.
     secrets: dict[str, str] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlflowc.connectors import check_export, check_source
+from sqlflowc.connectors.files.base import export_path
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
@@ -32,6 +33,16 @@ def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
                     help="export to a local path; remote targets (S3, PostgreSQL) are not "
                     "available in this version",
                 )
+            elif scheme and "${" not in stmt.uri:
+                try:
+                    export_path(stmt.uri, project)
+                except ValueError as err:
+                    ctx.reporter.error(
+                        Code.BAD_EXPORT,
+                        str(err),
+                        stmt.span,
+                        help="write file:///absolute/path, or a path relative to the project",
+                    )
             if not stmt.uri.strip():
                 ctx.reporter.error(
                     Code.BAD_EXPORT,

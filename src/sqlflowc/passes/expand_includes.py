@@ -7,6 +7,9 @@ even in a branch that will turn out inactive, so its syntax errors are always re
 - The path is a literal (no `${...}`), relative to the including file's path in the source map.
 - The included file is read as UTF-8 (a leading byte-order mark is dropped), registered in
   `ctx.sources` and parsed with `parse_pipeline`: its diagnostics carry its own spans.
+- A path not ending in `.sf` is `INCLUDE_NOT_PIPELINE` and the file is not read, so no
+  diagnostic can show a line of it (`INCLUDE "/etc/shadow"`); a `.py` path is a warning
+  (`INCLUDE_PYTHON`: UDF modules load by themselves).
 - A missing or unreadable file is `INCLUDE_NOT_FOUND` at the path literal, naming the path
   resolved; an include cycle is `INCLUDE_CYCLE` showing the chain `a.sf → b.sf → a.sf`.
   Including the same file twice (not from inside itself) is fine; it is parsed once.
@@ -119,6 +122,17 @@ class _Expander:
             return ()
         here = stack[-1]
         shown = os.path.normpath(os.path.join(os.path.dirname(here.shown), written))
+        if not written.lower().endswith(".sf") and not os.path.isdir(shown):
+            # Never read (a diagnostic about its "syntax" would show its lines: /etc/shadow).
+            reporter.error(
+                Code.INCLUDE_NOT_PIPELINE,
+                f"INCLUDE takes a pipeline file (`.sf`), and `{written}` is not one",
+                literal.span,
+                label="not a .sf file",
+                help="rename the file to .sf if it holds SQLFlow statements; other files are "
+                "not read",
+            )
+            return ()
         key = _key(shown)
         frame = _Frame(key=key, shown=shown, file_id=-1, site=literal.span)
         if any(f.key == key for f in stack):

@@ -2,8 +2,9 @@
 
 Contract of `run_plan`:
 - Opens DuckDB at `database` (parent directories created; `:memory:` allowed) with the given
-  `threads` / `memory_limit`; a database that cannot be opened is a `DATABASE_ERROR` failure
-  and every step is skipped.
+  `threads` / `memory_limit`, and `file_search_path` set to `plan.project_dir` (relative paths
+  that SQL reads are project-relative); a database that cannot be opened is a `DATABASE_ERROR`
+  failure and every step is skipped.
 - Runs the steps in plan order (a topological order: `depends_on` names earlier steps), each
   with `runtime/steps.run_step`, which knows nothing of the order and runs the step atomically
   (its contract: SQL in one transaction, load modes, connector reads and writes, UDFs, secrets).
@@ -130,7 +131,7 @@ def run_plan(
         return dataclasses.replace(result, warnings=tuple(hooks.warnings))
 
     try:
-        con = _connect(database, threads, memory_limit)
+        con = _connect(database, threads, memory_limit, plan.project_dir)
     except (duckdb.Error, OSError) as err:
         failures.append(_database_failure(vault.mask(f"cannot open database {database}: {err}")))
         _skip_all(plan.steps, "the database could not be opened", outcomes, emit)
@@ -292,12 +293,17 @@ def _check_order(plan: Plan) -> None:
         seen.add(step.id)
 
 
-def _connect(database: str, threads: int | None, memory_limit: str | None) -> Connection:
+def _connect(
+    database: str, threads: int | None, memory_limit: str | None, project_dir: str
+) -> Connection:
+    """The run's connection. Relative paths SQL reads (`FROM 'data/x.csv'`, `read_csv(...)`)
+    are resolved against the project directory (DuckDB's `file_search_path`), as SOURCE and
+    EXPORT paths are, not against the current directory."""
     import duckdb
 
     if not database.startswith(":memory:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    config: dict[str, str | bool | int | float | list[str]] = {}
+    config: dict[str, str | bool | int | float | list[str]] = {"file_search_path": project_dir}
     if threads is not None:
         config["threads"] = threads
     if memory_limit is not None:

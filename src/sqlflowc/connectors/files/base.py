@@ -16,6 +16,9 @@ directory), resolved against the project directory, read by one DuckDB table fun
 from __future__ import annotations
 
 import glob
+import os
+import re
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,9 +42,11 @@ __all__ = [
     "FileConnector",
     "FileParams",
     "TextCompression",
+    "export_path",
     "has_glob",
     "matching_files",
     "resolve_location",
+    "shown_location",
 ]
 
 # Parameters the earlier releases documented for their file connectors; DuckDB reads files in
@@ -91,7 +96,7 @@ class FileConnector(Connector, ABC):
             what = "no file matches" if has_glob(location) else "file not found:"
             reporter.error(
                 Code.INPUT_NOT_FOUND,
-                f"{what} `{path}` (resolved to {location})",
+                f"{what} `{path}` (resolved to {shown_location(location)})",
                 source.param_spans.get("path", source.span),
                 label="this path",
             )
@@ -168,23 +173,75 @@ class FileConnector(Connector, ABC):
         """The query reading `location` (an absolute path or glob) with `params`."""
 
 
-def has_glob(path: str) -> bool:
-    return any(ch in _GLOB_CHARS for ch in path)
+def has_glob(location: str) -> bool:
+    """Whether a path or location is a pattern: it has a glob character that is not escaped
+    (`[*]`, `[?]` and `[[]` are the literal characters, as `glob.escape` writes them)."""
+    return any(ch in _GLOB_CHARS for ch in _ESCAPED.sub("", location))
+
+
+_ESCAPED = re.compile(r"\[[*?[]\]")
 
 
 def resolve_location(path: str, project_dir: Path, extension: str) -> str:
-    """The absolute path or glob DuckDB reads: relative to `project_dir`; a directory means
-    every `*.extension` file in it; a URL (`scheme://...`) is returned unchanged."""
+    """The absolute path or glob DuckDB reads: relative to `project_dir` (`~/...`: the home
+    directory); a directory means every `*.extension` file in it; a URL (`scheme://...`) is
+    returned unchanged.
+
+    Only what the user wrote is a pattern: the project (or home) directory is escaped with
+    `glob.escape`, so a project in `/home/me/proj [2024]` still finds `data/*.csv`, and a path
+    without glob characters — or one naming an existing file, such as `data/report[1].csv` — is
+    escaped whole, so it names that one file. DuckDB and
+    `matching_files` read `[[]` as a literal `[`; `shown_location` undoes the escapes.
+    """
     if "://" in path:
         return path
-    resolved = Path(path).expanduser()
-    if not resolved.is_absolute():
-        resolved = project_dir / resolved
-    if not has_glob(path) and resolved.is_dir():
-        resolved = resolved / f"*.{extension}"
-    return str(resolved)
+    base: Path | None
+    if path == "~" or path.startswith("~/"):
+        base, rest = Path.home(), path[2:]
+    elif Path(path).is_absolute():
+        base, rest = None, path
+    else:
+        base, rest = project_dir, path
+    literal = base / rest if base is not None else Path(rest)
+    if has_glob(rest) and not literal.is_file():
+        written = rest
+    elif literal.is_dir():
+        written = os.path.join(glob.escape(rest), f"*.{extension}")
+    else:
+        written = glob.escape(rest)
+    if base is None:
+        return os.path.normpath(written)
+    return os.path.normpath(os.path.join(glob.escape(str(base)), written))
+
+
+def export_path(target: str, project_dir: Path) -> Path:
+    """The local file an EXPORT writes: a relative path is relative to `project_dir`, `~/...`
+    is in the home directory of the user running it, and `file:///abs/path` (or
+    `file://localhost/abs/path`, %-escapes decoded) is that absolute path. ValueError for a
+    `file://` URI naming another host or a relative path, and for any other scheme."""
+    if target[:7].lower() == "file://":
+        parsed = urllib.parse.urlsplit(target)
+        if parsed.netloc.lower() not in ("", "localhost"):
+            raise ValueError(
+                f"`{target}` names a file on host `{parsed.netloc}`; "
+                "a file:// target must be on this machine (file:///path)"
+            )
+        path = Path(urllib.parse.unquote(parsed.path))
+        if not path.is_absolute() or parsed.query or parsed.fragment:
+            raise ValueError(f"`{target}` is not a file:///absolute/path URI")
+        return path
+    if "://" in target:
+        raise ValueError(f"cannot export to `{target}`: only local files are supported")
+    path = Path(target).expanduser()
+    return path if path.is_absolute() else project_dir / path
+
+
+def shown_location(location: str) -> str:
+    """A location as people read it: `glob.escape`'s escapes undone."""
+    return _ESCAPED.sub(lambda m: m.group(0)[1], location)
 
 
 def matching_files(location: str) -> list[str]:
-    """The regular files an absolute path or glob names (`**` recurses, as in DuckDB)."""
+    """The regular files a location (an absolute path or glob, escaped where literal) names
+    (`**` recurses, as in DuckDB)."""
     return sorted(f for f in glob.glob(location, recursive=True) if Path(f).is_file())

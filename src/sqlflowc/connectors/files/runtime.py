@@ -17,7 +17,14 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlflowc.connectors.files.base import FileConnector, has_glob, matching_files, resolve_location
+from sqlflowc.connectors.files.base import (
+    FileConnector,
+    export_path,
+    has_glob,
+    matching_files,
+    resolve_location,
+    shown_location,
+)
 from sqlflowc.connectors.files.csv import CsvExportOptions
 from sqlflowc.connectors.files.json import JsonExportOptions
 from sqlflowc.connectors.files.parquet import ParquetExportOptions
@@ -54,24 +61,25 @@ class FileRuntime(ConnectorRuntime):
     def write(self, options: Any, request: WriteRequest) -> WriteResult:
         import duckdb
 
-        if "://" in request.target:
-            raise ConnectorError(
-                f"cannot export to `{request.target}`: only local files are supported"
-            )
-        target = Path(request.target).expanduser()
-        if not target.is_absolute():
-            target = request.project_dir / target
+        try:
+            target = export_path(request.target, request.project_dir)
+        except ValueError as err:
+            raise ConnectorError(str(err)) from None
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".sqlflowc-{uuid.uuid4().hex[:12]}-{target.name}")
+        temp = target.with_name(_temporary_name(target))
         query = request.query.strip().rstrip(";")
         copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {copy_options(options)}"
         try:
             result = request.connection.execute(copy)
             rows = result.fetchall() if result.description else []
             os.replace(temp, target)
-        except (duckdb.Error, OSError):
+        except duckdb.Error as err:
             temp.unlink(missing_ok=True)
-            raise
+            # The temporary file is ours: the user's message names the target.
+            raise type(err)(str(err).replace(str(temp), str(target))) from None
+        except OSError as err:
+            temp.unlink(missing_ok=True)
+            raise OSError(err.errno, err.strerror, str(target)) from None
         count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else None
         return WriteResult(rows=count, location=str(target))
 
@@ -82,14 +90,25 @@ class FileRuntime(ConnectorRuntime):
         files = matching_files(location)
         if not files:
             what = "no file matches" if has_glob(location) else "not found:"
-            raise ConnectorError(f"{what} {location}")
+            raise ConnectorError(f"{what} {shown_location(location)}")
         shown = [os.path.relpath(f, project_dir) for f in files[:_SHOWN]]
         n = len(files)
         return ConnectionTest(
-            server=f"local {self.files.name} files: {location} ({n} file{'s' * (n != 1)})",
+            server=f"local {self.files.name} files: {shown_location(location)} "
+            f"({n} file{'s' * (n != 1)})",
             objects=tuple(shown),
             more=n > _SHOWN,
         )
+
+
+def _temporary_name(target: Path) -> str:
+    """`.sqlflowc-1a2b3c4d.csv.gz`: short whatever the target's length (a name near the file
+    system's limit still works), ending as the target does so DuckDB picks the same compression
+    from the extension."""
+    suffix = "".join(target.suffixes[-2:])
+    if len(suffix) > 24 or not suffix.isprintable():
+        suffix = target.suffix if len(target.suffix) <= 24 else ""
+    return f".sqlflowc-{uuid.uuid4().hex[:8]}{suffix}"
 
 
 def copy_options(options: Any) -> str:
