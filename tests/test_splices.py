@@ -83,11 +83,14 @@ def test_dollar_quote_attack_runs_nothing(in_tmp: Path) -> None:
 
 
 def test_secret_substituted_at_run_time_is_checked_too(in_tmp: Path) -> None:
-    """A plan runs with the secrets of its run, not those the compiler saw."""
+    """A plan runs with the secrets of its run, not those the compiler saw. A secret that is a
+    whole literal is a parameter (nothing to inject); one inside a longer literal is spliced
+    into the text, and checked."""
     (in_tmp / "profiles").mkdir()
     (in_tmp / "p.sf").write_text(
         "CREATE TABLE keep AS SELECT 1 AS x;\n"
         "CREATE TABLE t AS SELECT length('${api_token}') AS n;\n"
+        "CREATE TABLE u AS SELECT length('key=${api_token}') AS n;\n"
     )
     plan = in_tmp / "plan.json"
     compiled = sqlflowc("compile", "p.sf", "-o", str(plan), "--var", "api_token=fine")
@@ -98,9 +101,14 @@ def test_secret_substituted_at_run_time_is_checked_too(in_tmp: Path) -> None:
     hostile = "x'); DROP TABLE keep; SELECT ('"
     result = sqlflowc("run", str(plan), "--var", f"api_token={hostile}")
     assert result.exit_code == 3, result.output + result.stderr
+    assert "table_t  " in result.output and "✓ table_t" in result.output
     assert "value of `api_token` does not stay inside the string literal" in result.stderr
+    assert "p.sf:3:" in result.stderr
     assert hostile not in result.output + result.stderr
-    assert tables(db) == ["keep", "t"]
+    assert tables(db) == ["keep", "t", "u"]
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT n FROM t").fetchall() == [(len(hostile),)]
+    con.close()
 
 
 # ------------------------------------------------------------------ the compiler's verdicts

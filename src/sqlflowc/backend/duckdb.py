@@ -57,6 +57,7 @@ def to_plan(
         steps=tuple(steps),
         variables=dict(prog.variables),
         secret_vars=tuple(sorted(prog.secrets)),
+        secret_templates=dict(prog.secret_templates),
         secrets=dict(prog.secrets),
     )
 

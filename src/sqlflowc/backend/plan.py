@@ -15,7 +15,8 @@ its own SQL and another executor runs them.
 A plan is deterministic: the same inputs give byte-identical JSON (`to_json`, format version
 `PLAN_VERSION`; `plan_io.load_plan` reads it back, and version-1 files too). It never carries a
 secret value — SQL, URIs and parameters show `${name}` where a secret was used and `secret_vars`
-lists those names; the executor substitutes them at run time.
+lists those names (`secret_templates` says how to build a secret a SET made from other secrets,
+from their placeholders); the executor substitutes them at run time.
 """
 
 from __future__ import annotations
@@ -292,6 +293,8 @@ class Plan:
     engine: Literal["duckdb"] = "duckdb"
     variables: Mapping[str, JsonValue] = field(default_factory=dict)
     secret_vars: tuple[str, ...] = ()
+    # How to build a secret a SET made from other secrets, from their `${name}` placeholders.
+    secret_templates: Mapping[str, str] = field(default_factory=dict)
     # Secret values for an in-process run; never serialised.
     secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -302,15 +305,18 @@ class Plan:
         raise KeyError(step_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": PLAN_VERSION,
             "engine": self.engine,
             "pipeline": self.pipeline,
             "project_dir": self.project_dir,
             "variables": dict(sorted(self.variables.items())),
             "secret_vars": list(self.secret_vars),
-            "steps": [step_to_dict(s) for s in self.steps],
         }
+        if self.secret_templates:
+            data["secret_templates"] = dict(sorted(self.secret_templates.items()))
+        data["steps"] = [step_to_dict(s) for s in self.steps]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -149,6 +149,7 @@ class _Plan(_Model):
     project_dir: str
     variables: dict[str, JsonValue] = {}
     secret_vars: list[str] = []
+    secret_templates: dict[str, str] = {}
     steps: list[_AnyStep]
 
 
@@ -234,6 +235,7 @@ def _read(data: dict[str, Any]) -> p.Plan:
         steps=tuple(_step(s) for s in parsed.steps),
         variables=parsed.variables,
         secret_vars=tuple(parsed.secret_vars),
+        secret_templates=parsed.secret_templates,
     )
 
 

@@ -207,7 +207,8 @@ class Program:
     """A whole pipeline after the surface passes.
 
     `labels` maps a file id to the INCLUDE alias its statements carry in plans and graphs.
-    `secrets` maps secret variable names to their values (never rendered).
+    `secrets` maps secret variable names to their values (never rendered); `secret_templates`
+    how to build a secret a SET made from other secrets, from their `${name}` placeholders.
     `deps[i]` lists the indexes of the statements statement `i` must run after (set by build_dag).
     """
 
@@ -216,6 +217,7 @@ class Program:
     project_dir: str
     variables: Mapping[str, JsonData] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    secret_templates: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[int, str] = field(default_factory=dict)
     deps: tuple[tuple[int, ...], ...] = ()
 

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import sqlglot
@@ -24,6 +25,7 @@ from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.names import parts_key, table_key
 from sqlflowc.passes.context import PassContext
+from sqlflowc.secret_masking import mask_secrets
 
 _QUERY_TYPES = (exp.Query, exp.Values)
 
@@ -33,14 +35,15 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 def bind(prog: ir.Program, ctx: PassContext) -> ir.Program:
     """Attach sqlglot trees and table reads/writes to every statement."""
-    binder = _Binder(ctx)
+    binder = _Binder(ctx, prog.secrets.values())
     statements = tuple(binder.statement(s) for s in prog.statements)
     return dataclasses.replace(prog, statements=statements)
 
 
 class _Binder:
-    def __init__(self, ctx: PassContext) -> None:
+    def __init__(self, ctx: PassContext, secrets: Iterable[str] = ()) -> None:
         self.ctx = ctx
+        self.secrets = tuple(secrets)
 
     def statement(self, stmt: ir.Statement) -> ir.Statement:
         match stmt:
@@ -123,6 +126,19 @@ class _Binder:
         start = min(max(position, 0), max(len(text) - 1, 0))
         line_start = text.rfind("\n", 0, start) + 1
         word = text[start : start + _token_length(text, start)]
+        secret = next((s for s in sql.splices if s.secret and s.start <= start < s.end), None)
+        if secret is not None:
+            # DuckDB quotes the word it stopped at: a word of the secret (maybe too short to
+            # mask), so none of its message is shown.
+            self.ctx.reporter.error(
+                Code.SQL_SYNTAX,
+                f"SQL syntax error inside the value of secret `{secret.name}`",
+                secret.ref,
+                label="DuckDB cannot parse the SQL the value makes here",
+                help="a value is spliced in as it is: write a secret that is text inside a "
+                "quoted literal (`'${" + secret.name + "}'`)",
+            )
+            return
         if (
             line_start > 0
             and not text[line_start:start].strip()
@@ -147,7 +163,7 @@ class _Binder:
         )
         self.ctx.reporter.error(
             Code.SQL_SYNTAX,
-            f"SQL syntax error: {message}",
+            f"SQL syntax error: {mask_secrets(message, self.secrets)}",
             sql.span_of(start, start + max(1, len(word))),
             label="DuckDB cannot parse the SQL here",
             notes=notes,

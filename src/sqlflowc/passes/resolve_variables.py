@@ -67,6 +67,7 @@ def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Progr
             )
         ),
         secrets=dict(sorted(scope.secrets.items())),
+        secret_templates=dict(sorted(scope.templates.items())),
         labels=dict(ctx.labels),
     )
 

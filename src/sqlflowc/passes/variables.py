@@ -25,7 +25,9 @@ when it was marked with `Scope.mark_secret`, or when a SET gave it a value built
 A secret value is never shown: where it is spliced, the display text holds the placeholder
 `${key}` and `Scope.secrets[key]` the real text (`key` is the variable name; `name#2`,
 `name#3`, ... when the same name is used with different values). The executor substitutes
-placeholders back.
+placeholders back. A secret a SET built from other secrets also gets a template,
+`Scope.templates[key]`: its text with those secrets as their placeholders (no secret in it), so
+a plan run with the underlying secrets can build it again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, assert_never
 
 from sqlflowc.connectors.secrets import is_secret_name
@@ -88,11 +90,14 @@ def loose_value(text: str) -> JsonData:
 
 @dataclass(frozen=True, slots=True)
 class Value:
-    """A variable's value: `data` typed, `text` as spliced, `secret` never shown."""
+    """A variable's value: `data` typed, `text` as spliced, `secret` never shown. `shown` is,
+    for a secret built from other secrets (a SET), its text with each of those as its `${key}`
+    placeholder: how to build it again from them (None for a value given as it is)."""
 
     data: JsonData
     text: str
     secret: bool = False
+    shown: str | None = None
 
 
 def _default_value(ref: ast.VarRef, secret: bool) -> Value:
@@ -123,6 +128,8 @@ class Scope:
         """Every variable looked up, with the value of its first use."""
         self.secrets: dict[str, str] = {}
         """Placeholder key → the secret text it stands for."""
+        self.templates: dict[str, str] = {}
+        """Placeholder key → how to build its secret from other placeholders (see `Value`)."""
 
     @classmethod
     def from_context(cls, ctx: PassContext) -> Scope:
@@ -137,18 +144,21 @@ class Scope:
         """Treat `name` as secret from now on, whatever it is called."""
         self._secret_names.add(name)
 
-    def secret_key(self, name: str, text: str) -> str:
-        """Record a secret's text and return the placeholder key that stands for it."""
+    def secret_key(self, name: str, text: str, template: str | None = None) -> str:
+        """Record a secret's text (and its template) and return the placeholder key that
+        stands for it."""
         key, n = name, 1
         while key in self.secrets and self.secrets[key] != text:
             n += 1
             key = f"{name}#{n}"
         self.secrets[key] = text
+        if template is not None:
+            self.templates[key] = template
         return key
 
-    def placeholder(self, name: str, text: str) -> str:
+    def placeholder(self, name: str, text: str, template: str | None = None) -> str:
         """`${key}` standing for a secret's text in everything that is shown."""
-        return "${" + self.secret_key(name, text) + "}"
+        return "${" + self.secret_key(name, text, template) + "}"
 
     def unmask(self, display: str) -> str:
         """The real text behind a display text: placeholders replaced by their secrets."""
@@ -171,7 +181,7 @@ class Scope:
             return self._profile_value(name, frozenset())
         if name in self._sets:
             value = self._sets[name]
-            return value if value.secret or not secret else Value(value.data, value.text, True)
+            return value if value.secret or not secret else replace(value, secret=True)
         if name in self._environ:
             return Value(data=self._environ[name], text=self._environ[name], secret=secret)
         return None
@@ -311,7 +321,8 @@ def splice(
         origin.extend((out + i, ref.span.start + raw - 1) for i in range(raw, size))
         pieces.append(Piece(ref, value, out, out + size))
         text.append(value.text)
-        display.append(scope.placeholder(ref.name, value.text) if value.secret else value.text)
+        shown = scope.placeholder(ref.name, value.text, value.shown) if value.secret else None
+        display.append(value.text if shown is None else shown)
         out += size
     if pos < len(template.text):
         origin.append((out, base + pos))
@@ -336,7 +347,8 @@ def set_value(
             spliced = splice(make_template(text, lit.span.inner(), reporter), scope, unknown)
             if spliced is None:
                 return None
-            return Value(data=spliced.text, text=spliced.text, secret=spliced.secret)
+            shown = spliced.display if spliced.secret else None
+            return Value(data=spliced.text, text=spliced.text, secret=spliced.secret, shown=shown)
         case ast.Literal(value=int() | float() as number) as lit if not isinstance(number, bool):
             return Value(data=number, text=lit.raw)
         case ast.Literal(value=data):
@@ -352,4 +364,4 @@ def assign_set(stmt: ast.Set, scope: Scope, unknown: UnknownVariables, reporter:
     if value is None:
         scope.fail(name)
         return
-    scope.assign(name, Value(value.data, value.text, value.secret or scope.is_secret(name)))
+    scope.assign(name, replace(value, secret=value.secret or scope.is_secret(name)))

@@ -102,7 +102,7 @@ def run_plan(
 
     _check_order(plan)
     emit = events if events is not None else _ignore
-    vault = Secrets(plan.secret_vars, secrets or {}, plan.secrets)
+    vault = Secrets(plan.secret_vars, secrets or {}, plan.secrets, plan.secret_templates)
     hooks = hooks if hooks is not None else Hooks()
     started = time.perf_counter()
     record = RunRecord(

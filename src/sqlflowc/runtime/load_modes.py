@@ -89,15 +89,23 @@ class LoadCounts:
         return ", ".join(parts)
 
 
-def run_load(con: Connection, target: str, mode: RowKeepingMode, staging: str) -> LoadCounts:
-    """Carry out one load of `target`; see the module docstring."""
+def run_load(
+    con: Connection,
+    target: str,
+    mode: RowKeepingMode,
+    staging: str,
+    params: Mapping[str, str] | None = None,
+) -> LoadCounts:
+    """Carry out one load of `target`; see the module docstring. `params` are named parameters
+    of `staging` (secrets; not for APPEND, whose stage is a view DuckDB cannot prepare)."""
     match mode:
         case Append():
+            assert not params, "an APPEND stage is a view: no parameters"
             return _append(con, target, mode, staging)
         case Merge():
-            return _merge(con, target, mode, staging)
+            return _merge(con, target, mode, staging, params or {})
         case Incremental():
-            return _incremental(con, target, mode, staging)
+            return _incremental(con, target, mode, staging, params or {})
         case _:
             assert_never(mode)
 
@@ -117,20 +125,24 @@ def _append(con: Connection, target: str, mode: Append, staging: str) -> LoadCou
     return counts
 
 
-def _merge(con: Connection, target: str, mode: Merge, staging: str) -> LoadCounts:
-    staged = _count(con, staging)
+def _merge(
+    con: Connection, target: str, mode: Merge, staging: str, params: Mapping[str, str]
+) -> LoadCounts:
+    staged = _count(con, staging, dict(params) or None)
     source = _describe(con, mode.stage)
     counts = _merge_stage(con, target, mode.stage, mode.keys, mode.schema_policy, source, staged)
     con.execute(sql.drop_stage(mode.stage))
     return counts
 
 
-def _incremental(con: Connection, target: str, mode: Incremental, staging: str) -> LoadCounts:
+def _incremental(
+    con: Connection, target: str, mode: Incremental, staging: str, params: Mapping[str, str]
+) -> LoadCounts:
     con.execute(sql.create_state_table())
     existing = target_columns(con, target)
     previous = _high_water(con, mode) if existing is not None else None
     window = _window(con, previous, mode.lookback)
-    staged = _count(con, staging, {p: window[p] for p in mode.parameters})
+    staged = _count(con, staging, {**{p: window[p] for p in mode.parameters}, **params})
     source = _describe(con, mode.stage)
     _check_by_column(target, mode, source)
     if mode.keys:

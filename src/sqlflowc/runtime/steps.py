@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from sqlflowc.backend.plan import (
+    Append,
     CreateTable,
     CreateView,
     Export,
@@ -50,6 +51,7 @@ from sqlflowc.backend.plan import (
 )
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.report import StepOutcome, StepStatus
+from sqlflowc.secret_masking import mask_secrets
 from sqlflowc.sql_splices import splice_error
 from sqlflowc.syntax.varref import expand, expand_with_spans
 
@@ -69,46 +71,136 @@ class StepError(Exception):
     """A step cannot run for a reason the executor finds itself (e.g. a missing secret)."""
 
 
+@dataclass(frozen=True, slots=True)
+class BoundSql:
+    """A statement ready to run: `text` holds no secret bound as a parameter; `params` maps
+    each such parameter (`$__sqlflow_secret_1`, ...) to its value."""
+
+    text: str
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+# First words of statements DuckDB can prepare, so a secret may be a parameter in them (not
+# CREATE VIEW/MACRO, ALTER ... DEFAULT: they keep the expression, not the value).
+_PREPARABLE = frozenset(
+    {"select", "with", "values", "from", "insert", "update", "delete", "merge", "copy"}
+    | {"attach", "call", "summarize", "describe", "explain", "pivot", "unpivot"}
+)
+
+
 class Secrets:
-    """Substitutes `${name}` placeholders and masks secret values in messages."""
+    """Substitutes `${name}` placeholders and masks secret values in messages.
+
+    A secret is `given` (this run's `--var`, profile or environment), else built from its
+    template (a SET that made it from other secrets), else the compiler's `fallback`.
+    """
 
     def __init__(
-        self, names: Iterable[str], given: Mapping[str, str], fallback: Mapping[str, str]
+        self,
+        names: Iterable[str],
+        given: Mapping[str, str],
+        fallback: Mapping[str, str],
+        templates: Mapping[str, str] | None = None,
     ) -> None:
-        self._values = {n: given.get(n, fallback.get(n)) for n in names}
-        every = {*given.values(), *fallback.values()}
-        self._masked = sorted((v for v in every if v), key=len, reverse=True)
+        self._names = frozenset(names)
+        self._given = dict(given)
+        self._fallback = dict(fallback)
+        self._templates = dict(templates or {})
+        self._building: set[str] = set()
+        built = []
+        for name in self._templates:
+            with contextlib.suppress(StepError):
+                built.append(self._value(name) or "")
+        self._masked = [*self._given.values(), *self._fallback.values(), *built]
 
     def substitute(self, text: str) -> str:
         """One left-to-right pass, so a value containing `${...}` is never expanded again."""
         return expand(text, self._value)
 
-    def substitute_sql(self, sql: str) -> str:
-        """`substitute` for SQL: a secret's value must keep the statement's structure (the
-        compiler checked the values it saw; a plan can run with others)."""
+    def substitute_sql(self, sql: str, *, bind: bool = False) -> BoundSql:
+        """`substitute` for SQL. With `bind` (the statement is one DuckDB can prepare: see
+        `preparable`), a secret that is a whole string literal (`'${api_token}'`) becomes a
+        parameter, so DuckDB's SQL text (and its messages quoting it) never holds it; not with
+        positional parameters (`$1`, `?`) in the statement. A secret spliced into the text
+        must keep the statement's structure (the compiler checked the values it saw; a plan
+        can run with others)."""
+        sql, params = self._bind(sql) if bind else (sql, {})
         text, spans = expand_with_spans(sql, self._value)
         error = splice_error(text, [(start, end) for start, end, _ in spans])
         if error is not None:
             name = spans[error.index][2]
             raise StepError(f"{error.message(name)} ({error.help()}); the step was not run")
-        return text
+        return BoundSql(text, params)
+
+    def _bind(self, sql: str) -> tuple[str, dict[str, str]]:
+        """`sql` with each `'${secret}'` literal as a named parameter, and their values."""
+        if "${" not in sql:
+            return sql, {}
+        import duckdb
+
+        tokens = [(pos, str(kind)) for pos, kind in duckdb.tokenize(sql)]
+        data = sql.encode("utf-8")
+        starts = [pos for pos, _ in tokens]
+        out: list[bytes] = []
+        params: dict[str, str] = {}
+        names: dict[str, str] = {}
+        pos = 0
+        for i, (start, kind) in enumerate(tokens):
+            end = starts[i + 1] if i + 1 < len(starts) else len(data)
+            token = data[start:end].rstrip()
+            after = tokens[i + 1][1] if i + 1 < len(tokens) else ""
+            if kind.endswith("operator") and (
+                token == b"?" or (token == b"$" and after.endswith("numeric_const"))
+            ):
+                return sql, {}  # positional parameters cannot be mixed with named ones
+            key = _literal_placeholder(token)
+            if key is None or key not in self._names or not kind.endswith("string_const"):
+                continue
+            value = self._value(key)
+            assert value is not None
+            name = names.setdefault(key, f"__sqlflow_secret_{len(names) + 1}")
+            params[name] = value
+            out += [data[pos:start], b"$" + name.encode()]
+            pos = start + len(token)
+        out.append(data[pos:])
+        return b"".join(out).decode("utf-8"), params
 
     def _value(self, name: str) -> str | None:
         """The secret `${name}` stands for; None when `name` is no secret (kept as written)."""
-        if name not in self._values:
+        if name not in self._names:
             return None
-        value = self._values[name]
-        if value is None:
-            raise StepError(
-                f"secret `{name}` has no value: pass it with --var {name}=... "
-                "or set the environment variable"
-            )
-        return value
+        if name in self._given:
+            return self._given[name]
+        if name in self._templates and name not in self._building:
+            self._building.add(name)
+            try:
+                return expand(self._templates[name], self._value)
+            finally:
+                self._building.discard(name)
+        if name in self._fallback:
+            return self._fallback[name]
+        raise StepError(
+            f"secret `{name}` has no value: pass it with --var {name}=... "
+            "or set the environment variable"
+        )
 
     def mask(self, text: str) -> str:
-        for value in self._masked:
-            text = text.replace(value, "***")
-        return text
+        """`text` with every secret value masked (`secret_masking.mask_secrets`)."""
+        return mask_secrets(text, self._masked)
+
+
+def preparable(sql: str) -> bool:
+    """Whether DuckDB can prepare the statement, by its first word (`_PREPARABLE`)."""
+    words = sql.lstrip("( \t\r\n").split(None, 1)
+    return bool(words) and words[0].lower() in _PREPARABLE
+
+
+def _literal_placeholder(token: bytes) -> str | None:
+    """`key` when a token is exactly the string literal `'${key}'`."""
+    if not (token.startswith(b"'${") and token.endswith(b"}'")):
+        return None
+    key = token[3:-2].decode("utf-8", errors="replace")
+    return key if "}" not in key and "'" not in key else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,21 +284,29 @@ def _execute(
         case Load() if step.read is not None:
             from sqlflowc.runtime.reads import source_read
 
-            with source_read(con, step, ctx.project_dir, sub, ctx.retry_report(step)):
+            substitute = ctx.secrets.substitute  # parameters, not SQL
+            with source_read(con, step, ctx.project_dir, substitute, ctx.retry_report(step)):
                 return _execute(con, dataclasses.replace(step, read=None), ctx)
         case Load() | CreateTable():
-            if isinstance(step.mode, Replace):
+            if isinstance(step.mode, Replace):  # CREATE TABLE ... AS: DuckDB prepares it
                 with _udf_threads(con, step, ctx):
-                    return _in_transaction(con, [sub(s) for s in step.sql]), None
+                    return _in_transaction(con, [sub(s, bind=True) for s in step.sql]), None
             from sqlflowc.runtime.load_modes import run_load
 
-            mode, target, staging = step.mode, step.target, sub(step.sql[0])
+            # APPEND stages a view, which DuckDB cannot prepare; the others a table.
+            staging = sub(step.sql[0], bind=not isinstance(step.mode, Append))
+            mode, target = step.mode, step.target
             with _udf_threads(con, step, ctx):
-                load = _atomic(con, lambda: run_load(con, target, mode, staging))
+                load = _atomic(
+                    con, lambda: run_load(con, target, mode, staging.text, staging.params)
+                )
             return (load.rows,), load
-        case CreateView() | Sql():
+        case CreateView():
             with _udf_threads(con, step, ctx):
                 return _in_transaction(con, [sub(step.sql)]), None
+        case Sql():
+            with _udf_threads(con, step, ctx):
+                return _in_transaction(con, [sub(step.sql, bind=preparable(step.sql))]), None
         case Export():
             with _udf_threads(con, step, ctx):
                 return _export(con, step, ctx), None
@@ -214,7 +314,7 @@ def _execute(
             udfs = ctx.udfs
             if udfs is None:
                 raise StepError(f"internal error: no UDFs loaded for step `{step.id}`")
-            query = sub(step.query)
+            query = sub(step.query).text
             return _atomic(con, lambda: udfs.run_table_udf(con, step, query)), None
         case _:
             assert_never(step)
@@ -229,7 +329,7 @@ def _udf_threads(
     return ctx.udfs.threads_for(con, step_udfs(step))
 
 
-def _in_transaction(con: Connection, statements: Iterable[str]) -> tuple[int | None, ...]:
+def _in_transaction(con: Connection, statements: Iterable[BoundSql]) -> tuple[int | None, ...]:
     """Run statements atomically; the row count each reports (None when it reports none)."""
     return _atomic(con, lambda: tuple(_execute_sql(con, sql) for sql in statements))
 
@@ -251,8 +351,8 @@ def _atomic(con: Connection, body: Callable[[], T]) -> T:
     return result
 
 
-def _execute_sql(con: Connection, sql: str) -> int | None:
-    result = con.execute(sql)
+def _execute_sql(con: Connection, sql: BoundSql) -> int | None:
+    result = con.execute(sql.text, dict(sql.params)) if sql.params else con.execute(sql.text)
     description = result.description
     if description and len(description) == 1 and description[0][0] == "Count":
         rows = result.fetchall()
@@ -273,7 +373,8 @@ def _export(con: Connection, step: Export, ctx: StepContext) -> tuple[int | None
         options = connector.parse_export(step.options)
     except ValueError as err:  # a hand-edited plan; the compiler validates options
         raise StepError(f"invalid options for a {step.format.upper()} export: {err}") from None
-    query = ctx.secrets.substitute_sql(step.query)
+    # A connector may read the query on another cursor, so the secret is in its text.
+    query = ctx.secrets.substitute_sql(step.query).text
     request = WriteRequest(
         project_dir=ctx.project_dir,
         connection=con,
