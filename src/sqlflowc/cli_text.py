@@ -7,7 +7,6 @@ none of them (DuckDB takes a quarter of a second to import).
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 
 __all__ = ["EXAMPLES", "version_text"]
 
@@ -23,6 +22,8 @@ def version_text() -> str:
 
 
 def _version(dist: str) -> str:
+    from importlib import metadata  # here: importing it costs `--help` 80 ms
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
