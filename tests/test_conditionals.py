@@ -508,13 +508,23 @@ def test_deep_but_reasonable_nesting_evaluates() -> None:
         "(" * 150 + "1 = 1" + ") = true" * 150,
         "(" * 400 + "1 = 1" + ") = true" * 400,
         "NOT " * 250 + "true",
-        " OR ".join(["false"] * 300),
+        "true" + " OR (false" * 250 + ")" * 250,
     ],
 )
 def test_very_deep_nesting_is_a_diagnostic(condition: str) -> None:
     (diag,) = errors(condition)
     assert diag.code is Code.SYNTAX_ERROR
     assert "nested" in diag.message
+
+
+@pytest.mark.parametrize("terms", [201, 5000])
+def test_a_long_flat_chain_is_not_nesting(terms: int) -> None:
+    """`a AND b AND ...` is one level however long (it was reported as nested from 201)."""
+    assert holds(" AND ".join(["1 = 1"] * terms))
+    assert not holds(" AND ".join(["1 = 1"] * terms) + " AND 1 = 2")
+    assert holds(" OR ".join(["false"] * terms) + " OR true")
+    assert not holds(" OR ".join(["false"] * terms))
+    assert holds(" OR ".join(["false AND true"] * terms) + " OR NOT false")
 
 
 def test_deeply_nested_ifs_fold() -> None:

@@ -179,10 +179,12 @@ def test_if_structure_and_precedence() -> None:
     assert len(stmt.branches) == 3
     cond = stmt.branches[0].condition
     assert isinstance(cond, ast.Or)
-    assert isinstance(cond.left, ast.And)
-    assert isinstance(cond.left.left, ast.Not)
-    assert isinstance(cond.left.left.operand, ast.Compare)  # NOT binds looser than ==
-    assert isinstance(cond.left.right, ast.InList)
+    both, c = cond.operands
+    assert isinstance(both, ast.And) and isinstance(c, ast.BareName)
+    negated, listed = both.operands
+    assert isinstance(negated, ast.Not)
+    assert isinstance(negated.operand, ast.Compare)  # NOT binds looser than ==
+    assert isinstance(listed, ast.InList)
     assert stmt.else_body is not None and len(stmt.else_body) == 1
 
 

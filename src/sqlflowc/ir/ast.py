@@ -155,15 +155,18 @@ class Not:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class And:
-    left: Condition
-    right: Condition
+    """`a AND b AND ...`: a flat chain is one node (two or more operands, none an `And`), so
+    a long chain is no deep tree."""
+
+    operands: tuple[Condition, ...]
     span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Or:
-    left: Condition
-    right: Condition
+    """`a OR b OR ...`, like `And`."""
+
+    operands: tuple[Condition, ...]
     span: Span = field(default=_NO_SPAN, compare=False, repr=False)
 
 

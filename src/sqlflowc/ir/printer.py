@@ -309,10 +309,10 @@ def _condition(node: ast.Condition, needs: int = 0) -> str:
     match node:
         case ast.Or():
             strength = _OR
-            text = f"{_condition(node.left, _OR)} OR {_condition(node.right, _AND)}"
+            text = " OR ".join(_condition(o, _AND) for o in node.operands)
         case ast.And():
             strength = _AND
-            text = f"{_condition(node.left, _AND)} AND {_condition(node.right, _NOT)}"
+            text = " AND ".join(_condition(o, _NOT) for o in node.operands)
         case ast.Not():
             strength = _NOT
             text = f"NOT {_condition(node.operand, _NOT)}"

@@ -13,6 +13,7 @@ that is written. Writing a table named like the tool's own (`names.is_reserved`:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 
 from sqlglot import exp
@@ -26,49 +27,125 @@ from sqlflowc.suggest import closest
 
 
 def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
-    """Compute `deps` for every statement, in one forward pass.
+    """Compute `deps` for every statement, in one forward pass (`_Dag`)."""
+    dag = _Dag(ctx)
+    deps: list[tuple[int, ...]] = []
+    all_writes: list[frozenset[str]] = []
+    for i, stmt in enumerate(prog.statements):
+        writes = _writes(stmt)
+        all_writes.append(writes)
+        deps.append(dag.add(i, stmt, writes))
+    _reject_reserved(prog.statements, all_writes, ctx)
+    _warn_unknown_tables(prog.statements, all_writes, ctx)
+    return dataclasses.replace(prog, deps=_reduce(deps))
+
+
+class _Dag:
+    """The state of the forward pass, in time linear in the program for the usual shapes.
 
     Each table keeps its last writer and the readers since then: a statement depends on the
     last writer of every table it touches, and — when it writes a table — on that table's
     readers since. Edges to earlier writers and readers follow transitively, so this is the
     all-pairs rule of the module docstring without comparing every pair.
+
+    Views, without expanding every read of a view into everything under it (quadratic in a
+    chain of views): a view's definition already depends on the last writers of everything its
+    definition reaches. So a read of a view needs that view's writer only, unless something
+    under the view was written (or redefined) since: such a view is `stale`, and a read goes
+    down into it. A write marks stale every view above the written name (`above`: the views
+    whose definitions read it, at any time, transitively). Who read a table through a view is
+    found when the table is written, from the views above it (`view_readers`, by time).
     """
-    views: dict[str, ir.CreateView] = {}
-    last_writer: dict[str, int] = {}
-    readers: dict[str, list[int]] = {}
-    since_barrier: list[int] = []
-    last_barrier = -1
-    deps: list[tuple[int, ...]] = []
-    all_writes: list[frozenset[str]] = []
-    for i, stmt in enumerate(prog.statements):
-        reads = _expanded_reads(stmt, views, ctx)
-        writes = _writes(stmt)
-        all_writes.append(writes)
+
+    def __init__(self, ctx: PassContext) -> None:
+        self.ctx = ctx
+        self.views: dict[str, tuple[int, frozenset[str]]] = {}  # name → (defined at, reads)
+        self.above: dict[str, set[str]] = {}  # name → views whose definitions read it
+        self.stale: set[str] = set()
+        self.view_readers: dict[str, list[int]] = {}  # view → statements reading it, in order
+        self.last_writer: dict[str, int] = {}
+        self.readers: dict[str, list[int]] = {}
+        self.since_barrier: list[int] = []
+        self.last_barrier = -1
+
+    def add(self, i: int, stmt: ir.Statement, writes: frozenset[str]) -> tuple[int, ...]:
+        """Statement `i`'s direct dependencies; records what it reads and writes."""
+        own = table_key(stmt.view) if isinstance(stmt, ir.CreateView) else None
+        through_views = self.written(writes)
+        reads = self.expand(_direct_reads(stmt), own, stmt.span)
         if _is_barrier(stmt):
-            direct = set(since_barrier) or ({last_barrier} if last_barrier >= 0 else set())
-            last_barrier, since_barrier = i, []
-            last_writer.clear()
-            readers.clear()
+            direct = set(self.since_barrier) or (
+                {self.last_barrier} if self.last_barrier >= 0 else set()
+            )
+            self.last_barrier, self.since_barrier = i, []
+            self.last_writer.clear()
+            self.readers.clear()
+            self.stale.clear()  # every earlier write is before the barrier
         else:
-            direct = {last_barrier} if last_barrier >= 0 else set()
-            direct.update(last_writer[t] for t in reads | writes if t in last_writer)
+            direct = {self.last_barrier} if self.last_barrier >= 0 else set()
+            direct.update(self.last_writer[t] for t in reads | writes if t in self.last_writer)
             for t in writes:
-                direct.update(readers.get(t, ()))
-            since_barrier.append(i)
+                direct.update(self.readers.get(t, ()))
+            direct.update(through_views)
+            self.since_barrier.append(i)
             for t in writes:
-                last_writer[t] = i
-                readers[t] = []
+                self.last_writer[t] = i
+                self.readers[t] = []
             for t in reads - writes:
-                readers.setdefault(t, []).append(i)
-        deps.append(tuple(sorted(direct)))
-        if isinstance(stmt, ir.CreateView):
-            views[table_key(stmt.view)] = stmt
+                self.readers.setdefault(t, []).append(i)
+            for t in reads & self.views.keys():  # also a view it writes: INSERT INTO v ... v
+                self.view_readers.setdefault(t, []).append(i)
+        if own is not None and isinstance(stmt, ir.CreateView):
+            self.views[own] = (i, _direct_reads(stmt))
+            for r in _direct_reads(stmt):
+                self.above.setdefault(r, set()).add(own)
+            self.stale.discard(own)
         else:
             for w in writes:
-                views.pop(w, None)  # rewritten as a table: no longer that view
-    _reject_reserved(prog.statements, all_writes, ctx)
-    _warn_unknown_tables(prog.statements, all_writes, ctx)
-    return dataclasses.replace(prog, deps=_reduce(deps))
+                self.views.pop(w, None)  # rewritten as a table: no longer that view
+        return tuple(sorted(direct))
+
+    def written(self, writes: frozenset[str]) -> set[int]:
+        """Mark the views above written names stale; the statements that read a written name
+        through a view since its last write (or the last barrier)."""
+        found: set[int] = set()
+        for t in writes:
+            since = max(self.last_writer.get(t, -1), self.last_barrier)
+            stack = list(self.above.get(t, ()))
+            seen: set[str] = set()
+            while stack:
+                view = stack.pop()
+                if view in seen:
+                    continue
+                seen.add(view)
+                self.stale.add(view)
+                log = self.view_readers.get(view, [])
+                found.update(log[bisect.bisect_right(log, since) :])
+                stack.extend(self.above.get(view, ()))
+        return found
+
+    def expand(self, start: frozenset[str], own: str | None, span: Span) -> frozenset[str]:
+        """`start` and, below each stale view in it, what that view's definition reads; a
+        definition of `own` that reaches `own` is a cycle (SF0501)."""
+        parent: dict[str, str | None] = {name: None for name in start}
+        stack = list(start)
+        while stack:
+            name = stack.pop()
+            if name == own:
+                chain = [name]
+                at = parent[name]
+                while at is not None:
+                    chain.append(at)
+                    at = parent[at]
+                _cycle(self.ctx, [own, *reversed(chain)], span)
+                continue
+            if name not in self.stale or name not in self.views:
+                continue
+            for inner in self.views[name][1]:
+                if inner not in parent:
+                    parent[inner] = name
+                    stack.append(inner)
+        return frozenset(parent)
 
 
 def _is_barrier(stmt: ir.Statement) -> bool:
@@ -101,33 +178,6 @@ def _direct_reads(stmt: ir.Statement) -> frozenset[str]:
             return stmt.reads
         case _:
             raise AssertionError(stmt)
-
-
-def _expanded_reads(
-    stmt: ir.Statement, views: dict[str, ir.CreateView], ctx: PassContext
-) -> frozenset[str]:
-    """Reads of `stmt`, with each view defined before it (`views`) replaced by its own reads
-    (the view itself stays in the set: reading it reads its definition too)."""
-    start = _direct_reads(stmt)
-    own = table_key(stmt.view) if isinstance(stmt, ir.CreateView) else None
-    if own is not None and own in start:
-        _cycle(ctx, [own, own], stmt.span)
-        return start
-    result = set(start)
-    stack = [(name, [own or "", name] if own else [name]) for name in start]
-    while stack:
-        name, chain = stack.pop()
-        view = views.get(name)
-        if view is None:
-            continue
-        for inner in view.reads:
-            if inner == own or inner in chain[1:]:
-                _cycle(ctx, [*chain, inner], stmt.span)
-                continue
-            if inner not in result:
-                result.add(inner)
-                stack.append((inner, [*chain, inner]))
-    return frozenset(result)
 
 
 def _cycle(ctx: PassContext, chain: list[str], span: Span) -> None:

@@ -188,13 +188,16 @@ class _Folder:
                 inner = self.truth(cond.operand)
                 return None if inner is None else not inner
             case ast.And() | ast.Or():
-                stop = isinstance(cond, ast.Or)  # the left value that decides alone
-                first = self.truth(cond.left)
-                if first is stop:
-                    self.check(cond.right)
-                    return stop
-                second = self.truth(cond.right)
-                return None if first is None or second is None else second
+                stop = isinstance(cond, ast.Or)  # the value that decides alone
+                known = True
+                for i, operand in enumerate(cond.operands):
+                    value = self.truth(operand)
+                    if value is stop:
+                        for rest in cond.operands[i + 1 :]:
+                            self.check(rest)  # not evaluated, still checked
+                        return stop if known else None
+                    known = known and value is not None
+                return not stop if known else None
             case ast.Paren():
                 return self.truth(cond.inner)
             case ast.Literal() | ast.VarRef() | ast.BareName():
@@ -314,7 +317,8 @@ class _Folder:
 
 
 def _depth(cond: ast.Condition) -> int:
-    """How deeply a condition nests (computed without recursion)."""
+    """How deeply a condition nests (computed without recursion): a flat `a AND b AND c` is
+    one level, however long."""
     deepest = 0
     stack: list[tuple[ast.Condition, int]] = [(cond, 1)]
     while stack:
@@ -327,8 +331,10 @@ def _depth(cond: ast.Condition) -> int:
 def _children(node: ast.Condition) -> tuple[ast.Condition, ...]:
     """A condition's operands, in source order."""
     match node:
-        case ast.Compare() | ast.And() | ast.Or():
+        case ast.Compare():
             return (node.left, node.right)
+        case ast.And() | ast.Or():
+            return node.operands
         case ast.InList():
             return (node.operand, *node.options)
         case ast.Not():

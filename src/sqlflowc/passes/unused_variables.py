@@ -96,8 +96,10 @@ def _condition_names(cond: ast.Condition) -> set[str]:
                 names.update(ref.name for ref in template.refs)
             case ast.Literal():
                 pass
-            case ast.Compare() | ast.And() | ast.Or():
+            case ast.Compare():
                 stack += [node.left, node.right]
+            case ast.And() | ast.Or():
+                stack += node.operands
             case ast.InList():
                 stack += [node.operand, *node.options]
             case ast.Not():

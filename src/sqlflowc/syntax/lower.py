@@ -265,17 +265,9 @@ class _Lowerer(ValueLowerer):
             span = self.span(t)
             match t.data:
                 case "or_":
-                    return ast.Or(
-                        left=self.condition(t.children[0]),
-                        right=self.condition(t.children[1]),
-                        span=span,
-                    )
+                    return ast.Or(operands=self.chain(t), span=span)
                 case "and_":
-                    return ast.And(
-                        left=self.condition(t.children[0]),
-                        right=self.condition(t.children[1]),
-                        span=span,
-                    )
+                    return ast.And(operands=self.chain(t), span=span)
                 case "not_":
                     return ast.Not(operand=self.condition(t.children[0]), span=span)
                 case "compare":
@@ -296,6 +288,16 @@ class _Lowerer(ValueLowerer):
                         span=span,
                     )
         return self.operand(t)
+
+    def chain(self, t: Tree[Token]) -> tuple[ast.Condition, ...]:
+        """The operands of a flat `a AND b AND c` (or OR) chain, left to right; the parser
+        nests it to the left, walked here without recursion."""
+        rights: list[Any] = []
+        node: Any = t
+        while isinstance(node, Tree) and node.data == t.data:
+            rights.append(node.children[1])
+            node = node.children[0]
+        return tuple(self.condition(c) for c in [node, *reversed(rights)])
 
     def operand(self, t: Any) -> ast.Operand:
         if isinstance(t, Tree) and t.data == "bare_name":
