@@ -20,6 +20,7 @@ import click
 
 from sqlflowc.cli_schema import schema_group
 from sqlflowc.cli_text import EXAMPLES
+from sqlflowc.limits import MAX_NESTING, MAX_THREADS, json_nesting
 
 if TYPE_CHECKING:
     from sqlflowc.api import Compilation
@@ -43,6 +44,8 @@ def _parse_vars(pairs: tuple[str, ...], vars_json: str | None) -> dict[str, Any]
     """`--vars JSON` then each `--var k=v` (values JSON-parsed when possible, else text)."""
     out: dict[str, Any] = {}
     if vars_json:
+        if json_nesting(vars_json) > MAX_NESTING:
+            raise click.BadParameter(f"nests deeper than {MAX_NESTING} levels", param_hint="--vars")
         try:
             loaded = json.loads(vars_json)
         except json.JSONDecodeError as err:
@@ -54,6 +57,11 @@ def _parse_vars(pairs: tuple[str, ...], vars_json: str | None) -> dict[str, Any]
         name, eq, value = pair.partition("=")
         if not eq or not name.strip():
             raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--var")
+        if json_nesting(value) > MAX_NESTING:
+            raise click.BadParameter(
+                f"the value of {name.strip()} nests deeper than {MAX_NESTING} levels",
+                param_hint="--var",
+            )
         try:
             out[name.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -349,8 +357,8 @@ def _unused_warnings(
 )
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
-    help="DuckDB worker threads.",
+    type=click.IntRange(min=1, max=MAX_THREADS),
+    help=f"DuckDB worker threads (1 to {MAX_THREADS}).",
     show_default="the profile's engine.threads, else one per core",
 )
 @click.option(

@@ -3,7 +3,8 @@
 - `read_pipeline(path)`: the text of a `.sf` file as UTF-8 (a leading byte-order mark dropped);
   raises CompileError: SF0903 when it does not exist, SF0009 when it is not UTF-8 text (naming
   the byte offset, never showing the bytes), SF0913 for any other OSError (permission denied, a
-  directory, ...).
+  directory, ...) and for a file larger than `limits.MAX_FILE_BYTES` (at most that much is read:
+  `compile /dev/zero` ends).
 - `pipeline_files(paths)`: each path as given; a directory is replaced by the `.sf` files under
   it, recursively, in sorted order (hidden directories such as `.git` are skipped). A directory
   without any `.sf` file is a `ValueError` (the CLI reports it as a usage error). A file named
@@ -23,6 +24,7 @@ from pathlib import Path
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Reporter
 from sqlflowc.fileio import file_error
 from sqlflowc.ir import ast
+from sqlflowc.limits import FileTooLarge, read_bounded
 from sqlflowc.source import SourceMap
 
 __all__ = ["included_by_others", "pipeline_files", "read_pipeline"]
@@ -33,7 +35,14 @@ SUFFIX = ".sf"
 def read_pipeline(path: Path) -> str:
     """The text of a pipeline file (see the module docstring for the errors)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_bounded(path).decode("utf-8-sig")
+    except FileTooLarge as err:
+        diagnostic = Diagnostic(
+            Code.FILE_ERROR,
+            f"cannot read {path}: {err.reason}",
+            help="a pipeline is text: split a generated one into INCLUDEd files",
+        )
+        raise CompileError([diagnostic], SourceMap()) from None
     except FileNotFoundError:
         raise CompileError(
             [Diagnostic(Code.INPUT_NOT_FOUND, f"pipeline file not found: {path}")], SourceMap()

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity
+from sqlflowc.limits import MAX_NESTING, MAX_THREADS, MAX_VALUES, value_problem
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.suggest import did_you_mean
-from sqlflowc.validation import Check, FieldError, Ge, ValidationError, validate
+from sqlflowc.validation import Check, FieldError, Ge, Le, ValidationError, validate
 
 if TYPE_CHECKING:
     import yaml
@@ -54,7 +55,7 @@ def _duckdb(value: str) -> str:
 class _EngineSection:
     type: Annotated[str, Check(_duckdb)] = "duckdb"
     path: str | None = None
-    threads: Annotated[int, Ge(1)] | None = None
+    threads: Annotated[int, Ge(1), Le(MAX_THREADS)] | None = None
     memory_limit: str | None = None
 
 
@@ -63,7 +64,7 @@ class _LegacyDuckDB:
     type: Annotated[str | None, Check(_only_duckdb)] = None
     mode: Literal["memory", "persistent"] | None = None
     path: str | None = None
-    threads: Annotated[int, Ge(1)] | None = None
+    threads: Annotated[int, Ge(1), Le(MAX_THREADS)] | None = None
     memory_limit: str | None = None
 
 
@@ -102,7 +103,18 @@ def read_profile_file(
     loader = _unique_key_loader()(text)
     try:
         root = loader.get_single_node()
+        too_big = value_problem(root, _node_children) if root is not None else None
+        if root is not None and too_big is not None:
+            message = f"profile `{name}` is too large to read: {too_big}"
+            help = f"a profile nests at most {MAX_NESTING} levels and holds {MAX_VALUES:,} values"
+            raise CompileError(
+                [Diagnostic(Code.PROFILE_ERROR, message, span(root), help=help)], sources
+            )
         data = loader.construct_document(root) if root is not None else None
+    except RecursionError:
+        # The YAML parser recurses into nested collections.
+        message = f"profile `{name}` is too large to read: it nests too deeply"
+        raise CompileError([Diagnostic(Code.PROFILE_ERROR, message)], sources) from None
     except _DuplicateKey as dup:
         first = dup.first.start_mark
         diagnostic = Diagnostic(
@@ -204,6 +216,17 @@ def _unique_key_loader() -> type[yaml.SafeLoader]:
             return super().construct_mapping(node, deep=deep)
 
     return UniqueKeyLoader
+
+
+def _node_children(node: yaml.Node) -> list[yaml.Node] | None:
+    """The nodes inside a composed YAML node (keys and values), None for a scalar."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return None
 
 
 def _index(

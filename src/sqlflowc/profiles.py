@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.limits import FileTooLarge, read_bounded
 from sqlflowc.profile_file import ProfileFile, YamlPath, read_profile_file
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.suggest import did_you_mean
@@ -162,7 +163,9 @@ def load_profile(project_dir: Path, name: str | None, sources: SourceMap | None 
             notes=(f"available profiles: {', '.join(names) if names else 'none'}",),
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path).decode("utf-8")
+    except FileTooLarge as err:
+        raise _fail(sources, f"cannot read profile {path}: {err.reason}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise _fail(sources, f"cannot read profile {path}: {err}") from None
     file_id = sources.add(_display(path), text)

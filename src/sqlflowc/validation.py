@@ -19,9 +19,10 @@ value given. Keys without a default are required; keys the schema does not decla
 
 Supported annotations: `str`, `int`, `float`, `bool`, `None`, `Any`, `Literal[...]`, `list[X]`,
 `tuple[X, ...]` and `tuple[X, Y]`, `dict[str, X]`, unions (`X | Y`, `Optional[X]`), nested
-schemas, and `Annotated[X, check, ...]` where each `Check` (`Ge`, `Gt` or any function wrapped in
-`Check`) runs, in order, on the value once it has the type `X`; a check raises `ValueError` with a
-reason and may return a normalised value (`Ge` and `Gt` word their reasons as pydantic did:
+schemas, and `Annotated[X, check, ...]` where each `Check` (`Ge`, `Gt`, `Le` or any function
+wrapped in `Check`) runs, in order, on the value once it has the type `X`; a check raises
+`ValueError` with a reason and may return a normalised value (`Ge`, `Gt`, `Le` word their
+reasons as pydantic did:
 `Input should be greater than 0`). A schema's `__post_init__` runs last, once
 every field is valid; a `ValueError` it raises is reported at the schema's own path.
 
@@ -62,6 +63,7 @@ __all__ = [
     "FieldSpec",
     "Ge",
     "Gt",
+    "Le",
     "ValidationError",
     "describe_type",
     "is_schema",
@@ -126,6 +128,21 @@ class Gt(Check):
     def _check(self, value: Any) -> Any:
         if not value > self.bound:
             raise ValueError(f"Input should be greater than {self.bound}")
+        return value
+
+
+class Le(Check):
+    """`value <= bound`."""
+
+    __slots__ = ("bound",)
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        super().__init__(self._check)
+
+    def _check(self, value: Any) -> Any:
+        if not value <= self.bound:
+            raise ValueError(f"Input should be less than or equal to {self.bound}")
         return value
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from sqlflowc.backend import plan as p
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.limits import MAX_NESTING, FileTooLarge, json_nesting, read_bounded
 from sqlflowc.schema import Policy
 from sqlflowc.source import SourceMap, Span
 
@@ -179,10 +180,14 @@ def load_plan(path: Path, sources: SourceMap | None = None) -> p.Plan:
         return CompileError([Diagnostic(Code.BAD_PLAN, message, span, help=help)], sources)
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path).decode("utf-8")
+    except FileTooLarge as err:
+        raise fail(f"cannot read plan {path}: {err.reason}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise fail(f"cannot read plan {path}: {err}") from None
     file_id = sources.add(str(path), text)
+    if json_nesting(text) > MAX_NESTING:
+        raise fail(f"plan {path} nests deeper than {MAX_NESTING} levels: it is no plan")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

@@ -13,6 +13,10 @@ even in a branch that will turn out inactive, so its syntax errors are always re
 - A missing or unreadable file is `INCLUDE_NOT_FOUND` at the path literal, naming the path
   resolved; an include cycle is `INCLUDE_CYCLE` showing the chain `a.sf → b.sf → a.sf`.
   Including the same file twice (not from inside itself) is fine; it is parsed once.
+- Limits (`limits.py`): INCLUDEs nest at most `MAX_INCLUDE_DEPTH` files deep and a compilation
+  expands at most `MAX_INCLUDES` of them (a file included twice is expanded twice); past either,
+  `INCLUDE_LIMIT` once, at the INCLUDE, and nothing more is expanded. A file larger than
+  `MAX_FILE_BYTES` is `INCLUDE_NOT_FOUND` (never read whole).
 - `AS alias` labels the included file: `ctx.labels[file_id] = alias`. A file included without an
   alias from a labelled file inherits that label, so nested includes stay in their group.
 """
@@ -26,6 +30,7 @@ from typing import assert_never
 
 from sqlflowc.diagnostics import Code, Diagnostic
 from sqlflowc.ir import ast
+from sqlflowc.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDES, FileTooLarge, read_bounded
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
 from sqlflowc.syntax.lower import parse_pipeline
@@ -55,6 +60,8 @@ class _Expander:
     ctx: PassContext
     parsed: dict[str, tuple[int, ast.Pipeline | None]] = field(default_factory=dict)
     reported: set[Span] = field(default_factory=set)
+    expanded: int = 0
+    over_limit: bool = False
 
     def block(
         self, statements: tuple[ast.Statement, ...], stack: tuple[_Frame, ...]
@@ -120,6 +127,22 @@ class _Expander:
                 help="remove this INCLUDE",
             )
             return ()
+        if len(stack) > MAX_INCLUDE_DEPTH:
+            self.limit(
+                literal.span,
+                f"INCLUDEs nest more than {MAX_INCLUDE_DEPTH} files deep",
+                "flatten the chain: include the files from one place",
+            )
+            return ()
+        self.expanded += 1
+        if self.expanded > MAX_INCLUDES:
+            self.limit(
+                literal.span,
+                f"the pipeline expands more than {MAX_INCLUDES:,} INCLUDEs",
+                "a file included twice is expanded twice, and so is everything it includes: "
+                "include shared files once",
+            )
+            return ()
         here = stack[-1]
         shown = os.path.normpath(os.path.join(os.path.dirname(here.shown), written))
         if not written.lower().endswith(".sf") and not os.path.isdir(shown):
@@ -156,7 +179,15 @@ class _Expander:
             return self.parsed[key]
         reporter = self.ctx.reporter
         try:
-            data = Path(shown).read_bytes()
+            data = read_bounded(shown)
+        except FileTooLarge as err:
+            reporter.error(
+                Code.INCLUDE_NOT_FOUND,
+                f"included file `{shown}` cannot be read: {err.reason}",
+                site,
+                label="too large",
+            )
+            return None
         except FileNotFoundError:
             reporter.error(
                 Code.INCLUDE_NOT_FOUND,
@@ -197,6 +228,14 @@ class _Expander:
         result = (file_id, parse_pipeline(text, file_id, reporter))
         self.parsed[key] = result
         return result
+
+    def limit(self, site: Span, message: str, help: str) -> None:
+        """Report an include limit once; the compilation stops expanding after it."""
+        if not self.over_limit:
+            self.over_limit = True
+            self.ctx.reporter.error(
+                Code.INCLUDE_LIMIT, message, site, label="not included", help=help
+            )
 
     def cycle(self, stack: tuple[_Frame, ...], closing: _Frame) -> None:
         site = closing.site
