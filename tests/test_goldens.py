@@ -59,6 +59,7 @@ UNREACHABLE = {
     Code.HOOK_FAILED: "run time only, about hooks (tests/test_hooks.py)",
     Code.FILE_ERROR: "about the files a command reads and writes, not about a pipeline "
     "(tests/test_cli_files.py)",
+    Code.CONNECTOR_WARNING: "run time only, about the data (tests/postgres/)",
     Code.TABLE_UDF_OUTPUT: "run time only",
     Code.UDF_UNAVAILABLE: "never raised yet",
     Code.SCHEMA_NOT_CHECKED: "needs a database locked by another process "

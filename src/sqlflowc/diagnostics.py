@@ -108,6 +108,7 @@ class Code(enum.Enum):
     OBSOLETE_PARAM = "SF0911"
     HOOK_FAILED = "SF0912"
     FILE_ERROR = "SF0913"
+    CONNECTOR_WARNING = "SF0914"
     INTERNAL = "SF0999"
 
 

@@ -35,7 +35,9 @@ JsonValue: TypeAlias = (
 )
 # The INCREMENTAL window's macros a staging statement binds as named parameters.
 WindowParameter: TypeAlias = Literal["start_dt", "end_dt", "start_date", "end_date"]
-ExportFormat: TypeAlias = Literal["csv", "parquet", "json"]
+# An export format is the type name of the connector that writes it, lower-case: `csv`,
+# `parquet`, `json`, `postgres`, or a plugin's.
+ExportFormat: TypeAlias = str
 
 __all__ = [
     "PLAN_VERSION",

@@ -34,6 +34,8 @@ Methods, each with a default:
   does it through its run-time face, briefly, and returns None on any failure.
 - `check_export(options, site, reporter)`: validate EXPORT options against `export_schema`;
   `parse_export(options)` returns them validated (raises `ValueError`).
+- `check_target(target, options, span, reporter)`: report an EXPORT target (`TO '...'`) the
+  connector cannot write; the default accepts local paths (and `file://`) only.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from sqlflowc.connectors.params import CommonParams, ParamSite, check_params
 from sqlflowc.connectors.secrets import is_secret_field
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import program
+from sqlflowc.source import Span
 from sqlflowc.validation import describe_type, schema_fields, validate
 
 if TYPE_CHECKING:
@@ -133,6 +136,19 @@ class Connector:
             return None
         obsolete = {name: self.export_obsolete_help(name) for name in self.export_obsolete}
         return check_params(self.export_schema, options, site, reporter, obsolete=obsolete)
+
+    def check_target(
+        self, target: str, options: Mapping[str, Any], span: Span, reporter: Reporter
+    ) -> None:
+        """Report an EXPORT target this connector cannot write (default: local paths only)."""
+        scheme = target.split("://", 1)[0] if "://" in target else ""
+        if scheme and scheme.lower() != "file":
+            reporter.error(
+                Code.BAD_EXPORT,
+                f"{self.name} exports to `{scheme}://` targets are not supported",
+                span,
+                help="export to a local path",
+            )
 
     def is_secret(self, field: str) -> bool:
         """Whether parameter `field` holds a secret (common names or `secret_fields`)."""

@@ -43,10 +43,13 @@ P = TypeVar("P")
 class CommonParams:
     """Parameters of every connector: how often a transient fault (a refused or reset
     connection, a timeout, an HTTP 5xx) is retried, and the first delay in seconds (doubled
-    after each retry). Local files have no transient faults; remote ones (S3 paths) do."""
+    after each retry). Local files have no transient faults; remote ones (S3 paths) do.
+    `connection` names the profile connection whose fields the compiler merged in (written
+    `"connection": "name"`, or `SOURCE s FROM "name"`); messages name the connection by it."""
 
     retries: Annotated[int, Ge(0)] = DEFAULT_RETRIES
     retry_delay: Annotated[float, Ge(0)] = DEFAULT_RETRY_DELAY
+    connection: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from sqlflowc.connectors.base import Connector
     from sqlflowc.retry import RetryEvent
+    from sqlflowc.schema import Policy
 
 __all__ = [
     "ArrowBatches",
@@ -75,11 +76,13 @@ class ConnectorError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Watermark:
-    """Only rows with `column` past `after` are needed (`>=` when `inclusive`)."""
+    """Only rows with `column` past `after` are needed (`>=` when `inclusive`), and, when
+    `until` is given, not past `until` (inclusive): an INCREMENTAL load's window."""
 
     column: str
     after: Any  # a date, datetime, number or string, as DuckDB returned it
     inclusive: bool = False
+    until: Any = None
 
 
 # Called by a connector retrying by itself (`sqlflowc.retry.call_with_retries(on_retry=...)`).
@@ -96,6 +99,7 @@ class ReadRequest:
     watermark: Watermark | None = None
     batch_size: int | None = None
     on_retry: RetryReport | None = None
+    on_warning: Callable[[str], None] | None = None  # what the reader should know (lossy types)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +112,17 @@ class DuckDBScan:
 
 @dataclass(frozen=True, slots=True)
 class ArrowBatches:
-    """The source's rows as Arrow record batches."""
+    """The source's rows as Arrow record batches.
+
+    `failure`, when given, is asked after DuckDB failed while reading the batches: the
+    connector's own account of why they stopped (a `ConnectorError`, `transient` when a retry
+    may help: a connection lost mid-stream), or None when the connector saw nothing wrong.
+    DuckDB wraps a reader's exceptions in its own, so this is how the cause comes back."""
 
     reader: pa.RecordBatchReader
     watermark_applied: bool = False
     close: Callable[[], None] | None = None
+    failure: Callable[[], ConnectorError | None] | None = None
 
 
 Read = DuckDBScan | ArrowBatches
@@ -127,14 +137,20 @@ class WriteRequest:
     query: str
     target: str  # the EXPORT's `TO` string: a path, a URI, a connection name
     on_retry: RetryReport | None = None
+    schema_policy: Policy = "strict"  # for targets that keep rows: may columns be added?
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What an EXPORT wrote: rows (None when unknown) and where (for people)."""
+    """What an EXPORT wrote: rows (None when unknown) and where (for people). A target that
+    keeps rows (a database table) also says how many were `inserted` and `updated` (by key),
+    and whether the table was `created`."""
 
     rows: int | None
     location: str
+    inserted: int | None = None
+    updated: int | None = None
+    created: bool = False
 
 
 @dataclass(frozen=True, slots=True)

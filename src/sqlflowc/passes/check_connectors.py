@@ -3,7 +3,7 @@
 Requires: a resolved program. Ensures, reporting and never raising: every declared source names
 a known connector type with valid parameters (and, for local files, existing input); every
 export names a known format (a connector that can be written to) with valid options and a
-local target.
+target that connector can write (`Connector.check_target`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlflowc.connectors import check_export, check_source
-from sqlflowc.connectors.files.base import export_path
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
@@ -24,25 +23,6 @@ def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
         check_source(source, project, ctx.reporter)
     for stmt in prog.statements:
         if isinstance(stmt, ir.Export):
-            scheme = stmt.uri.split("://", 1)[0] if "://" in stmt.uri else ""
-            if scheme and scheme.lower() != "file":
-                ctx.reporter.error(
-                    Code.BAD_EXPORT,
-                    f"exports to `{scheme}://` targets are not supported yet",
-                    stmt.span,
-                    help="export to a local path; remote targets (S3, PostgreSQL) are not "
-                    "available in this version",
-                )
-            elif scheme and "${" not in stmt.uri:
-                try:
-                    export_path(stmt.uri, project)
-                except ValueError as err:
-                    ctx.reporter.error(
-                        Code.BAD_EXPORT,
-                        str(err),
-                        stmt.span,
-                        help="write file:///absolute/path, or a path relative to the project",
-                    )
             if not stmt.uri.strip():
                 ctx.reporter.error(
                     Code.BAD_EXPORT,
@@ -50,5 +30,7 @@ def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
                     stmt.span,
                     help="write the file to create, e.g. TO 'output/report.csv'",
                 )
-            check_export(stmt, ctx.reporter)
+            connector = check_export(stmt, ctx.reporter)
+            if connector is not None and stmt.uri.strip():
+                connector.check_target(stmt.uri, stmt.options, stmt.span, ctx.reporter)
     return prog

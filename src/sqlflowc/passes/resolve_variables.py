@@ -17,7 +17,10 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
   that already is a lone secret-variable placeholder keeps it. The executor substitutes every
   `${key}` of `Program.secrets` back in SQL, URIs and parameters alike.
 - `SOURCE s FROM "conn"`: only connections that are used are resolved; `${...}` in a profile
-  value splices like a JSON string. OPTIONS are merged on top.
+  value splices like a JSON string. OPTIONS are merged on top. The same merge happens for
+  `"connection": "conn"` in a source's PARAMS or an export's OPTIONS (the connection must be of
+  the source's or the export's type), and for `EXPORT ... TO "conn" TYPE T` when `conn` names a
+  profile connection of type T.
 - Sources are matched case-insensitively, quoted or not (`names.parts_key`, the rule for table
   names); a LOAD may name a source declared later in the file, since a SOURCE only declares a
   configuration.
@@ -261,10 +264,15 @@ class _Resolver:
                 spans = {p.key: p.value.span for p in stmt.params.pairs}
                 if not ok:
                     return None
+                site = spans.get("connection", stmt.span)
+                kind = stmt.connector.value
+                merged = self.with_connection(params, kind, site, f"source `{stmt.name.value}`")
+                if merged is None:
+                    return None
                 return program.Source(
                     name=stmt.name.value,
                     connector=stmt.connector.value.upper(),
-                    params=self.mask(params, owner),
+                    params=self.mask(merged, owner),
                     span=stmt.span,
                     param_spans=spans,
                     param_key_spans=_key_spans(stmt.params),
@@ -275,8 +283,32 @@ class _Resolver:
                 assert_never(stmt)
 
     def profile_source(self, stmt: ast.SourceFromProfile, owner: str) -> program.Source | None:
-        name = str(stmt.connection.value)
+        found = self.connection(str(stmt.connection.value), stmt.connection.span)
+        if found is None:
+            return None
+        name, kind, params = found
+        options, good = self.json_object(stmt.options)
+        if not good:
+            return None
         site = stmt.connection.span
+        spans = {key: site for key in params}
+        key_spans = dict(spans)
+        if stmt.options is not None:
+            spans.update({p.key: p.value.span for p in stmt.options.pairs})
+            key_spans.update(_key_spans(stmt.options))
+        return program.Source(
+            name=stmt.name.value,
+            connector=kind.upper(),
+            params=self.mask({**params, **options, "connection": name}, owner),
+            span=stmt.span,
+            param_spans=spans,
+            param_key_spans=key_spans,
+            connection=name,
+        )
+
+    def connection(self, name: str, site: Span) -> tuple[str, str, dict[str, JsonData]] | None:
+        """Profile connection `name` (case-insensitively when unambiguous) used at `site`:
+        (its name, its type, its other fields resolved); None after reporting a problem."""
         connections = self.ctx.connections
         if name not in connections:
             # Connection names match case-insensitively when that is unambiguous ("LAKE": lake).
@@ -310,23 +342,30 @@ class _Resolver:
             if key != "type":
                 params[key], good = self.profile_value(value, name, key, site)
                 ok = ok and good
-        options, good = self.json_object(stmt.options)
-        if not (ok and good):
+        return (name, kind, params) if ok else None
+
+    def with_connection(
+        self, given: dict[str, JsonData], kind: str, site: Span, what: str
+    ) -> dict[str, JsonData] | None:
+        """`given` (PARAMS or OPTIONS) on top of the fields of the profile connection its
+        `"connection"` names, when it names one; the connection must be of type `kind`."""
+        name = given.get("connection")
+        if not isinstance(name, str) or not name:
+            return given
+        found = self.connection(name, site)
+        if found is None:
             return None
-        spans = {key: site for key in params}
-        key_spans = dict(spans)
-        if stmt.options is not None:
-            spans.update({p.key: p.value.span for p in stmt.options.pairs})
-            key_spans.update(_key_spans(stmt.options))
-        return program.Source(
-            name=stmt.name.value,
-            connector=kind.upper(),
-            params=self.mask({**params, **options}, owner),
-            span=stmt.span,
-            param_spans=spans,
-            param_key_spans=key_spans,
-            connection=name,
-        )
+        name, conn_kind, fields = found
+        if conn_kind.upper() != kind.upper():
+            self.reporter.error(
+                Code.PROFILE_ERROR,
+                f"connection `{name}` is of type `{conn_kind}`, but {what} is {kind.upper()}",
+                site,
+                label="this connection",
+                help=f"name a connection of type `{kind.lower()}`",
+            )
+            return None
+        return {**fields, **given, "connection": name}
 
     def profile_value(self, value: Any, conn: str, key: str, site: Span) -> tuple[JsonData, bool]:
         """A profile value with `${...}` resolved (lazily: only for connections in use)."""
@@ -355,6 +394,14 @@ class _Resolver:
         where = f"profile connection `{conn}` (field `{key}`)"
         spliced = splice(replace(template, refs=refs), self.scope, self.unknown, where)
         return (None, False) if spliced is None else (spliced.display, True)
+
+    def names_connection(self, text: str, kind: str) -> bool:
+        """Whether `text` is the name of a profile connection of type `kind` (any case)."""
+        for name, raw in self.ctx.connections.items():
+            if name.lower() == text.strip().lower():
+                conn_kind = raw.get("type")
+                return isinstance(conn_kind, str) and conn_kind.upper() == kind.upper()
+        return False
 
     def load(self, stmt: ast.Load) -> program.Load | None:
         folded = _fold(stmt.source)
@@ -404,6 +451,16 @@ class _Resolver:
         if query is None or uri is None or not ok:
             return None
         spans = {p.key: p.value.span for p in stmt.options.pairs} if stmt.options else {}
+        kind = stmt.format.value
+        if "://" not in uri.text and self.names_connection(uri.text, kind):
+            # `TO "warehouse"`: a profile connection of the export's type is the target.
+            options = {"connection": uri.text, **options}
+        merged = self.with_connection(
+            options, kind, spans.get("connection", stmt.span), f"this {kind.upper()} export"
+        )
+        if merged is None:
+            return None
+        options = merged
         return program.Export(
             query=query,
             uri=uri.text,

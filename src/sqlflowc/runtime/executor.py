@@ -52,6 +52,7 @@ from sqlflowc.runtime.report import (
     Failure,
     RunEvent,
     RunResult,
+    RunWarning,
     StepOutcome,
     StepStatus,
     format_event,
@@ -115,6 +116,7 @@ def run_plan(
     )
     hooks.run_start(record)
     outcomes: list[StepOutcome] = []
+    step_warnings: list[RunWarning] = []  # what steps noticed without failing (connectors)
     failures: list[Failure] = []
 
     def finish() -> RunResult:
@@ -128,7 +130,7 @@ def run_plan(
         )
         ended = dataclasses.replace(record, finished_at=datetime.now(UTC), result=result)
         hooks.run_end(ended)
-        return dataclasses.replace(result, warnings=tuple(hooks.warnings))
+        return dataclasses.replace(result, warnings=(*step_warnings, *hooks.warnings))
 
     try:
         con = _connect(database, threads, memory_limit, plan.project_dir)
@@ -175,7 +177,11 @@ def run_plan(
                 )
 
         ctx = StepContext(
-            project_dir=Path(plan.project_dir), secrets=vault, udfs=udfs, on_retry=retried
+            project_dir=Path(plan.project_dir),
+            secrets=vault,
+            udfs=udfs,
+            on_retry=retried,
+            warnings=step_warnings,
         )
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:

@@ -1,16 +1,23 @@
 """Sources read at run time: a `Load` whose connector has no compile-time scan.
 
-Contract of `source_read(con, load, project_dir, substitute, on_retry)` (a context manager), for
-a `Load`
-whose `read` names a relation (the backend's choice for a connector without a compile-time
-scan): the connector's run-time face reads the source (`ConnectorRuntime.read`) with the step's
-`source.params`, and the result is visible to the step's SQL under that name for the duration
-of the block — `ArrowBatches` registered on the connection (DuckDB streams the batches; `close`
-is called when the block ends, however it ends), a `DuckDBScan` as a temporary view. `${...}`
-placeholders in the parameters are substituted (`substitute`) right before the read; nothing
-secret is kept. A transient `ConnectorError` raised by `read` is retried (`sqlflowc.retry`: the
-source's `retries`, after `retry_delay` seconds doubled each time), each retry reported to
-`on_retry` (which the connector also gets, in `ReadRequest.on_retry`); others propagate.
+Contract of `source_read(con, load, project_dir, substitute, ...)` (a context manager), for a
+`Load` whose `read` names a relation (the backend's choice for a connector without a
+compile-time scan): the connector's run-time face reads the source (`ConnectorRuntime.read`)
+with the step's `source.params`, and the result is visible to the step's SQL under that name
+for the duration of the block — `ArrowBatches` registered on the connection (DuckDB streams the
+batches; `close` is called when the block ends, however it ends), a `DuckDBScan` as a temporary
+view. `${...}` placeholders in the parameters are substituted (`substitute`) right before the
+read; nothing secret is kept. When DuckDB fails while reading Arrow batches, the connector's own
+account of why (`ArrowBatches.failure`: a lost connection, transient) is raised instead of
+DuckDB's, which only wraps it.
+
+`with_source(con, load, project_dir, substitute, body, ...)` runs `body` (the step's writes, one
+transaction) inside `source_read`, and runs the whole again when a transient `ConnectorError`
+ends it — opening the read or in the middle of the batches: the body is atomic, so a failed
+attempt left nothing behind. Retries follow the source's `retries` and `retry_delay`
+(`retry_policy`, `sqlflowc.retry`), each reported to `on_retry` (which the connector also gets,
+in `ReadRequest.on_retry`); others propagate. What the connector reports without failing
+(`ReadRequest.on_warning`: a column read inexactly) goes to `on_warning`, once per message.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlflowc.backend.plan import Load
 from sqlflowc.connectors import get_connector
@@ -36,7 +43,64 @@ from sqlflowc.sqlbuild import sql_identifier
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["source_read"]
+    from sqlflowc.connectors.base import Connector
+
+__all__ = ["retry_policy", "source_read", "with_source"]
+
+T = TypeVar("T")
+
+
+def retry_policy(params: Any) -> RetryPolicy:
+    """The retries a source's parameters (or an export's options) ask for."""
+    return RetryPolicy(
+        retries=int(getattr(params, "retries", DEFAULT_RETRIES)),
+        delay=float(getattr(params, "retry_delay", DEFAULT_RETRY_DELAY)),
+    )
+
+
+def with_source(
+    con: Connection,
+    load: Load,
+    project_dir: Path,
+    substitute: Callable[[str], str],
+    body: Callable[[], T],
+    *,
+    on_retry: RetryReport | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> T:
+    """`body()` with the load's source readable, retried on transient faults (module doc)."""
+    _, params = _parsed(load, substitute)
+    warned: set[str] = set()
+
+    def warn_once(message: str) -> None:  # a retry reads the same columns again
+        if on_warning is not None and message not in warned:
+            warned.add(message)
+            on_warning(message)
+
+    def attempt() -> T:
+        with source_read(con, load, project_dir, substitute, on_retry, on_warning=warn_once):
+            return body()
+
+    return call_with_retries(
+        attempt,
+        policy=retry_policy(params),
+        is_transient=lambda err: isinstance(err, ConnectorError) and err.transient,
+        what=load.id,
+        on_retry=on_retry,
+    )
+
+
+def _parsed(load: Load, substitute: Callable[[str], str]) -> tuple[Connector, Any]:
+    connector = get_connector(load.source.connector)
+    if connector is None or load.read is None:
+        raise ConnectorError(
+            f"internal error: step `{load.id}` reads an unknown source; please report"
+        )
+    raw = _substituted(dict(load.source.params), substitute)
+    try:
+        return connector, connector.parse(raw)
+    except ValueError as err:  # a hand-edited plan; the compiler validates parameters
+        raise ConnectorError(f"invalid parameters for {connector.name}: {err}") from None
 
 
 @contextlib.contextmanager
@@ -46,37 +110,30 @@ def source_read(
     project_dir: Path,
     substitute: Callable[[str], str],
     on_retry: RetryReport | None = None,
+    *,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """Make the load's run-time source readable under `load.read`; see the module docstring."""
+    connector, params = _parsed(load, substitute)
     relation = load.read
-    connector = get_connector(load.source.connector)
-    if connector is None or relation is None:
-        raise ConnectorError(
-            f"internal error: step `{load.id}` reads an unknown source; please report"
-        )
-    raw = _substituted(dict(load.source.params), substitute)
-    try:
-        params = connector.parse(raw)
-    except ValueError as err:  # a hand-edited plan; the compiler validates parameters
-        raise ConnectorError(f"invalid parameters for {connector.name}: {err}") from None
-    request = ReadRequest(project_dir=project_dir, connection=con, on_retry=on_retry)
-    policy = RetryPolicy(
-        retries=int(getattr(params, "retries", DEFAULT_RETRIES)),
-        delay=float(getattr(params, "retry_delay", DEFAULT_RETRY_DELAY)),
+    assert relation is not None  # checked by _parsed
+    request = ReadRequest(
+        project_dir=project_dir, connection=con, on_retry=on_retry, on_warning=on_warning
     )
-    result: Read = call_with_retries(
-        lambda: connector.runtime().read(params, request),
-        policy=policy,
-        is_transient=lambda err: isinstance(err, ConnectorError) and err.transient,
-        what=load.id,
-        on_retry=on_retry,
-    )
+    result: Read = connector.runtime().read(params, request)
     match result:
         case ArrowBatches():
+            import duckdb
+
             try:
                 con.register(relation, result.reader)
                 try:
                     yield
+                except duckdb.Error:
+                    cause = result.failure() if result.failure is not None else None
+                    if cause is None:
+                        raise
+                    raise cause from None
                 finally:
                     con.unregister(relation)
             finally:

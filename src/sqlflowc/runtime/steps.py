@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, assert_never
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
 from sqlflowc.backend.plan import (
     Append,
@@ -50,7 +50,7 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code
-from sqlflowc.runtime.report import StepOutcome, StepStatus
+from sqlflowc.runtime.report import RunWarning, StepOutcome, StepStatus
 from sqlflowc.secret_masking import mask_secrets
 from sqlflowc.sql_splices import splice_error
 from sqlflowc.syntax.varref import expand, expand_with_spans
@@ -206,18 +206,35 @@ def _literal_placeholder(token: bytes) -> str | None:
 @dataclass(frozen=True, slots=True)
 class StepContext:
     """What running a step needs besides its connection: the project directory (relative
-    export URIs), the run's secrets, its Python UDFs (None when no step needs any), and where a
-    connector's retries of a step are reported (`on_retry(step, event)`)."""
+    export URIs), the run's secrets, its Python UDFs (None when no step needs any), where a
+    connector's retries of a step are reported (`on_retry(step, event)`), and where what a
+    step noticed without failing goes (`warnings`: a connector reading a column inexactly)."""
 
     project_dir: Path
     secrets: Secrets
     udfs: UdfRuntime | None = None
     on_retry: Callable[[Step, RetryEvent], None] | None = None
+    warnings: list[RunWarning] = dataclasses.field(default_factory=list)
 
     def retry_report(self, step: Step) -> Callable[[RetryEvent], None] | None:
         """`on_retry` for one step, as connectors take it."""
         report = self.on_retry
         return None if report is None else lambda event: report(step, event)
+
+    def warning_report(self, step: Step) -> Callable[[str], None]:
+        """A connector's warning about `step`: SF0914 at its statement, secrets masked."""
+
+        def report(message: str) -> None:
+            self.warnings.append(
+                RunWarning(
+                    code=Code.CONNECTOR_WARNING,
+                    message=self.secrets.mask(f"step `{step.id}`: {message}"),
+                    location=step.location,
+                    label="this statement",
+                )
+            )
+
+        return report
 
 
 def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
@@ -282,11 +299,18 @@ def _execute(
     sub = ctx.secrets.substitute_sql
     match step:
         case Load() if step.read is not None:
-            from sqlflowc.runtime.reads import source_read
+            from sqlflowc.runtime.reads import with_source
 
-            substitute = ctx.secrets.substitute  # parameters, not SQL
-            with source_read(con, step, ctx.project_dir, substitute, ctx.retry_report(step)):
-                return _execute(con, dataclasses.replace(step, read=None), ctx)
+            reading = step
+            return with_source(
+                con,
+                reading,
+                ctx.project_dir,
+                ctx.secrets.substitute,  # parameters are values, not SQL
+                lambda: _execute(con, dataclasses.replace(reading, read=None), ctx),
+                on_retry=ctx.retry_report(step),
+                on_warning=ctx.warning_report(step),
+            )
         case Load() | CreateTable():
             if isinstance(step.mode, Replace):  # CREATE TABLE ... AS: DuckDB prepares it
                 with _udf_threads(con, step, ctx):
@@ -309,7 +333,7 @@ def _execute(
                 return _in_transaction(con, [sub(step.sql, bind=preparable(step.sql))]), None
         case Export():
             with _udf_threads(con, step, ctx):
-                return _export(con, step, ctx), None
+                return _export(con, step, ctx)
         case TableUdf():
             udfs = ctx.udfs
             if udfs is None:
@@ -360,17 +384,21 @@ def _execute_sql(con: Connection, sql: BoundSql) -> int | None:
     return None
 
 
-def _export(con: Connection, step: Export, ctx: StepContext) -> tuple[int | None, ...]:
-    """Write the query's rows through the format's connector (`ConnectorRuntime.write`)."""
+def _export(
+    con: Connection, step: Export, ctx: StepContext
+) -> tuple[tuple[int | None, ...], LoadCounts | None]:
+    """Write the query's rows through the format's connector (`ConnectorRuntime.write`); what
+    a target keeping rows (a database table) did: created, inserted, updated."""
     from sqlflowc.connectors import get_connector
     from sqlflowc.connectors.runtime import WriteRequest
+    from sqlflowc.runtime.load_modes import LoadCounts
 
     uri = ctx.secrets.substitute(step.uri)
     connector = get_connector(step.format)
     if connector is None or connector.export_schema is None:
         raise StepError(f"internal error: export step has format {step.format!r}; please report")
     try:
-        options = connector.parse_export(step.options)
+        options = connector.parse_export(_substituted(step.options, ctx.secrets.substitute))
     except ValueError as err:  # a hand-edited plan; the compiler validates options
         raise StepError(f"invalid options for a {step.format.upper()} export: {err}") from None
     # A connector may read the query on another cursor, so the secret is in its text.
@@ -382,4 +410,19 @@ def _export(con: Connection, step: Export, ctx: StepContext) -> tuple[int | None
         target=uri,
         on_retry=ctx.retry_report(step),
     )
-    return (connector.runtime().write(options, request).rows,)
+    result = connector.runtime().write(options, request)
+    load = None
+    if result.inserted is not None:
+        load = LoadCounts(inserted=result.inserted, updated=result.updated, created=result.created)
+    return (result.rows,), load
+
+
+def _substituted(value: Any, substitute: Callable[[str], str]) -> Any:
+    """`value` (parameters, options) with `${...}` secrets substituted in every string."""
+    if isinstance(value, str):
+        return substitute(value)
+    if isinstance(value, Mapping):
+        return {k: _substituted(v, substitute) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_substituted(v, substitute) for v in value]
+    return value

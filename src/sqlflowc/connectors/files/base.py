@@ -114,6 +114,22 @@ class FileConnector(Connector, ABC):
     ) -> None:
         """Further compile-time checks once the files are known to exist (none by default)."""
 
+    def check_target(
+        self, target: str, options: Mapping[str, Any], span: Span, reporter: Reporter
+    ) -> None:
+        """A local path, or a `file:///absolute/path`: any other URL is an error."""
+        super().check_target(target, options, span, reporter)
+        if target.lower().startswith("file://") and "${" not in target:
+            try:
+                export_path(target, Path("."))
+            except ValueError as err:
+                reporter.error(
+                    Code.BAD_EXPORT,
+                    str(err),
+                    span,
+                    help="write file:///absolute/path, or a path relative to the project",
+                )
+
     def obsolete_help(self, name: str, source: program.Source) -> str:
         """Remove it, and what to write instead (for the incremental parameters)."""
         params = source.params

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from sqlflowc.connectors.params import CommonParams
 from sqlflowc.validation import Ge, Gt
 
 __all__ = [
@@ -54,8 +55,9 @@ _ALIASES = (("dbname", "database"), ("user", "username"), ("dsn", "uri"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ConnectionParams:
-    """Where to connect (see the module docstring)."""
+class ConnectionParams(CommonParams):
+    """Where to connect (see the module docstring); `retries`/`retry_delay` from
+    `CommonParams`."""
 
     host: str | None = None
     port: Annotated[int, Ge(1)] | None = None
@@ -69,8 +71,6 @@ class ConnectionParams:
     application_name: str | None = None
     dsn: str | None = None
     uri: str | None = None
-    retries: Annotated[int, Ge(0)] = 3
-    retry_delay: Annotated[float, Ge(0)] = 1.0
 
     def __post_init__(self) -> None:
         for name, alias in _ALIASES:
@@ -157,7 +157,6 @@ class SourceParams(ConnectionParams):
     query: str | None = None
     columns: list[str] | None = None
     batch_size: Annotated[int, Gt(0)] = DEFAULT_BATCH_SIZE
-    connection: str | None = None
 
     def __post_init__(self) -> None:
         ConnectionParams.__post_init__(self)
@@ -190,7 +189,6 @@ class ExportOptions(ConnectionParams):
     if_exists: Literal["replace", "append", "fail"] | None = None
     key: str | list[str] | None = None
     merge_keys: str | list[str] | None = None
-    connection: str | None = None
 
     def __post_init__(self) -> None:
         ConnectionParams.__post_init__(self)

@@ -93,11 +93,18 @@ class NoSuchRelation(Exception):
 
 @dataclass(frozen=True, slots=True)
 class WatermarkFilter:
-    """Only rows with `column` past `after` (`>=` when `inclusive`): pushed into the COPY."""
+    """Only rows with `column` past `after` (`>=` when `inclusive`; None: no lower bound) and
+    not past `until` (inclusive; None: no upper bound): pushed into the COPY.
+
+    Bounds of a date or timestamp column compare as timestamps (a date is midnight, as in
+    DuckDB). A timestamptz column's bounds are naive timestamps in the reader's time zone,
+    which PostgreSQL does not know, so they are widened by a day each way: the pushed filter
+    then keeps every row the exact window does, and the reader applies the exact one."""
 
     column: str
     after: Any
     inclusive: bool = False
+    until: Any = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,10 +246,12 @@ def open_rows(conn: Conn, spec: ReadSpec) -> PostgresRows:
     try:
         typed = _typed(duck, _csv_reader(stream, transfers), transfers, spec.batch_size)
         reader = pa.RecordBatchReader.from_batches(typed.schema, _checked(typed, stream, outcome))
-    except BaseException:
+    except BaseException as err:
         duck.close()
         if not stream.finished:
             conn.close()
+        if stream.failure is not None and stream.failure is not err:
+            raise stream.failure from None  # the cause, not pyarrow's account of it
         raise
     return PostgresRows(transfers, reader, warnings, conn, stream, duck, outcome)
 
@@ -335,19 +344,37 @@ def _copy_statement(conn: Conn, spec: ReadSpec, transfers: Sequence[ReadTransfer
 
 
 def _watermark_predicate(mark: WatermarkFilter, transfers: Sequence[ReadTransfer]) -> sql.Composed:
-    """` WHERE "col" > CAST('<after>' AS <the column's type>)`."""
+    """` WHERE "col" >= <after> AND "col" <= <until>` (see `WatermarkFilter`)."""
     by_name = {t.name.lower(): t for t in transfers}
     column = by_name.get(mark.column.lower())
     if column is None:
         raise ReadRefused(f'the INCREMENTAL column "{mark.column}" is not in the source')
-    op = sql.SQL(">=" if mark.inclusive else ">")
-    value = mark.after.isoformat() if hasattr(mark.after, "isoformat") else str(mark.after)
-    return sql.SQL(" WHERE {} {} CAST({} AS {})").format(
-        sql.Identifier(column.name),
-        op,
-        sql.Literal(value),
-        sql.SQL(column.pg_type.name),
-    )
+    parts: list[sql.Composable] = []
+    col = sql.Identifier(column.name)
+    if mark.after is not None and _text(mark.after) != "-infinity":
+        op = ">=" if mark.inclusive else ">"
+        parts.append(sql.SQL("{} {} {}").format(col, sql.SQL(op), _bound(mark.after, column, -1)))
+    if mark.until is not None and _text(mark.until) != "infinity":
+        parts.append(sql.SQL("{} <= {}").format(col, _bound(mark.until, column, 1)))
+    if not parts:
+        return sql.Composed([])
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts)
+
+
+def _text(value: Any) -> str:
+    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
+
+
+def _bound(value: Any, column: ReadTransfer, direction: int) -> sql.Composed:
+    """The bound as a PostgreSQL value of a type the column compares with."""
+    literal = sql.Literal(_text(value))
+    base = column.pg_type.base
+    if base in ("date", "timestamp"):
+        return sql.SQL("CAST({} AS timestamp)").format(literal)
+    if base == "timestamptz":
+        widen = sql.SQL("+" if direction > 0 else "-")
+        return sql.SQL("(CAST({} AS timestamptz) {} INTERVAL '1 day')").format(literal, widen)
+    return sql.SQL("CAST({} AS {})").format(literal, sql.SQL(column.pg_type.name))
 
 
 def _csv_reader(stream: CopyStream, transfers: Sequence[ReadTransfer]) -> pacsv.CSVStreamingReader:

@@ -13,6 +13,7 @@ for one given inline), its `Endpoint` and the secret values to mask.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,10 @@ from sqlflowc.connectors.postgres.params import (
 )
 
 __all__ = ["SESSION_SETTINGS", "Target", "connect", "connection", "target_of"]
+
+# psycopg logs the errors it ignores while cleaning up after a lost connection ("error ignored
+# terminating <psycopg.Copy>"); the failure itself is reported, so that would only be noise.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 SESSION_SETTINGS = {
     "TimeZone": "UTC",
