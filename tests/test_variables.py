@@ -339,6 +339,7 @@ def test_profile_connection() -> None:
         "dsn": "host=db password=${__source__.w.dsn} dbname=app",
         "secret_access_key": "${__source__.w.secret_access_key}",
         "schema": "raw",
+        "connection": "warehouse",
     }
     assert prog.secrets["__source__.w.dsn"] == "plain"
     assert prog.secrets["PG_PASSWORD"] == "pw"
