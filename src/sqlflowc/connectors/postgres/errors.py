@@ -47,6 +47,8 @@ _TRANSIENT_WORDS = (
     "the database system is starting up",
     "the database system is shutting down",
     "ssl syscall error",
+    "error response during ssl exchange",  # a server refusing connections for now
+    "too many clients",
     "eof detected",
 )
 

@@ -240,7 +240,8 @@ def connection_kwargs(params: ConnectionParams) -> tuple[str, dict[str, Any]]:
         "connect_timeout": params.connect_timeout,
         "application_name": params.application_name or "sqlflowc",
     }
-    return params.conninfo, {k: v for k, v in kwargs.items() if v is not None}
+    # An empty value is no value (`password: "${PG_PASSWORD|}"` with the variable unset).
+    return params.conninfo, {k: v for k, v in kwargs.items() if v is not None and v != ""}
 
 
 @dataclass(frozen=True, slots=True)
