@@ -64,6 +64,8 @@ UNREACHABLE = {
     Code.UDF_UNAVAILABLE: "never raised yet",
     Code.SCHEMA_NOT_CHECKED: "needs a database locked by another process "
     "(tests/test_schema_check.py)",
+    Code.SCHEMA_DRIFT: "run time only: a source changed between runs (tests/test_schema_drift.py)",
+    Code.SNAPSHOT_FILE: "run time only: about target/schemas/ (tests/test_schema_drift.py)",
 }
 
 

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sqlflowc.schema import Column
+from sqlflowc.schema.drift import capture, resolve_policy
 from sqlflowc.schema.snapshot import (
     Snapshot,
     SnapshotError,
@@ -180,3 +181,81 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
     assert names == {f"c{tag}_{i}" for tag in "ab" for i in range(150)}
     assert len(history.acceptances) == 300
     assert not list(SnapshotStore(tmp_path).directory("source:orders").glob(".tmp-*"))
+
+
+# ---------------------------------------------------------------------------- drift
+
+
+def test_first_capture_is_the_accepted_baseline(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    drift = capture(store, snap(BASE), "fail", run_id="r1")
+    assert (drift.kind, drift.recorded, drift.now_accepted, drift.stops) == (
+        "baseline",
+        True,
+        True,
+        False,
+    )
+    history = store.history("source:orders")
+    assert history.accepted is not None and history.acceptances[0].by == "first capture"
+    assert history.acceptances[0].run_id == "r1"
+
+
+def test_steady_schema_writes_nothing(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    capture(store, snap(BASE), "warn")
+    files = set(store.directory("source:orders").iterdir())
+    drift = capture(store, snap(BASE, run="r2"), "warn")
+    assert (drift.kind, drift.recorded) == ("unchanged", False)
+    assert set(store.directory("source:orders").iterdir()) == files
+
+
+@pytest.mark.parametrize(
+    ("policy", "accepted_after", "stops"),
+    [("fail", False, True), ("warn", False, False), ("accept", True, False)],
+)
+def test_drift_policies(tmp_path: Path, policy, accepted_after: bool, stops: bool) -> None:  # type: ignore[no-untyped-def]
+    store = SnapshotStore(tmp_path)
+    capture(store, snap(BASE), "warn")
+    changed = snap([*BASE, C("region", "VARCHAR")], run="r2")
+    drift = capture(store, changed, policy, run_id="r2")
+    assert (drift.kind, drift.stops, drift.now_accepted) == ("drifted", stops, accepted_after)
+    assert drift.comparison is not None and drift.verdict.value == "compatible"
+    history = store.history("source:orders")
+    assert history.latest is not None and history.latest.snapshot == changed
+    assert history.pending is not accepted_after
+    # the same drift again: reported again, not recorded again
+    again = capture(store, snap([*BASE, C("region", "VARCHAR")], run="r3"), policy)
+    assert again.recorded is False
+    assert again.kind == ("unchanged" if accepted_after else "drifted")
+
+
+def test_a_case_change_is_no_drift_but_is_recorded(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    capture(store, snap(BASE), "fail")
+    drift = capture(store, snap([C("ID", "INTEGER", False), *BASE[1:]]), "fail")
+    assert (drift.kind, drift.recorded, drift.now_accepted, drift.stops) == (
+        "unchanged",
+        True,
+        True,
+        False,
+    )
+    assert not store.history("source:orders").pending
+
+
+def test_a_corrupt_accepted_snapshot_is_quarantined_and_recaptured(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    capture(store, snap(BASE), "fail")
+    path = store.history("source:orders").snapshots[0].path
+    path.write_text("{ oops")
+    drift = capture(store, snap([*BASE, C("x", "DATE")]), "fail")
+    assert drift.kind == "baseline" and not drift.stops
+    assert drift.problems[0].path == str(path)
+    assert Path(str(path) + ".corrupt").read_text() == "{ oops"
+    assert store.history("source:orders").problems == ()
+
+
+def test_resolve_policy_precedence() -> None:
+    assert resolve_policy(None, None, None) == "warn"
+    assert resolve_policy(None, None, "fail") == "fail"
+    assert resolve_policy(None, "accept", "fail") == "accept"
+    assert resolve_policy("warn", "accept", "fail") == "warn"

@@ -22,16 +22,19 @@ if TYPE_CHECKING:
     from sqlflowc.passes.context import PassContext
     from sqlflowc.profiles import Profile
     from sqlflowc.runtime.report import RunResult
-    from sqlflowc.schema import Policy
+    from sqlflowc.schema import Column, Policy
     from sqlflowc.schema.catalog import Catalog
+    from sqlflowc.schema.drift import DriftPolicy
 
 __all__ = [
     "Compilation",
+    "LiveSchemaError",
     "compile_file",
     "compile_source",
     "database_path",
     "format_file",
     "format_source",
+    "live_schema",
     "parse",
     "project_catalog",
     "run",
@@ -243,11 +246,106 @@ def database_path(project_dir: Path, profile: Profile, override: str | None) -> 
     return str(path if path.is_absolute() or override else project_dir / path)
 
 
-def run(plan: Plan, **options: Any) -> RunResult:
+def run(
+    plan: Plan,
+    *,
+    capture_schemas: bool = False,
+    schema_drift: DriftPolicy | None = None,
+    profile: Profile | None = None,
+    **options: Any,
+) -> RunResult:
     """Execute a plan on DuckDB; `options` are those of `runtime.executor.run_plan`.
+
+    With `capture_schemas` (what `sqlflowc run` does), the schema of every source is captured
+    before its load and of every table after it is written, into the project's
+    `target/schemas/`, and compared with the accepted snapshots: `schema_drift` (the run's
+    `--schema-drift`) overrides each SOURCE's `schema_drift` parameter, which overrides the
+    profile's. Each snapshot records the run's id.
 
     The executor is imported here, not at the top: `compile` and `check` never need it.
     """
+    from sqlflowc.runtime.drift import SchemaCapture
     from sqlflowc.runtime.executor import run_plan
 
+    if capture_schemas:
+        options["schemas"] = SchemaCapture(
+            plan,
+            database=str(options.get("database", "")),
+            override=schema_drift,
+            default=profile.schema_drift if profile is not None else None,
+        )
     return run_plan(plan, **options)
+
+
+class LiveSchemaError(Exception):
+    """The schema of an object cannot be read now (the message says why)."""
+
+
+def live_schema(
+    obj: str,
+    *,
+    project_dir: Path,
+    pipeline: str | None = None,
+    profile: str | None = None,
+    cli_vars: Mapping[str, Any] | None = None,
+    database: str | None = None,
+) -> tuple[list[Column], str]:
+    """The columns `obj` (`source:orders`, `table:daily`) has now, and where they were read
+    (`schema compare --live`).
+
+    A source is found in `pipeline` (compiled with `profile` and `cli_vars`) and asked for its
+    schema by its connector, from metadata only; a table is described in the project's
+    database, opened read-only. Raises LiveSchemaError when it cannot be.
+    """
+    from sqlflowc.connectors import get_connector
+    from sqlflowc.profiles import load_profile
+    from sqlflowc.schema.snapshot import split_object
+    from sqlflowc.syntax.varref import expand
+
+    kind, name = split_object(obj)
+    if kind == "table":
+        prof = load_profile(project_dir, profile, SourceMap())
+        return _live_table(name, database_path(project_dir, prof, database))
+    if not pipeline:
+        raise LiveSchemaError(f"no pipeline is known to load {obj}: give it with --pipeline")
+    path = Path(pipeline)
+    comp = compile_file(
+        path if path.is_absolute() else project_dir / path,
+        cli_vars=cli_vars,
+        profile=profile,
+        project_dir=project_dir,
+    )
+    source = next((s for n, s in comp.program.sources.items() if n.lower() == name), None)
+    connector = get_connector(source.connector) if source is not None else None
+    if source is None or connector is None:
+        raise LiveSchemaError(f"{pipeline} declares no SOURCE {name}")
+    secrets = comp.program.secrets
+    params = {
+        k: expand(v, secrets.get) if isinstance(v, str) else v for k, v in source.params.items()
+    }
+    from sqlflowc.runtime.drift import origin_of
+
+    columns = connector.discover_schema(params, project_dir)
+    if columns is None:
+        raise LiveSchemaError(
+            f"the {connector.name} connector cannot tell the schema of source `{source.name}` "
+            "without reading its data"
+        )
+    return columns, origin_of(connector.name, source.params)
+
+
+def _live_table(key: str, database: str) -> tuple[list[Column], str]:
+    import duckdb
+
+    from sqlflowc.runtime.drift import describe_table
+
+    if database.startswith(":memory:") or not Path(database).is_file():
+        raise LiveSchemaError(f"there is no database {database} to read table `{key}` from")
+    try:
+        with duckdb.connect(database, read_only=True) as con:
+            columns = describe_table(con, key)
+    except duckdb.Error as err:
+        raise LiveSchemaError(f"cannot read {database}: {str(err).splitlines()[0]}") from None
+    if columns is None:
+        raise LiveSchemaError(f"{database} has no table `{key}`")
+    return columns, f"DuckDB {database}"

@@ -369,6 +369,12 @@ def _unused_warnings(
     "depend on a failed one (and every pipeline).",
 )
 @schema_policy_option
+@click.option(
+    "--schema-drift",
+    type=click.Choice(["fail", "warn", "accept"]),
+    help="What to do when a source's schema differs from its accepted snapshot, for every "
+    "source of this run (default: the SOURCE's schema_drift, else the profile's, else warn).",
+)
 @compile_options
 def run_cmd(
     targets: tuple[Path, ...],
@@ -376,6 +382,7 @@ def run_cmd(
     threads: int | None,
     fail_fast: bool,
     schema_policy: str | None,
+    schema_drift: Any,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -481,6 +488,9 @@ def _run_one(
         secrets=secrets,
         events=_print_event,
         hooks=load_hooks(Path(plan.project_dir)),
+        capture_schemas=True,
+        schema_drift=schema_drift,
+        profile=prof,
     )
     return _report_run(result, plan, sources), used
 

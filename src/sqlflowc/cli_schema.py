@@ -3,7 +3,8 @@
 A thin layer over `sqlflowc.schema` (store, lookup, render). The project is the current
 directory's (found as for `sqlflowc udf list`) or `--project DIR`. Output is an aligned table,
 or JSON with `--format json`. Exit codes: 0 ok; `compare` 1 when the verdict is breaking;
-2 for a usage error (an unknown name or reference, with "did you mean"). Unreadable snapshot
+2 for a usage error (an unknown name or reference, with "did you mean"); 3 when `compare --live`
+cannot read the object now. Unreadable snapshot
 files are reported on stderr, naming the file, and otherwise skipped.
 """
 
@@ -20,10 +21,12 @@ from click.shell_completion import CompletionItem
 from sqlflowc.cli_text import EXAMPLES
 
 if TYPE_CHECKING:
+    from sqlflowc.schema.snapshot import Snapshot
     from sqlflowc.schema.store import Entry, History, SnapshotStore
 
 EXIT_BREAKING = 1
 EXIT_USAGE = 2
+EXIT_NOT_READ = 3  # --live could not read the object
 
 
 def _project(project_dir: Path | None) -> Path:
@@ -201,44 +204,101 @@ def history_cmd(name: str, fmt: str, project_dir: Path | None) -> None:
 @schema_group.command("compare", epilog=EXAMPLES["schema compare"])
 @NAME
 @click.argument("refs", nargs=-1, shell_complete=_complete_refs)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Compare with the schema the source or table has now (metadata only).",
+)
+@click.option(
+    "--pipeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --live: the pipeline declaring the source (default: the one that captured it).",
+)
+@click.option("--profile", metavar="NAME", help="With --live: the profile (default: dev).")
+@click.option(
+    "--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="With --live: a variable."
+)
 @FORMAT
 @PROJECT
-def compare_cmd(name: str, refs: tuple[str, ...], fmt: str, project_dir: Path | None) -> None:
+def compare_cmd(
+    name: str,
+    refs: tuple[str, ...],
+    live: bool,
+    pipeline: Path | None,
+    profile: str | None,
+    var_pairs: tuple[str, ...],
+    fmt: str,
+    project_dir: Path | None,
+) -> None:
     """Compare two snapshots of NAME: by default the accepted one and the latest; with A, the
-    accepted one and A; with A B, A and B. Exit 1 when a change is breaking."""
+    accepted one and A; with A B, A and B; with --live, the accepted one (or A) and the schema
+    NAME has now. Exit 1 when a change is breaking."""
     from sqlflowc.schema.compare import Verdict, compare_columns
     from sqlflowc.schema.render import render_comparison, snapshot_json
 
-    if len(refs) > 2:
-        _usage_error(f"compare takes at most two snapshots, got {len(refs)}")
-    history = _history(_store(project_dir), name)
-    labels = {0: "", 1: ""}
-    if len(refs) == 2:
-        old, new = _ref(history, refs[0]), _ref(history, refs[1])
-        labels = {0: refs[0], 1: refs[1]}
+    if len(refs) > (1 if live else 2):
+        most = "one snapshot with --live" if live else "two snapshots"
+        _usage_error(f"compare takes at most {most}, got {len(refs)}")
+    store = _store(project_dir)
+    history = _history(store, name)
+    if live:
+        labels = (refs[0] if refs else "accepted", "live")
+        old = _ref(history, labels[0]).snapshot
+        new = _live(history, store.root.parent.parent, pipeline, profile, var_pairs)
+    elif len(refs) == 2:
+        labels = (refs[0], refs[1])
+        old, new = _ref(history, refs[0]).snapshot, _ref(history, refs[1]).snapshot
     else:
-        old = _ref(history, "accepted")
-        new = _ref(history, refs[0]) if refs else _ref(history, "latest")
-        labels = {0: "accepted", 1: refs[0] if refs else "latest"}
-    comparison = compare_columns(old.snapshot.columns, new.snapshot.columns)
+        labels = ("accepted", refs[0] if refs else "latest")
+        old, new = _ref(history, labels[0]).snapshot, _ref(history, labels[1]).snapshot
+    comparison = compare_columns(old.columns, new.columns)
     if fmt == "json":
         _echo_json(
             {
                 "object": history.object,
-                "old": snapshot_json(old.snapshot) | {"ref": labels[0]},
-                "new": snapshot_json(new.snapshot) | {"ref": labels[1]},
+                "old": snapshot_json(old) | {"ref": labels[0]},
+                "new": snapshot_json(new) | {"ref": labels[1]},
                 **comparison.to_dict(),
             }
         )
     else:
-        click.echo(
-            render_comparison(
-                history.object, old.snapshot, labels[0], new.snapshot, labels[1], comparison
-            ),
-            nl=False,
-        )
+        text = render_comparison(history.object, old, labels[0], new, labels[1], comparison)
+        click.echo(text, nl=False)
     if comparison.verdict is Verdict.BREAKING:
         sys.exit(EXIT_BREAKING)
+
+
+def _live(
+    history: History,
+    project: Path,
+    pipeline: Path | None,
+    profile: str | None,
+    var_pairs: tuple[str, ...],
+) -> Snapshot:
+    """A snapshot of what NAME is now (not recorded)."""
+    from sqlflowc.api import LiveSchemaError, live_schema
+    from sqlflowc.cli import _parse_vars, _print_diagnostics
+    from sqlflowc.diagnostics import CompileError
+    from sqlflowc.schema.snapshot import Snapshot
+
+    latest = history.latest
+    shown = str(pipeline) if pipeline else (latest.snapshot.pipeline if latest else None)
+    try:
+        columns, origin = live_schema(
+            history.object,
+            project_dir=project,
+            pipeline=shown,
+            profile=profile,
+            cli_vars=_parse_vars(var_pairs, None),
+        )
+    except CompileError as err:
+        _print_diagnostics(err.diagnostics, err.sources, "text")
+        click.echo(f"error: {shown} does not compile: {history.object} was not read", err=True)
+        sys.exit(EXIT_NOT_READ)
+    except LiveSchemaError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_NOT_READ)
+    return Snapshot.capture(history.object, columns, origin=origin, pipeline=shown or "")
 
 
 @schema_group.command("accept", epilog=EXAMPLES["schema accept"])

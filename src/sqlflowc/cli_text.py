@@ -72,7 +72,9 @@ EXAMPLES = {
     "schema show": _examples("sqlflowc schema show orders", "sqlflowc schema show orders @0"),
     "schema history": _examples("sqlflowc schema history orders"),
     "schema compare": _examples(
-        "sqlflowc schema compare orders", "sqlflowc schema compare orders @0 latest"
+        "sqlflowc schema compare orders",
+        "sqlflowc schema compare orders @1 @0",
+        "sqlflowc schema compare orders --live",
     ),
     "schema accept": _examples("sqlflowc schema accept orders", "sqlflowc schema accept --all"),
     "udf": _examples("cd examples/python_udfs && sqlflowc udf list", "sqlflowc udf info NAME"),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity
 from sqlflowc.limits import MAX_NESTING, MAX_THREADS, MAX_VALUES, value_problem
+from sqlflowc.schema.drift import DEFAULT_DRIFT_POLICY, DriftPolicy
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.suggest import did_you_mean
 from sqlflowc.validation import Check, FieldError, Ge, Le, ValidationError, validate
@@ -85,6 +86,7 @@ class ProfileFile:
     connections: dict[str, dict[str, Any]] | None = None
     connectors: dict[str, dict[str, Any]] | None = None
     schema_policy: Literal["strict", "evolve"] = "strict"
+    schema_drift: DriftPolicy = DEFAULT_DRIFT_POLICY
 
 
 # -- reading ---------------------------------------------------------------------------------------

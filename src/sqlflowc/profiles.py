@@ -12,7 +12,8 @@ Connections are returned raw; `sqlflowc.connectors.connections.resolve_connectio
 for use (the compiler resolves `SOURCE s FROM "conn"` itself, with the pipeline's variables).
 
 Two layouts are read. The current one: `engine: {type: duckdb, path, threads, memory_limit}`,
-`variables:`, `connections: {name: {type: ..., field: value}}`, `schema_policy: strict|evolve`.
+`variables:`, `connections: {name: {type: ..., field: value}}`, `schema_policy: strict|evolve`,
+`schema_drift: fail|warn|accept`.
 The earlier releases': `engines: {duckdb: {mode: memory|persistent, path, memory_limit}}` and
 `connectors: {name: {type: ..., params: {...}}}` (flattened to the current shape); their keys
 with no effect here (`log_level`, `paths`, ...) are accepted with a warning. The database path
@@ -31,6 +32,7 @@ from typing import Any, Literal
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.limits import FileTooLarge, read_bounded
 from sqlflowc.profile_file import ProfileFile, YamlPath, read_profile_file
+from sqlflowc.schema.drift import DEFAULT_DRIFT_POLICY, DriftPolicy
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.suggest import did_you_mean
 
@@ -73,6 +75,7 @@ class Profile:
     variables: Mapping[str, Any] = field(default_factory=dict)
     connections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     schema_policy: Literal["strict", "evolve"] = "strict"
+    schema_drift: DriftPolicy = DEFAULT_DRIFT_POLICY
     warnings: tuple[Diagnostic, ...] = ()
     connection_spans: Mapping[str, Mapping[str, Span]] = field(
         default_factory=dict, compare=False, repr=False
@@ -193,6 +196,7 @@ def _parse(
         variables=dict(parsed.variables or {}),
         connections=connections,
         schema_policy=parsed.schema_policy,
+        schema_drift=parsed.schema_drift,
         warnings=tuple(diagnostics),
         connection_spans=connection_spans,
         sources=sources,

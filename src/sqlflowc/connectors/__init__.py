@@ -9,8 +9,8 @@ A connector has two faces:
   scan or Arrow batches), write (EXPORT targets), test. Imported only when a run uses it.
 
 Also here: the one list of secret fields (`secrets`), profile connections
-(`connections`), the common `retries`/`retry_delay` parameters and the one checker of
-parameters and options (`params`).
+(`connections`), the common `retries`/`retry_delay`/`schema_drift` parameters and the one
+checker of parameters and options (`params`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ profile connection has `type: <name>`), and, when it has an `export_schema`,
   `sqlflowc connect list`;
 - `params_schema`: a frozen dataclass declaring the accepted parameters, their types, checks
   and defaults (`sqlflowc.validation`); derive it from `CommonParams` (`retries`,
-  `retry_delay`);
+  `retry_delay`, `schema_drift`);
 - `export_schema`: the same for EXPORT options, or None when the type cannot be exported to;
 - `secret_fields`: parameter names holding secrets beyond the common ones (`secrets.py`);
   their values never appear in plans, output or errors;

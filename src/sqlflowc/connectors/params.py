@@ -10,8 +10,8 @@ reported at its place and nothing raised.
   check rejects says why; a missing required key points at the statement; all at the value;
 - returns the validated parameters (defaults filled in), or None when anything was wrong.
 
-The common parameters every connector accepts (`CommonParams`: `retries`, `retry_delay`) are
-declared here once.
+The common parameters every connector accepts (`CommonParams`: `retries`, `retry_delay`,
+`schema_drift`) are declared here once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Annotated, Any, TypeVar
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
+from sqlflowc.schema.drift import DriftPolicy
 from sqlflowc.source import Span
 from sqlflowc.suggest import did_you_mean
 from sqlflowc.validation import (
@@ -43,12 +44,15 @@ P = TypeVar("P")
 class CommonParams:
     """Parameters of every connector: how often a transient fault (a refused or reset
     connection, a timeout, an HTTP 5xx) is retried, and the first delay in seconds (doubled
-    after each retry). Local files have no transient faults; remote ones (S3 paths) do.
+    after each retry) — local files have no transient faults; remote ones (S3 paths) do —;
+    what a run does when the source's schema differs from its accepted snapshot
+    (`schema_drift`: fail, warn or accept; unset: the profile's, else warn).
     `connection` names the profile connection whose fields the compiler merged in (written
     `"connection": "name"`, or `SOURCE s FROM "name"`); messages name the connection by it."""
 
     retries: Annotated[int, Ge(0)] = DEFAULT_RETRIES
     retry_delay: Annotated[float, Ge(0)] = DEFAULT_RETRY_DELAY
+    schema_drift: DriftPolicy | None = None
     connection: str | None = None
 
 

@@ -25,6 +25,12 @@ filled in, secrets already substituted by the executor); `options` the validated
   `request.connection`) to `request.target`. Atomic: a reader of the target sees the old
   content or the new, never a part; a failure leaves the target as it was (a temporary file
   renamed into place, an object uploaded whole, a staging table swapped in one transaction).
+- `discover_schema(params, request) -> list[Column] | None`: the source's columns from metadata
+  only (a CSV sniff, a Parquet footer, PostgreSQL's catalog), with the run's connection at hand
+  (`request.connection`), or None when they cannot be known without reading the data. A run
+  calls it for every source it loads, before any data moves (schema snapshots and drift), so it
+  must be cheap: a few milliseconds. The default asks the compile-time face
+  (`Connector.discover_schema`) with the parameters as written.
 - `test(params, project_dir) -> ConnectionTest`: connect, and report what is there (the
   server's version, a few tables, files or keys); `sqlflowc connect test` shows it.
 - Failures a user can act on raise `ConnectorError` (message without secrets; `transient`
@@ -49,7 +55,7 @@ if TYPE_CHECKING:
 
     from sqlflowc.connectors.base import Connector
     from sqlflowc.retry import RetryEvent
-    from sqlflowc.schema import Policy
+    from sqlflowc.schema import Column, Policy
 
 __all__ = [
     "ArrowBatches",
@@ -172,6 +178,16 @@ class ConnectorRuntime(ABC):
     @abstractmethod
     def read(self, params: Any, request: ReadRequest) -> Read:
         """The source's rows."""
+
+    def discover_schema(self, params: Any, request: ReadRequest) -> list[Column] | None:
+        """The source's columns from metadata only; None when they cannot be known."""
+        import dataclasses
+
+        if dataclasses.is_dataclass(params) and not isinstance(params, type):
+            given = dataclasses.asdict(params)
+        else:
+            given = dict(params)
+        return self.connector.discover_schema(given, request.project_dir)
 
     def write(self, options: Any, request: WriteRequest) -> WriteResult:
         """Write an EXPORT's rows atomically (connectors that are export targets)."""

@@ -27,6 +27,8 @@ Contract of `run_plan`:
   `on_step_failure` and `on_step_end` after it (after its progress event), `on_run_end` with the
   result, whatever happened. A hook that raises is a warning in the result; it never changes
   what runs.
+- Schema captures (`schemas`, `runtime/drift.py`, taken by `run_step`): each gets the run's id;
+  drift that does not stop the run is in the result's warnings, before the hooks' ones.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
     from sqlflowc.retry import RetryEvent
+    from sqlflowc.runtime.drift import SchemaCapture
     from sqlflowc.runtime.udfs import UdfRuntime
 
 # The result types and `format_event` are re-exported: callers of `run_plan` use them.
@@ -93,11 +96,13 @@ def run_plan(
     events: Callable[[RunEvent], None] | None = None,
     on_connect: Callable[[Connection], None] | None = None,
     hooks: Hooks | None = None,
+    schemas: SchemaCapture | None = None,
 ) -> RunResult:
     """Execute `plan` on the DuckDB database `database`; see the module docstring.
 
     `on_connect` is called with the open connection before the first step (to register UDFs
     or filesystems); a `duckdb.Error` it raises is reported like a database that cannot open.
+    `schemas` captures the schema of each source before its load and of each table written.
     """
     import duckdb
 
@@ -115,6 +120,8 @@ def run_plan(
         started_at=datetime.now(UTC),
     )
     hooks.run_start(record)
+    if schemas is not None:
+        schemas.run_id = record.run_id
     outcomes: list[StepOutcome] = []
     step_warnings: list[RunWarning] = []  # what steps noticed without failing (connectors)
     failures: list[Failure] = []
@@ -130,7 +137,8 @@ def run_plan(
         )
         ended = dataclasses.replace(record, finished_at=datetime.now(UTC), result=result)
         hooks.run_end(ended)
-        return dataclasses.replace(result, warnings=(*step_warnings, *hooks.warnings))
+        drift = schemas.warnings() if schemas is not None else ()
+        return dataclasses.replace(result, warnings=(*drift, *step_warnings, *hooks.warnings))
 
     try:
         con = _connect(database, threads, memory_limit, plan.project_dir)
@@ -182,6 +190,7 @@ def run_plan(
             udfs=udfs,
             on_retry=retried,
             warnings=step_warnings,
+            schemas=schemas,
         )
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:

@@ -86,6 +86,7 @@ class StepOutcome:
     message: str = ""
     code: Code | None = None  # of a failure, when more precise than the step kind's
     help: str = ""  # of a failure: what to change
+    notes: tuple[str, ...] = ()  # of a failure: details, one line each
     load: LoadCounts | None = None
 
 
@@ -98,18 +99,21 @@ class Failure:
     location: Location | None
     code: Code = Code.STEP_FAILED
     help: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunWarning:
     """Something went wrong beside the steps without failing the run (a lifecycle hook that
-    could not be loaded or raised); `location` is the Python line it points at."""
+    could not be loaded or raised: `location` is the Python line it points at; a schema that
+    drifted: the statement that loaded or wrote it); `notes` are details, one line each."""
 
     code: Code
     message: str
     location: Location | None = None
     label: str = ""
     help: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,12 +157,16 @@ def failure_diagnostics(result: RunResult, plan: Plan, sources: SourceMap) -> li
 
 
 def warning_diagnostics(result: RunResult, plan: Plan, sources: SourceMap) -> list[Diagnostic]:
-    """One warning diagnostic per `RunWarning`, at its Python line when it has one."""
+    """One warning diagnostic per `RunWarning`, at its place when it has one."""
     out: list[Diagnostic] = []
     for w in result.warnings:
         span = _statement_span(w.location, plan, sources) if w.location is not None else None
         label = w.label if span is not None else ""
-        out.append(Diagnostic(w.code, w.message, span, Severity.WARNING, label=label, help=w.help))
+        out.append(
+            Diagnostic(
+                w.code, w.message, span, Severity.WARNING, label=label, help=w.help, notes=w.notes
+            )
+        )
     return out
 
 
@@ -166,7 +174,7 @@ def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
     full, snippet = _split_excerpt(failure.message)
     # DuckDB adds detail on further lines ("Candidate bindings: ..."): those become notes.
     message, *rest = [line.strip() for line in full.splitlines() if line.strip()] or [""]
-    notes = tuple(rest)
+    notes = (*rest, *failure.notes)
     prefix = f"step `{failure.step_id}` failed: " if failure.step_id else ""
     loc = failure.location
     span = _statement_span(loc, plan, sources) if loc is not None else None

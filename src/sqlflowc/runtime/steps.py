@@ -23,6 +23,10 @@ Contract of `run_step`:
   Python UDFs runs with one DuckDB thread. A UDF that raises fails its step with SF0808, a table
   UDF returning the wrong columns with SF0809.
 - A connector retrying a transient failure reports each retry to `ctx.on_retry(step, event)`.
+- Schema captures (`ctx.schemas`, `runtime/drift.py`): a `Load`'s source schema is captured
+  right before the step (under `schema_drift: fail`, a changed schema fails it with SF0709 and
+  the changes as notes, before any of its data moves), and the tables the step wrote right
+  after it commits.
 - Run-time errors (`duckdb.Error`, `OSError`, `ConnectorError`, a load's or a UDF's) make a
   FAILED outcome with the message; anything else is a bug and propagates.
 """
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
     from sqlflowc.retry import RetryEvent
+    from sqlflowc.runtime.drift import SchemaCapture
     from sqlflowc.runtime.load_modes import LoadCounts
     from sqlflowc.runtime.udfs import UdfRuntime
 
@@ -207,14 +212,16 @@ def _literal_placeholder(token: bytes) -> str | None:
 class StepContext:
     """What running a step needs besides its connection: the project directory (relative
     export URIs), the run's secrets, its Python UDFs (None when no step needs any), where a
-    connector's retries of a step are reported (`on_retry(step, event)`), and where what a
-    step noticed without failing goes (`warnings`: a connector reading a column inexactly)."""
+    connector's retries of a step are reported (`on_retry(step, event)`), where what a step
+    noticed without failing goes (`warnings`: a connector reading a column inexactly), and the
+    run's schema captures (None: none are taken)."""
 
     project_dir: Path
     secrets: Secrets
     udfs: UdfRuntime | None = None
     on_retry: Callable[[Step, RetryEvent], None] | None = None
     warnings: list[RunWarning] = dataclasses.field(default_factory=list)
+    schemas: SchemaCapture | None = None
 
     def retry_report(self, step: Step) -> Callable[[RetryEvent], None] | None:
         """`on_retry` for one step, as connectors take it."""
@@ -247,6 +254,7 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     import duckdb
 
     from sqlflowc.connectors.runtime import ConnectorError
+    from sqlflowc.runtime.drift import DriftStop
     from sqlflowc.runtime.load_modes import LoadError
     from sqlflowc.runtime.udfs import UdfStepError
 
@@ -254,10 +262,17 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     error: str | None = None
     code: Code | None = None
     help = ""
+    notes: tuple[str, ...] = ()
     counts: tuple[int | None, ...] = ()
     load: LoadCounts | None = None
     try:
+        if ctx.schemas is not None and isinstance(step, Load):
+            ctx.schemas.before_load(con, step, ctx.secrets.substitute)
         counts, load = _execute(con, step, ctx)
+        if ctx.schemas is not None:
+            ctx.schemas.after_write(con, step)
+    except DriftStop as err:
+        error, code, help, notes = err.message, err.code, err.help, err.notes
     except LoadError as err:
         error, code, help = err.message, err.code, err.help
     except UdfStepError as err:
@@ -281,6 +296,7 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
             message=mask(error),
             code=code,
             help=mask(help),
+            notes=notes,
         )
     return StepOutcome(
         step_id=step.id,

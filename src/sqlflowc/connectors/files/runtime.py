@@ -6,6 +6,7 @@
   target (same name suffix, so compression by extension still works), then an atomic rename
   over the target; a failure removes the temporary file and leaves a previous target as it
   was. A relative target is relative to the project directory; parent directories are made.
+- `discover_schema`: `DESCRIBE` of that scan on the run's connection (metadata only).
 - `test`: the path, glob or directory exists and holds matching files: reports their count
   and the first few names.
 """
@@ -16,6 +17,8 @@ import os
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
 
 from sqlflowc.connectors.files.base import (
     FileConnector,
@@ -41,6 +44,7 @@ from sqlflowc.sqlbuild import sql_string
 
 if TYPE_CHECKING:
     from sqlflowc.connectors.base import Connector
+    from sqlflowc.schema import Column
 
 __all__ = ["FileRuntime", "copy_options"]
 
@@ -57,6 +61,24 @@ class FileRuntime(ConnectorRuntime):
 
     def read(self, params: Any, request: ReadRequest) -> DuckDBScan:
         return DuckDBScan(self.files.scan_parsed(params, request.project_dir))
+
+    def discover_schema(self, params: Any, request: ReadRequest) -> list[Column] | None:
+        """`DESCRIBE` of the scan on the run's connection: DuckDB reads only what it needs to
+        type the columns (a CSV sample, a Parquet footer). None for a remote path (read by the
+        load itself) or when DuckDB cannot describe it (the load then reports why)."""
+        import duckdb
+
+        from sqlflowc.schema import Column
+
+        if "://" in resolve_location(params.path, request.project_dir, self.files.extension):
+            return None
+        query = self.files.scan_parsed(params, request.project_dir)
+        describe = exp.Describe(this=exp.Var(this=query)).sql(dialect="duckdb")
+        try:
+            rows = request.connection.execute(describe).fetchall()
+        except duckdb.Error:
+            return None
+        return [Column(str(r[0]), str(r[1]), r[2] != "NO") for r in rows]
 
     def write(self, options: Any, request: WriteRequest) -> WriteResult:
         import duckdb

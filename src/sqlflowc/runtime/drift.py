@@ -1,0 +1,290 @@
+"""Schema capture in a run: every source's schema before its data moves, every written table's
+after, each compared with its accepted snapshot (`sqlflowc.schema.drift`).
+
+Contract of `SchemaCapture` (one per run, handed to the executor):
+- `before_load(con, step, substitute)`, right before a `Load` step's transaction: asks the
+  source's connector for its columns from metadata only (`ConnectorRuntime.discover_schema`,
+  on the run's connection; secrets substituted, never recorded) and captures them as
+  `source:<name>` under the load's policy (`resolve_policy`: the run's `--schema-drift`, the
+  SOURCE's `schema_drift`, the profile's, `warn`). When the policy is `fail` and the schema
+  differs from the accepted one, it raises `DriftStop` — the executor fails the step with it
+  (SF0709, the changes as a table) before any data of the source moves, and its dependents
+  do not run. A source whose schema cannot be discovered is not captured (the load itself
+  reports a source it cannot read).
+- `after_write(con, step)`, after a step committed: captures each base table the step wrote
+  (`table:<key>`, from `DESCRIBE`). A table's drift is reported, never stops anything (its
+  data has moved): `accept` accepts it, `warn` and `fail` record it as observed.
+- A table a `Load` wrote whose source drifted in the same step changed because its source did:
+  it is recorded, and not reported twice.
+- Drift that does not stop the run (and snapshot files that could not be read, quarantined and
+  re-captured past) becomes a warning at the statement (`warnings()`): the changes, and how to
+  accept them.
+- Safe to call from several threads at once (the parallel scheduler): the store is, and the
+  warnings list is guarded.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.backend.plan import CreateTable, Load, Location, Plan, Step, TableUdf
+from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.report import RunWarning
+from sqlflowc.schema import Column
+from sqlflowc.schema.drift import Drift, DriftPolicy, capture, resolve_policy
+from sqlflowc.schema.render import changes_table, shown_time, summary
+from sqlflowc.schema.snapshot import Snapshot, object_name
+from sqlflowc.schema.store import SnapshotStore
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
+
+__all__ = ["DriftStop", "SchemaCapture", "describe_table", "origin_of"]
+
+# Parameters that say where a source's data is, in the order they are looked for.
+_WHERE = ("path", "table", "query", "uri", "url", "bucket", "key")
+
+
+class DriftStop(Exception):
+    """A source's schema changed under `schema_drift: fail`: its load must not run."""
+
+    def __init__(self, message: str, help: str, notes: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.help = help
+        self.notes = notes
+        self.code = Code.SCHEMA_DRIFT
+
+
+def origin_of(connector: str, params: Mapping[str, Any]) -> str:
+    """Where a source's data is, for people: `CSV data/orders.csv`, `POSTGRES public.orders`."""
+    for key in _WHERE:
+        value = params.get(key)
+        if isinstance(value, str) and value:
+            return f"{connector.upper()} {value}"
+    return connector.upper()
+
+
+class SchemaCapture:
+    """The schema captures of one run; see the module docstring."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        database: str,
+        override: DriftPolicy | None = None,
+        default: DriftPolicy | None = None,
+    ) -> None:
+        self.project_dir = Path(plan.project_dir)
+        self.store = SnapshotStore(self.project_dir)
+        self.pipeline = _shown(plan.pipeline, self.project_dir)
+        self.database = (
+            database if database.startswith(":memory:") else _shown(database, self.project_dir)
+        )
+        self.run_id: str | None = None  # set by the executor when the run starts
+        self.override = override
+        self.default = default
+        self._warnings: list[RunWarning] = []
+        self._drifted_loads: set[str] = set()  # loads whose source drifted (already reported)
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ sources
+
+    def before_load(self, con: Connection, step: Load, substitute: Callable[[str], str]) -> None:
+        """Capture the load's source; raises DriftStop under `fail` when it drifted."""
+        columns = self._discover(con, step, substitute)
+        if columns is None:
+            return
+        source = step.source
+        policy = resolve_policy(self.override, source.params.get("schema_drift"), self.default)
+        snap = Snapshot.capture(
+            object_name("source", source.name),
+            columns,
+            origin=origin_of(source.connector, source.params),
+            pipeline=self.pipeline,
+            run_id=self.run_id,
+        )
+        drift = self._capture(snap, policy, step.location)
+        if drift is None:
+            return
+        if drift.stops:
+            raise DriftStop(
+                _headline(drift, f"source `{source.name}`")
+                + "; with schema_drift `fail` it is not loaded",
+                f"if the change is expected, accept it (`sqlflowc schema accept "
+                f"{drift.object}`) and run again; nothing of `{source.name}` was loaded",
+                _notes(drift),
+            )
+        if drift.kind == "drifted":
+            self._warn(drift, f"source `{source.name}`", step, "loaded")
+            with self._lock:
+                self._drifted_loads.add(step.id)
+
+    def _discover(
+        self, con: Connection, step: Load, substitute: Callable[[str], str]
+    ) -> list[Column] | None:
+        from sqlflowc.connectors import get_connector
+        from sqlflowc.connectors.runtime import ConnectorError, ReadRequest
+
+        connector = get_connector(step.source.connector)
+        if connector is None:
+            return None
+        params = {
+            k: substitute(v) if isinstance(v, str) else v for k, v in step.source.params.items()
+        }
+        try:
+            parsed = connector.parse(params)
+            request = ReadRequest(project_dir=self.project_dir, connection=con)
+            return connector.runtime().discover_schema(parsed, request)
+        except (ValueError, ConnectorError, OSError):
+            return None  # the load reads the source and reports what is wrong with it
+
+    # ------------------------------------------------------------------ tables
+
+    def after_write(self, con: Connection, step: Step) -> None:
+        """Capture every base table `step` wrote."""
+        import duckdb
+
+        policy = self.override or self.default or "warn"
+        for key in _written(step):
+            try:
+                columns = describe_table(con, key)
+            except duckdb.Error:
+                continue
+            if columns is None:
+                continue  # a view, or dropped
+            snap = Snapshot.capture(
+                object_name("table", key),
+                columns,
+                origin=f"DuckDB {self.database}",
+                pipeline=self.pipeline,
+                run_id=self.run_id,
+            )
+            drift = self._capture(snap, "warn" if policy == "fail" else policy, step.location)
+            with self._lock:
+                follows = key == _target(step) and step.id in self._drifted_loads
+            if drift is not None and drift.kind == "drifted" and not follows:
+                self._warn(drift, f"table `{key}`", step, "written")
+
+    def _capture(self, snap: Snapshot, policy: DriftPolicy, location: Location) -> Drift | None:
+        """`drift.capture`, with unreadable files and a store that cannot be written reported
+        as warnings (None: nothing could be recorded; the run goes on)."""
+        try:
+            drift = capture(self.store, snap, policy, run_id=self.run_id)
+        except OSError as err:
+            self._add(
+                RunWarning(
+                    message=f"the schema snapshot of {snap.object} could not be recorded in "
+                    f"{self.store.root}: {err.strerror or err}",
+                    location=location,
+                    label="this statement",
+                    code=Code.SNAPSHOT_FILE,
+                    help="make target/schemas/ writable; this run went on without it",
+                )
+            )
+            return None
+        self._problems(drift, location)
+        return drift
+
+    # ------------------------------------------------------------------ reports
+
+    def warnings(self) -> tuple[RunWarning, ...]:
+        with self._lock:
+            return tuple(self._warnings)
+
+    def _add(self, warning: RunWarning) -> None:
+        with self._lock:
+            self._warnings.append(warning)
+
+    def _warn(self, drift: Drift, what: str, step: Step, done: str) -> None:
+        if drift.now_accepted:
+            help = f"the new schema is now the accepted one (schema_drift: {drift.policy})"
+        else:
+            help = (
+                f"{what} was {done} with its new schema; if the change is expected, accept it: "
+                f"`sqlflowc schema accept {drift.object}` (or set schema_drift: fail to stop "
+                "such loads)"
+            )
+        self._add(
+            RunWarning(
+                message=_headline(drift, what),
+                location=step.location,
+                label="this statement",
+                code=Code.SCHEMA_DRIFT,
+                help=help,
+                notes=_notes(drift),
+            )
+        )
+
+    def _problems(self, drift: Drift, location: Location) -> None:
+        for problem in drift.problems:
+            self._add(
+                RunWarning(
+                    message=f"schema snapshot {problem.path} cannot be used: {problem.reason}",
+                    location=location,
+                    label="this statement",
+                    code=Code.SNAPSHOT_FILE,
+                    help=f"it was set aside as {problem.path}.corrupt; "
+                    + (
+                        f"the schema captured now is the accepted baseline of {drift.object}"
+                        if drift.kind == "baseline"
+                        else f"{drift.object} was checked against the rest of its history"
+                    ),
+                )
+            )
+
+
+def _headline(drift: Drift, what: str) -> str:
+    """`the schema of source `orders` changed since its accepted snapshot (breaking: 1
+    removed)`."""
+    return f"the schema of {what} changed since its accepted snapshot ({summary(drift.comparison)})"
+
+
+def _target(step: Step) -> str | None:
+    return step.target if isinstance(step, Load | CreateTable | TableUdf) else None
+
+
+def _notes(drift: Drift) -> tuple[str, ...]:
+    """The changes as a table, after a line naming both snapshots."""
+    if drift.comparison is None or drift.accepted is None:
+        return ()
+    before, now = drift.accepted, drift.snapshot
+    head = (
+        f"accepted {before.short} ({shown_time(before.captured_at)}) → "
+        f"now {now.short}; `sqlflowc schema compare {drift.object}` shows both"
+    )
+    return (head, *changes_table(drift.comparison.changes))
+
+
+def _written(step: Step) -> list[str]:
+    target = _target(step)
+    if target is not None:
+        return [target, *(w for w in step.writes if w != target)]
+    return list(step.writes)
+
+
+def describe_table(con: Connection, key: str) -> list[Column] | None:
+    """The columns of base table `key` (`schema.name` or `name`), or None when it is none."""
+    schema, dot, name = key.rpartition(".")
+    rows = con.execute(
+        "SELECT c.column_name, c.data_type, c.is_nullable FROM duckdb_columns() c "
+        "JOIN duckdb_tables() t ON c.table_oid = t.table_oid "
+        "WHERE c.database_name = current_database() AND lower(c.schema_name) = ? "
+        "AND lower(c.table_name) = ? ORDER BY c.column_index",
+        [schema.lower() if dot else "main", name.lower()],
+    ).fetchall()
+    return [Column(str(r[0]), str(r[1]), bool(r[2])) for r in rows] or None
+
+
+def _shown(path: str, project_dir: Path) -> str:
+    """`path` relative to the project when inside it."""
+    try:
+        relative = os.path.relpath(path, project_dir)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative

@@ -1,0 +1,242 @@
+"""Schema capture and drift in real runs, through the installed CLI: baselines, the three
+policies and where they are set, tables, bad snapshot files, concurrent runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from helpers import sql
+from sqlflowc.schema.store import SnapshotStore
+
+SQLFLOWC = str(Path(sys.executable).with_name("sqlflowc"))
+
+PIPELINE = """\
+SOURCE orders_csv TYPE CSV PARAMS {"path": "data/orders.csv"%(params)s};
+LOAD orders FROM orders_csv;
+CREATE TABLE totals AS SELECT count(*) AS n FROM orders;
+"""
+V1 = "id,name,amount\n1,a,1.5\n2,b,2.5\n"
+ADDED = "id,name,amount,region\n1,a,1.5,eu\n2,b,2.5,us\n3,c,4.0,eu\n"
+REMOVED = "id,name\n1,a\n2,b\n"
+
+
+def project(tmp_path: Path, *, params: str = "", profile: str = "") -> Path:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "dev.yml").write_text(profile or "variables: {}\n")
+    (tmp_path / "pipelines" / "p.sf").write_text(PIPELINE % {"params": params})
+    (tmp_path / "data" / "orders.csv").write_text(V1)
+    return tmp_path
+
+
+def sqlflowc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SQLFLOWC, *args], cwd=root, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def run(root: Path, *args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
+    done = sqlflowc(root, "run", "pipelines/p.sf", *args)
+    assert done.returncode == status, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done
+
+
+def rows(root: Path, query: str) -> list[tuple[object, ...]]:
+    return sql(root / "target" / "sqlflow.duckdb", query)
+
+
+def test_first_run_captures_accepted_baselines(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    done = run(root)
+    assert "SF07" not in done.stderr
+    store = SnapshotStore(root)
+    assert store.objects() == ["source:orders_csv", "table:orders", "table:totals"]
+    for obj in store.objects():
+        history = store.history(obj)
+        assert len(history.snapshots) == 1 and not history.pending
+        snap = history.snapshots[0].snapshot
+        assert snap.pipeline == "pipelines/p.sf" and snap.captured_at.endswith("Z")
+    source = store.history("source:orders_csv").snapshots[0].snapshot
+    assert [(c.name, c.type) for c in source.columns] == [
+        ("id", "BIGINT"),
+        ("name", "VARCHAR"),
+        ("amount", "DOUBLE"),
+    ]
+    assert source.origin == "CSV data/orders.csv"
+    totals = store.history("table:totals").snapshots[0].snapshot
+    assert totals.origin == "DuckDB target/sqlflow.duckdb"
+    # a steady source: nothing more recorded, nothing reported
+    run(root)
+    assert all(len(store.history(o).snapshots) == 1 for o in store.objects())
+
+
+def test_warn_is_the_default(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    run(root)
+    (root / "data" / "orders.csv").write_text(ADDED)
+    done = run(root)
+    assert "pipelines/p.sf:2:1: warning[SF0709]: the schema of source `orders_csv` changed" in (
+        done.stderr
+    )
+    assert "(compatible: 1 added)" in done.stderr
+    assert "= note: added   region  -       VARCHAR  compatible" in done.stderr
+    assert "sqlflowc schema accept source:orders_csv" in done.stderr
+    assert "table `orders`" not in done.stderr  # follows from its source: reported once
+    assert rows(root, "SELECT count(*) FROM orders") == [(3,)]
+    listing = json.loads(sqlflowc(root, "schema", "list", "--format", "json").stdout)
+    pending = {r["object"] for r in listing if r["drift_pending"]}
+    assert pending == {"source:orders_csv", "table:orders"}
+    # accepted: later runs are quiet
+    assert sqlflowc(root, "schema", "accept", "--all").returncode == 0
+    assert "SF0709" not in run(root).stderr
+
+
+@pytest.mark.parametrize(
+    ("params", "profile", "args"),
+    [
+        (', "schema_drift": "fail"', "", ()),
+        ("", "schema_drift: fail\n", ()),
+        ("", "", ("--schema-drift", "fail")),
+        (', "schema_drift": "accept"', "", ("--schema-drift", "fail")),
+    ],
+    ids=["source-param", "profile", "command-line", "command-line-wins"],
+)
+def test_fail_stops_the_source_before_its_data_moves(
+    tmp_path: Path, params: str, profile: str, args: tuple[str, ...]
+) -> None:
+    root = project(tmp_path, params=params, profile=profile)
+    run(root)
+    before = rows(root, "SELECT * FROM orders ORDER BY id")
+    (root / "data" / "orders.csv").write_text(REMOVED)
+    done = run(root, *args, status=3)
+    assert "pipelines/p.sf:2:1: error[SF0709]: step `load_orders` failed: the schema of source" in (
+        done.stderr
+    )
+    assert "with schema_drift `fail` it is not loaded" in done.stderr
+    assert "= note: removed  amount  DOUBLE  -      breaking" in done.stderr
+    assert "table_totals  skipped" in done.stdout
+    assert rows(root, "SELECT * FROM orders ORDER BY id") == before
+    # the observed schema is recorded: compare shows it, accept lets the next run through
+    compare = sqlflowc(root, "schema", "compare", "orders_csv")
+    assert compare.returncode == 1 and "removed" in compare.stdout
+    assert sqlflowc(root, "schema", "accept", "orders_csv").returncode == 0
+    run(root, *args)
+    assert rows(root, "SELECT * FROM orders ORDER BY id") == [(1, "a"), (2, "b")]
+
+
+def test_accept_records_the_new_schema_as_accepted(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    run(root)
+    (root / "data" / "orders.csv").write_text(ADDED)
+    done = run(root, "--schema-drift", "accept")
+    assert "warning[SF0709]" in done.stderr and "is now the accepted one" in done.stderr
+    history = SnapshotStore(root).history("source:orders_csv")
+    assert not history.pending and history.acceptances[0].by == "schema_drift=accept"
+    assert "SF0709" not in run(root).stderr
+
+
+def test_a_table_whose_query_changed_is_reported(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    run(root)
+    p = root / "pipelines" / "p.sf"
+    p.write_text(p.read_text().replace("count(*) AS n", "count(*)::INTEGER AS n"))
+    done = run(root)
+    assert "pipelines/p.sf:3:1: warning[SF0709]: the schema of table `totals` changed" in (
+        done.stderr
+    )
+    assert "type (narrowing)" in done.stderr
+
+
+def test_a_hand_edited_snapshot_is_named_set_aside_and_recaptured(tmp_path: Path) -> None:
+    root = project(tmp_path, params=', "schema_drift": "fail"')
+    run(root)
+    store = SnapshotStore(root)
+    path = store.history("source:orders_csv").snapshots[0].path
+    path.write_text(path.read_text().replace('"DOUBLE"', '"VARCHAR"'))
+    (root / "data" / "orders.csv").write_text(ADDED)
+    done = run(root)
+    assert f"schema snapshot {path} cannot be used: its fingerprint does not match" in (done.stderr)
+    assert "the schema captured now is the accepted baseline of source:orders_csv" in done.stderr
+    assert Path(f"{path}.corrupt").exists()
+    assert rows(root, "SELECT count(*) FROM orders") == [(3,)]
+    assert "SF0710" not in run(root).stderr
+
+
+def test_parquet_sources_are_captured_from_their_footer(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    parquet = root / "data" / "p.parquet"
+    duckdb.execute(f"COPY (SELECT 1::SMALLINT AS a, 'x' AS b) TO '{parquet}' (FORMAT parquet)")
+    (root / "pipelines" / "p.sf").write_text(
+        'SOURCE p TYPE PARQUET PARAMS {"path": "data/p.parquet"};\nLOAD pq FROM p;\n'
+    )
+    run(root)
+    snap = SnapshotStore(root).history("source:p").snapshots[0].snapshot
+    assert [(c.name, c.type) for c in snap.columns] == [("a", "SMALLINT"), ("b", "VARCHAR")]
+
+
+def test_two_runs_at_once_lose_nothing(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    for i in range(2):
+        (root / "data" / f"s{i}.csv").write_text("a,b\n1,2\n")
+        (root / "pipelines" / f"p{i}.sf").write_text(
+            f'SOURCE s{i} TYPE CSV PARAMS {{"path": "data/s{i}.csv"}};\nLOAD t{i} FROM s{i};\n'
+            'SOURCE shared TYPE CSV PARAMS {"path": "data/orders.csv"};\n'
+            f"LOAD u{i} FROM shared;\n"
+        )
+    procs = [
+        subprocess.Popen(
+            [SQLFLOWC, "run", f"pipelines/p{i}.sf", "--db", f"target/db{i}.duckdb"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out + err
+    store = SnapshotStore(root)
+    assert set(store.objects()) == {
+        "source:s0",
+        "source:s1",
+        "source:shared",
+        "table:t0",
+        "table:t1",
+        "table:u0",
+        "table:u1",
+    }
+    assert all(store.history(o).problems == () for o in store.objects())
+    assert all(store.history(o).accepted is not None for o in store.objects())
+
+
+def test_compare_live(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    run(root)
+    done = sqlflowc(root, "schema", "compare", "orders_csv", "--live")
+    assert done.returncode == 0 and "verdict: identical" in done.stdout
+    (root / "data" / "orders.csv").write_text(REMOVED)
+    done = sqlflowc(root, "schema", "compare", "orders_csv", "--live", "--format", "json")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["new"]["ref"] == "live" and data["verdict"] == "breaking"
+    assert len(SnapshotStore(root).history("source:orders_csv").snapshots) == 1  # not recorded
+    done = sqlflowc(root, "schema", "compare", "table:orders", "--live")
+    assert done.returncode == 0 and "verdict: identical" in done.stdout
+    done = sqlflowc(root, "schema", "compare", "orders_csv", "@0", "@0", "--live")
+    assert done.returncode == 2 and "at most one snapshot with --live" in done.stderr
+    (root / "pipelines" / "p.sf").write_text("LOAD x FROM nowhere;\n")
+    done = sqlflowc(root, "schema", "compare", "orders_csv", "--live")
+    assert done.returncode == 3 and "error[SF0504]" in done.stderr
+    assert "does not compile: source:orders_csv was not read" in done.stderr
+    (root / "target" / "sqlflow.duckdb").unlink()
+    done = sqlflowc(root, "schema", "compare", "table:orders", "--live")
+    assert done.returncode == 3 and "there is no database" in done.stderr
