@@ -48,7 +48,8 @@ def _outputs(work: Path) -> dict[str, bytes]:
     return {
         p.relative_to(target).as_posix(): p.read_bytes()
         for p in sorted(target.rglob("*"))
-        if p.is_file() and p.suffix != ".duckdb"
+        # schema snapshots are the runs' records (each stamped with its time), not outputs
+        if p.is_file() and p.suffix != ".duckdb" and p.relative_to(target).parts[0] != "schemas"
     }
 
 
