@@ -394,7 +394,15 @@ def run_cmd(
     earlier ones made); the first that fails stops the rest unless --continue is given.
     """
     settings = _RunSettings(
-        database, threads, fail_fast, schema_policy, var_pairs, vars_json, profile, project_dir
+        database,
+        threads,
+        fail_fast,
+        schema_policy,
+        schema_drift,
+        var_pairs,
+        vars_json,
+        profile,
+        project_dir,
     )
     if len(targets) == 1:
         status, _ = _run_one(targets[0], settings, report_unused=True)
@@ -428,6 +436,7 @@ class _RunSettings:
     threads: int | None
     fail_fast: bool
     schema_policy: str | None
+    schema_drift: Any
     var_pairs: tuple[str, ...]
     vars_json: str | None
     profile: str | None
@@ -489,7 +498,7 @@ def _run_one(
         events=_print_event,
         hooks=load_hooks(Path(plan.project_dir)),
         capture_schemas=True,
-        schema_drift=schema_drift,
+        schema_drift=settings.schema_drift,
         profile=prof,
     )
     return _report_run(result, plan, sources), used
