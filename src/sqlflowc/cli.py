@@ -373,7 +373,8 @@ def _unused_warnings(
     "--schema-drift",
     type=click.Choice(["fail", "warn", "accept"]),
     help="What to do when a source's schema differs from its accepted snapshot, for every "
-    "source of this run (default: the SOURCE's schema_drift, else the profile's, else warn).",
+    "source of this run.",
+    show_default="the SOURCE's schema_drift, else the profile's, else warn",
 )
 @compile_options
 def run_cmd(

@@ -212,9 +212,10 @@ def history_cmd(name: str, fmt: str, project_dir: Path | None) -> None:
 @click.option(
     "--pipeline",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="With --live: the pipeline declaring the source (default: the one that captured it).",
+    help="With --live: the pipeline declaring the source.",
+    show_default="the one that captured it",
 )
-@click.option("--profile", metavar="NAME", help="With --live: the profile (default: dev).")
+@click.option("--profile", metavar="NAME", help="With --live: the profile.", show_default="dev")
 @click.option(
     "--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="With --live: a variable."
 )
