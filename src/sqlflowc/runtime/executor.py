@@ -264,6 +264,7 @@ def _step_failure(step: Step, outcome: StepOutcome) -> Failure:
         location=step.location,
         code=outcome.code or default,
         help=outcome.help,
+        notes=outcome.notes,
     )
 
 
