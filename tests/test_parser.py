@@ -201,7 +201,7 @@ def test_comments_collected_outside_sql() -> None:
     [
         ("LAOD t FROM s;", [(Code.UNKNOWN_STATEMENT, 1, 1)]),
         ("LOAD t FROM s\nLOAD u FROM s;", [(Code.MISSING_SEMICOLON, 1, 13)]),
-        ("IF ${x} THEN\n  SET a = 1;\n", [(Code.MISSING_END_IF, 2, 12)]),
+        ("IF ${x} THEN\n  SET a = 1;\n", [(Code.MISSING_END_IF, 1, 1)]),  # at the IF
         ('SOURCE s TYPE CSV PARAMS {"a": 1,};', [(Code.JSON_TRAILING_COMMA, 1, 33)]),
         ("LOAD t FROM s MODE MERGE;", [(Code.MERGE_WITHOUT_KEY, 1, 15)]),
         ("LOAD t FROM s MODE APPEND KEY (a);", [(Code.KEY_NOT_ALLOWED, 1, 27)]),

@@ -215,8 +215,13 @@ def render_text(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> str:
     return "".join(_render_one(d, sources) for d in in_source_order(diagnostics))
 
 
+# How much of a message, and of a source line, a rendered diagnostic shows.
+MESSAGE_LIMIT = 1000
+LINE_LIMIT = 120
+
+
 def _render_one(d: Diagnostic, sources: SourceMap) -> str:
-    head = f"{d.severity.value}[{d.code.value}]: {d.message}\n"
+    head = f"{d.severity.value}[{d.code.value}]: {_clipped(d.message)}\n"
     out: list[str] = []
     if d.span is None:
         out.append(head)
@@ -227,16 +232,39 @@ def _render_one(d: Diagnostic, sources: SourceMap) -> str:
         text = src.line_text(line)
         end_line, end_col = src.line_col(max(d.span.start, d.span.end - 1))
         width = (end_col - col + 1) if end_line == line else len(text) - col + 1
-        width = max(1, width)
+        shown, at, marks = source_excerpt(text, col - 1, max(1, width))
         gutter = " " * len(str(line))
-        shown = text.replace("\t", " ")
         out.append(f"{gutter} |\n{line} | {shown}\n")
-        label = f" {d.label}" if d.label else ""
-        out.append(f"{gutter} | {' ' * (col - 1)}{'^' * width}{label}\n")
+        label = f" {_clipped(d.label)}" if d.label else ""
+        out.append(f"{gutter} | {' ' * at}{'^' * marks}{label}\n")
     if d.help:
-        out.append(f"  = help: {d.help}\n")
-    out.extend(f"  = note: {n}\n" for n in d.notes)
+        out.append(f"  = help: {_clipped(d.help)}\n")
+    out.extend(f"  = note: {_clipped(n)}\n" for n in d.notes)
     return "".join(out)
+
+
+def source_excerpt(line: str, start: int, width: int) -> tuple[str, int, int]:
+    """A source line as shown under a diagnostic, and where its carets go: `(shown, column,
+    carets)`. Tabs become spaces and other control characters escapes (`\\0`, `\\x1b`), so
+    nothing in the file can act on the terminal; a line longer than `LINE_LIMIT` is cut to the
+    part around the carets, `…` marking what is left out."""
+    pieces = [" " if ch == "\t" else shown(ch) for ch in line]
+    begin = sum(len(p) for p in pieces[:start])
+    end = begin + sum(len(p) for p in pieces[start : start + width])
+    text = "".join(pieces)
+    if len(text) <= LINE_LIMIT:
+        return text, begin, max(1, end - begin)
+    end = min(end, begin + LINE_LIMIT - 20)  # the carets shown, with room around them
+    left = max(0, min(begin - 20, len(text) - LINE_LIMIT))
+    right = min(len(text), left + LINE_LIMIT)
+    head = "…" if left > 0 else ""
+    tail = "…" if right < len(text) else ""
+    return head + text[left:right] + tail, begin - left + len(head), max(1, end - begin)
+
+
+def _clipped(text: str) -> str:
+    """A message part, control characters but line breaks escaped, cut at `MESSAGE_LIMIT`."""
+    return "\n".join(shown(part, MESSAGE_LIMIT) for part in text.split("\n"))
 
 
 def to_json(diagnostics: Iterable[Diagnostic], sources: SourceMap) -> list[dict[str, object]]:

@@ -32,11 +32,27 @@ def _label(step: Step) -> str:
     return f"{step.kind}\n{target}" if target else step.kind
 
 
+_MERMAID_ENTITIES = (("#", "#35;"), ("&", "#amp;"), ("<", "#lt;"), (">", "#gt;"), ('"', "#quot;"))
+
+
+def _mermaid_text(label: str) -> str:
+    """A label inside `["..."]`: Mermaid reads `#name;` as an entity and the text as HTML, so
+    `#` first, then `&`, `<`, `>`, `"` become entities; lines are joined with `<br/>`."""
+    for ch, entity in (
+        ("#", "#35;"),
+        ("&", "#amp;"),
+        ("<", "#lt;"),
+        (">", "#gt;"),
+        ('"', "#quot;"),
+    ):
+        label = label.replace(ch, entity)
+    return label.replace("\n", "<br/>")
+
+
 def to_mermaid(plan: Plan) -> str:
     lines = ["flowchart TD"]
     for step in plan.steps:
-        text = _label(step).replace('"', "#quot;").replace("\n", "<br/>")
-        lines.append(f'    {step.id}["{text}"]:::{step.kind}')
+        lines.append(f'    {step.id}["{_mermaid_text(_label(step))}"]:::{step.kind}')
     for step in plan.steps:
         lines.extend(f"    {dep} --> {step.id}" for dep in step.depends_on)
     for kind, color in _COLORS.items():

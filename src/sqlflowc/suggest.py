@@ -31,7 +31,12 @@ def closest(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str
             return name
     by_folded: dict[str, str] = {}
     for name in names:
-        by_folded.setdefault(name.lower(), name)
+        # difflib's ratio is at most 2·shorter/(both lengths): skip names it cannot reach (a
+        # 1 MB word compared with keywords took seconds)
+        if cutoff <= 0 or max(len(name), len(folded)) * cutoff <= min(len(name), len(folded)) * (
+            2 - cutoff
+        ):
+            by_folded.setdefault(name.lower(), name)
     found = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=cutoff)
     return by_folded[found[0]] if found else None
 

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -166,6 +167,7 @@ class _Binder:
             f"SQL syntax error: {mask_secrets(message, self.secrets)}",
             sql.span_of(start, start + max(1, len(word))),
             label="DuckDB cannot parse the SQL here",
+            help=_template_hint(text, start),
             notes=notes,
         )
 
@@ -196,6 +198,21 @@ def duckdb_syntax_error(text: str) -> tuple[str, int] | None:
     byte_pos = int(result.get("position", 0))
     char_pos = len(text.encode()[:byte_pos].decode(errors="ignore"))
     return str(result.get("error_message", "syntax error")), char_pos
+
+
+# A dbt/Jinja reference, `{{ name }}` or `{{ var('name') }}`.
+_JINJA = re.compile(r"\{\{\s*(?:var\(\s*['\"])?([A-Za-z_][A-Za-z0-9_]*)?")
+
+
+def _template_hint(text: str, start: int) -> str:
+    """For a syntax error at a `{{ ... }}` (dbt, Jinja): how SQLFlow writes a variable."""
+    match = _JINJA.match(text, start) or _JINJA.match(text, max(0, start - 1))
+    if match is None:
+        return ""
+    name = match.group(1)
+    if name is not None and text[match.end() :].lstrip().startswith(("}}", "')", '")')):
+        return f"`{{{{ ... }}}}` is dbt/Jinja syntax: write `${{{name}}}` for a variable"
+    return "`{{ ... }}` is dbt/Jinja syntax: variables are written `${name}`"
 
 
 def _a(word: str) -> str:

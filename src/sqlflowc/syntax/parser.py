@@ -8,6 +8,7 @@ blanked out (offsets kept) and the text parsed again.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -16,7 +17,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from sqlflowc.diagnostics import Code, Diagnostic
+from sqlflowc.diagnostics import Code, Diagnostic, shown
 from sqlflowc.source import Span
 from sqlflowc.suggest import closest
 
@@ -129,7 +130,7 @@ def parse_text(text: str, file_id: int) -> ParseResult:
             tree = parser.parse(work)
         except UnexpectedInput as err:
             diag, pos = _diagnose(err, work, file_id)
-            if pos <= last_pos:
+            if pos <= last_pos or (diagnostics and _is_blanking_artifact(err, diag, last_pos)):
                 break
             if not (diagnostics and _is_cascade(err)):
                 diagnostics.append(diag)
@@ -161,6 +162,21 @@ def _ends_parsing(diag: Diagnostic, text: str) -> bool:
 
 
 _BLOCK_OPENER = re.compile(r"\b(?:then|else)\b", re.IGNORECASE)
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _is_blanking_artifact(err: UnexpectedInput, diag: Diagnostic, last_pos: int) -> bool:
+    """An end of file that comes only from blanking the statement of an earlier error (`IF THEN
+    END IF;` left `IF THEN`): nothing after that error is left to report."""
+    at_end = isinstance(err, UnexpectedEOF) or (
+        isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    )
+    return (
+        at_end
+        and diag.code in (Code.UNEXPECTED_EOF, Code.MISSING_SEMICOLON)
+        and diag.span is not None
+        and diag.span.start < last_pos
+    )
 
 
 def _is_cascade(err: UnexpectedInput) -> bool:
@@ -182,8 +198,7 @@ def _blank_statement(text: str, pos: int, keep_from: int | None = None) -> str:
     end = len(text) if end < 0 else end + 1
     if keep_from is not None:
         end = keep_from
-    blank = "".join(c if c == "\n" else " " for c in text[start:end])
-    return text[:start] + blank + text[end:]
+    return text[:start] + _NOT_NEWLINE.sub(" ", text[start:end]) + text[end:]
 
 
 def _diagnose(err: UnexpectedInput, text: str, file_id: int) -> tuple[Diagnostic, int]:
@@ -201,10 +216,10 @@ def _diagnose(err: UnexpectedInput, text: str, file_id: int) -> tuple[Diagnostic
     if isinstance(err, UnexpectedToken):
         tok = err.token
         if tok.type == "$END":
-            return _unexpected_end(set(err.expected), text, file_id), len(text)
+            return _unexpected_end(set(err.expected), text, file_id, _open_if(err)), len(text)
         return _unexpected_token(err, text, file_id), tok.start_pos or 0
     if isinstance(err, UnexpectedEOF):
-        return _unexpected_end(set(err.expected), text, file_id), len(text)
+        return _unexpected_end(set(err.expected), text, file_id, _open_if(err)), len(text)
     raise AssertionError(f"unhandled parser error {type(err).__name__}")  # pragma: no cover
 
 
@@ -243,9 +258,29 @@ def _comment_start(segment: str) -> int:
     return -1
 
 
-def _unexpected_end(expected: set[str], text: str, file_id: int) -> Diagnostic:
+def _open_if(err: UnexpectedInput) -> int | None:
+    """Where the innermost IF still open when the parser stopped begins (from its stack)."""
+    state = getattr(err, "state", None)
+    stack = getattr(state, "value_stack", None) or ()
+    for value in reversed(stack):
+        if isinstance(value, Token) and value.type == "IF" and value.start_pos is not None:
+            return value.start_pos
+    return None
+
+
+def _unexpected_end(
+    expected: set[str], text: str, file_id: int, open_if: int | None = None
+) -> Diagnostic:
     span = _end_span(text, file_id)
     if "END_IF" in expected:
+        if open_if is not None:
+            return Diagnostic(
+                Code.MISSING_END_IF,
+                "missing `END IF`: this IF is still open at the end of the file",
+                Span(file_id, open_if, open_if + 2),
+                label="never closed",
+                help="close every `IF ... THEN` with `END IF;`",
+            )
         return Diagnostic(
             Code.MISSING_END_IF,
             "missing `END IF` before the end of the file",
@@ -314,21 +349,46 @@ def _unexpected_token(err: UnexpectedToken, text: str, file_id: int) -> Diagnost
             "missing `;` at the end of the statement",
             Span(file_id, max(0, at - 1), max(1, at)),
             label="expected `;` after this",
-            help=f"`{found.upper()}` comes before this statement has ended",
+            help=f"`{shown(found.upper())}` comes before this statement has ended",
         )
+    if tok.type in {"SQ_STRING", "DQ_STRING"} and "NAME" in expected:
+        load = _LOAD_FROM.search(text, text.rfind(";", 0, start) + 1, start)
+        if load is not None:
+            return _load_from_file(load.group(1), found, span)
     if _in_json(expected):
         return Diagnostic(
             Code.INVALID_JSON,
-            f"invalid JSON: unexpected `{found}`",
+            f"invalid JSON: unexpected `{shown(found)}`",
             span,
             label=f"expected {_describe_expected(expected)}",
             help="PARAMS and OPTIONS take JSON: double-quoted keys and strings, no trailing commas",
         )
     return Diagnostic(
         Code.SYNTAX_ERROR,
-        f"unexpected `{found}`",
+        f"unexpected `{shown(found)}`",
         span,
         label=f"expected {_describe_expected(expected)}",
+    )
+
+
+# `LOAD table FROM ` right before the token (the statement so far).
+_LOAD_FROM = re.compile(r"\bload\s+(\S+)\s+from\s*\Z", re.IGNORECASE)
+_FORMATS = {".csv": "CSV", ".parquet": "PARQUET", ".json": "JSON", ".jsonl": "JSON"}
+
+
+def _load_from_file(table: str, written: str, span: Span) -> Diagnostic:
+    """`LOAD t FROM 'file.csv'`: LOAD reads a SOURCE; say how to declare one for the file."""
+    path = written[1:-1]
+    kind = next((k for ext, k in _FORMATS.items() if path.lower().endswith(ext)), "CSV")
+    stem = re.sub(r"[^a-z0-9_]+", "_", Path(path).stem.lower()).strip("_") or "file"
+    source = f"{stem if stem[0].isalpha() else 'src_' + stem}_{kind.lower()}"
+    return Diagnostic(
+        Code.SYNTAX_ERROR,
+        "LOAD reads a SOURCE, not a file",
+        span,
+        label="expected the name of a SOURCE",
+        help=f"declare the file as a source first: `SOURCE {source} TYPE {kind} "
+        f'PARAMS {{"path": {json.dumps(path)}}};` then `LOAD {shown(table)} FROM {source};`',
     )
 
 
@@ -365,13 +425,13 @@ def _unexpected_characters(err: UnexpectedCharacters, text: str, file_id: int) -
         word = word_match.group(0)
         return Diagnostic(
             Code.SYNTAX_ERROR,
-            f"unexpected `{word}`",
+            f"unexpected `{shown(word)}`",
             Span(file_id, pos, word_match.end()),
             label=f"expected {_describe_expected(allowed)}",
         )
     return Diagnostic(
         Code.SYNTAX_ERROR,
-        f"unexpected character `{ch}`" if ch else "unexpected end of file",
+        f"unexpected character `{shown(ch)}`" if ch else "unexpected end of file",
         Span(file_id, pos, pos + 1),
         label=f"expected {_describe_expected(allowed)}",
     )
@@ -435,7 +495,7 @@ def _stray_text(found: str, start: int, expected: set[str], file_id: int) -> Dia
         help_text = 'names are ASCII letters, digits and _; quote other names: "café"'
     return Diagnostic(
         Code.SYNTAX_ERROR,
-        f"unexpected `{word}`",
+        f"unexpected `{shown(word)}`",
         span,
         label=f"expected {_describe_expected(expected)}",
         help=help_text,
@@ -447,7 +507,7 @@ def _unknown_statement(word: str, span: Span) -> Diagnostic:
     close = closest(word, candidates, cutoff=0.7)
     return Diagnostic(
         Code.UNKNOWN_STATEMENT,
-        f"unknown statement `{word}`",
+        f"unknown statement `{shown(word)}`",
         span,
         label="not a SQLFlow statement or a known SQL statement",
         help=f"did you mean `{close}`?"
