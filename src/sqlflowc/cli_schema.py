@@ -278,7 +278,7 @@ def _live(
 ) -> Snapshot:
     """A snapshot of what NAME is now (not recorded)."""
     from sqlflowc.api import LiveSchemaError, live_schema
-    from sqlflowc.cli import _parse_vars, _print_diagnostics
+    from sqlflowc.cli_common import parse_vars, print_diagnostics
     from sqlflowc.diagnostics import CompileError
     from sqlflowc.schema.snapshot import Snapshot
 
@@ -290,10 +290,10 @@ def _live(
             project_dir=project,
             pipeline=shown,
             profile=profile,
-            cli_vars=_parse_vars(var_pairs, None),
+            cli_vars=parse_vars(var_pairs, None),
         )
     except CompileError as err:
-        _print_diagnostics(err.diagnostics, err.sources, "text")
+        print_diagnostics(err.diagnostics, err.sources, "text")
         click.echo(f"error: {shown} does not compile: {history.object} was not read", err=True)
         sys.exit(EXIT_NOT_READ)
     except LiveSchemaError as err:

@@ -1,0 +1,249 @@
+"""`sqlflowc run TARGET...`: compile (or load) each target and run it on DuckDB."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sqlflowc.cli_common import (
+    EXIT_COMPILE_ERROR,
+    EXIT_RUNTIME_ERROR,
+    PIPELINE,
+    compile_options,
+    compile_pipeline,
+    count,
+    parse_vars,
+    print_diagnostics,
+    schema_policy_option,
+    unused_cli_warnings,
+)
+from sqlflowc.cli_text import EXAMPLES
+from sqlflowc.limits import MAX_THREADS
+
+if TYPE_CHECKING:
+    from sqlflowc.backend.plan import Plan
+    from sqlflowc.runtime.report import RunEvent, RunResult
+    from sqlflowc.source import SourceMap
+
+
+@click.command("run", epilog=EXAMPLES["run"])
+@click.argument("targets", type=PIPELINE, nargs=-1, required=True, metavar="TARGET...")
+@click.option(
+    "--db",
+    "database",
+    metavar="PATH",
+    help="DuckDB database file (relative to the current directory), or :memory:.",
+    show_default="the profile's engine.path, else target/sqlflow.duckdb in the project",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1, max=MAX_THREADS),
+    help=f"DuckDB worker threads (1 to {MAX_THREADS}).",
+    show_default="the profile's engine.threads, else one per core",
+)
+@click.option(
+    "--fail-fast/--continue",
+    "fail_fast",
+    default=True,
+    help="Stop at the first failed step (and pipeline), or run every step that does not "
+    "depend on a failed one (and every pipeline).",
+)
+@schema_policy_option
+@click.option(
+    "--schema-drift",
+    type=click.Choice(["fail", "warn", "accept"]),
+    help="What to do when a source's schema differs from its accepted snapshot, for every "
+    "source of this run.",
+    show_default="the SOURCE's schema_drift, else the profile's, else warn",
+)
+@compile_options
+def run_cmd(
+    targets: tuple[Path, ...],
+    database: str | None,
+    threads: int | None,
+    fail_fast: bool,
+    schema_policy: str | None,
+    schema_drift: Any,
+    var_pairs: tuple[str, ...],
+    vars_json: str | None,
+    profile: str | None,
+    project_dir: Path | None,
+) -> None:
+    """Run each TARGET, in order: a pipeline (.sf) or a compiled plan (.json).
+
+    With several targets, each is compiled just before it runs (so it sees the tables the
+    earlier ones made); the first that fails stops the rest unless --continue is given.
+    """
+    settings = _RunSettings(
+        database,
+        threads,
+        fail_fast,
+        schema_policy,
+        schema_drift,
+        var_pairs,
+        vars_json,
+        profile,
+        project_dir,
+    )
+    if len(targets) == 1:
+        status, _ = _run_one(targets[0], settings, report_unused=True)
+        sys.exit(status)
+    statuses: dict[Path, int] = {}
+    used: set[str] | None = set()
+    for target in targets:
+        if any(statuses.values()) and fail_fast:
+            break
+        status, names = _run_one(target, settings, report_unused=False)
+        statuses[target] = status
+        used = None if names is None or used is None else used | names
+    if used is not None and len(statuses) == len(targets):  # else: not known for all
+        print_diagnostics(unused_cli_warnings(var_pairs, vars_json, used), None, "text")
+    ok = [t for t, s in statuses.items() if s == 0]
+    failed = [f"{t} (status {s})" for t, s in statuses.items() if s]
+    not_run = [str(t) for t in targets if t not in statuses]
+    parts = [f"{len(ok)} ok"]
+    if failed:
+        parts.append(f"{len(failed)} failed: {', '.join(failed)}")
+    if not_run:
+        parts.append(f"{len(not_run)} not run: {', '.join(not_run)}")
+    click.echo(f"{count(len(targets), 'pipeline')}: " + "; ".join(parts))
+    codes = set(statuses.values())
+    sys.exit(EXIT_RUNTIME_ERROR if EXIT_RUNTIME_ERROR in codes else max(codes))
+
+
+@dataclass(frozen=True)
+class _RunSettings:
+    database: str | None
+    threads: int | None
+    fail_fast: bool
+    schema_policy: str | None
+    schema_drift: Any
+    var_pairs: tuple[str, ...]
+    vars_json: str | None
+    profile: str | None
+    project_dir: Path | None
+
+
+def _run_one(
+    target: Path, settings: _RunSettings, *, report_unused: bool
+) -> tuple[int, frozenset[str] | None]:
+    """Compile (or load) and run one target: its exit status, and the variables it uses
+    (None when unknown: compile errors, or a plan file)."""
+    from sqlflowc.api import database_path, run
+    from sqlflowc.diagnostics import CompileError
+    from sqlflowc.runtime.hooks import load_hooks
+
+    cli_vars = parse_vars(settings.var_pairs, settings.vars_json)
+    sources: SourceMap | None = None
+    used: frozenset[str] | None = None
+    try:
+        if target.suffix.lower() == ".json":
+            plan, prof, project, secrets = _load_plan(target, cli_vars, settings.profile)
+            if settings.schema_policy is not None:
+                from sqlflowc.backend.load_modes import with_schema_policy
+
+                policy = settings.schema_policy
+                plan = with_schema_policy(plan, "evolve" if policy == "evolve" else "strict")
+        else:
+            comp = compile_pipeline(
+                target,
+                settings.var_pairs,
+                settings.vars_json,
+                settings.profile,
+                settings.project_dir,
+                schema_policy=settings.schema_policy,
+                database=settings.database,
+                verify_sql=True,
+                report_unused=report_unused,
+            )
+            print_diagnostics(comp.warnings, comp.sources, "text")
+            plan, prof, project, sources = comp.plan, comp.profile, comp.project_dir, comp.sources
+            secrets = dict(plan.secrets)
+            used = comp.used_variables
+    except CompileError as err:
+        print_diagnostics(err.diagnostics, err.sources, "text")
+        n = sum(1 for d in err.diagnostics if d.is_error)
+        what = "nothing was run" if report_unused else f"{target} was not run"
+        click.echo(f"{n} error{'s' * (n != 1)}; {what}.", err=True)
+        return EXIT_COMPILE_ERROR, None
+    db = database_path(project, prof, settings.database)
+    n = len(plan.steps)
+    click.echo(f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {db}")
+    result = run(
+        plan,
+        database=db,
+        threads=settings.threads or prof.engine.threads,
+        memory_limit=prof.engine.memory_limit,
+        fail_fast=settings.fail_fast,
+        secrets=secrets,
+        events=_print_event,
+        hooks=load_hooks(Path(plan.project_dir)),
+        capture_schemas=True,
+        schema_drift=settings.schema_drift,
+        profile=prof,
+    )
+    return _report_run(result, plan, sources), used
+
+
+def _print_event(event: RunEvent) -> None:
+    """One line per finished, failed or skipped step (a start is not worth a line)."""
+    from sqlflowc.runtime.report import EventKind, format_event
+
+    if event.kind is not EventKind.STARTED:
+        click.echo(format_event(event))
+
+
+def _load_plan(
+    path: Path, cli_vars: dict[str, Any], profile: str | None
+) -> tuple[Plan, Any, Path, dict[str, str]]:
+    from sqlflowc.backend.plan_io import load_plan
+    from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+    from sqlflowc.profiles import load_profile
+    from sqlflowc.source import SourceMap
+
+    plan = load_plan(path)
+    project = Path(plan.project_dir)
+    if not project.is_dir():
+        # Its relative paths, UDFs and profile live there: refuse before creating anything.
+        raise CompileError(
+            [
+                Diagnostic(
+                    Code.BAD_PLAN,
+                    f"the project directory of plan {path} does not exist: {project}",
+                    help="compile the pipeline again in its project "
+                    "(sqlflowc compile PIPELINE -o PLAN), or restore the directory",
+                )
+            ]
+        )
+    prof = load_profile(project, profile, SourceMap())
+    # Secrets are never in a plan file: take them from --var, the profile, or the environment.
+    secrets: dict[str, str] = {}
+    for name in plan.secret_vars:
+        for scope in (cli_vars, prof.variables, os.environ):
+            if name in scope:
+                secrets[name] = str(scope[name])
+                break
+    return plan, prof, project, secrets
+
+
+def _report_run(result: RunResult, plan: Plan, sources: SourceMap | None) -> int:
+    """Print the summary, then any warnings and failures; the exit status (0 or 3)."""
+    from sqlflowc.diagnostics import render_text
+    from sqlflowc.runtime.report import failure_diagnostics, warning_diagnostics
+    from sqlflowc.source import SourceMap
+
+    click.echo(result.summary())
+    if result.ok and not result.warnings:
+        return 0
+    sources = sources if sources is not None else SourceMap()
+    diagnostics = [
+        *warning_diagnostics(result, plan, sources),
+        *failure_diagnostics(result, plan, sources),
+    ]
+    click.echo(render_text(diagnostics, sources), err=True, nl=False)
+    return 0 if result.ok else EXIT_RUNTIME_ERROR
