@@ -252,9 +252,17 @@ def run(
     capture_schemas: bool = False,
     schema_drift: DriftPolicy | None = None,
     profile: Profile | None = None,
+    record: bool = False,
+    reused: Mapping[str, str] | None = None,
+    resumed_from: str | None = None,
     **options: Any,
 ) -> RunResult:
     """Execute a plan on DuckDB; `options` are those of `runtime.executor.run_plan`.
+
+    With `record` (what `sqlflowc run` does), the run is recorded as it goes in the project's
+    `target/runs/` (`runtime/ledger.py`); a ledger that cannot write is a warning. `reused`
+    (a resumed run) maps the steps not to run again to the run `resumed_from` they succeeded
+    in.
 
     With `capture_schemas` (what `sqlflowc run` does), the schema of every source is captured
     before its load and of every table after it is written, into the project's
@@ -274,7 +282,58 @@ def run(
             override=schema_drift,
             default=profile.schema_drift if profile is not None else None,
         )
-    return run_plan(plan, **options)
+    if reused:
+        options["already_done"] = frozenset(reused)
+    if not record:
+        return run_plan(plan, **options)
+    return _recorded_run(plan, profile, reused or {}, resumed_from, options)
+
+
+def _recorded_run(
+    plan: Plan,
+    profile: Profile | None,
+    reused: Mapping[str, str],
+    resumed_from: str | None,
+    options: dict[str, Any],
+) -> RunResult:
+    """`run_plan` with the run ledger listening to its hooks and events."""
+    import dataclasses
+
+    from sqlflowc.diagnostics import Code
+    from sqlflowc.fileio import os_reason
+    from sqlflowc.runtime.executor import run_plan
+    from sqlflowc.runtime.hooks import Hooks
+    from sqlflowc.runtime.ledger import Ledger, runs_dir
+    from sqlflowc.runtime.report import RunEvent, RunWarning
+
+    ledger = Ledger(
+        runs_dir(plan.project_dir),
+        plan,
+        profile=profile.name if profile is not None else None,
+        reused=reused,
+        resumed_from=resumed_from,
+    )
+    hooks: Hooks = options.get("hooks") or Hooks()
+    options["hooks"] = Hooks(hooks=(ledger.hook(), *hooks.hooks), warnings=hooks.warnings)
+    events = options.get("events")
+
+    def tee(event: RunEvent) -> None:
+        ledger.on_event(event)
+        if events is not None:
+            events(event)
+
+    options["events"] = tee
+    result = run_plan(plan, **options)
+    if ledger.problem is None:
+        return result
+    problem = RunWarning(
+        code=Code.FILE_ERROR,
+        message=f"the run's record in {ledger.directory} is incomplete: "
+        f"{os_reason(ledger.problem)}",
+        help="`sqlflowc status` and `--resume` need it: check the directory's permissions "
+        "and free space",
+    )
+    return dataclasses.replace(result, warnings=(*result.warnings, problem))
 
 
 class LiveSchemaError(Exception):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,15 @@ if TYPE_CHECKING:
     "source of this run.",
     show_default="the SOURCE's schema_drift, else the profile's, else warn",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print the run's record (as `status --format json` shows it) on stdout, and "
+    "the progress lines on stderr.",
+)
 @compile_options
 def run_cmd(
     targets: tuple[Path, ...],
@@ -69,6 +79,7 @@ def run_cmd(
     fail_fast: bool,
     schema_policy: str | None,
     schema_drift: Any,
+    fmt: str,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -89,9 +100,11 @@ def run_cmd(
         vars_json,
         profile,
         project_dir,
+        fmt,
     )
     if len(targets) == 1:
         status, _ = _run_one(targets[0], settings, report_unused=True)
+        _print_records(settings, single=True)
         sys.exit(status)
     statuses: dict[Path, int] = {}
     used: set[str] | None = set()
@@ -111,7 +124,8 @@ def run_cmd(
         parts.append(f"{len(failed)} failed: {', '.join(failed)}")
     if not_run:
         parts.append(f"{len(not_run)} not run: {', '.join(not_run)}")
-    click.echo(f"{count(len(targets), 'pipeline')}: " + "; ".join(parts))
+    _echo(settings, f"{count(len(targets), 'pipeline')}: " + "; ".join(parts))
+    _print_records(settings, single=False)
     codes = set(statuses.values())
     sys.exit(EXIT_RUNTIME_ERROR if EXIT_RUNTIME_ERROR in codes else max(codes))
 
@@ -127,6 +141,20 @@ class _RunSettings:
     vars_json: str | None
     profile: str | None
     project_dir: Path | None
+    fmt: str = "text"
+    records: list[dict[str, Any]] = field(default_factory=list)  # of the runs, for json
+
+
+def _echo(settings: _RunSettings, line: str) -> None:
+    """A progress line: on stdout, or on stderr when stdout has the records (`--format json`)."""
+    click.echo(line, err=settings.fmt == "json")
+
+
+def _print_records(settings: _RunSettings, *, single: bool) -> None:
+    if settings.fmt != "json":
+        return
+    shown: Any = settings.records[0] if single and settings.records else settings.records
+    click.echo(json.dumps(shown, indent=2))
 
 
 def _run_one(
@@ -173,7 +201,7 @@ def _run_one(
         return EXIT_COMPILE_ERROR, None
     db = database_path(project, prof, settings.database)
     n = len(plan.steps)
-    click.echo(f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {db}")
+    _echo(settings, f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {db}")
     result = run(
         plan,
         database=db,
@@ -181,21 +209,32 @@ def _run_one(
         memory_limit=prof.engine.memory_limit,
         fail_fast=settings.fail_fast,
         secrets=secrets,
-        events=_print_event,
+        events=lambda event: _print_event(event, settings),
         hooks=load_hooks(Path(plan.project_dir)),
         capture_schemas=True,
         schema_drift=settings.schema_drift,
         profile=prof,
+        record=True,
     )
-    return _report_run(result, plan, sources), used
+    if settings.fmt == "json":
+        settings.records.append(_record_json(plan, result.run_id))
+    return _report_run(result, plan, sources, settings), used
 
 
-def _print_event(event: RunEvent) -> None:
+def _record_json(plan: Plan, run_id: str) -> dict[str, Any]:
+    from sqlflowc.runtime.ledger import runs_dir
+    from sqlflowc.runtime.run_records import find_run
+
+    record = find_run(runs_dir(plan.project_dir), run_id)
+    return record.to_json() if record is not None else {"run_id": run_id, "status": "unknown"}
+
+
+def _print_event(event: RunEvent, settings: _RunSettings) -> None:
     """One line per finished, failed or skipped step (a start is not worth a line)."""
     from sqlflowc.runtime.report import EventKind, format_event
 
     if event.kind is not EventKind.STARTED:
-        click.echo(format_event(event))
+        _echo(settings, format_event(event))
 
 
 def _load_plan(
@@ -231,13 +270,15 @@ def _load_plan(
     return plan, prof, project, secrets
 
 
-def _report_run(result: RunResult, plan: Plan, sources: SourceMap | None) -> int:
+def _report_run(
+    result: RunResult, plan: Plan, sources: SourceMap | None, settings: _RunSettings
+) -> int:
     """Print the summary, then any warnings and failures; the exit status (0 or 3)."""
     from sqlflowc.diagnostics import render_text
     from sqlflowc.runtime.report import failure_diagnostics, warning_diagnostics
     from sqlflowc.source import SourceMap
 
-    click.echo(result.summary())
+    _echo(settings, result.summary())
     if result.ok and not result.warnings:
         return 0
     sources = sources if sources is not None else SourceMap()

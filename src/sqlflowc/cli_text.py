@@ -56,6 +56,17 @@ EXAMPLES = {
         "sqlflowc run pipelines/example.sf --var min_total=60 --db :memory:",
         "sqlflowc run pipelines/load.sf pipelines/report.sf --continue",
         "sqlflowc run target/plan.json",
+        "sqlflowc run pipelines/example.sf --format json > target/last_run.json",
+    ),
+    "runs": _examples(
+        "sqlflowc runs",
+        "sqlflowc runs --limit 5 --pipeline pipelines/example.sf",
+        "sqlflowc runs --format json",
+    ),
+    "status": _examples(
+        "sqlflowc status",
+        "sqlflowc status 20260106T040553Z-3f9a1c",
+        "sqlflowc status 20260106T04 --format json",
     ),
     "fmt": _examples(
         "sqlflowc fmt pipelines/",

@@ -97,12 +97,15 @@ def run_plan(
     on_connect: Callable[[Connection], None] | None = None,
     hooks: Hooks | None = None,
     schemas: SchemaCapture | None = None,
+    already_done: frozenset[str] = frozenset(),
 ) -> RunResult:
     """Execute `plan` on the DuckDB database `database`; see the module docstring.
 
     `on_connect` is called with the open connection before the first step (to register UDFs
     or filesystems); a `duckdb.Error` it raises is reported like a database that cannot open.
     `schemas` captures the schema of each source before its load and of each table written.
+    `already_done` (a resumed run) names steps that succeeded in an earlier run: they are not
+    run, their outcome is `DONE_EARLIER` and their event `SKIPPED`, and steps after them run.
     """
     import duckdb
 
@@ -194,6 +197,9 @@ def run_plan(
         )
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:
+            if step.id in already_done:
+                _done_earlier(step, outcomes, emit)
+                continue
             reason = _skip_reason(step, failures, blocked, fail_fast)
             if reason is not None:
                 _skip_all([step], reason, outcomes, emit)
@@ -336,6 +342,14 @@ def _skip_all(
     for step in steps:
         outcomes.append(StepOutcome(step_id=step.id, status=StepStatus.SKIPPED, message=reason))
         emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
+
+
+def _done_earlier(
+    step: Step, outcomes: list[StepOutcome], emit: Callable[[RunEvent], None]
+) -> None:
+    reason = "succeeded in the run resumed"
+    outcomes.append(StepOutcome(step_id=step.id, status=StepStatus.DONE_EARLIER, message=reason))
+    emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
 
 
 def _skip_reason(

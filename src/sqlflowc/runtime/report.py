@@ -53,6 +53,7 @@ class StepStatus(enum.Enum):
     OK = "ok"
     FAILED = "failed"
     SKIPPED = "skipped"
+    DONE_EARLIER = "done earlier"  # a resumed run: it succeeded in the run resumed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,7 +144,7 @@ class RunResult:
     def summary(self) -> str:
         """`3 ok, 1 failed, 2 skipped in 45 ms`."""
         parts = [f"{self.count(StepStatus.OK)} ok"]
-        for status in (StepStatus.FAILED, StepStatus.SKIPPED):
+        for status in (StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.DONE_EARLIER):
             if self.count(status):
                 parts.append(f"{self.count(status)} {status.value}")
         if self.failures and not self.outcomes:
