@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +12,8 @@ import duckdb
 from click.testing import CliRunner, Result
 
 from sqlflowc.cli import cli
+
+SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")  # the installed console script
 
 
 def sql(db: Path, *statements: str) -> list[tuple[Any, ...]]:
@@ -23,9 +28,33 @@ def sql(db: Path, *statements: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
+def rows(database: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows of one query on a database file, opened read-only."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
 def sqlflowc(*args: str) -> Result:
-    """The CLI in-process, as a user would call it."""
-    return CliRunner().invoke(cli, list(args))
+    """The CLI in-process, as a user would call it; it ends by `sys.exit` or not at all (any
+    other exception would be a traceback for the user)."""
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def sqlflowc_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed console script in a fresh process, as a user runs it."""
+    return subprocess.run(
+        [SQLFLOWC, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=None if env is None else {**os.environ, **env},
+    )
 
 
 def run_ok(pipeline: str, *args: str) -> Result:

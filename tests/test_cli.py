@@ -12,9 +12,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
+from helpers import sqlflowc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,16 +28,12 @@ def in_tmp(tmp_path: Path) -> Iterator[Path]:
         os.chdir(cwd)
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 def test_init_creates_a_project_that_runs(in_tmp: Path) -> None:
-    result = invoke("init", "demo")
+    result = sqlflowc("init", "demo")
     assert result.exit_code == 0, result.output
     assert (in_tmp / "demo" / "pipelines" / "example.sf").is_file()
     os.chdir(in_tmp / "demo")
-    run = invoke("run", "pipelines/example.sf")
+    run = sqlflowc("run", "pipelines/example.sf")
     assert run.exit_code == 0, run.output + run.stderr
     report = (in_tmp / "demo" / "target" / "report_dev.csv").read_text().splitlines()
     assert report[0] == "customer_id,name,region,total,orders"
@@ -49,8 +44,8 @@ def test_init_creates_a_project_that_runs(in_tmp: Path) -> None:
 
 
 def test_init_refuses_to_overwrite(in_tmp: Path) -> None:
-    assert invoke("init", "demo").exit_code == 0
-    again = invoke("init", "demo")
+    assert sqlflowc("init", "demo").exit_code == 0
+    again = sqlflowc("init", "demo")
     assert again.exit_code == 1
     assert "already exists" in again.output + again.stderr
 
@@ -61,7 +56,7 @@ def test_compile_to_plan_file_then_run_it(in_tmp: Path) -> None:
         ROOT / "examples" / "quickstart", project, ignore=shutil.ignore_patterns("target")
     )
     plan_path = in_tmp / "plan.json"
-    result = invoke("compile", str(project / "pipelines" / "quickstart.sf"), "-o", str(plan_path))
+    result = sqlflowc("compile", str(project / "pipelines" / "quickstart.sf"), "-o", str(plan_path))
     assert result.exit_code == 0, result.stderr
     plan = json.loads(plan_path.read_text())
     assert [s["id"] for s in plan["steps"]][:3] == [
@@ -70,7 +65,7 @@ def test_compile_to_plan_file_then_run_it(in_tmp: Path) -> None:
         "load_orders",
     ]
     assert plan["steps"][3]["depends_on"] == ["load_customers", "load_products", "load_orders"]
-    run = invoke("run", str(plan_path), "--db", str(in_tmp / "x.duckdb"))
+    run = sqlflowc("run", str(plan_path), "--db", str(in_tmp / "x.duckdb"))
     assert run.exit_code == 0, run.output + run.stderr
     assert "7 ok" in run.output
     out = (project / "target" / "revenue_by_customer.csv").read_text().splitlines()
@@ -81,7 +76,7 @@ def test_var_overrides_profile_and_json_typing(in_tmp: Path) -> None:
     (in_tmp / "p.sf").write_text(
         "CREATE TABLE t AS SELECT ${n} + 1 AS n, '${name}' AS name, ${flag} AS flag;\n"
     )
-    result = invoke(
+    result = sqlflowc(
         "run",
         "p.sf",
         "--db",
@@ -98,7 +93,7 @@ def test_var_overrides_profile_and_json_typing(in_tmp: Path) -> None:
 
 def test_bad_var_is_a_usage_error(in_tmp: Path) -> None:
     (in_tmp / "p.sf").write_text("CREATE TABLE t AS SELECT 1;\n")
-    result = invoke("compile", "p.sf", "--var", "novalue")
+    result = sqlflowc("compile", "p.sf", "--var", "novalue")
     assert result.exit_code == 2
     assert "expected NAME=VALUE" in result.output + result.stderr
 
@@ -113,7 +108,7 @@ def test_bad_var_is_a_usage_error(in_tmp: Path) -> None:
 )
 def test_graph_formats(in_tmp: Path, fmt: str, needles: list[str]) -> None:
     pipeline = ROOT / "examples" / "quickstart" / "pipelines" / "quickstart.sf"
-    result = invoke("graph", str(pipeline), "--format", fmt)
+    result = sqlflowc("graph", str(pipeline), "--format", fmt)
     assert result.exit_code == 0, result.stderr
     for needle in needles:
         assert needle in result.output
@@ -127,8 +122,8 @@ def test_graph_shows_only_active_branches(in_tmp: Path) -> None:
         "IF ${env|dev} == 'prod' THEN\n  CREATE TABLE prod_only AS SELECT 1;\n"
         "ELSE\n  CREATE TABLE dev_only AS SELECT 1;\nEND IF;\n"
     )
-    dev = invoke("graph", "p.sf").output
-    prod = invoke("graph", "p.sf", "--var", "env=prod").output
+    dev = sqlflowc("graph", "p.sf").output
+    prod = sqlflowc("graph", "p.sf", "--var", "env=prod").output
     assert "dev_only" in dev and "prod_only" not in dev
     assert "prod_only" in prod and "dev_only" not in prod
 

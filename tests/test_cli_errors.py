@@ -1,6 +1,6 @@
 """The command line when things go wrong: exit codes, where diagnostics go, what is (not) written.
 
-Exit codes (LANGUAGE.md §8): 1 the program has errors (nothing runs, nothing is written), 2 a
+Exit codes (docs/cli.md): 1 the program has errors (nothing runs, nothing is written), 2 a
 usage error, 3 a step failed at run time (what ran, failed and was skipped is listed). No output
 ever shows a Python traceback.
 """
@@ -11,19 +11,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
+from helpers import sqlflowc, sqlflowc_process
 
 GOLDEN = Path(__file__).parent / "golden"
-SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
 TRACEBACK = "Traceback (most recent call last)"
 HEAD = re.compile(r"^\S+\.sf:\d+:\d+: error\[SF\d{4}\]: ", re.MULTILINE)
 
@@ -54,20 +50,6 @@ def project(tmp_path: Path) -> Iterator[Path]:
         os.chdir(cwd)
 
 
-def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    # sys.exit is how the CLI ends; any other exception is a bug that would show a traceback.
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def sqlflowc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The installed console script, as a user runs it."""
-    return subprocess.run(
-        [SQLFLOWC, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 def table(database: Path, name: str) -> list[tuple[object, ...]]:
     con = duckdb.connect(str(database), read_only=True)
     try:
@@ -94,7 +76,7 @@ def test_compile_error_exits_1_and_runs_nothing(project: Path) -> None:
         "LAOD more FROM people_csv;\n",
         encoding="utf-8",
     )
-    result = invoke("run", "p.sf")
+    result = sqlflowc("run", "p.sf")
     assert result.exit_code == 1
     assert result.stderr.startswith("p.sf:3:1: error[SF0002]: unknown statement `LAOD`\n")
     assert result.stderr.endswith("1 error; nothing was run.\n")
@@ -104,14 +86,14 @@ def test_compile_error_exits_1_and_runs_nothing(project: Path) -> None:
 
 def test_compile_error_writes_no_plan_file(project: Path) -> None:
     (project / "p.sf").write_text("CREATE TABLE t AS SELECT ${missing} AS x;\n", encoding="utf-8")
-    result = invoke("compile", "p.sf", "-o", "target/plan.json", "--format", "text")
+    result = sqlflowc("compile", "p.sf", "-o", "target/plan.json", "--format", "text")
     assert result.exit_code == 1
     assert result.stderr.startswith("p.sf:1:26: error[SF0201]: unknown variable `missing`\n")
     assert not (project / "target").exists()
-    default = invoke("compile", "p.sf", "-o", "target/plan.json")
+    default = sqlflowc("compile", "p.sf", "-o", "target/plan.json")
     assert default.exit_code == 1
     assert default.stderr.startswith("p.sf:1:26: error[SF0201]")  # -o alone: text diagnostics
-    as_json = invoke("compile", "p.sf", "-o", "target/plan.json", "--format", "json")
+    as_json = sqlflowc("compile", "p.sf", "-o", "target/plan.json", "--format", "json")
     assert as_json.exit_code == 1
     assert '"code": "SF0201"' in as_json.stderr
     assert not (project / "target").exists()
@@ -122,7 +104,7 @@ def test_every_error_is_reported_with_a_count(project: Path) -> None:
         "CREATE TABLE a AS SELECT ${x} AS x;\nCREATE TABLE b AS SELECT ${y} AS y;\n",
         encoding="utf-8",
     )
-    result = invoke("check", "p.sf")
+    result = sqlflowc("check", "p.sf")
     assert result.exit_code == 1
     assert HEAD.findall(result.stderr) == [
         "p.sf:1:26: error[SF0201]: ",
@@ -133,7 +115,7 @@ def test_every_error_is_reported_with_a_count(project: Path) -> None:
 
 def test_warnings_alone_exit_0(project: Path) -> None:
     (project / "p.sf").write_text("CREATE TABLE t AS SELECT * FROM somewhere;\n", encoding="utf-8")
-    result = invoke("check", "p.sf")
+    result = sqlflowc("check", "p.sf")
     assert result.exit_code == 0
     assert "p.sf:1:33: warning[SF0502]: table `somewhere` is not created" in result.stderr
 
@@ -141,7 +123,7 @@ def test_warnings_alone_exit_0(project: Path) -> None:
 def test_check_format_json(project: Path) -> None:
     (project / "bad.sf").write_text("CREATE TABLE t AS SELECT 1;\nLAOD t FROM s;\n", "utf-8")
     (project / "warn.sf").write_text("CREATE TABLE u AS SELECT * FROM t;\n", encoding="utf-8")
-    result = invoke("check", "bad.sf", "warn.sf", "--format", "json")
+    result = sqlflowc("check", "bad.sf", "warn.sf", "--format", "json")
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert rows == [
@@ -174,7 +156,7 @@ def test_check_format_json(project: Path) -> None:
 
 def test_check_format_json_when_all_is_well(project: Path) -> None:
     (project / "ok.sf").write_text("CREATE TABLE t AS SELECT 1 AS x;\n", encoding="utf-8")
-    result = invoke("check", "ok.sf", "--format", "json")
+    result = sqlflowc("check", "ok.sf", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == []
 
@@ -198,7 +180,7 @@ def test_check_format_json_when_all_is_well(project: Path) -> None:
 )
 def test_usage_errors_exit_2(project: Path, args: list[str], needle: str) -> None:
     (project / "p.sf").write_text("CREATE TABLE t AS SELECT 1 AS x;\n", encoding="utf-8")
-    result = invoke(*args)
+    result = sqlflowc(*args)
     assert result.exit_code == 2
     assert needle in result.stderr
     assert not (project / "target").exists()
@@ -209,7 +191,7 @@ def test_usage_errors_exit_2(project: Path, args: list[str], needle: str) -> Non
 
 def test_run_time_failure_exits_3_and_names_the_statement(project: Path) -> None:
     (project / "p.sf").write_text(FAILING, encoding="utf-8")
-    result = invoke("run", "p.sf")
+    result = sqlflowc("run", "p.sf")
     assert result.exit_code == 3
     lines = result.stdout.splitlines()
     assert lines[0].startswith("running p.sf: 4 steps on ")
@@ -232,7 +214,7 @@ def test_a_cast_error_at_run_time(project: Path) -> None:
     (project / "p.sf").write_text(
         "CREATE TABLE t AS SELECT CAST('ten' AS INTEGER) AS n;\n", encoding="utf-8"
     )
-    result = invoke("run", "p.sf")
+    result = sqlflowc("run", "p.sf")
     assert result.exit_code == 3
     assert result.stderr.startswith("p.sf:1:26: error[SF0905]: step `table_t` failed: Conversion")
     assert "1 | CREATE TABLE t AS SELECT CAST('ten' AS INTEGER) AS n;" in result.stderr
@@ -241,7 +223,7 @@ def test_a_cast_error_at_run_time(project: Path) -> None:
 
 def test_continue_runs_independent_steps(project: Path) -> None:
     (project / "p.sf").write_text(FAILING, encoding="utf-8")
-    result = invoke("run", "p.sf", "--continue")
+    result = sqlflowc("run", "p.sf", "--continue")
     assert result.exit_code == 3
     assert re.search(r"^  ✓ table_answer  ", result.stdout, re.MULTILINE)
     assert (
@@ -256,7 +238,7 @@ def test_continue_runs_independent_steps(project: Path) -> None:
 
 def test_fail_fast_is_the_default(project: Path) -> None:
     (project / "p.sf").write_text(FAILING, encoding="utf-8")
-    result = invoke("run", "p.sf", "--fail-fast")
+    result = sqlflowc("run", "p.sf", "--fail-fast")
     assert result.exit_code == 3
     assert "table_answer  skipped" in result.stdout
     assert tables(project / "target" / "sqlflow.duckdb") == {"people"}
@@ -268,7 +250,7 @@ def test_failed_export_is_sf0908_and_leaves_no_file(project: Path) -> None:
         'EXPORT SELECT idd FROM t TO "target/out.csv" TYPE CSV;\n',
         encoding="utf-8",
     )
-    result = invoke("run", "p.sf")
+    result = sqlflowc("run", "p.sf")
     assert result.exit_code == 3
     assert result.stderr.startswith("p.sf:2:15: error[SF0908]: step `export_out` failed: ")
     assert list((project / "target").glob("out*")) == []
@@ -277,7 +259,7 @@ def test_failed_export_is_sf0908_and_leaves_no_file(project: Path) -> None:
 def test_database_that_cannot_open_is_sf0909(project: Path) -> None:
     (project / "p.sf").write_text("CREATE TABLE t AS SELECT 1 AS id;\n", encoding="utf-8")
     (project / "blocker").write_text("a file, not a directory", encoding="utf-8")
-    result = invoke("run", "p.sf", "--db", "blocker/x.duckdb")
+    result = sqlflowc("run", "p.sf", "--db", "blocker/x.duckdb")
     assert result.exit_code == 3
     assert result.stderr.startswith("error[SF0909]: cannot open database blocker/x.duckdb")
     assert "  - table_t  skipped: the database could not be opened" in result.stdout
@@ -285,7 +267,7 @@ def test_database_that_cannot_open_is_sf0909(project: Path) -> None:
 
 def test_run_time_failure_through_the_console_script(project: Path) -> None:
     (project / "p.sf").write_text(FAILING, encoding="utf-8")
-    done = sqlflowc("run", "p.sf", "--continue", cwd=project)
+    done = sqlflowc_process("run", "p.sf", "--continue", cwd=project)
     assert done.returncode == 3, done.stderr
     assert "p.sf:4:14: error[SF0905]" in done.stderr
     assert "✓ table_answer" in done.stdout
@@ -316,7 +298,7 @@ def test_golden_error_cases_through_the_cli(
 ) -> None:
     monkeypatch.chdir(GOLDEN)
     database = tmp_path / "golden.duckdb"
-    result = invoke("run", case.name, "--db", str(database), *_settings(case))
+    result = sqlflowc("run", case.name, "--db", str(database), *_settings(case))
     assert result.exit_code == 1
     assert TRACEBACK not in result.output + result.stderr
     assert "internal error" not in result.stderr
@@ -330,11 +312,11 @@ def test_no_traceback_from_the_console_script(tmp_path: Path) -> None:
     corpus = tmp_path / "golden"
     shutil.copytree(GOLDEN, corpus)
     cases = [case.name for case in ERROR_CASES]
-    done = sqlflowc("check", *cases, cwd=corpus)
+    done = sqlflowc_process("check", *cases, cwd=corpus)
     assert done.returncode == 1
     for stream in (done.stdout, done.stderr):
         assert TRACEBACK not in stream
         assert "internal error" not in stream
     assert done.stderr.endswith(" pipeline(s) OK\n")
-    compiled = sqlflowc("compile", "plan_ordering.sf", cwd=corpus)
+    compiled = sqlflowc_process("compile", "plan_ordering.sf", cwd=corpus)
     assert compiled.returncode == 0, compiled.stderr

@@ -10,14 +10,14 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
+from helpers import SQLFLOWC
+
 PIPELINE = "CREATE TABLE t AS SELECT 1 AS n;\n"
 UNFORMATTED = "create table t as SELECT 1 AS n;\n"
 

@@ -13,24 +13,16 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
 
+from helpers import SQLFLOWC, sqlflowc
 from sqlflowc.cli import cli
-
-SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
-
-
-def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """`sqlflowc init demo`, as the working directory."""
     monkeypatch.chdir(tmp_path)
-    assert invoke("init", "demo").exit_code == 0
+    assert sqlflowc("init", "demo").exit_code == 0
     monkeypatch.chdir(tmp_path / "demo")
     yield tmp_path / "demo"
 
@@ -40,7 +32,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.mark.parametrize("command", ["run", "check"])
 def test_a_misspelt_variable_is_reported(demo: Path, command: str) -> None:
-    result = invoke(command, "pipelines/example.sf", "--var", "min_totl=60")
+    result = sqlflowc(command, "pipelines/example.sf", "--var", "min_totl=60")
     assert result.exit_code == 0, result.output
     assert (
         "warning[SF0206]: unused variable `min_totl`, did you mean `min_total`?\n"
@@ -60,7 +52,7 @@ def test_a_variable_used_only_in_a_branch_not_taken_or_by_the_profile_is_used(de
     (demo / "profiles" / "dev.yml").write_text(
         "variables:\n  environment: dev\n  greeting: 'hello ${who}'\n", encoding="utf-8"
     )
-    result = invoke(
+    result = sqlflowc(
         "check",
         "pipelines/branches.sf",
         *("--var", "prod_only=1", "--var", "other=y", "--var", "who=me", "--var", "nobody=1"),
@@ -74,7 +66,7 @@ def test_vars_json_and_several_pipelines(demo: Path) -> None:
     (demo / "pipelines" / "other.sf").write_text(
         "CREATE TABLE o AS SELECT ${only_here|1} AS n;\n", encoding="utf-8"
     )
-    result = invoke(
+    result = sqlflowc(
         "check", "pipelines/", "--vars", '{"only_here": 2, "min_total": 3, "unused_one": 4}'
     )
     assert result.exit_code == 0, result.output
@@ -88,7 +80,7 @@ def test_no_unused_warning_after_errors(demo: Path) -> None:
     (demo / "pipelines" / "typo.sf").write_text(
         "CREATE TABLE t AS SELECT ${min_totl} AS n;\n", encoding="utf-8"
     )
-    result = invoke("check", "pipelines/typo.sf", "--var", "min_total=1")
+    result = sqlflowc("check", "pipelines/typo.sf", "--var", "min_total=1")
     assert result.exit_code == 1
     assert "error[SF0201]: unknown variable `min_totl`" in result.stderr
     assert "did you mean `min_total`?" in result.stderr
@@ -107,7 +99,7 @@ def test_check_a_directory_recursively(demo: Path) -> None:
     write(demo / "pipelines" / "nested" / "bad.sf", "CREATE TABLE t AS SELEC 1;\n")
     write(demo / "pipelines" / "nested" / "notes.txt", "not a pipeline\n")
     write(demo / "pipelines" / ".hidden" / "skip.sf", "this is not parsed\n")
-    result = invoke("check", "pipelines")
+    result = sqlflowc("check", "pipelines")
     assert result.exit_code == 1
     assert "pipelines/nested/bad.sf:1:" in result.stderr
     assert "skip.sf" not in result.stderr
@@ -121,19 +113,19 @@ def test_check_a_directory_skips_files_others_include(demo: Path) -> None:
         demo / "pipelines" / "main.sf",
         'CREATE TABLE totals AS SELECT 1 AS n;\nINCLUDE "parts/report.sf";\n',
     )
-    result = invoke("check", "pipelines")
+    result = sqlflowc("check", "pipelines")
     assert result.exit_code == 0, result.output
     assert "SF0502" not in result.stderr  # the fragment is not checked on its own
     assert result.stderr.endswith(
         "2 of 2 pipeline(s) OK (1 included file checked through their includers)\n"
     )
     # Named explicitly, it is checked on its own.
-    alone = invoke("check", "pipelines/parts/report.sf")
+    alone = sqlflowc("check", "pipelines/parts/report.sf")
     assert "warning[SF0502]: table `totals` is not created by this pipeline" in alone.stderr
 
 
 def test_a_directory_without_pipelines_is_a_usage_error(demo: Path) -> None:
-    result = invoke("check", "data")
+    result = sqlflowc("check", "data")
     assert result.exit_code == 2
     assert "no .sf files in directory data" in result.stderr
 
@@ -143,19 +135,19 @@ def test_fmt_files_and_directories_with_a_summary(demo: Path) -> None:
     write(demo / "more" / "b.sf", "CREATE TABLE b AS SELECT 2;\n")
     write(demo / "more" / "sub" / "c.sf", "create table c as SELECT 3;\n")
     write(demo / "broken.sf", "create table as;\n")
-    check = invoke("fmt", "--check", "more")
+    check = sqlflowc("fmt", "--check", "more")
     assert check.exit_code == 1
     assert check.stderr == (
         "would reformat more/a.sf\nwould reformat more/sub/c.sf\n2 files would be reformatted\n"
     )
-    result = invoke("fmt", "more", "broken.sf", "pipelines/example.sf")
+    result = sqlflowc("fmt", "more", "broken.sf", "pipelines/example.sf")
     assert result.exit_code == 1
     assert "reformatted more/a.sf\nreformatted more/sub/c.sf\n" in result.stderr
     assert "broken.sf:1:" in result.stderr
     assert result.stderr.endswith("2 files reformatted, 2 unchanged, 1 with errors (not changed)\n")
     assert (demo / "more" / "a.sf").read_text(encoding="utf-8") == "CREATE TABLE a AS SELECT 1;\n"
     assert (demo / "broken.sf").read_text(encoding="utf-8") == "create table as;\n"
-    assert invoke("fmt", "--check", "more").exit_code == 0
+    assert sqlflowc("fmt", "--check", "more").exit_code == 0
 
 
 def test_run_several_pipelines_in_order(demo: Path) -> None:
@@ -164,20 +156,20 @@ def test_run_several_pipelines_in_order(demo: Path) -> None:
         demo / "pipelines" / "c_last.sf", "CREATE TABLE last AS SELECT count(*) AS n FROM report;\n"
     )
     first, fails, last = "pipelines/example.sf", "pipelines/b_fails.sf", "pipelines/c_last.sf"
-    ok = invoke("run", first, last, "--db", "target/ok.duckdb")
+    ok = sqlflowc("run", first, last, "--db", "target/ok.duckdb")
     assert ok.exit_code == 0, ok.output
     assert ok.stdout.index("running pipelines/example.sf") < ok.stdout.index(
         "running pipelines/c_last.sf"
     )  # the second sees the tables the first made
     assert ok.stdout.endswith("2 pipelines: 2 ok\n")
-    stopped = invoke("run", first, fails, last, "--db", "target/stop.duckdb")
+    stopped = sqlflowc("run", first, fails, last, "--db", "target/stop.duckdb")
     assert stopped.exit_code == 3
     assert "running pipelines/c_last.sf" not in stopped.stdout
     assert stopped.stdout.endswith(
         "3 pipelines: 1 ok; 1 failed: pipelines/b_fails.sf (status 3); "
         "1 not run: pipelines/c_last.sf\n"
     )
-    going = invoke("run", first, fails, last, "--db", "target/go.duckdb", "--continue")
+    going = sqlflowc("run", first, fails, last, "--db", "target/go.duckdb", "--continue")
     assert going.exit_code == 3
     assert "running pipelines/c_last.sf" in going.stdout
     assert going.stdout.endswith("3 pipelines: 2 ok; 1 failed: pipelines/b_fails.sf (status 3)\n")
@@ -185,7 +177,7 @@ def test_run_several_pipelines_in_order(demo: Path) -> None:
 
 def test_run_several_with_a_compile_error(demo: Path) -> None:
     write(demo / "pipelines" / "bad.sf", "CREATE TABLE t AS SELEC 1;\n")
-    result = invoke("run", "pipelines/bad.sf", "pipelines/example.sf", "--continue")
+    result = sqlflowc("run", "pipelines/bad.sf", "pipelines/example.sf", "--continue")
     assert result.exit_code == 1
     assert "1 error; pipelines/bad.sf was not run." in result.stderr
     assert result.stdout.endswith("2 pipelines: 1 ok; 1 failed: pipelines/bad.sf (status 1)\n")
@@ -243,6 +235,6 @@ def test_every_option_has_help_and_shows_its_default(path: str, command: click.C
                 f"{path} {name} shows no default"
             )
     words = [] if path == "sqlflowc" else path.split()
-    shown = invoke(*words, "--help").output
+    shown = sqlflowc(*words, "--help").output
     assert re.search(r"\n  Examples:\n    .*sqlflowc ", shown), f"{path} --help has no examples"
     assert "show_default" not in shown

@@ -13,12 +13,10 @@ import csv
 import datetime
 import shutil
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 
-from helpers import run_ok, sqlflowc
+from helpers import rows, run_ok, sqlflowc
 
 COMPAT = Path(__file__).resolve().parent / "compat"
 
@@ -28,11 +26,6 @@ def copy_project(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     shutil.copytree(COMPAT / name, work, ignore=shutil.ignore_patterns("target", "output"))
     monkeypatch.chdir(work)
     return work
-
-
-def rows(database: Path, query: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute(query).fetchall()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -15,19 +15,14 @@ from typing import Any
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
+from helpers import rows, sqlflowc
 
 
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return path
-
-
-def sqlflowc(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
 
 
 def diagnostics(project: Path, pipeline: str = "pipelines/p.sf") -> list[dict[str, Any]]:
@@ -37,11 +32,6 @@ def diagnostics(project: Path, pipeline: str = "pipelines/p.sf") -> list[dict[st
     out = result.stdout.strip() or result.stderr.strip()
     data = json.loads(out)
     return list(data["diagnostics"] if isinstance(data, dict) else data)
-
-
-def rows(database: Path, query: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute(query).fetchall()
 
 
 @pytest.fixture

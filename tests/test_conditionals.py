@@ -1,4 +1,4 @@
-"""fold_conditionals: the IF language of LANGUAGE.md §3, evaluated safely at compile time."""
+"""fold_conditionals: the IF language, evaluated safely at compile time."""
 
 from __future__ import annotations
 

@@ -218,7 +218,7 @@ def test_load_modes_are_steps_ordered_like_writes(
 def _reference_deps(
     reads: list[frozenset[str]], writes: list[frozenset[str]], barriers: list[bool]
 ) -> list[set[int]]:
-    """The all-pairs rule of LANGUAGE.md §5.7, transitively closed."""
+    """The all-pairs ordering rule of docs/language.md, transitively closed."""
     closure: list[set[int]] = []
     for i in range(len(reads)):
         direct = set()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from sqlflowc.cli import cli
+from helpers import sqlflowc
 from sqlflowc.profiles import available_profiles, find_project_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +45,6 @@ def _id(case: tuple[Path, Path, str | None]) -> str:
     return f"{pipeline.relative_to(EXAMPLES)}[{profile or 'no profile'}]"
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 @pytest.fixture
 def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Path]]:
     """Copy `examples/<name>` to a temporary directory and make it the working directory."""
@@ -65,7 +61,7 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
 def run_ok(*args: str) -> Result:
     """`sqlflowc run ...` on a fresh database in the parent directory; must succeed."""
     db = Path.cwd().parent / f"{uuid.uuid4().hex}.duckdb"
-    result = invoke("run", *args, "--db", str(db))
+    result = sqlflowc("run", *args, "--db", str(db))
     assert result.exit_code == 0, result.output
     assert "failed" not in result.output and "skipped" not in result.output, result.output
     return result
@@ -94,7 +90,7 @@ def test_compiles_and_runs(
     rel = pipeline.relative_to(project).as_posix()
     options = ["--profile", profile] if profile else []
 
-    compiled = invoke("compile", rel, "--format", "json", *options)
+    compiled = sqlflowc("compile", rel, "--format", "json", *options)
     assert compiled.exit_code == 0, compiled.output
     plan = json.loads(compiled.stdout)
     assert plan["project_dir"] == str(work.resolve())  # outputs go to the copy, not the checkout
@@ -151,7 +147,7 @@ def test_quickstart_min_revenue_from_the_command_line(example: Callable[[str], P
 
 def test_quickstart_database_from_the_profile(example: Callable[[str], Path]) -> None:
     work = example("quickstart")
-    result = invoke("run", "pipelines/quickstart.sf")
+    result = sqlflowc("run", "pipelines/quickstart.sf")
     assert result.exit_code == 0, result.output
     database = work / "target" / "quickstart.duckdb"
     assert f"steps on {database}" in result.output
@@ -302,8 +298,8 @@ def test_nested_conditions(
 
 def test_active_branch_only_in_the_plan(example: Callable[[str], Path]) -> None:
     example("conditional_pipelines")
-    dev = invoke("compile", "pipelines/environment_based.sf", "--format", "json")
-    prod = invoke(
+    dev = sqlflowc("compile", "pipelines/environment_based.sf", "--format", "json")
+    prod = sqlflowc(
         "compile", "pipelines/environment_based.sf", "--profile", "production", "--format", "json"
     )
     assert dev.exit_code == 0 and prod.exit_code == 0, dev.output + prod.output

@@ -1,4 +1,4 @@
-"""expand_includes: INCLUDE replaced by the included file's statements (LANGUAGE.md §5.5a)."""
+"""expand_includes: INCLUDE replaced by the included file's statements."""
 
 from __future__ import annotations
 

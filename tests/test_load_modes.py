@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from helpers import rows
 from sqlflowc.api import compile_source, run
 from sqlflowc.backend.plan import Plan
 from sqlflowc.diagnostics import Code
@@ -27,14 +28,6 @@ def plan_of(text: str, tmp_path: Path, **kwargs: Any) -> Plan:
 
 def run_text(text: str, db: Path, tmp_path: Path, **kwargs: Any) -> RunResult:
     return run(plan_of(text, tmp_path, **kwargs), database=str(db))
-
-
-def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db))
-    try:
-        return con.execute(query).fetchall()
-    finally:
-        con.close()
 
 
 def setup(db: Path, *statements: str) -> None:

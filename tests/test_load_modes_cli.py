@@ -8,13 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
-
-
-def sqlflowc(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
+from helpers import sqlflowc
 
 
 @pytest.fixture

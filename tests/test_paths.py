@@ -8,27 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
-SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
-
-
-def sqlflowc(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SQLFLOWC, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+from helpers import rows
+from helpers import sqlflowc_process as sqlflowc
 
 
 def project(root: Path, pipeline: str) -> Path:
@@ -40,14 +25,6 @@ def project(root: Path, pipeline: str) -> Path:
     (root / "pipelines").mkdir()
     (root / "pipelines" / "p.sf").write_text(pipeline, encoding="utf-8")
     return root
-
-
-def rows(database: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 GLOBBED = """\

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import sqlflowc
+from helpers import SQLFLOWC, sqlflowc
 from sqlflowc.schema import Column
 from sqlflowc.schema.snapshot import Snapshot
 from sqlflowc.schema.store import SnapshotStore
 
-SQLFLOWC = str(Path(sys.executable).with_name("sqlflowc"))
 C = Column
 V1 = [C("id", "INTEGER", False), C("amount", "DECIMAL(10,2)"), C("name", "VARCHAR")]
 V2 = [C("id", "BIGINT", False), C("name", "VARCHAR"), C("region", "VARCHAR")]  # breaking

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from helpers import sql
+from helpers import SQLFLOWC, sql
 from sqlflowc.schema.store import SnapshotStore
-
-SQLFLOWC = str(Path(sys.executable).with_name("sqlflowc"))
 
 PIPELINE = """\
 SOURCE orders_csv TYPE CSV PARAMS {"path": "data/orders.csv"%(params)s};

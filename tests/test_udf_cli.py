@@ -7,9 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
+from helpers import sqlflowc
 
 TEXT = '''
 from typing import Optional
@@ -56,15 +55,11 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 def test_list_from_a_directory_inside_the_project(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(project / "pipelines")
-    result = invoke("udf", "list")
+    result = sqlflowc("udf", "list")
     assert result.exit_code == 0, result.output
     assert result.output == (
         "python_udfs.nested.more\n"
@@ -106,7 +101,7 @@ def test_list_lines_fit_in_100_characters(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    result = invoke("udf", "list", "--project", str(tmp_path))
+    result = sqlflowc("udf", "list", "--project", str(tmp_path))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert max(len(line) for line in lines) <= 100, result.output
@@ -132,19 +127,19 @@ def test_list_from_a_directory_holding_projects(
     )
     (tmp_path / "examples" / "quickstart" / "profiles").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "examples")
-    result = invoke("udf", "list")
+    result = sqlflowc("udf", "list")
     assert result.exit_code == 2
     assert "no project in the current directory or above" in result.output
     assert "projects here: python_udfs, quickstart" in result.output
     assert "python_udfs.python_udfs" not in result.output
     monkeypatch.chdir(inner)
-    inside = invoke("udf", "list")
+    inside = sqlflowc("udf", "list")
     assert inside.exit_code == 0, inside.output
     assert inside.output.startswith("python_udfs.m\n  twice  scalar  twice(x BIGINT) -> BIGINT\n")
 
 
 def test_list_as_json_with_project(project: Path) -> None:
-    result = invoke("udf", "list", "--format", "json", "--project", str(project))
+    result = sqlflowc("udf", "list", "--format", "json", "--project", str(project))
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [u["qualified_name"] for u in data] == [
@@ -172,18 +167,18 @@ def test_list_as_json_with_project(project: Path) -> None:
 
 
 def test_list_without_udfs(tmp_path: Path) -> None:
-    result = invoke("udf", "list", "--project", str(tmp_path))
+    result = sqlflowc("udf", "list", "--project", str(tmp_path))
     assert result.exit_code == 0
     assert result.output.startswith("no Python UDFs in ")
     assert (
-        json.loads(invoke("udf", "list", "--project", str(tmp_path), "--format", "json").output)
+        json.loads(sqlflowc("udf", "list", "--project", str(tmp_path), "--format", "json").output)
         == []
     )
 
 
 def test_info(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project)
-    result = invoke("udf", "info", "text.clean")
+    result = sqlflowc("udf", "info", "text.clean")
     assert result.exit_code == 0, result.output
     assert result.output == textwrap.dedent(
         """\
@@ -206,31 +201,31 @@ def test_info(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
           Whitespace inside is kept.
         """
     )
-    table = invoke("udf", "info", "score")
+    table = sqlflowc("udf", "info", "score")
     assert table.exit_code == 0, table.output
     assert "  input       pyarrow.Table (parameter `table`)" in table.output
     assert "  output      id BIGINT, score DOUBLE" in table.output
     assert "  requires    id" in table.output
     assert "    SELECT * FROM score(table_name)" in table.output
-    pad = invoke("udf", "info", "pad_to", "--format", "json")
+    pad = sqlflowc("udf", "info", "pad_to", "--format", "json")
     assert json.loads(pad.output)["parameters"][0]["optional"] is True
-    assert "NULL → None" in invoke("udf", "info", "pad_to").output
+    assert "NULL → None" in sqlflowc("udf", "info", "pad_to").output
 
 
 def test_info_errors(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project)
-    unknown = invoke("udf", "info", "claen")
+    unknown = sqlflowc("udf", "info", "claen")
     assert unknown.exit_code == 1
     assert "error[SF0801]: unknown UDF `claen`" in unknown.output
     assert "did you mean `clean`?" in unknown.output
-    ambiguous = invoke("udf", "info", "clean")
+    ambiguous = sqlflowc("udf", "info", "clean")
     assert ambiguous.exit_code == 1
     assert "error[SF0803]: `clean` could be any of `python_udfs.nested.more.clean`, " in (
         ambiguous.output
     )
     assert "sqlflowc udf info python_udfs.nested.more.clean" in ambiguous.output
-    assert invoke("udf", "info", "nested.more.clean").exit_code == 0
-    missing = invoke("udf", "info").exit_code
+    assert sqlflowc("udf", "info", "nested.more.clean").exit_code == 0
+    missing = sqlflowc("udf", "info").exit_code
     assert missing == 2  # usage error
 
 
@@ -239,10 +234,10 @@ def test_import_errors_are_diagnostics_and_exit_1(
 ) -> None:
     monkeypatch.chdir(project)
     (project / "python_udfs" / "broken.py").write_text("x = 1\ny = undefined_name\n")
-    result = invoke("udf", "list")
+    result = sqlflowc("udf", "list")
     assert result.exit_code == 1
     assert "python_udfs/broken.py:2:1: error[SF0804]: cannot import UDF module " in result.output
     assert "NameError: name 'undefined_name' is not defined" in result.output
     assert "4 UDFs in ." in result.output  # the modules that import are still listed
-    as_json = invoke("udf", "list", "--format", "json")
+    as_json = sqlflowc("udf", "list", "--format", "json")
     assert as_json.exit_code == 1

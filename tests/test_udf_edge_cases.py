@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
+from helpers import SQLFLOWC
 
 MODULE = """
     import sys

@@ -12,12 +12,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 
+from helpers import rows
 from sqlflowc.api import compile_source
 from sqlflowc.cli import cli
 from sqlflowc.diagnostics import Code
@@ -182,14 +181,6 @@ def run(project: Path, text: str, db: Path | None = None) -> tuple[RunResult, Pa
     database = db or project / "target" / "test.duckdb"
     result = run_plan(comp.plan, database=str(database))
     return result, database
-
-
-def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(database))
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_row_at_a_time_types_and_nulls(project: Path) -> None:

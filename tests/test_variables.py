@@ -1,4 +1,4 @@
-"""Variables (LANGUAGE.md §4): resolution order, typed values, verbatim splicing, secrets, origin
+"""Variables: resolution order, typed values, verbatim splicing, secrets, origin
 mapping, and the resolved program `resolve_variables` builds. The one-statement guard is in
 tests/test_splices.py."""
 

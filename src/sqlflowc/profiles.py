@@ -1,4 +1,4 @@
-"""Project directories and profiles (§7).
+"""Project directories and profiles (docs/language.md, "Projects and profiles").
 
 - `find_project_dir(pipeline)`: the nearest ancestor of the pipeline that `is_project_dir`
   (holding `profiles/`, `sqlflow.yml` or a `python_udfs/` package), else the pipeline's own

@@ -1,4 +1,4 @@
-"""Lower APPEND, MERGE and INCREMENTAL loads to plan steps (§5.2-5.4).
+"""Lower APPEND, MERGE and INCREMENTAL loads to plan steps.
 
 Pure functions: no database access. The backend (`backend/duckdb.py`) calls `lower_load` to
 turn a load statement into the step's `sql` and its typed load mode (`plan.Append | plan.Merge |

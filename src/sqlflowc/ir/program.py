@@ -172,7 +172,7 @@ class Export:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SqlStatement:
-    """Any other SQL. `barrier` when its tables cannot be determined (§5.5)."""
+    """Any other SQL. `barrier` when its tables cannot be determined (docs/language.md, "Ordering")."""
 
     verb: str
     sql: Sql

@@ -107,7 +107,7 @@ class _Binder:
         return dataclasses.replace(sql, tree=tree)
 
     def fallback(self, sql: ir.Sql) -> ir.Sql:
-        """sqlglot could not parse the body: DuckDB's parser decides (§2)."""
+        """sqlglot could not parse the body: DuckDB's parser decides."""
         problem = duckdb_syntax_error(sql.text)
         if problem is not None:
             self.syntax_error(sql, *problem)

@@ -1,4 +1,4 @@
-"""Build the dependency graph of a bound program (LANGUAGE.md §5.7).
+"""Build the dependency graph of a bound program (docs/language.md, "Ordering").
 
 Requires: `bind` has run (reads/writes known).
 Ensures: `Program.deps[i]` lists, in ascending order, the statements that statement `i` must run

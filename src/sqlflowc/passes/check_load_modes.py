@@ -1,4 +1,4 @@
-"""Check the INCREMENTAL macros against the statements that use them (§5.4).
+"""Check the INCREMENTAL macros against the statements that use them.
 
 Requires: `bind` has run. Ensures, reporting and never raising:
 - `@start_dt`, `@end_dt`, `@start_date`, `@end_date` appear only in the query of a

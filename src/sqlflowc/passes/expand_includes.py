@@ -1,4 +1,4 @@
-"""Replace every `INCLUDE "path" [AS alias];` by the statements of the file it names (§5.5a).
+"""Replace every `INCLUDE "path" [AS alias];` by the statements of the file it names.
 
 Requires: a parsed file (`ast.Pipeline` straight from `parse_pipeline`).
 Ensures: no `ast.Include` anywhere, also inside IF branches — an included file is read and parsed

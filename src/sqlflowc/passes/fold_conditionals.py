@@ -1,4 +1,4 @@
-"""Evaluate IF conditions at compile time and keep only the active branches (LANGUAGE.md §3).
+"""Evaluate IF conditions at compile time and keep only the active branches.
 
 Requires: no `ast.Include` (run `expand_includes` first).
 Ensures: no `ast.If`; the statements of each active branch stand in place of their IF, in program

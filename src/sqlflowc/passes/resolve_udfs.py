@@ -1,4 +1,4 @@
-"""Resolve Python UDF calls in SQL bodies (LANGUAGE.md §6).
+"""Resolve Python UDF calls in SQL bodies (docs/language.md, "Python UDFs").
 
 Requires: `bind` has run (SQL bodies have sqlglot trees); `ctx.udfs` is the project's catalog.
 Ensures:

@@ -1,4 +1,4 @@
-"""Substitute variables and build the resolved IR (`program.Program`), LANGUAGE.md §4.
+"""Substitute variables and build the resolved IR (`program.Program`) (docs/language.md, "Variables").
 
 Requires: no `ast.Include`, no `ast.If` (run `expand_includes` and `fold_conditionals` first).
 Ensures: no `${...}` reference is left; SET statements are consumed; every statement is mapped to

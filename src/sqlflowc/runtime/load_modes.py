@@ -1,4 +1,4 @@
-"""Run one APPEND, MERGE or INCREMENTAL load step (§5.2-5.4) inside the executor's transaction.
+"""Run one APPEND, MERGE or INCREMENTAL load step inside the executor's transaction.
 
 Contract of `run_load(con, target, mode, staging)`: the caller has begun a transaction and
 commits it when this returns, or rolls it back when this raises — so a load either happens

@@ -1,4 +1,4 @@
-"""Lowering of a `MODE ...` clause (LANGUAGE.md §5) into `ast.LoadMode`.
+"""Lowering of a `MODE ...` clause into `ast.LoadMode`.
 
 The grammar admits every clause with every mode; this checks the combinations: `BY` and
 `LOOKBACK` only with INCREMENTAL, key columns only with MERGE/UPSERT/INCREMENTAL and listed once,

@@ -24,46 +24,7 @@ from sqlflowc.suggest import closest
 MAX_SYNTAX_ERRORS = 10
 
 STATEMENT_KEYWORDS = ("SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF")
-SQL_VERBS = (
-    "INSERT",
-    "UPDATE",
-    "DELETE",
-    "MERGE",
-    "ALTER",
-    "DROP",
-    "TRUNCATE",
-    "COPY",
-    "PRAGMA",
-    "ATTACH",
-    "DETACH",
-    "USE",
-    "CALL",
-    "SELECT",
-    "WITH",
-    "VALUES",
-    "FROM",
-    "CHECKPOINT",
-    "VACUUM",
-    "ANALYZE",
-    "INSTALL",
-    "COMMENT",
-    "SUMMARIZE",
-    "DESCRIBE",
-    "SHOW",
-    "EXPLAIN",
-    "RESET",
-    "IMPORT",
-)
-_STATEMENT_START_TERMINALS = {
-    "SOURCE",
-    "LOAD",
-    "CREATE",
-    "EXPORT",
-    "SET",
-    "INCLUDE",
-    "IF",
-    "SQL_VERB",
-}
+_STATEMENT_START_TERMINALS = {*STATEMENT_KEYWORDS, "SQL_VERB"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -109,6 +70,15 @@ def ends_in_line_comment(sql: str) -> bool:
 @functools.cache
 def _sql_body() -> re.Pattern[str]:
     return re.compile(build_parser().get_terminal("SQL_BODY").pattern.to_regexp())
+
+
+@functools.cache
+def sql_verbs() -> tuple[str, ...]:
+    """The SQL verbs a statement may start with: the words of the grammar's `SQL_VERB`."""
+    pattern = build_parser().get_terminal("SQL_VERB").pattern.to_regexp()
+    words = re.search(r"\(\?:((?:[a-z]+\|)+[a-z]+)\)", pattern)
+    assert words is not None, "SQL_VERB starts with an alternation of verbs"
+    return tuple(word.upper() for word in words.group(1).split("|"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,7 +473,7 @@ def _stray_text(found: str, start: int, expected: set[str], file_id: int) -> Dia
 
 
 def _unknown_statement(word: str, span: Span) -> Diagnostic:
-    candidates = [*STATEMENT_KEYWORDS, *SQL_VERBS]
+    candidates = [*STATEMENT_KEYWORDS, *sql_verbs()]
     close = closest(word, candidates, cutoff=0.7)
     return Diagnostic(
         Code.UNKNOWN_STATEMENT,

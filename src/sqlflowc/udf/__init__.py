@@ -1,4 +1,4 @@
-"""Python UDFs: the decorators a project's `python_udfs/` modules use (LANGUAGE.md §6).
+"""Python UDFs: the decorators a project's `python_udfs/` modules use.
 
     from sqlflowc.udf import python_scalar_udf, python_table_udf
 

@@ -1,5 +1,5 @@
 """Discover a project's UDFs: import every module under `python_udfs/` and read the decorated
-functions (LANGUAGE.md §6).
+functions.
 
 Contract of `discover_udfs(project_dir, sources)`:
 - Every `.py` file under `<project>/python_udfs/` (nested directories too, with or without
