@@ -172,7 +172,8 @@ class Export:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SqlStatement:
-    """Any other SQL. `barrier` when its tables cannot be determined (docs/language.md, "Ordering")."""
+    """Any other SQL. `barrier` when its tables cannot be determined (see "Ordering" in
+    docs/language.md)."""
 
     verb: str
     sql: Sql

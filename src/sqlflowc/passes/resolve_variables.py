@@ -1,4 +1,5 @@
-"""Substitute variables and build the resolved IR (`program.Program`) (docs/language.md, "Variables").
+"""Substitute variables and build the resolved IR (`program.Program`); docs/language.md,
+"Variables", is the user's view.
 
 Requires: no `ast.Include`, no `ast.If` (run `expand_includes` and `fold_conditionals` first).
 Ensures: no `${...}` reference is left; SET statements are consumed; every statement is mapped to

@@ -1,4 +1,5 @@
-"""The variable scope shared by `fold_conditionals` and `resolve_variables` (docs/language.md, "Variables").
+"""The variable scope shared by `fold_conditionals` and `resolve_variables` (docs/language.md,
+"Variables").
 
 A helper for the passes, not a pass itself: it holds no IR and reports nothing on its own; an
 unset variable is handed to `UnknownVariables` (`unknown_variables.py`), which reports it.
