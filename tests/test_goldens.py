@@ -62,6 +62,8 @@ UNREACHABLE = {
     Code.CONNECTOR_WARNING: "run time only, about the data (tests/postgres/)",
     Code.TABLE_UDF_OUTPUT: "run time only",
     Code.UDF_UNAVAILABLE: "never raised yet",
+    Code.INCREMENTAL_ON_LOAD: "retired: `LOAD ... MODE INCREMENTAL` reads past the target's "
+    "high-water mark (tests/postgres/test_postgres_incremental.py)",
     Code.SCHEMA_NOT_CHECKED: "needs a database locked by another process "
     "(tests/test_schema_check.py)",
     Code.SCHEMA_DRIFT: "run time only: a source changed between runs (tests/test_schema_drift.py)",

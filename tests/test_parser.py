@@ -207,7 +207,7 @@ def test_comments_collected_outside_sql() -> None:
         ("LOAD t FROM s MODE APPEND KEY (a);", [(Code.KEY_NOT_ALLOWED, 1, 27)]),
         ("LOAD t FROM s MODE MERGE KEY (a, A);", [(Code.DUPLICATE_KEY, 1, 34)]),
         ("LOAD t FROM s MODE REPLACE LOOKBACK '1 day';", [(Code.INCREMENTAL_CLAUSE, 1, 28)]),
-        ("LOAD t FROM s MODE INCREMENTAL BY ts;", [(Code.INCREMENTAL_ON_LOAD, 1, 15)]),
+        ("LOAD t FROM s MODE INCREMENTAL LOOKBACK '1 day';", [(Code.INCREMENTAL_CLAUSE, 1, 15)]),
         ("CREATE TABLE t AS SELECT 'abc;", [(Code.UNTERMINATED, 1, 26)]),
         ("BEGIN;", [(Code.TRANSACTION_CONTROL, 1, 1)]),
         ("SET x = ${bad name};", [(Code.BAD_VARIABLE_REF, 1, 9)]),

@@ -100,7 +100,9 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
                 sql: tuple[str, ...] = (create,)
                 mode = p.Replace()
             else:
-                sql, mode = lower_load(stmt.table, stmt.mode, query, env["id"], policy)
+                sql, mode = lower_load(
+                    stmt.table, stmt.mode, query, env["id"], policy, from_source=True
+                )
             return p.Load(**env, target=stmt.table, source=source, mode=mode, sql=sql, read=read)
         case ir.CreateTable():
             if isinstance(stmt.mode, ir.Replace):

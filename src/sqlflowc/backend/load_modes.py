@@ -24,6 +24,7 @@ from sqlflowc.backend.plan import (
     Append,
     CreateTable,
     Incremental,
+    IncrementalLoad,
     Load,
     Merge,
     Plan,
@@ -46,6 +47,8 @@ from sqlflowc.sqlbuild.loads import (
     null_keys,
     stage_table,
     stage_view,
+    watermark_delete,
+    watermark_stage,
     window_delete,
     write_state,
 )
@@ -57,12 +60,30 @@ __all__ = ["expected_statements", "lower_load", "with_schema_policy"]
 
 
 def lower_load(
-    target: str, mode: ir.LoadMode, query: str, step_id: str, policy: Policy
+    target: str,
+    mode: ir.LoadMode,
+    query: str,
+    step_id: str,
+    policy: Policy,
+    *,
+    from_source: bool = False,
 ) -> tuple[tuple[str, ...], RowKeepingMode]:
-    """The `sql` and the plan's load mode of a non-REPLACE load of `query` into `target`."""
+    """The `sql` and the plan's load mode of a non-REPLACE load of `query` into `target`
+    (`from_source`: a `LOAD`, whose INCREMENTAL reads past the target's high-water mark)."""
     stage = f"_sqlflow_stage_{step_id}"
     lowered: RowKeepingMode
     match mode:
+        case ir.Incremental() if from_source:
+            lowered = IncrementalLoad(
+                stage=stage,
+                schema_policy=policy,
+                by=mode.by.value,
+                lookback=str(mode.lookback.value) if mode.lookback is not None else None,
+                keys=tuple(k.value for k in mode.keys),
+            )
+            staging = watermark_stage(
+                stage, query, lowered.by, inclusive=lowered.lookback is not None
+            )
         case ir.Append():
             lowered = Append(stage=stage, schema_policy=policy)
             staging = stage_view(stage, query)
@@ -103,6 +124,14 @@ def expected_statements(target: str, mode: RowKeepingMode) -> tuple[str, ...]:
             else:
                 write = (window_delete(target, mode.by), insert_from(target, mode.stage))
             return (*write, write_state(), drop_stage(mode.stage))
+        case IncrementalLoad():
+            if mode.keys:
+                write = _merge_statements(target, mode.stage, mode.keys)
+            elif mode.lookback is not None:
+                write = (watermark_delete(target, mode.by), insert_from(target, mode.stage))
+            else:
+                write = (insert_from(target, mode.stage),)
+            return (*write, drop_stage(mode.stage))
         case _:
             assert_never(mode)
 

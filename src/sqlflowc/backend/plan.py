@@ -3,9 +3,9 @@
 A step is one operation of the `Step` union — `Load`, `CreateTable`, `CreateView`, `Export`,
 `TableUdf`, `Sql` — each a frozen dataclass holding exactly what its execution needs, on top of
 the envelope every step shares (`StepBase`: id, dependencies, source location, include label,
-the tables it reads and writes). A load or a query written into a table carries its load mode
-as a `LoadMode` (`Replace | Append | Merge | Incremental`), so "APPEND with keys" cannot be
-represented. The executor matches on the step's class.
+the tables it reads and writes). A load or a query written into a table carries its load mode as
+a `LoadMode` (`Replace | Append | Merge | Incremental | IncrementalLoad`), so "APPEND with keys"
+cannot be represented. The executor matches on the step's class.
 
 Engine-neutral: an op holds what the statement means (the connector and its parameters, the
 mode, the export format and options, the UDF and its arguments) next to the SQL the backend
@@ -47,6 +47,7 @@ __all__ = [
     "Export",
     "ExportFormat",
     "Incremental",
+    "IncrementalLoad",
     "JsonValue",
     "Load",
     "LoadMode",
@@ -127,9 +128,27 @@ class Incremental:
     state_key: str
 
 
-LoadMode: TypeAlias = Replace | Append | Merge | Incremental
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncrementalLoad:
+    """`LOAD t FROM source MODE INCREMENTAL BY by`: only the source's rows past the target's
+    high-water mark — its largest `by` (minus `lookback`, when given, and then inclusive) — are
+    read; the executor binds that mark as `$watermark` in the staging statement and hands it to
+    the connector, which filters at the server when it can. Rows of the target at or past the
+    mark are replaced by the staged rows when there is a `lookback` (merged on `keys` when
+    there are any); otherwise the staged rows are inserted. No mark (no target yet, or an empty
+    one): every row."""
+
+    kind: ClassVar[str] = "incremental_load"
+    stage: str
+    schema_policy: Policy
+    by: str
+    lookback: str | None
+    keys: tuple[str, ...]
+
+
+LoadMode: TypeAlias = Replace | Append | Merge | Incremental | IncrementalLoad
 # The modes that keep the target's rows (and so check its schema): all but Replace.
-RowKeepingMode: TypeAlias = Append | Merge | Incremental
+RowKeepingMode: TypeAlias = Append | Merge | Incremental | IncrementalLoad
 
 
 # ---------------------------------------------------------------------------- steps
@@ -353,7 +372,7 @@ def _json(value: Any) -> Any:
     """Plan values as plain JSON data: dataclasses as objects (a load mode with its `kind`
     first), tuples as lists, mappings as objects with their keys sorted."""
     match value:
-        case Replace() | Append() | Merge() | Incremental():
+        case Replace() | Append() | Merge() | Incremental() | IncrementalLoad():
             mode: dict[str, Any] = {"kind": value.kind}
             mode.update((f.name, _json(getattr(value, f.name))) for f in fields(value))
             return mode

@@ -70,7 +70,18 @@ class _Incremental(_Model):
     state_key: _Name
 
 
-_Mode = Annotated[_Replace | _Append | _Merge | _Incremental, Field(discriminator="kind")]
+class _IncrementalLoad(_Model):
+    kind: Literal["incremental_load"]
+    stage: _Name
+    schema_policy: Policy
+    by: _Name
+    lookback: str | None
+    keys: list[_Name]
+
+
+_Mode = Annotated[
+    _Replace | _Append | _Merge | _Incremental | _IncrementalLoad, Field(discriminator="kind")
+]
 
 
 class _Source(_Model):
@@ -167,6 +178,7 @@ _MODES: dict[type[_Model], Callable[..., p.LoadMode]] = {
     _Append: p.Append,
     _Merge: p.Merge,
     _Incremental: p.Incremental,
+    _IncrementalLoad: p.IncrementalLoad,
 }
 
 
@@ -260,7 +272,7 @@ def _value(value: Any) -> Any:
             )
         case _Source():
             return p.Source(name=value.name, connector=value.connector, params=value.params)
-        case _Replace() | _Append() | _Merge() | _Incremental():
+        case _Replace() | _Append() | _Merge() | _Incremental() | _IncrementalLoad():
             fields = {n: _value(getattr(value, n)) for n in type(value).model_fields}
             del fields["kind"]
             return _MODES[type(value)](**fields)

@@ -17,6 +17,7 @@ from sqlflowc.backend.plan import (
     CreateView,
     Export,
     Incremental,
+    IncrementalLoad,
     JsonValue,
     Load,
     LoadMode,
@@ -93,7 +94,7 @@ def describe_mode(mode: LoadMode) -> str:
             return f"mode APPEND, schema policy {mode.schema_policy}"
         case Merge():
             return f"mode MERGE KEY ({', '.join(mode.keys)}), schema policy {mode.schema_policy}"
-        case Incremental():
+        case Incremental() | IncrementalLoad():
             text = f"mode INCREMENTAL BY {mode.by}"
             if mode.lookback is not None:
                 text += f" LOOKBACK {json.dumps(mode.lookback)}"
@@ -117,6 +118,13 @@ def _staging(mode: LoadMode) -> list[str]:
             return [
                 f"staged in table {mode.stage}, binding {bound}",
                 f"high-water mark of {mode.by} kept as {json.dumps(mode.state_key)}",
+            ]
+        case IncrementalLoad():
+            op = ">=" if mode.lookback is not None else ">"
+            minus = f" minus {json.dumps(mode.lookback)}" if mode.lookback is not None else ""
+            return [
+                f"staged in table {mode.stage}, rows with {mode.by} {op} $watermark "
+                f"(the table's largest {mode.by}{minus}; filtered at the source when it can)"
             ]
         case _:
             assert_never(mode)

@@ -38,7 +38,13 @@ from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.names import key_parts, table_key
 from sqlflowc.passes.context import PassContext
-from sqlflowc.schema import Column, SchemaDiff, by_column_problem, check_load
+from sqlflowc.schema import (
+    Column,
+    SchemaDiff,
+    by_column_problem,
+    check_load,
+    watermark_column_problem,
+)
 from sqlflowc.schema.catalog import Known, Unknown
 from sqlflowc.sqlbuild import loads as sql
 from sqlflowc.sqlbuild.loads import bind_macros
@@ -150,7 +156,13 @@ class _Replay:
                 source = stmt.source
                 found = self.ctx.catalog.source(source.name, source.connector, source.params)
                 columns = list(found.columns) if isinstance(found, Known) else None
-                self._write(stmt.table, columns, lambda key: self._create(key, columns), stmt.mode)
+                self._write(
+                    stmt.table,
+                    columns,
+                    lambda key: self._create(key, columns),
+                    stmt.mode,
+                    from_source=True,
+                )
             case ir.CreateTable():
                 self._prepare(stmt.reads)
                 text = stmt.query.text
@@ -213,9 +225,11 @@ class _Replay:
         source: list[Column] | None,
         define: Callable[[str], bool],
         mode: ir.LoadMode,
+        *,
+        from_source: bool = False,
     ) -> None:
         """Replay writing rows with columns `source` (None: unknown) into `table`; `define`
-        creates the table here as the statement would."""
+        creates the table here as the statement would (`from_source`: a `LOAD`)."""
         key = table_key(table)
         if isinstance(mode, ir.Replace):
             self.touched.add(key)
@@ -254,10 +268,11 @@ class _Replay:
                     "compile again when it is free to check this load now",
                     notes=(unreadable.reason,) if unreadable.reason else (),
                 )
-            self._report(table, source, None, mode, "")
+            self._report(table, source, None, mode, "", from_source=from_source)
             self._forget(key)
             return
-        diff = self._report(table, source, target, mode, self._where(key))
+        where = self._where(key)
+        diff = self._report(table, source, target, mode, where, from_source=from_source)
         self.touched.add(key)
         if not diff.ok:
             self._forget(key)
@@ -277,12 +292,18 @@ class _Replay:
         target: list[Column] | None,
         mode: ir.Append | ir.Merge | ir.Incremental,
         where: str,
+        *,
+        from_source: bool = False,
     ) -> SchemaDiff:
         """Report every problem of writing `source` into `target` at the MODE clause."""
         keys = () if isinstance(mode, ir.Append) else tuple(k.value for k in mode.keys)
         diff = check_load(table, source, target, self.ctx.schema_policy, keys=keys)
         problems = list(diff.problems)
-        if isinstance(mode, ir.Incremental):
+        if isinstance(mode, ir.Incremental) and from_source:
+            lookback = str(mode.lookback.value) if mode.lookback is not None else None
+            mark = watermark_column_problem(table, mode.by.value, source, lookback=lookback)
+            problems.extend([mark] if mark is not None else [])
+        elif isinstance(mode, ir.Incremental):
             by = by_column_problem(table, mode.by.value, source)
             problems.extend([by] if by is not None else [])
         for p in problems:

@@ -22,6 +22,12 @@ begins, commits or rolls back. In order:
    INCREMENTAL deletes the window's rows and inserts the stage (or merges on KEY);
 6. INCREMENTAL stores the new high-water mark (the larger of the old one and the max of the
    written `BY` column) in `_sqlflow_state`, in the same transaction.
+
+A `LOAD ... MODE INCREMENTAL` (`IncrementalLoad`) keeps no state: its high-water mark is the
+target's largest `BY` value (`watermark`, read before the source is opened, so a connector can
+filter at the server), bound as `$watermark` in the staging statement (`params`). The staged
+rows are inserted, or replace the target's rows at or past the mark (LOOKBACK), or are merged
+on KEY.
 Returns exact counts (`LoadCounts`). A DuckDB error propagates as `duckdb.Error`.
 """
 
@@ -33,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
-from sqlflowc.backend.plan import Append, Incremental, Merge, RowKeepingMode
+from sqlflowc.backend.plan import Append, Incremental, IncrementalLoad, Merge, RowKeepingMode
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.schema import describe_columns
 from sqlflowc.schema import (
@@ -43,13 +49,14 @@ from sqlflowc.schema import (
     SchemaDiff,
     by_column_problem,
     check_load,
+    watermark_column_problem,
 )
 from sqlflowc.sqlbuild import loads as sql
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["LoadCounts", "LoadError", "run_load"]
+__all__ = ["LoadCounts", "LoadError", "run_load", "watermark_binding"]
 
 _SHOWN = 5
 
@@ -94,10 +101,11 @@ def run_load(
     target: str,
     mode: RowKeepingMode,
     staging: str,
-    params: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> LoadCounts:
     """Carry out one load of `target`; see the module docstring. `params` are named parameters
-    of `staging` (secrets; not for APPEND, whose stage is a view DuckDB cannot prepare)."""
+    of `staging` (secrets, `$watermark`; not for APPEND, whose stage is a view DuckDB cannot
+    prepare)."""
     match mode:
         case Append():
             assert not params, "an APPEND stage is a view: no parameters"
@@ -106,6 +114,8 @@ def run_load(
             return _merge(con, target, mode, staging, params or {})
         case Incremental():
             return _incremental(con, target, mode, staging, params or {})
+        case IncrementalLoad():
+            return _incremental_load(con, target, mode, staging, params or {})
         case _:
             assert_never(mode)
 
@@ -126,7 +136,7 @@ def _append(con: Connection, target: str, mode: Append, staging: str) -> LoadCou
 
 
 def _merge(
-    con: Connection, target: str, mode: Merge, staging: str, params: Mapping[str, str]
+    con: Connection, target: str, mode: Merge, staging: str, params: Mapping[str, Any]
 ) -> LoadCounts:
     staged = _count(con, staging, dict(params) or None)
     source = _describe(con, mode.stage)
@@ -136,7 +146,7 @@ def _merge(
 
 
 def _incremental(
-    con: Connection, target: str, mode: Incremental, staging: str, params: Mapping[str, str]
+    con: Connection, target: str, mode: Incremental, staging: str, params: Mapping[str, Any]
 ) -> LoadCounts:
     con.execute(sql.create_state_table())
     existing = target_columns(con, target)
@@ -167,6 +177,48 @@ def _incremental(
             "end_dt": window["end_dt"],
         }
         con.execute(sql.write_state(), params)
+    con.execute(sql.drop_stage(mode.stage))
+    return counts
+
+
+def watermark_binding(con: Connection, target: str, mode: Any) -> dict[str, Any]:
+    """`{"watermark": mark}` for a `LOAD ... MODE INCREMENTAL` (`IncrementalLoad`), read before
+    its source is opened; `{}` for any other mode. The mark is the target's largest `BY` value
+    (minus LOOKBACK), as DuckDB returns it; None when the target or the column is missing or
+    holds no value (then every source row is read)."""
+    if not isinstance(mode, IncrementalLoad):
+        return {}
+    existing = target_columns(con, target)
+    if existing is None or not any(c.name.lower() == mode.by.lower() for c in existing):
+        return {sql.WATERMARK: None}
+    query = sql.watermark_of(target, mode.by, lookback=mode.lookback is not None)
+    params = {"lookback": mode.lookback} if mode.lookback is not None else None
+    return {sql.WATERMARK: _scalar(con, query, params)}
+
+
+def _incremental_load(
+    con: Connection, target: str, mode: IncrementalLoad, staging: str, params: Mapping[str, Any]
+) -> LoadCounts:
+    staged = _count(con, staging, dict(params))
+    source = _describe(con, mode.stage)
+    problem = watermark_column_problem(target, mode.by, source, lookback=mode.lookback)
+    if problem is not None:
+        _raise_problem(problem)
+    existing = target_columns(con, target)
+    if mode.keys:
+        counts = _merge_stage(
+            con, target, mode.stage, mode.keys, mode.schema_policy, source, staged
+        )
+    elif existing is None:
+        counts = LoadCounts(inserted=_count(con, sql.create_from(target, mode.stage)), created=True)
+    else:
+        changes = _apply(con, target, check_load(target, source, existing, mode.schema_policy))
+        deleted = None
+        if mode.lookback is not None:
+            mark = {sql.WATERMARK: params.get(sql.WATERMARK)}
+            deleted = _count(con, sql.watermark_delete(target, mode.by), mark)
+        inserted = _count(con, sql.insert_from(target, mode.stage))
+        counts = LoadCounts(inserted=inserted, deleted=deleted, changes=changes)
     con.execute(sql.drop_stage(mode.stage))
     return counts
 

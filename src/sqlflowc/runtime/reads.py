@@ -3,13 +3,16 @@
 Contract of `source_read(con, load, project_dir, substitute, ...)` (a context manager), for a
 `Load` whose `read` names a relation (the backend's choice for a connector without a
 compile-time scan): the connector's run-time face reads the source (`ConnectorRuntime.read`)
-with the step's `source.params`, and the result is visible to the step's SQL under that name
-for the duration of the block — `ArrowBatches` registered on the connection (DuckDB streams the
+with the step's `source.params`, and the result is visible to the step's SQL under that name for
+the duration of the block — `ArrowBatches` registered on the connection (DuckDB streams the
 batches; `close` is called when the block ends, however it ends), a `DuckDBScan` as a temporary
 view. `${...}` placeholders in the parameters are substituted (`substitute`) right before the
-read; nothing secret is kept. When DuckDB fails while reading Arrow batches, the connector's own
-account of why (`ArrowBatches.failure`: a lost connection, transient) is raised instead of
-DuckDB's, which only wraps it.
+read; nothing secret is kept. For a `LOAD ... MODE INCREMENTAL`, `watermark` holds the
+high-water mark the step binds (`{"watermark": value}`), handed to the connector as
+`ReadRequest.watermark` so it can filter at the source (the step's staging filters again, so a
+connector that cannot is still exact). When DuckDB fails while reading Arrow batches, the
+connector's own account of why (`ArrowBatches.failure`: a lost connection, transient) is raised
+instead of DuckDB's, which only wraps it.
 
 `with_source(con, load, project_dir, substitute, body, ...)` runs `body` (the step's writes, one
 transaction) inside `source_read`, and runs the whole again when a transient `ConnectorError`
@@ -27,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlflowc.backend.plan import Load
+from sqlflowc.backend.plan import IncrementalLoad, Load
 from sqlflowc.connectors import get_connector
 from sqlflowc.connectors.runtime import (
     ArrowBatches,
@@ -36,6 +39,7 @@ from sqlflowc.connectors.runtime import (
     Read,
     ReadRequest,
     RetryReport,
+    Watermark,
 )
 from sqlflowc.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, RetryPolicy, call_with_retries
 from sqlflowc.sqlbuild import sql_identifier
@@ -67,6 +71,7 @@ def with_source(
     *,
     on_retry: RetryReport | None = None,
     on_warning: Callable[[str], None] | None = None,
+    watermark: Mapping[str, Any] | None = None,
 ) -> T:
     """`body()` with the load's source readable, retried on transient faults (module doc)."""
     _, params = _parsed(load, substitute)
@@ -78,7 +83,9 @@ def with_source(
             on_warning(message)
 
     def attempt() -> T:
-        with source_read(con, load, project_dir, substitute, on_retry, on_warning=warn_once):
+        with source_read(
+            con, load, project_dir, substitute, on_retry, on_warning=warn_once, watermark=watermark
+        ):
             return body()
 
     return call_with_retries(
@@ -112,13 +119,18 @@ def source_read(
     on_retry: RetryReport | None = None,
     *,
     on_warning: Callable[[str], None] | None = None,
+    watermark: Mapping[str, Any] | None = None,
 ) -> Iterator[None]:
     """Make the load's run-time source readable under `load.read`; see the module docstring."""
     connector, params = _parsed(load, substitute)
     relation = load.read
     assert relation is not None  # checked by _parsed
     request = ReadRequest(
-        project_dir=project_dir, connection=con, on_retry=on_retry, on_warning=on_warning
+        project_dir=project_dir,
+        connection=con,
+        on_retry=on_retry,
+        on_warning=on_warning,
+        watermark=_request_watermark(load, watermark or {}),
     )
     result: Read = connector.runtime().read(params, request)
     match result:
@@ -146,6 +158,16 @@ def source_read(
                 yield
             finally:
                 con.execute(f"DROP VIEW IF EXISTS {name}")
+
+
+def _request_watermark(load: Load, mark: Mapping[str, Any]) -> Watermark | None:
+    """What the connector is told of an INCREMENTAL load's high-water mark (None: read all)."""
+    from sqlflowc.sqlbuild.loads import WATERMARK
+
+    value = mark.get(WATERMARK)
+    if not isinstance(load.mode, IncrementalLoad) or value is None:
+        return None
+    return Watermark(load.mode.by, value, inclusive=load.mode.lookback is not None)
 
 
 def _substituted(value: Any, substitute: Callable[[str], str]) -> Any:

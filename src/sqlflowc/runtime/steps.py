@@ -318,29 +318,21 @@ def _execute(
             from sqlflowc.runtime.reads import with_source
 
             reading = step
+            mark = _watermark(con, step)
             return with_source(
                 con,
                 reading,
                 ctx.project_dir,
                 ctx.secrets.substitute,  # parameters are values, not SQL
-                lambda: _execute(con, dataclasses.replace(reading, read=None), ctx),
+                lambda: _load(con, dataclasses.replace(reading, read=None), ctx, mark),
                 on_retry=ctx.retry_report(step),
                 on_warning=ctx.warning_report(step),
+                watermark=mark,
             )
-        case Load() | CreateTable():
-            if isinstance(step.mode, Replace):  # CREATE TABLE ... AS: DuckDB prepares it
-                with _udf_threads(con, step, ctx):
-                    return _in_transaction(con, [sub(s, bind=True) for s in step.sql]), None
-            from sqlflowc.runtime.load_modes import run_load
-
-            # APPEND stages a view, which DuckDB cannot prepare; the others a table.
-            staging = sub(step.sql[0], bind=not isinstance(step.mode, Append))
-            mode, target = step.mode, step.target
-            with _udf_threads(con, step, ctx):
-                load = _atomic(
-                    con, lambda: run_load(con, target, mode, staging.text, staging.params)
-                )
-            return (load.rows,), load
+        case Load():
+            return _load(con, step, ctx, _watermark(con, step))
+        case CreateTable():
+            return _load(con, step, ctx, {})
         case CreateView():
             with _udf_threads(con, step, ctx):
                 return _in_transaction(con, [sub(step.sql)]), None
@@ -358,6 +350,32 @@ def _execute(
             return _atomic(con, lambda: udfs.run_table_udf(con, step, query)), None
         case _:
             assert_never(step)
+
+
+def _watermark(con: Connection, step: Load) -> dict[str, Any]:
+    from sqlflowc.runtime.load_modes import watermark_binding
+
+    return watermark_binding(con, step.target, step.mode)
+
+
+def _load(
+    con: Connection, step: Load | CreateTable, ctx: StepContext, mark: Mapping[str, Any]
+) -> tuple[tuple[int | None, ...], LoadCounts | None]:
+    """A load or a table written by a query, in one transaction; `mark` binds `$watermark`
+    (a `LOAD ... MODE INCREMENTAL`)."""
+    sub = ctx.secrets.substitute_sql
+    if isinstance(step.mode, Replace):  # CREATE TABLE ... AS: DuckDB prepares it
+        with _udf_threads(con, step, ctx):
+            return _in_transaction(con, [sub(s, bind=True) for s in step.sql]), None
+    from sqlflowc.runtime.load_modes import run_load
+
+    # APPEND stages a view, which DuckDB cannot prepare; the others a table.
+    staging = sub(step.sql[0], bind=not isinstance(step.mode, Append))
+    mode, target = step.mode, step.target
+    params = {**staging.params, **mark}
+    with _udf_threads(con, step, ctx):
+        load = _atomic(con, lambda: run_load(con, target, mode, staging.text, params))
+    return (load.rows,), load
 
 
 def _udf_threads(

@@ -26,7 +26,13 @@ from sqlflowc.schema.compare import (
     describe,
     is_breaking,
 )
-from sqlflowc.schema.loads import Problem, SchemaDiff, by_column_problem, check_load
+from sqlflowc.schema.loads import (
+    Problem,
+    SchemaDiff,
+    by_column_problem,
+    check_load,
+    watermark_column_problem,
+)
 from sqlflowc.schema.model import Column, Policy
 from sqlflowc.schema.types import TIME_TYPES, common_type, normalize_type, widens
 
@@ -53,5 +59,6 @@ __all__ = [
     "describe",
     "is_breaking",
     "normalize_type",
+    "watermark_column_problem",
     "widens",
 ]

@@ -35,7 +35,7 @@ from sqlflowc.schema.compare import (
     compare_columns,
 )
 from sqlflowc.schema.model import Column, Policy
-from sqlflowc.schema.types import TIME_TYPES, normalize_type
+from sqlflowc.schema.types import TIME_TYPES, is_watermark_type, normalize_type
 
 __all__ = ["Problem", "SchemaDiff", "by_column_problem", "check_load"]
 
@@ -212,6 +212,39 @@ def by_column_problem(table: str, by: str, source: Sequence[Column]) -> Problem 
             f"INCREMENTAL BY column `{col.name}` of `{table}` is {col.type}; it must be a DATE "
             "or TIMESTAMP",
             f"cast it in the query (`CAST({col.name} AS TIMESTAMP) AS {col.name}`)",
+            col.name,
+        )
+    return None
+
+
+def watermark_column_problem(
+    table: str, by: str, source: Sequence[Column], *, lookback: str | None
+) -> Problem | None:
+    """The problem with the `BY` column of a `LOAD ... MODE INCREMENTAL`, if any: a column of
+    the source holding numbers, dates, timestamps or text — with LOOKBACK, dates or
+    timestamps."""
+    col = next((c for c in source if c.name.lower() == by.lower()), None)
+    if col is None:
+        return Problem(
+            Code.KEY_COLUMN_MISSING,
+            f"INCREMENTAL BY column `{by}` is not a column of the source of `{table}`",
+            f"name one of its columns in `BY` ({_names(source)})",
+            by,
+        )
+    if lookback is not None and normalize_type(col.type) not in TIME_TYPES:
+        return Problem(
+            Code.INCREMENTAL_COLUMN_TYPE,
+            f"INCREMENTAL BY column `{col.name}` of `{table}` is {col.type}; LOOKBACK "
+            f"{lookback!r} needs a DATE or TIMESTAMP column",
+            "remove LOOKBACK, or read by a DATE or TIMESTAMP column",
+            col.name,
+        )
+    if not is_watermark_type(col.type):
+        return Problem(
+            Code.INCREMENTAL_COLUMN_TYPE,
+            f"INCREMENTAL BY column `{col.name}` of `{table}` is {col.type}; it must hold "
+            "numbers, dates, timestamps or text",
+            "read by a column whose values grow: an id, a sequence number or an updated_at",
             col.name,
         )
     return None

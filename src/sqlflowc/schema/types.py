@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TIME_TYPES", "common_type", "normalize_type", "widens"]
+__all__ = ["TIME_TYPES", "common_type", "is_watermark_type", "normalize_type", "widens"]
 
 # name → (bits, signed)
 _INTEGERS: dict[str, tuple[int, bool]] = {
@@ -72,6 +72,18 @@ _MAX_DECIMAL = 38
 TIME_TYPES = frozenset(
     {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMPTZ"}
 )
+
+
+def is_watermark_type(text: str) -> bool:
+    """Whether a `LOAD ... MODE INCREMENTAL BY` column may be of type `text`: a number, a date
+    or timestamp, or text — values that order the same way in every database."""
+    t = normalize_type(text)
+    return (
+        t in TIME_TYPES
+        or t in _INTEGERS
+        or t in {"FLOAT", "DOUBLE", "VARCHAR"}
+        or (t.startswith("DECIMAL("))
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,45 @@ def incremental_stage(stage: str, query: str, by: str) -> str:
     return _create_temp("TABLE", stage, body)
 
 
+WATERMARK = "watermark"
+
+
+def _past_watermark(column: exp.Expr, *, inclusive: bool) -> exp.Expr:
+    """`$watermark IS NULL OR column > $watermark` (`>=` when `inclusive`)."""
+    mark = exp.Placeholder(this=WATERMARK)
+    compare = (exp.GTE if inclusive else exp.GT)(this=column, expression=mark.copy())
+    return exp.or_(exp.Is(this=mark, expression=exp.Null()), compare)
+
+
+def watermark_stage(stage: str, query: str, by: str, *, inclusive: bool) -> str:
+    """Stage only the source's rows past `$watermark` (all of them when it is NULL)."""
+    body = (
+        exp.select(exp.Star())
+        .from_(
+            exp.Subquery(
+                this=_verbatim(query, wrapped=True), alias=exp.TableAlias(this=_ident("_q"))
+            )
+        )
+        .where(_past_watermark(_col(by, "_q"), inclusive=inclusive))
+    )
+    return _create_temp("TABLE", stage, body)
+
+
+def watermark_of(target: str, by: str, *, lookback: bool) -> str:
+    """The target's high-water mark: its largest `by` (minus `$lookback` when `lookback`)."""
+    largest: exp.Expr = exp.Max(this=_col(by))
+    if lookback:
+        largest = exp.Sub(
+            this=largest, expression=exp.cast(exp.Placeholder(this="lookback"), "INTERVAL")
+        )
+    return _sql(exp.select(largest).from_(_table(target)))
+
+
+def watermark_delete(target: str, by: str) -> str:
+    """Delete the target's rows at or past `$watermark` (the staged rows replace them)."""
+    return _sql(exp.delete(_table(target), where=_past_watermark(_col(by), inclusive=True)))
+
+
 def drop_stage(stage: str, *, view: bool = False) -> str:
     return _sql(exp.Drop(tables=[exp.table_(_ident(stage))], kind="VIEW" if view else "TABLE"))
 

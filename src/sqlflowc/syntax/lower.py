@@ -117,7 +117,7 @@ class _Lowerer(ValueLowerer):
         return ast.Load(
             table=self.table_name(table),
             source=self.name(source),
-            mode=load_mode(self, mode, allow_incremental=False) if mode is not None else None,
+            mode=load_mode(self, mode) if mode is not None else None,
             span=span,
         )
 
@@ -137,7 +137,7 @@ class _Lowerer(ValueLowerer):
         return ast.CreateTable(
             table=self.table_name(table),
             query=self.sql(body),
-            mode=load_mode(self, mode, allow_incremental=True) if mode is not None else None,
+            mode=load_mode(self, mode) if mode is not None else None,
             or_replace=or_replace is not None,
             if_not_exists=if_not_exists is not None,
             span=span,

@@ -2,8 +2,8 @@
 
 The grammar admits every clause with every mode; this checks the combinations: `BY` and
 `LOOKBACK` only with INCREMENTAL, key columns only with MERGE/UPSERT/INCREMENTAL and listed once,
-MERGE/UPSERT with keys, INCREMENTAL only on `CREATE TABLE ... AS` and with `BY`, a LOOKBACK that
-is a duration. A clause with an error lowers to None (the error reported).
+MERGE/UPSERT with keys, INCREMENTAL with `BY`, a LOOKBACK that is a duration. A clause with an
+error lowers to None (the error reported).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _valid_duration(text: str) -> bool:
     return bool(_DURATION.fullmatch(text))
 
 
-def load_mode(lw: ValueLowerer, t: Any, *, allow_incremental: bool) -> ast.LoadMode | None:
+def load_mode(lw: ValueLowerer, t: Any) -> ast.LoadMode | None:
     kind_tok, by, lookback, keys_clause = t.children
     span = lw.span(t)
     kind = str(kind_tok).upper()
@@ -98,7 +98,7 @@ def load_mode(lw: ValueLowerer, t: Any, *, allow_incremental: bool) -> ast.LoadM
                 spelling = ast.MergeSpelling.MERGE_KEY
             return ast.Merge(keys=keys, spelling=spelling, parenthesized=parenthesized, span=span)
         case "INCREMENTAL":
-            return _incremental(lw, by, lookback, keys, span, allow_incremental)
+            return _incremental(lw, by, lookback, keys, span)
     raise AssertionError(kind)  # pragma: no cover — MODE_KIND admits only the cases above
 
 
@@ -113,17 +113,8 @@ def _lookback(lw: ValueLowerer, clause: Tree[Token]) -> ast.Literal:
 
 
 def _incremental(
-    lw: ValueLowerer, by: Any, lookback: Any, keys: tuple[ast.Ident, ...], span: Span, allowed: bool
+    lw: ValueLowerer, by: Any, lookback: Any, keys: tuple[ast.Ident, ...], span: Span
 ) -> ast.LoadMode | None:
-    if not allowed:
-        lw.reporter.error(
-            Code.INCREMENTAL_ON_LOAD,
-            "`MODE INCREMENTAL` is only for `CREATE TABLE ... AS`",
-            span,
-            help="load the source into a staging table, then `CREATE TABLE t MODE "
-            "INCREMENTAL BY col AS SELECT ... FROM staging`",
-        )
-        return None
     if by is None:
         lw.reporter.error(
             Code.INCREMENTAL_CLAUSE,

@@ -54,6 +54,7 @@ from sqlflowc.connectors.postgres.catalog import (
 )
 from sqlflowc.connectors.postgres.params import TableName
 from sqlflowc.connectors.postgres.types import ReadTransfer, Unsupported, Wire, read_transfer
+from sqlflowc.connectors.postgres.watermark import WatermarkFilter, watermark_predicate
 
 __all__ = [
     "CopyStream",
@@ -91,22 +92,6 @@ class NoSuchRelation(Exception):
     """The table or view named by `table` does not exist; permanent."""
 
 
-@dataclass(frozen=True, slots=True)
-class WatermarkFilter:
-    """Only rows with `column` past `after` (`>=` when `inclusive`; None: no lower bound) and
-    not past `until` (inclusive; None: no upper bound): pushed into the COPY.
-
-    Bounds of a date or timestamp column compare as timestamps (a date is midnight, as in
-    DuckDB). A timestamptz column's bounds are naive timestamps in the reader's time zone,
-    which PostgreSQL does not know, so they are widened by a day each way: the pushed filter
-    then keeps every row the exact window does, and the reader applies the exact one."""
-
-    column: str
-    after: Any
-    inclusive: bool = False
-    until: Any = None
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReadSpec:
     """What to read: a table or a query, optionally projected and filtered."""
@@ -132,6 +117,21 @@ class CopyStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def empty(self) -> bool:
+        """Whether the COPY sent no row at all (reads ahead one chunk, kept for `readinto`)."""
+        if not self._pending and not self.finished:
+            try:
+                nbytes, data = self._pgconn.get_copy_data(0)
+            except psycopg.Error as err:
+                self.finished = True
+                self.failure = err
+                raise
+            if nbytes > 0:
+                self._pending = memoryview(data)
+            else:
+                self._end()
+        return not self._pending and self.finished
 
     def readinto(self, buffer: Any) -> int:
         out = memoryview(buffer).cast("B")
@@ -244,7 +244,13 @@ def open_rows(conn: Conn, spec: ReadSpec) -> PostgresRows:
     duck = duckdb.connect()
     outcome = _Outcome()
     try:
-        typed = _typed(duck, _csv_reader(stream, transfers), transfers, spec.batch_size)
+        wire: pa.RecordBatchReader | pacsv.CSVStreamingReader
+        if stream.empty():  # pyarrow's CSV reader refuses an empty input
+            schema = pa.schema([(f"c{i}", _ARROW[t.wire]) for i, t in enumerate(transfers)])
+            wire = pa.RecordBatchReader.from_batches(schema, [])
+        else:
+            wire = _csv_reader(stream, transfers)
+        typed = _typed(duck, wire, transfers, spec.batch_size)
         reader = pa.RecordBatchReader.from_batches(typed.schema, _checked(typed, stream, outcome))
     except BaseException as err:
         duck.close()
@@ -337,44 +343,13 @@ def _copy_statement(conn: Conn, spec: ReadSpec, transfers: Sequence[ReadTransfer
         source = sql.SQL("(\n{}\n) AS q").format(sql.SQL(clean_query(spec.query)))
     where: sql.Composable = sql.SQL("")
     if spec.watermark is not None:
-        where = _watermark_predicate(spec.watermark, transfers)
+        try:
+            where = watermark_predicate(conn, spec.watermark, transfers)
+        except ValueError as err:  # no such column
+            raise ReadRefused(str(err)) from None
     return sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT CSV)").format(
         select, source, where
     )
-
-
-def _watermark_predicate(mark: WatermarkFilter, transfers: Sequence[ReadTransfer]) -> sql.Composed:
-    """` WHERE "col" >= <after> AND "col" <= <until>` (see `WatermarkFilter`)."""
-    by_name = {t.name.lower(): t for t in transfers}
-    column = by_name.get(mark.column.lower())
-    if column is None:
-        raise ReadRefused(f'the INCREMENTAL column "{mark.column}" is not in the source')
-    parts: list[sql.Composable] = []
-    col = sql.Identifier(column.name)
-    if mark.after is not None and _text(mark.after) != "-infinity":
-        op = ">=" if mark.inclusive else ">"
-        parts.append(sql.SQL("{} {} {}").format(col, sql.SQL(op), _bound(mark.after, column, -1)))
-    if mark.until is not None and _text(mark.until) != "infinity":
-        parts.append(sql.SQL("{} <= {}").format(col, _bound(mark.until, column, 1)))
-    if not parts:
-        return sql.Composed([])
-    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts)
-
-
-def _text(value: Any) -> str:
-    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
-
-
-def _bound(value: Any, column: ReadTransfer, direction: int) -> sql.Composed:
-    """The bound as a PostgreSQL value of a type the column compares with."""
-    literal = sql.Literal(_text(value))
-    base = column.pg_type.base
-    if base in ("date", "timestamp"):
-        return sql.SQL("CAST({} AS timestamp)").format(literal)
-    if base == "timestamptz":
-        widen = sql.SQL("+" if direction > 0 else "-")
-        return sql.SQL("(CAST({} AS timestamptz) {} INTERVAL '1 day')").format(literal, widen)
-    return sql.SQL("CAST({} AS {})").format(literal, sql.SQL(column.pg_type.name))
 
 
 def _csv_reader(stream: CopyStream, transfers: Sequence[ReadTransfer]) -> pacsv.CSVStreamingReader:
@@ -397,7 +372,7 @@ def _csv_reader(stream: CopyStream, transfers: Sequence[ReadTransfer]) -> pacsv.
 
 def _typed(
     duck: duckdb.DuckDBPyConnection,
-    rows: pacsv.CSVStreamingReader,
+    rows: pa.RecordBatchReader | pacsv.CSVStreamingReader,
     transfers: Sequence[ReadTransfer],
     batch_size: int,
 ) -> pa.RecordBatchReader:

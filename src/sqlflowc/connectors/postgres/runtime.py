@@ -2,10 +2,11 @@
 
 - `read(params, request)`: one connection (session settings of `session.py`), the table or
   query described and streamed (`read.open_rows`) as `ArrowBatches`; the request's projection
-  and watermark are pushed into PostgreSQL's query (`watermark_applied`). `close` ends the
-  COPY and closes the connection; `failure` tells the executor why the batches stopped (a lost
-  connection is transient). Columns read inexactly (numeric without precision → DOUBLE) are
-  reported to `request.on_warning`.
+  and watermark are pushed into PostgreSQL's query (`watermark_applied` when the watermark
+  column's type orders alike on both sides). `close` ends the COPY and closes the connection;
+  `failure` tells the executor why the batches stopped (a lost connection is transient).
+  Columns read inexactly (numeric without precision → DOUBLE) are reported to
+  `request.on_warning`.
 - `write(options, request)`: the EXPORT's rows into `options.table` (`write.write_rows`) on
   the connection named by the EXPORT's target: a `postgresql://` URI, or a profile connection
   whose fields the compiler merged into the options. A transient failure (a lost connection)
@@ -43,12 +44,12 @@ from sqlflowc.connectors.postgres.read import (
     PostgresRows,
     ReadRefused,
     ReadSpec,
-    WatermarkFilter,
     clean_query,
     open_rows,
 )
 from sqlflowc.connectors.postgres.session import Target, connect, target_of
 from sqlflowc.connectors.postgres.types import Unsupported, read_transfer
+from sqlflowc.connectors.postgres.watermark import WatermarkFilter, pushable
 from sqlflowc.connectors.postgres.write import WriteCounts, WriteRefused, WriteSpec, write_rows
 from sqlflowc.connectors.runtime import (
     ArrowBatches,
@@ -102,7 +103,7 @@ class PostgresRuntime(ConnectorRuntime):
 
         return ArrowBatches(
             rows.reader,
-            watermark_applied=spec.watermark is not None,
+            watermark_applied=_pushed(spec.watermark, rows),
             close=close,
             failure=lambda: _read_failure(rows, target),
         )
@@ -210,6 +211,14 @@ def _watermark(request: ReadRequest) -> WatermarkFilter | None:
     if mark is None:
         return None
     return WatermarkFilter(mark.column, mark.after, mark.inclusive, mark.until)
+
+
+def _pushed(mark: WatermarkFilter | None, rows: PostgresRows) -> bool:
+    """Whether PostgreSQL filtered the rows by `mark` (its column's type is `pushable`)."""
+    if mark is None:
+        return False
+    column = next((c for c in rows.columns if c.name.lower() == mark.column.lower()), None)
+    return column is not None and pushable(column)
 
 
 def _failure(err: BaseException, target: Target) -> ConnectorError:
