@@ -56,6 +56,7 @@ UNREACHABLE = {
         for code in (Code.SOURCE_NULL_KEYS, Code.SOURCE_DUPLICATE_KEYS, Code.TARGET_DUPLICATE_KEYS)
     },
     Code.UDF_FAILED: "run time only",
+    Code.ENGINE_UNAVAILABLE: "run time only, about the Spark installation (tests/test_spark_*.py)",
     Code.HOOK_FAILED: "run time only, about hooks (tests/test_hooks.py)",
     Code.FILE_ERROR: "about the files a command reads and writes, not about a pipeline "
     "(tests/test_cli_files.py)",

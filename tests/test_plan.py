@@ -128,7 +128,7 @@ def test_an_unknown_op_or_engine_is_refused(tmp_path: Path) -> None:
     doc["steps"][0]["op"] = "teleport"
     assert any("teleport" in m for m in refused(tmp_path, doc))
     doc = compiled(tmp_path)
-    doc["engine"] = "spark"
+    doc["engine"] = "flink"
     assert any("`engine`" in m for m in refused(tmp_path, doc))
 
 

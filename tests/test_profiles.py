@@ -264,7 +264,9 @@ def test_bad_fields_all_reported_at_their_lines(tmp_path: Path) -> None:
     assert len(err.diagnostics) == 3
     threds = by_msg["unknown profile key `engine.threds`"]
     assert threds.help == "did you mean `threads`?"
-    assert threds.notes == ("accepted here: memory_limit, path, threads, type",)
+    assert threds.notes == (
+        "accepted here: conf, master, memory_limit, path, threads, type, warehouse",
+    )
     top = by_msg["unknown profile key `varables`"]
     assert top.help == "did you mean `variables`?"
     assert "dev.yml:3:3:" in text and "dev.yml:4:16:" in text and "dev.yml:5:1:" in text

@@ -90,6 +90,7 @@ def compile_file(
     database: str | None = None,
     verify_sql: bool = False,
     report_unused: bool = True,
+    engine: str | None = None,
 ) -> Compilation:
     """Compile a `.sf` file; raises CompileError with every diagnostic on failure."""
     from sqlflowc.inputs import read_pipeline
@@ -108,6 +109,7 @@ def compile_file(
         database=database,
         verify_sql=verify_sql,
         report_unused=report_unused,
+        engine=engine,
     )
 
 
@@ -134,6 +136,7 @@ def compile_source(
     verify_sql: bool = False,
     catalog: Catalog | None = None,
     report_unused: bool = True,
+    engine: str | None = None,
 ) -> Compilation:
     """Compile pipeline text; `path` names it in diagnostics and anchors relative paths.
 
@@ -146,6 +149,9 @@ def compile_source(
 
     `report_unused=False` leaves out the warnings about unused `cli_vars` (SF0206); the names
     the pipeline uses are in `Compilation.used_variables` either way.
+
+    `engine` (`duckdb` or `spark`; `--engine`) overrides the profile's `engine.type`: for Spark,
+    what Spark cannot run is an error (SF1001) and the plan holds Spark SQL (docs/engines.md).
     """
     from sqlflowc.backend.duckdb import to_plan
     from sqlflowc.passes.bind import bind
@@ -213,6 +219,12 @@ def compile_source(
         for warning in unused_warnings(ctx.cli_vars, ctx.used_variables):
             reporter.add(warning)
     plan = to_plan(prog, sources, path, schema_policy=ctx.schema_policy)
+    if (engine or prof.engine.type) == "spark":
+        from sqlflowc.backend.spark import spark_problems, to_spark_plan
+
+        spark_problems(prog, reporter)
+        reporter.raise_if_errors(sources)
+        plan = to_spark_plan(plan, prog)
     return Compilation(
         plan,
         prog,

@@ -26,6 +26,7 @@ from sqlflowc.cli_common import (
     diagnostics_boundary,
     expand_paths,
     print_diagnostics,
+    engine_option,
     schema_policy_option,
     unused_cli_warnings,
     write_atomic,
@@ -85,12 +86,14 @@ def cli(debug: bool) -> None:
     show_default="text on stdout, json with -o",
 )
 @schema_policy_option
+@engine_option
 @compile_options
 def compile_cmd(
     pipeline: Path,
     output: Path | None,
     fmt: str | None,
     schema_policy: str | None,
+    engine: str | None,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -101,7 +104,13 @@ def compile_cmd(
     fmt = fmt or ("json" if output else "text")
     with diagnostics_boundary(diagnostics_format):
         comp = compile_pipeline(
-            pipeline, var_pairs, vars_json, profile, project_dir, schema_policy=schema_policy
+            pipeline,
+            var_pairs,
+            vars_json,
+            profile,
+            project_dir,
+            schema_policy=schema_policy,
+            engine=engine,
         )
     if comp.warnings:
         print_diagnostics(comp.warnings, comp.sources, diagnostics_format)
@@ -125,11 +134,13 @@ def compile_cmd(
     help="Diagnostics as text on stderr, or as one JSON array on stdout.",
 )
 @schema_policy_option
+@engine_option
 @compile_options
 def check_cmd(
     paths: tuple[Path, ...],
     fmt: str,
     schema_policy: str | None,
+    engine: str | None,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -170,6 +181,7 @@ def check_cmd(
                 verify_sql=True,
                 schema_policy=schema_policy,
                 report_unused=not several,
+                engine=engine,
             )
         except CompileError as err:
             failed += 1

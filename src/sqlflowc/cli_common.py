@@ -140,6 +140,7 @@ def compile_pipeline(
     database: str | None = None,
     verify_sql: bool = False,
     report_unused: bool = True,
+    engine: str | None = None,
 ) -> Compilation:
     from sqlflowc.api import compile_file
 
@@ -152,8 +153,17 @@ def compile_pipeline(
         database=database,
         verify_sql=verify_sql,
         report_unused=report_unused,
+        engine=engine,
     )
 
+
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    help="The engine to compile for and run on (docs/engines.md); spark needs the "
+    "sqlflowc[spark] extra to run.",
+    show_default="the profile's engine.type, else duckdb",
+)
 
 schema_policy_option = click.option(
     "--schema-policy",

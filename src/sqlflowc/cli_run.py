@@ -20,6 +20,7 @@ from sqlflowc.cli_common import (
     count,
     parse_vars,
     print_diagnostics,
+    engine_option,
     schema_policy_option,
     unused_cli_warnings,
 )
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     help="json: print the run's record (as `status --format json` shows it) on stdout, and "
     "the progress lines on stderr.",
 )
+@engine_option
 @compile_options
 def run_cmd(
     targets: tuple[Path, ...],
@@ -80,6 +82,7 @@ def run_cmd(
     schema_policy: str | None,
     schema_drift: Any,
     fmt: str,
+    engine: str | None,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -101,6 +104,7 @@ def run_cmd(
         profile,
         project_dir,
         fmt,
+        engine=engine,
     )
     if len(targets) == 1:
         status, _ = _run_one(targets[0], settings, report_unused=True)
@@ -143,6 +147,7 @@ class _RunSettings:
     project_dir: Path | None
     fmt: str = "text"
     records: list[dict[str, Any]] = field(default_factory=list)  # of the runs, for json
+    engine: str | None = None
 
 
 def _echo(settings: _RunSettings, line: str) -> None:
@@ -188,6 +193,7 @@ def _run_one(
                 database=settings.database,
                 verify_sql=True,
                 report_unused=report_unused,
+                engine=settings.engine,
             )
             print_diagnostics(comp.warnings, comp.sources, "text")
             plan, prof, project, sources = comp.plan, comp.profile, comp.project_dir, comp.sources

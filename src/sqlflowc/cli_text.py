@@ -45,11 +45,13 @@ EXAMPLES = {
     "compile": _examples(
         "sqlflowc compile pipelines/example.sf",
         "sqlflowc compile pipelines/example.sf --var min_total=60 -o target/plan.json",
+        "sqlflowc compile pipelines/example.sf --engine spark",
     ),
     "check": _examples(
         "sqlflowc check pipelines/example.sf",
         "sqlflowc check pipelines/ --profile prod",
         "sqlflowc check pipelines/ --format json",
+        "sqlflowc check pipelines/ --engine spark",
     ),
     "run": _examples(
         "sqlflowc run pipelines/example.sf",
@@ -57,6 +59,7 @@ EXAMPLES = {
         "sqlflowc run pipelines/load.sf pipelines/report.sf --continue",
         "sqlflowc run target/plan.json",
         "sqlflowc run pipelines/example.sf --format json > target/last_run.json",
+        "sqlflowc run pipelines/example.sf --engine spark",
     ),
     "runs": _examples(
         "sqlflowc runs",

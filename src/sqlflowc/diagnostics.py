@@ -111,6 +111,9 @@ class Code(enum.Enum):
     HOOK_FAILED = "SF0912"
     FILE_ERROR = "SF0913"
     CONNECTOR_WARNING = "SF0914"
+    # SF10xx — engines
+    ENGINE_UNSUPPORTED = "SF1001"
+    ENGINE_UNAVAILABLE = "SF1002"
     INTERNAL = "SF0999"
 
 

@@ -48,16 +48,28 @@ def _only_duckdb(value: str | None) -> str | None:
     return None if value is None else "duckdb"
 
 
-def _duckdb(value: str) -> str:
-    return _only_duckdb(value) or "duckdb"
+ENGINES = ("duckdb", "spark")
+
+
+def _engine_type(value: str) -> str:
+    name = value.strip().lower()
+    if name not in ENGINES:
+        raise ValueError(f"engine `{value}` is not supported; the engines are duckdb and spark")
+    return name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _EngineSection:
-    type: Annotated[str, Check(_duckdb)] = "duckdb"
+    """`type: duckdb` uses `path`, `threads`, `memory_limit`; `type: spark` uses `master`,
+    `warehouse` and `conf` (Spark settings, passed to the session as they are)."""
+
+    type: Annotated[str, Check(_engine_type)] = "duckdb"
     path: str | None = None
     threads: Annotated[int, Ge(1), Le(MAX_THREADS)] | None = None
     memory_limit: str | None = None
+    master: str | None = None
+    warehouse: str | None = None
+    conf: dict[str, str | int | float | bool] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

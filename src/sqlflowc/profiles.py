@@ -23,6 +23,7 @@ Variables are returned as written (the variable pass resolves them).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from sqlflowc.suggest import did_you_mean
 
 __all__ = [
     "DEFAULT_DATABASE",
+    "DEFAULT_MASTER",
+    "DEFAULT_WAREHOUSE",
     "Engine",
     "Profile",
     "available_profiles",
@@ -48,17 +51,25 @@ __all__ = [
 ]
 
 DEFAULT_DATABASE = "target/sqlflow.duckdb"
+DEFAULT_WAREHOUSE = "target/spark-warehouse"
+DEFAULT_MASTER = "local[*]"
 MEMORY = ":memory:"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Engine:
-    """The DuckDB database: `path` is absolute, or `:memory:`."""
+    """The engine a run uses. DuckDB: the database `path` (absolute, or `:memory:`), `threads`,
+    `memory_limit`. Spark (`type == "spark"`, docs/engines.md): the `master` URL, the
+    `warehouse` directory the tables are written to (absolute, or a URI such as
+    `hdfs://...`), and `conf`, Spark settings given to the session."""
 
     path: str
     threads: int | None = None
     memory_limit: str | None = None
     type: str = "duckdb"
+    master: str = DEFAULT_MASTER
+    warehouse: str = ""
+    conf: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,8 +167,11 @@ def load_profile(project_dir: Path, name: str | None, sources: SourceMap | None 
     path = _profile_file(project_dir, name if name is not None else "dev")
     if path is None:
         if name is None:
-            database = str(project_dir / DEFAULT_DATABASE)
-            return Profile(name=None, path=None, engine=Engine(path=database), sources=sources)
+            engine = Engine(
+                path=str(project_dir / DEFAULT_DATABASE),
+                warehouse=str(project_dir / DEFAULT_WAREHOUSE),
+            )
+            return Profile(name=None, path=None, engine=engine, sources=sources)
         names = available_profiles(project_dir)
         raise _fail(
             sources,
@@ -204,6 +218,35 @@ def _parse(
 
 
 def _engine(parsed: ProfileFile, project_dir: Path) -> Engine:
+    duckdb = _duckdb_engine(parsed, project_dir)
+    section = parsed.engine
+    if section is None:
+        return duckdb
+    conf = {k: _conf_text(v) for k, v in (section.conf or {}).items()}
+    return dataclasses.replace(
+        duckdb,
+        type=section.type,
+        master=section.master or DEFAULT_MASTER,
+        warehouse=_warehouse(section.warehouse, project_dir),
+        conf=conf,
+    )
+
+
+def _conf_text(value: object) -> str:
+    """A Spark setting as the text Spark reads (`true`, not Python's `True`)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _warehouse(value: str | None, project_dir: Path) -> str:
+    """The Spark warehouse: a URI (`hdfs://...`, `s3a://...`) as written, a path made absolute
+    against the project."""
+    if value is not None and "://" in value:
+        return value
+    path = Path(value or DEFAULT_WAREHOUSE).expanduser()
+    return str(path if path.is_absolute() else project_dir / path)
+
+
+def _duckdb_engine(parsed: ProfileFile, project_dir: Path) -> Engine:
     path: str | None = None
     threads: int | None = None
     memory_limit: str | None = None
@@ -217,12 +260,15 @@ def _engine(parsed: ProfileFile, project_dir: Path) -> Engine:
         legacy = parsed.engines.duckdb
         path = MEMORY if legacy.mode == "memory" else legacy.path
         threads, memory_limit = legacy.threads, legacy.memory_limit
+    warehouse = _warehouse(None, project_dir)
     if path == MEMORY:
-        return Engine(path=MEMORY, threads=threads, memory_limit=memory_limit)
+        return Engine(path=MEMORY, threads=threads, memory_limit=memory_limit, warehouse=warehouse)
     database = Path(path or DEFAULT_DATABASE).expanduser()
     if not database.is_absolute():
         database = project_dir / database
-    return Engine(path=str(database), threads=threads, memory_limit=memory_limit)
+    return Engine(
+        path=str(database), threads=threads, memory_limit=memory_limit, warehouse=warehouse
+    )
 
 
 def _connections(

@@ -9,8 +9,8 @@ cannot be represented. The executor matches on the step's class.
 
 Engine-neutral: an op holds what the statement means (the connector and its parameters, the
 mode, the export format and options, the UDF and its arguments) next to the SQL the backend
-generated for `Plan.engine` (today always `duckdb`), so another backend builds the same ops with
-its own SQL and another executor runs them.
+generated for `Plan.engine` (`duckdb`, or `spark`: `backend/spark.py` builds the same ops with
+Spark SQL and `runtime/spark/` runs them).
 
 A plan is deterministic: the same inputs give byte-identical JSON (`to_json`, format version
 `PLAN_VERSION`; `plan_io.load_plan` reads it back, and version-1 files too). It never carries a
@@ -35,6 +35,8 @@ JsonValue: TypeAlias = (
 )
 # The INCREMENTAL window's macros a staging statement binds as named parameters.
 WindowParameter: TypeAlias = Literal["start_dt", "end_dt", "start_date", "end_date"]
+# The engine a plan is compiled for (docs/engines.md).
+Engine: TypeAlias = Literal["duckdb", "spark"]
 # An export format is the type name of the connector that writes it, lower-case: `csv`,
 # `parquet`, `json`, `postgres`, or a plugin's.
 ExportFormat: TypeAlias = str
@@ -44,6 +46,7 @@ __all__ = [
     "Append",
     "CreateTable",
     "CreateView",
+    "Engine",
     "Export",
     "ExportFormat",
     "Incremental",
@@ -199,13 +202,15 @@ class Load(StepBase):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CreateTable(StepBase):
     """`CREATE TABLE target [MODE ...] AS query`; `sql` as for `Load`. `udfs` names the Python
-    UDFs the query calls (their registered names)."""
+    UDFs the query calls (their registered names). `if_not_exists` (REPLACE only; set for an
+    engine whose SQL cannot say it, Spark): an existing table is left as it is."""
 
     kind: ClassVar[str] = "create_table"
     target: str
     mode: LoadMode
     sql: tuple[str, ...]
     udfs: tuple[str, ...] = ()
+    if_not_exists: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -311,7 +316,7 @@ class Plan:
     pipeline: str
     project_dir: str
     steps: tuple[Step, ...]
-    engine: Literal["duckdb"] = "duckdb"
+    engine: Engine = "duckdb"
     variables: Mapping[str, JsonValue] = field(default_factory=dict)
     secret_vars: tuple[str, ...] = ()
     # How to build a secret a SET made from other secrets, from their `${name}` placeholders.
@@ -353,12 +358,12 @@ class Plan:
 
 
 # Left out of a step's JSON when they have their default (None, empty).
-_OPTIONAL = frozenset({"label", "udfs", "read", "temporary"})
+_OPTIONAL = frozenset({"label", "udfs", "read", "temporary", "if_not_exists"})
 
 
 def step_to_dict(step: Step) -> dict[str, Any]:
     """`{"id", "op", ...}`: the envelope, then the op's own fields in declaration order (`label`,
-    `udfs`, `read` and `temporary` only when set)."""
+    `udfs`, `read`, `temporary` and `if_not_exists` only when set)."""
     out: dict[str, Any] = {"id": step.id, "op": step.kind}
     for f in fields(step):
         value = getattr(step, f.name)

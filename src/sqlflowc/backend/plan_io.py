@@ -3,7 +3,7 @@
 The document is checked before anything runs: it must be JSON, carry a plan format `version`
 this toolchain reads (`PLAN_VERSION`, or 1: `plan_format1.py` turns a version-1 document into
 the same typed steps), match the plan's shape (pydantic models, one per op and load mode,
-discriminated by `op` and `kind`), name the engine this executor runs (`duckdb`), have unique
+discriminated by `op` and `kind`), name an engine (`duckdb` or `spark`), have unique
 step ids, and every `depends_on` must name an earlier step. Any problem is a `BAD_PLAN`
 diagnostic in a `CompileError`, anchored in the plan file where a position is known. Kept apart
 from `plan.py` so that module stays free of dependencies.
@@ -114,6 +114,7 @@ class _CreateTable(_Step):
     mode: _Mode
     sql: _Statements
     udfs: list[str] = []
+    if_not_exists: bool = False
 
 
 class _CreateView(_Step):
@@ -156,7 +157,7 @@ _AnyStep = Annotated[
 
 class _Plan(_Model):
     version: Literal[2]
-    engine: Literal["duckdb"]
+    engine: p.Engine
     pipeline: str
     project_dir: str
     variables: dict[str, JsonValue] = {}
