@@ -287,6 +287,16 @@ def run(
     from sqlflowc.runtime.drift import SchemaCapture
     from sqlflowc.runtime.executor import run_plan
 
+    if plan.engine != "duckdb":
+        from sqlflowc.diagnostics import Code
+        from sqlflowc.runtime.report import Failure, RunResult
+
+        message = f"this sqlflowc cannot run a plan for {plan.engine} yet; compile it for duckdb"
+        failure = Failure(
+            step_id=None, message=message, location=None, code=Code.ENGINE_UNAVAILABLE
+        )
+        return RunResult(database="", outcomes=(), failures=(failure,), duration_ms=0.0)
+
     if capture_schemas:
         options["schemas"] = SchemaCapture(
             plan,
