@@ -18,9 +18,9 @@ from sqlflowc.cli_common import (
     compile_options,
     compile_pipeline,
     count,
+    engine_option,
     parse_vars,
     print_diagnostics,
-    engine_option,
     schema_policy_option,
     unused_cli_warnings,
 )
