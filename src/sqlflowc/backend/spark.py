@@ -38,6 +38,16 @@ __all__ = ["spark_problems", "to_spark_plan"]
 def spark_problems(prog: ir.Program, reporter: Reporter) -> None:
     """Report what of `prog` cannot run on Spark (SF1001), at its place in the sources."""
     for stmt in prog.statements:
+        if isinstance(stmt, ir.Load) and isinstance(stmt.mode, ir.Incremental):
+            reporter.error(
+                Code.ENGINE_UNSUPPORTED,
+                "LOAD ... MODE INCREMENTAL cannot run on Spark yet: the source cannot be read "
+                "from the target's high-water mark on",
+                stmt.span,
+                label="not supported on Spark",
+                help="LOAD the source with MODE REPLACE, then CREATE TABLE ... MODE INCREMENTAL "
+                "BY column AS SELECT ... WHERE column BETWEEN @start_dt AND @end_dt",
+            )
         body = _body(stmt)
         if body is None:
             continue
@@ -138,6 +148,8 @@ def _writes(target: str, mode: p.LoadMode, query: str) -> tuple[str, ...]:
             if mode.keys:
                 return (stage, *_merge(target, mode.stage, mode.keys))
             return (stage, build.window_kept(target, mode.by))
+        case p.IncrementalLoad():
+            raise AssertionError("spark_problems refuses LOAD ... MODE INCREMENTAL")
         case _:
             assert_never(mode)
 
