@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, assert_never
 
@@ -55,11 +56,22 @@ def to_plan(
         pipeline=_relative(pipeline_path, project),
         project_dir=str(project),
         steps=tuple(steps),
-        variables=dict(prog.variables),
+        variables=_shown_variables(prog.variables),
         secret_vars=tuple(sorted(prog.secrets)),
         secret_templates=dict(prog.secret_templates),
         secrets=dict(prog.secrets),
     )
+
+
+def _shown_variables(variables: Mapping[str, p.JsonValue]) -> dict[str, p.JsonValue]:
+    """The variables as a plan shows them: a connection string's password (a DSN set in a
+    variable whose name says nothing of secrets) as `***`."""
+    from sqlflowc.connectors.secrets import hide_dsn_password
+
+    return {
+        name: hide_dsn_password(value, lambda _: "***") if isinstance(value, str) else value
+        for name, value in variables.items()
+    }
 
 
 class _Envelope(TypedDict):

@@ -36,7 +36,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 import psycopg
@@ -124,9 +124,7 @@ class CopyStream(io.RawIOBase):
             try:
                 nbytes, data = self._pgconn.get_copy_data(0)
             except psycopg.Error as err:
-                self.finished = True
-                self.failure = err
-                raise
+                self._broken(err)
             if nbytes > 0:
                 self._pending = memoryview(data)
             else:
@@ -146,9 +144,7 @@ class CopyStream(io.RawIOBase):
             try:
                 nbytes, data = get(0)
             except psycopg.Error as err:  # the connection broke (libpq's own message)
-                self.finished = True
-                self.failure = err
-                raise
+                self._broken(err)
             if nbytes > 0:
                 take = min(nbytes, want - done)
                 out[done : done + take] = data[:take]
@@ -158,6 +154,23 @@ class CopyStream(io.RawIOBase):
             else:
                 self._end()
         return done
+
+    def _broken(self, err: psycopg.Error) -> NoReturn:
+        """The connection broke mid-COPY: raise the server's own reason when it sent one before
+        closing (`terminating connection due to administrator command`), else libpq's."""
+        self.finished = True
+        cause: BaseException = err
+        try:
+            while (result := self._pgconn.get_result()) is not None:
+                if result.status == pq.ExecStatus.FATAL_ERROR and result.error_field(
+                    pq.DiagnosticField.SQLSTATE
+                ):
+                    cause = error_from_result(result, encoding=self._encoding)
+                    break
+        except psycopg.Error:
+            pass  # nothing more to read: libpq's message is all there is
+        self.failure = cause
+        raise cause from None
 
     def _end(self) -> None:
         """After the last row: the final result (COPY n), or the error that cut it short."""
