@@ -96,6 +96,7 @@ READ_CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
     ),
     ("varchar(5)", "VARCHAR", [("'abc'", "'abc'")]),
     ("char(4)", "VARCHAR", [("'ab'", "'ab  '")]),
+    ("char(3)[]", "VARCHAR[]", [("ARRAY['a'::char(3), '', NULL]", "['a  ', '   ', NULL]")]),
     ("boolean", "BOOLEAN", [("true", "true"), ("false", "false")]),
     (
         "date",

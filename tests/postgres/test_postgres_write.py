@@ -428,3 +428,13 @@ def test_a_backend_terminated_mid_copy_leaves_the_target_as_it_was(pg_db: PgData
 def _terminate_soon(db: PgDatabase, pid: int) -> None:
     time.sleep(0.3)
     db.rows("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_a_nul_character_is_refused_naming_the_column(pg_db: PgDatabase) -> None:
+    pg_db.run("CREATE TABLE t (id int, ok text, bad text)", "INSERT INTO t VALUES (0, 'old', '')")
+    duck = duckdb.connect()
+    duck.execute("CREATE TABLE src AS SELECT 1 AS id, 'fine' AS ok, 'a' || chr(0) || 'b' AS bad")
+    with pytest.raises(WriteRefused) as caught:
+        _write(pg_db, duck, "SELECT * FROM src", WriteSpec(target=_target(), mode="append"))
+    assert caught.value.message.startswith('column "bad": a value holds the NUL character')
+    assert pg_db.rows("SELECT * FROM t") == [(0, "old", "")]

@@ -277,8 +277,11 @@ def read_transfer(name: str, pg: PgType, wire_name: str = "v") -> ReadTransfer |
             "unnest them in a `query`"
         )
         array = _fill(_ARRAY.format(message=_sql_string(message)), wire_value, e=element_value)
-        text_array = exp.DataType.build("text[]", dialect="postgres")
-        server = exp.func("to_json", exp.Cast(this=column, to=text_array))
+        if pg.element.base == "bpchar":  # a cast to text[] would trim the padding
+            server: exp.Expr = exp.func("to_json", column)
+        else:
+            text_array = exp.DataType.build("text[]", dialect="postgres")
+            server = exp.func("to_json", exp.Cast(this=column, to=text_array))
         return ReadTransfer(name, pg, f"{duck}[]", Wire.TEXT, server, array, warning)
     scalar = _scalar(pg)
     if isinstance(scalar, Unsupported):

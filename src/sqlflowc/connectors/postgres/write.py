@@ -35,6 +35,7 @@ end-of-data marker. BLOBs are written as `\\x` + hex, lists as array literals (`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -127,11 +128,45 @@ def write_rows(
         into_sql: sql.Composable = (
             sql.Identifier(into) if isinstance(into, str) else relation_sql(into)
         )
-        copied = _copy(conn, duck, query, transfers, into_sql, freeze=plan.fresh and kind != "p")
+        try:
+            copied = _copy(
+                conn, duck, query, transfers, into_sql, freeze=plan.fresh and kind != "p"
+            )
+        except psycopg.DataError as err:
+            _refuse_nul(err, duck, query, transfers)
+            raise
         if not plan.merge:
             return WriteCounts(copied, copied, 0, plan.created)
         inserted = _merge(conn, spec, transfers, existing or [], into_sql)
         return WriteCounts(copied, inserted, copied - inserted, plan.created)
+
+
+def _refuse_nul(
+    err: psycopg.DataError,
+    duck: duckdb.DuckDBPyConnection,
+    query: str,
+    transfers: Sequence[WriteTransfer],
+) -> None:
+    """PostgreSQL's text cannot hold the NUL character, and its error names no column: find
+    the columns holding one (only now, after the failure) and say so."""
+    if getattr(err, "sqlstate", None) != "22021" or "0x00" not in str(err):
+        return
+    texts = [t.name for t in transfers if t.pg_type in ("text", "text[]", "jsonb")]
+    found = []
+    for name in texts:
+        column = exp.column(exp.to_identifier(name, quoted=True)).sql(dialect="duckdb")
+        probe = (
+            f"SELECT count(*) FROM (\n{query}\n) AS q "
+            f"WHERE contains(CAST({column} AS VARCHAR), chr(0))"
+        )
+        with contextlib.suppress(duckdb.Error):
+            if duck.execute(probe).fetchall()[0][0]:
+                found.append(f'"{name}"')
+    if found:
+        raise WriteRefused(
+            f"column {', '.join(found)}: a value holds the NUL character (chr(0)), which "
+            "PostgreSQL text cannot store; remove it in the query (`replace(col, chr(0), '')`)"
+        )
 
 
 def _map(duck: duckdb.DuckDBPyConnection, query: str) -> list[WriteTransfer]:
