@@ -8,22 +8,20 @@ from typing import Any
 
 import pytest
 
+from sqlflowc.api import compile_context
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.fold_conditionals import MAX_DEPTH, fold_conditionals
 from sqlflowc.passes.resolve_variables import resolve_variables
-from sqlflowc.source import SourceMap
 from sqlflowc.syntax.lower import parse_pipeline
 
 
 def _context(text: str, **settings: Any) -> tuple[ast.Pipeline, PassContext]:
-    sources = SourceMap()
-    file_id = sources.add("main.sf", text)
-    reporter = Reporter()
-    pipeline = parse_pipeline(text, file_id, reporter)
-    assert pipeline is not None, reporter.diagnostics
-    ctx = PassContext(sources=sources, reporter=reporter, project_dir=Path("/project"), **settings)
+    # `parse_pipeline`, not `api.parse`: a test below forbids `__import__` while it runs
+    ctx = compile_context(project_dir=Path("/project"), **settings)
+    pipeline = parse_pipeline(text, ctx.sources.add("main.sf", text), ctx.reporter)
+    assert pipeline is not None, ctx.reporter.diagnostics
     return pipeline, ctx
 
 

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sqlflowc.diagnostics import Code, Diagnostic, Reporter
+from sqlflowc.api import compile_context, parse
+from sqlflowc.diagnostics import Code, Diagnostic
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.expand_includes import expand_includes
-from sqlflowc.source import SourceMap
-from sqlflowc.syntax.lower import parse_pipeline
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -22,13 +21,8 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 
 def expand(main: Path) -> tuple[ast.Pipeline, PassContext]:
-    sources = SourceMap()
-    text = main.read_text(encoding="utf-8")
-    file_id = sources.add(str(main), text)
-    reporter = Reporter()
-    pipeline = parse_pipeline(text, file_id, reporter)
-    assert pipeline is not None, reporter.diagnostics
-    ctx = PassContext(sources=sources, reporter=reporter, project_dir=main.parent)
+    ctx = compile_context(project_dir=main.parent)
+    pipeline = parse(main.read_text(encoding="utf-8"), str(main), sources=ctx.sources)
     return expand_includes(pipeline, ctx), ctx
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from sqlflowc.diagnostics import Code, Diagnostic, Reporter, render_text
+from sqlflowc.api import compile_context, parse, to_program
+from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Reporter, render_text
 from sqlflowc.ir import ast, program
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.fold_conditionals import fold_conditionals
@@ -19,21 +20,20 @@ from sqlflowc.source import SourceMap, Span
 from sqlflowc.syntax.lower import parse_pipeline
 
 
-def compile_text(text: str, **settings: Any) -> tuple[program.Program, PassContext]:
-    sources = SourceMap()
-    file_id = sources.add("main.sf", text)
-    reporter = Reporter()
-    pipeline = parse_pipeline(text, file_id, reporter)
-    assert pipeline is not None, reporter.diagnostics
-    ctx = PassContext(sources=sources, reporter=reporter, project_dir=Path("/project"), **settings)
-    folded = fold_conditionals(pipeline, ctx)
-    assert not reporter.has_errors, "the driver stops after a pass that reported errors"
-    return resolve_variables(folded, ctx), ctx
+def compile_text(text: str, **settings: Any) -> tuple[program.Program | None, PassContext]:
+    """The program after lowering (no program passes), or None after errors in `ctx`."""
+    ctx = compile_context(project_dir=Path("/project"), **settings)
+    surface = parse(text, "main.sf", sources=ctx.sources, reporter=ctx.reporter)
+    try:
+        return to_program(surface, ctx, program_passes=()), ctx
+    except CompileError:
+        return None, ctx
 
 
 def ok(text: str, **settings: Any) -> program.Program:
     prog, ctx = compile_text(text, **settings)
     assert ctx.reporter.diagnostics == [], render_text(ctx.reporter.diagnostics, ctx.sources)
+    assert prog is not None
     return prog
 
 
@@ -473,6 +473,7 @@ def test_duplicate_and_unknown_sources() -> None:
 def test_variables_and_labels_are_deterministic() -> None:
     text = "SELECT ${b}, ${a}, ${c|3}, ${a};"
     first, ctx = compile_text(text, cli_vars={"a": 1, "b": "x"})
+    assert first is not None
     ctx.labels[0] = "main"
     again = resolve_variables(fold_conditionals(parse_again(text), ctx), ctx)
     assert list(first.variables.items()) == [("a", 1), ("b", "x"), ("c", 3)]

@@ -1,7 +1,13 @@
-"""The whole toolchain as one readable chain: parse → surface passes → resolve → program passes →
-plan, and `run` (the executor's `run_plan`) to execute a plan. `parse` is the first stage on its
-own (`format_source`, what `sqlflowc fmt` does, is parse → print). The CLI is a thin layer over
-these functions.
+"""The whole toolchain, stage by stage, with the passes as data:
+
+    text ──parse──▶ ast.Pipeline ──SURFACE_PASSES──▶ ast.Pipeline ──LOWERING──▶ program.Program
+         ──PROGRAM_PASSES──▶ program.Program ──to_plan──▶ Plan ──run──▶ RunResult
+
+`parse`, `to_program` and `to_plan` are the stages; `compile_source` chains them and
+`format_source` (what `sqlflowc fmt` does) is `parse` → print. Each pass is a function
+`(ir, PassContext) -> ir` that reports what it finds on `ctx.reporter`; the chain stops after the
+first pass that reported an error (`CompileError` with every diagnostic so far). The CLI is a thin
+layer over these functions. The executor is imported by `run` only: `compile` never needs it.
 """
 
 from __future__ import annotations
@@ -12,33 +18,68 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlflowc.backend.duckdb import to_plan as lower_to_plan
 from sqlflowc.diagnostics import CompileError, Diagnostic, Reporter
+from sqlflowc.ir import ast
+from sqlflowc.ir import program as ir
+from sqlflowc.passes.bind import bind
+from sqlflowc.passes.build_dag import build_dag
+from sqlflowc.passes.check_connectors import check_connectors
+from sqlflowc.passes.check_load_modes import check_load_modes
+from sqlflowc.passes.check_schemas import check_schemas
+from sqlflowc.passes.check_splices import check_splices
+from sqlflowc.passes.context import PassContext
+from sqlflowc.passes.expand_includes import expand_includes
+from sqlflowc.passes.fold_conditionals import fold_conditionals
+from sqlflowc.passes.resolve_udfs import resolve_udfs
+from sqlflowc.passes.resolve_variables import resolve_variables
+from sqlflowc.passes.unused_variables import record_used_variables, unused_warnings
 from sqlflowc.source import SourceMap
 
 if TYPE_CHECKING:
     from sqlflowc.backend.plan import Plan
-    from sqlflowc.ir import ast
-    from sqlflowc.ir import program as ir
-    from sqlflowc.passes.context import PassContext
     from sqlflowc.profiles import Profile
     from sqlflowc.runtime.report import RunResult
-    from sqlflowc.schema import Column, Policy
+    from sqlflowc.schema import Policy
     from sqlflowc.schema.catalog import Catalog
     from sqlflowc.schema.drift import DriftPolicy
 
 __all__ = [
+    "LOWERING",
+    "PROGRAM_PASSES",
+    "SURFACE_PASSES",
     "Compilation",
-    "LiveSchemaError",
+    "compile_context",
     "compile_file",
     "compile_source",
     "database_path",
     "format_file",
     "format_source",
-    "live_schema",
     "parse",
     "project_catalog",
     "run",
+    "to_plan",
+    "to_program",
 ]
+
+SurfacePass = Callable[[ast.Pipeline, PassContext], ast.Pipeline]
+ProgramPass = Callable[[ir.Program, PassContext], ir.Program]
+
+SURFACE_PASSES: tuple[SurfacePass, ...] = (
+    expand_includes,  # no Include
+    record_used_variables,  # every variable name any branch uses, for the unused-`--var` warning
+    fold_conditionals,  # no If: only the active branches
+)
+LOWERING: Callable[[ast.Pipeline, PassContext], ir.Program] = resolve_variables
+PROGRAM_PASSES: tuple[ProgramPass, ...] = (
+    check_splices,  # no spliced value changes a SQL body's structure
+    bind,  # sqlglot trees; the tables each statement reads and writes
+    resolve_udfs,  # UDF calls rewritten to registered names; table UDFs become statements
+    check_load_modes,  # INCREMENTAL macros only where they mean something
+    check_connectors,  # sources and exports fit their connectors
+    build_dag,  # Program.deps: what each statement runs after
+    check_schemas,  # APPEND/MERGE/INCREMENTAL loads fit their targets
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +95,92 @@ class Compilation:
     used_variables: frozenset[str] = frozenset()
 
 
-def parse(text: str, path: str = "<string>", *, sources: SourceMap | None = None) -> ast.Pipeline:
+def compile_context(
+    *,
+    project_dir: Path | None = None,
+    sources: SourceMap | None = None,
+    **settings: Any,
+) -> PassContext:
+    """A fresh context for the passes: a new reporter, `sources` (a new map by default), the
+    current directory as the project, and `settings` (the other `PassContext` fields)."""
+    return PassContext(
+        sources=sources if sources is not None else SourceMap(),
+        reporter=Reporter(),
+        project_dir=(project_dir or Path.cwd()).resolve(),
+        **settings,
+    )
+
+
+def parse(
+    text: str,
+    path: str = "<string>",
+    *,
+    sources: SourceMap | None = None,
+    reporter: Reporter | None = None,
+) -> ast.Pipeline:
     """Stage 1, text → surface IR; raises CompileError with every syntax error.
 
     `path` names the text in diagnostics; it is registered in `sources` (a new map by default).
-    A text with errors is never returned, even where lowering recovered (a MERGE without KEY is
-    dropped from the IR, so printing it would lose it).
+    Errors go to `reporter` (a new one by default), and the CompileError carries everything it
+    holds. A text with errors is never returned, even where lowering recovered (a MERGE
+    without KEY is dropped from the IR, so printing it would lose it).
+
+    >>> [type(s).__name__ for s in parse("SET x = 1; CREATE TABLE t AS SELECT ${x};").statements]
+    ['Set', 'CreateTable']
     """
     from sqlflowc.syntax.lower import parse_pipeline
 
     sources = sources if sources is not None else SourceMap()
-    reporter = Reporter()
+    reporter = reporter if reporter is not None else Reporter()
     file_id = sources.add(path, text)
     pipeline = parse_pipeline(text, file_id, reporter)
     if pipeline is None or reporter.has_errors:
         raise CompileError(reporter.diagnostics, sources)
     return pipeline
+
+
+def to_program(
+    surface: ast.Pipeline,
+    ctx: PassContext,
+    *,
+    surface_passes: tuple[SurfacePass, ...] = SURFACE_PASSES,
+    program_passes: tuple[ProgramPass, ...] = PROGRAM_PASSES,
+) -> ir.Program:
+    """Stage 2, surface IR → checked program: the surface passes, `LOWERING`, the program
+    passes. Raises CompileError after the first pass that reports an error; a test may run a
+    prefix of the passes.
+
+    >>> ctx = compile_context(cli_vars={"n": 2})
+    >>> prog = to_program(parse("CREATE TABLE t AS SELECT ${n} AS n;", sources=ctx.sources), ctx)
+    >>> prog.statements[0].query.text
+    'SELECT 2 AS n'
+    """
+
+    for surface_pass in surface_passes:
+        surface = surface_pass(surface, ctx)
+        ctx.reporter.raise_if_errors(ctx.sources)
+    prog = LOWERING(surface, ctx)
+    ctx.reporter.raise_if_errors(ctx.sources)
+    for program_pass in program_passes:
+        prog = program_pass(prog, ctx)
+        ctx.reporter.raise_if_errors(ctx.sources)
+    return prog
+
+
+def to_plan(
+    prog: ir.Program, ctx: PassContext, path: str = "<string>", *, engine: str = "duckdb"
+) -> Plan:
+    """Stage 3, program → plan for `engine` (`backend/duckdb.py`, then `backend/spark.py` for
+    Spark, which raises CompileError for what Spark cannot run); `path` is the pipeline's, as
+    the plan records it."""
+    plan = lower_to_plan(prog, ctx.sources, path, schema_policy=ctx.schema_policy)
+    if engine == "spark":
+        from sqlflowc.backend.spark import spark_problems, to_spark_plan
+
+        spark_problems(prog, ctx.reporter)
+        ctx.reporter.raise_if_errors(ctx.sources)
+        plan = to_spark_plan(plan, prog)
+    return plan
 
 
 def format_source(text: str, path: str = "<string>") -> str:
@@ -153,35 +264,17 @@ def compile_source(
     `engine` (`duckdb` or `spark`; `--engine`) overrides the profile's `engine.type`: for Spark,
     what Spark cannot run is an error (SF1001) and the plan holds Spark SQL (docs/engines.md).
     """
-    from sqlflowc.backend.duckdb import to_plan
-    from sqlflowc.passes.bind import bind
-    from sqlflowc.passes.build_dag import build_dag
-    from sqlflowc.passes.check_connectors import check_connectors
-    from sqlflowc.passes.check_load_modes import check_load_modes
-    from sqlflowc.passes.check_schemas import check_schemas
-    from sqlflowc.passes.check_splices import check_splices
-    from sqlflowc.passes.context import PassContext
-    from sqlflowc.passes.expand_includes import expand_includes
-    from sqlflowc.passes.fold_conditionals import fold_conditionals
-    from sqlflowc.passes.resolve_udfs import resolve_udfs
-    from sqlflowc.passes.resolve_variables import resolve_variables
-    from sqlflowc.passes.unused_variables import record_used_variables, unused_warnings
     from sqlflowc.profiles import find_project_dir, load_profile
-    from sqlflowc.syntax.lower import parse_pipeline
     from sqlflowc.udf.discovery import discover_udfs
 
     sources = sources if sources is not None else SourceMap()
-    reporter = Reporter()
-    file_id = sources.add(path, text)
     if project_dir is None:
         project_dir = find_project_dir(Path(path)) if path != "<string>" else Path.cwd()
     project_dir = project_dir.resolve()
     prof = load_profile(project_dir, profile, sources)
-    for warning in prof.warnings:
-        reporter.add(warning)
-    ctx = PassContext(
+    udfs, udf_problems = discover_udfs(project_dir, sources)
+    ctx = compile_context(
         sources=sources,
-        reporter=reporter,
         project_dir=project_dir,
         cli_vars=dict(cli_vars or {}),
         profile_vars=dict(prof.variables),
@@ -190,46 +283,19 @@ def compile_source(
         schema_policy=schema_policy or prof.schema_policy,
         catalog=catalog or project_catalog(project_dir, database_path(project_dir, prof, database)),
         verify_sql=verify_sql,
+        udfs=udfs,
     )
-    ctx.udfs, udf_problems = discover_udfs(project_dir, sources)
-    for problem in udf_problems:
-        reporter.add(problem)
-
-    def check(stage: Any) -> Any:
-        reporter.raise_if_errors(sources)
-        return stage
-
-    surface: ast.Pipeline | None = check(parse_pipeline(text, file_id, reporter))
-    assert surface is not None
-    for surface_pass in (expand_includes, record_used_variables, fold_conditionals):
-        surface = check(surface_pass(surface, ctx))
-    prog: ir.Program = check(resolve_variables(surface, ctx))
-    program_passes: tuple[Callable[[ir.Program, PassContext], ir.Program], ...] = (
-        check_splices,
-        bind,
-        resolve_udfs,
-        check_load_modes,
-        check_connectors,
-        build_dag,
-        check_schemas,
-    )
-    for program_pass in program_passes:
-        prog = check(program_pass(prog, ctx))
+    for diagnostic in (*prof.warnings, *udf_problems):
+        ctx.reporter.add(diagnostic)
+    prog = to_program(parse(text, path, sources=sources, reporter=ctx.reporter), ctx)
     if report_unused:
         for warning in unused_warnings(ctx.cli_vars, ctx.used_variables):
-            reporter.add(warning)
-    plan = to_plan(prog, sources, path, schema_policy=ctx.schema_policy)
-    if (engine or prof.engine.type) == "spark":
-        from sqlflowc.backend.spark import spark_problems, to_spark_plan
-
-        spark_problems(prog, reporter)
-        reporter.raise_if_errors(sources)
-        plan = to_spark_plan(plan, prog)
+            ctx.reporter.add(warning)
     return Compilation(
-        plan,
+        to_plan(prog, ctx, path, engine=engine or prof.engine.type),
         prog,
         sources,
-        tuple(reporter.diagnostics),
+        tuple(ctx.reporter.diagnostics),
         prof,
         project_dir,
         ctx.used_variables,
@@ -356,77 +422,3 @@ def _recorded_run(
         "and free space",
     )
     return dataclasses.replace(result, warnings=(*result.warnings, problem))
-
-
-class LiveSchemaError(Exception):
-    """The schema of an object cannot be read now (the message says why)."""
-
-
-def live_schema(
-    obj: str,
-    *,
-    project_dir: Path,
-    pipeline: str | None = None,
-    profile: str | None = None,
-    cli_vars: Mapping[str, Any] | None = None,
-    database: str | None = None,
-) -> tuple[list[Column], str]:
-    """The columns `obj` (`source:orders`, `table:daily`) has now, and where they were read
-    (`schema compare --live`).
-
-    A source is found in `pipeline` (compiled with `profile` and `cli_vars`) and asked for its
-    schema by its connector, from metadata only; a table is described in the project's
-    database, opened read-only. Raises LiveSchemaError when it cannot be.
-    """
-    from sqlflowc.connectors import get_connector
-    from sqlflowc.profiles import load_profile
-    from sqlflowc.schema.snapshot import split_object
-    from sqlflowc.syntax.varref import expand
-
-    kind, name = split_object(obj)
-    if kind == "table":
-        prof = load_profile(project_dir, profile, SourceMap())
-        return _live_table(name, database_path(project_dir, prof, database))
-    if not pipeline:
-        raise LiveSchemaError(f"no pipeline is known to load {obj}: give it with --pipeline")
-    path = Path(pipeline)
-    comp = compile_file(
-        path if path.is_absolute() else project_dir / path,
-        cli_vars=cli_vars,
-        profile=profile,
-        project_dir=project_dir,
-    )
-    source = next((s for n, s in comp.program.sources.items() if n.lower() == name), None)
-    connector = get_connector(source.connector) if source is not None else None
-    if source is None or connector is None:
-        raise LiveSchemaError(f"{pipeline} declares no SOURCE {name}")
-    secrets = comp.program.secrets
-    params = {
-        k: expand(v, secrets.get) if isinstance(v, str) else v for k, v in source.params.items()
-    }
-    from sqlflowc.runtime.drift import origin_of
-
-    columns = connector.discover_schema(params, project_dir)
-    if columns is None:
-        raise LiveSchemaError(
-            f"the {connector.name} connector cannot tell the schema of source `{source.name}` "
-            "without reading its data"
-        )
-    return columns, origin_of(connector.name, source.params)
-
-
-def _live_table(key: str, database: str) -> tuple[list[Column], str]:
-    import duckdb
-
-    from sqlflowc.runtime.drift import describe_table
-
-    if database.startswith(":memory:") or not Path(database).is_file():
-        raise LiveSchemaError(f"there is no database {database} to read table `{key}` from")
-    try:
-        with duckdb.connect(database, read_only=True) as con:
-            columns = describe_table(con, key)
-    except duckdb.Error as err:
-        raise LiveSchemaError(f"cannot read {database}: {str(err).splitlines()[0]}") from None
-    if columns is None:
-        raise LiveSchemaError(f"{database} has no table `{key}`")
-    return columns, f"DuckDB {database}"

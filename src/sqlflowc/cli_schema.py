@@ -277,9 +277,9 @@ def _live(
     var_pairs: tuple[str, ...],
 ) -> Snapshot:
     """A snapshot of what NAME is now (not recorded)."""
-    from sqlflowc.api import LiveSchemaError, live_schema
     from sqlflowc.cli_common import parse_vars, print_diagnostics
     from sqlflowc.diagnostics import CompileError
+    from sqlflowc.live_schema import LiveSchemaError, live_schema
     from sqlflowc.schema.snapshot import Snapshot
 
     latest = history.latest

@@ -33,7 +33,6 @@ from sqlflowc.ir import ast
 from sqlflowc.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDES, FileTooLarge, read_bounded
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
-from sqlflowc.syntax.lower import parse_pipeline
 
 
 def expand_includes(pipeline: ast.Pipeline, ctx: PassContext) -> ast.Pipeline:
@@ -175,6 +174,10 @@ class _Expander:
 
     def load(self, shown: str, key: str, site: Span) -> tuple[int, ast.Pipeline | None] | None:
         """The file's id and parsed pipeline (None after syntax errors); None if unreadable."""
+        from sqlflowc.syntax.lower import (
+            parse_pipeline,  # here: `import sqlflowc.api` loads no Lark
+        )
+
         if key in self.parsed:
             return self.parsed[key]
         reporter = self.ctx.reporter

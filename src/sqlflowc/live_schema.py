@@ -1,0 +1,90 @@
+"""The schema an object has now (`sqlflowc schema compare --live`): a source asked through its
+connector, from metadata only, or a table described in the project's database, read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.api import compile_file, database_path
+from sqlflowc.source import SourceMap
+
+if TYPE_CHECKING:
+    from sqlflowc.schema import Column
+
+__all__ = ["LiveSchemaError", "live_schema"]
+
+
+class LiveSchemaError(Exception):
+    """The schema of an object cannot be read now (the message says why)."""
+
+
+def live_schema(
+    obj: str,
+    *,
+    project_dir: Path,
+    pipeline: str | None = None,
+    profile: str | None = None,
+    cli_vars: Mapping[str, Any] | None = None,
+    database: str | None = None,
+) -> tuple[list[Column], str]:
+    """The columns `obj` (`source:orders`, `table:daily`) has now, and where they were read
+    (`schema compare --live`).
+
+    A source is found in `pipeline` (compiled with `profile` and `cli_vars`) and asked for its
+    schema by its connector, from metadata only; a table is described in the project's
+    database, opened read-only. Raises LiveSchemaError when it cannot be.
+    """
+    from sqlflowc.connectors import get_connector
+    from sqlflowc.profiles import load_profile
+    from sqlflowc.schema.snapshot import split_object
+    from sqlflowc.syntax.varref import expand
+
+    kind, name = split_object(obj)
+    if kind == "table":
+        prof = load_profile(project_dir, profile, SourceMap())
+        return _live_table(name, database_path(project_dir, prof, database))
+    if not pipeline:
+        raise LiveSchemaError(f"no pipeline is known to load {obj}: give it with --pipeline")
+    path = Path(pipeline)
+    comp = compile_file(
+        path if path.is_absolute() else project_dir / path,
+        cli_vars=cli_vars,
+        profile=profile,
+        project_dir=project_dir,
+    )
+    source = next((s for n, s in comp.program.sources.items() if n.lower() == name), None)
+    connector = get_connector(source.connector) if source is not None else None
+    if source is None or connector is None:
+        raise LiveSchemaError(f"{pipeline} declares no SOURCE {name}")
+    secrets = comp.program.secrets
+    params = {
+        k: expand(v, secrets.get) if isinstance(v, str) else v for k, v in source.params.items()
+    }
+    from sqlflowc.runtime.drift import origin_of
+
+    columns = connector.discover_schema(params, project_dir)
+    if columns is None:
+        raise LiveSchemaError(
+            f"the {connector.name} connector cannot tell the schema of source `{source.name}` "
+            "without reading its data"
+        )
+    return columns, origin_of(connector.name, source.params)
+
+
+def _live_table(key: str, database: str) -> tuple[list[Column], str]:
+    import duckdb
+
+    from sqlflowc.runtime.drift import describe_table
+
+    if database.startswith(":memory:") or not Path(database).is_file():
+        raise LiveSchemaError(f"there is no database {database} to read table `{key}` from")
+    try:
+        with duckdb.connect(database, read_only=True) as con:
+            columns = describe_table(con, key)
+    except duckdb.Error as err:
+        raise LiveSchemaError(f"cannot read {database}: {str(err).splitlines()[0]}") from None
+    if columns is None:
+        raise LiveSchemaError(f"{database} has no table `{key}`")
+    return columns, f"DuckDB {database}"
