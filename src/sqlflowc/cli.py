@@ -31,6 +31,7 @@ from sqlflowc.cli_common import (
     unused_cli_warnings,
     write_atomic,
 )
+from sqlflowc.cli_connect import connect_group
 from sqlflowc.cli_run import run_cmd
 from sqlflowc.cli_runs import runs_cmd, status_cmd
 from sqlflowc.cli_schema import schema_group
@@ -305,6 +306,7 @@ cli.add_command(runs_cmd)
 cli.add_command(status_cmd)
 cli.add_command(schema_group)
 cli.add_command(udf_group)
+cli.add_command(connect_group)
 
 
 def main() -> None:

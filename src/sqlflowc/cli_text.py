@@ -91,6 +91,17 @@ EXAMPLES = {
         "sqlflowc schema compare orders --live",
     ),
     "schema accept": _examples("sqlflowc schema accept orders", "sqlflowc schema accept --all"),
+    "connect": _examples("sqlflowc connect list", "sqlflowc connect test warehouse"),
+    "connect list": _examples(
+        "sqlflowc connect list",
+        "sqlflowc connect list postgres",
+        "sqlflowc connect list --format json",
+    ),
+    "connect test": _examples(
+        "sqlflowc connect test warehouse",
+        "sqlflowc connect test warehouse --profile prod",
+        "sqlflowc connect test orders --pipeline pipelines/load.sf",
+    ),
     "udf": _examples("cd examples/python_udfs && sqlflowc udf list", "sqlflowc udf info NAME"),
     "udf list": _examples("sqlflowc udf list", "sqlflowc udf list --format json"),
     "udf info": _examples("sqlflowc udf info clean_name", "sqlflowc udf info text.clean_name"),

@@ -68,6 +68,7 @@ __all__ = [
     "describe_type",
     "is_schema",
     "schema_fields",
+    "schema_problems",
     "validate",
 ]
 
@@ -247,6 +248,44 @@ def schema_fields(schema: type[Any]) -> Mapping[str, FieldSpec]:
         out[f.name] = FieldSpec(f.name, hints[f.name], required)
     _FIELDS[schema] = out
     return out
+
+
+def schema_problems(schema: Any) -> list[str]:
+    """Why `schema` cannot be validated against (not a dataclass, an annotation that cannot be
+    resolved or is not supported); empty when it can. For schemas written by others (plugins)."""
+    if not is_schema(schema):
+        return [f"{getattr(schema, '__name__', repr(schema))} is not a dataclass"]
+    try:
+        specs = schema_fields(schema)
+    except Exception as err:  # noqa: BLE001 - evaluating someone else's annotations
+        return [f"its annotations cannot be resolved ({type(err).__name__}: {err})"]
+    problems = []
+    for spec in specs.values():
+        bad = _unsupported(spec.annotation)
+        if bad is not None:
+            problems.append(f"field `{spec.name}` has an unsupported annotation: {bad!r}")
+    return problems
+
+
+def _unsupported(tp: Any) -> Any:
+    """The first part of annotation `tp` that `validate` does not support, or None."""
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if tp is Any or tp is None or tp is _NONE or tp in _SCALARS:
+        return None
+    if origin is Annotated:
+        return _unsupported(args[0])
+    if origin is Literal:
+        ok = all(a is None or type(a) in _SCALARS for a in args)
+        return None if ok else tp
+    if origin is dict and args and args[0] is not str:
+        return tp
+    if origin in (Union, types.UnionType, list, tuple, dict):
+        found = (_unsupported(a) for a in args if a is not Ellipsis)
+        return next((f for f in found if f is not None), None)
+    if tp in (list, tuple, dict) or is_schema(tp):
+        return None if not is_schema(tp) or not schema_problems(tp) else tp
+    return tp
 
 
 def validate(schema: type[S], data: Any, *, strict: bool = False) -> S:

@@ -10,6 +10,9 @@ profile connection has `type: <name>`), and, when it has an `export_schema`,
   and defaults (`sqlflowc.validation`); derive it from `CommonParams` (`retries`,
   `retry_delay`, `schema_drift`);
 - `export_schema`: the same for EXPORT options, or None when the type cannot be exported to;
+- `connection_schema`: the parameters of a connection alone (a PostgreSQL server without a
+  table), which `sqlflowc connect test` checks a profile connection against; None (the
+  default) when a connection needs everything `params_schema` requires;
 - `secret_fields`: parameter names holding secrets beyond the common ones (`secrets.py`);
   their values never appear in plans, output or errors;
 - `obsolete_params` / `export_obsolete`: parameters / EXPORT options of the earlier releases
@@ -23,7 +26,8 @@ Methods, each with a default:
   parameters at its place (`check_params`), then `check_parsed` for what the schema cannot say
   (a path that matches no file). Never raises; reads nothing remote.
 - `parse(params)`: the validated parameters (defaults filled in, obsolete ones dropped);
-  raises `ValueError` for invalid ones.
+  raises `ValueError` for invalid ones. `parse_connection(params)`: the same against
+  `connection_schema`, ignoring what only a source needs (`table`).
 - `scan_sql(params, project_dir)`: a complete DuckDB query reading the source when it is
   known at compile time (local files: `SELECT * FROM read_csv(...)`, shown in the plan), or
   None (the default) when the run-time face reads the source (`ConnectorRuntime.read`).
@@ -67,6 +71,7 @@ class Connector:
     description: ClassVar[str] = ""
     params_schema: ClassVar[type[Any]] = CommonParams
     export_schema: ClassVar[type[Any] | None] = None
+    connection_schema: ClassVar[type[Any] | None] = None
     secret_fields: ClassVar[frozenset[str]] = frozenset()
     obsolete_params: ClassVar[frozenset[str]] = frozenset()
     export_obsolete: ClassVar[frozenset[str]] = frozenset()
@@ -106,6 +111,23 @@ class Connector:
         """The validated parameters; raises ValueError (a `ValidationError`) when invalid."""
         given = {k: v for k, v in params.items() if k not in self.obsolete_params}
         return validate(self.params_schema, given)
+
+    def parse_connection(self, params: Mapping[str, Any]) -> Any:
+        """A connection's validated parameters (`connection_schema`), for `connect test`: the
+        parameters a source or an export adds are left out; others are still errors."""
+        schema = self.connection_schema
+        if schema is None:
+            return self.parse(params)
+        own = set(schema_fields(schema))
+        extra = set(schema_fields(self.params_schema))
+        if self.export_schema is not None:
+            extra |= set(schema_fields(self.export_schema))
+        given = {
+            k: v
+            for k, v in params.items()
+            if k not in self.obsolete_params and (k in own or k not in extra)
+        }
+        return validate(schema, given)
 
     def parse_export(self, options: Mapping[str, Any]) -> Any:
         """The validated EXPORT options; raises ValueError when invalid or not exportable."""
@@ -201,11 +223,14 @@ class ParamInfo:
 
 
 def describe_params(connector: Connector, schema: type[Any] | None = None) -> list[ParamInfo]:
-    """The parameters of `schema` (default: the connector's `params_schema`), in order."""
+    """The parameters of `schema` (default: the connector's `params_schema`) in declaration
+    order, the connector's own first and the common ones (`CommonParams`) last."""
     schema = schema or connector.params_schema
     defaults = {
         f.name: (f.default if f.default is not MISSING else None) for f in fields(schema) if f.init
     }
+    common = set(schema_fields(CommonParams))
+    specs = sorted(schema_fields(schema).values(), key=lambda spec: spec.name in common)
     return [
         ParamInfo(
             name=spec.name,
@@ -214,5 +239,5 @@ def describe_params(connector: Connector, schema: type[Any] | None = None) -> li
             default=defaults.get(spec.name),
             secret=connector.is_secret(spec.name),
         )
-        for spec in schema_fields(schema).values()
+        for spec in specs
     ]

@@ -47,6 +47,10 @@ class DiscoveryCatalog:
             columns = found.discover_schema(params, self.project_dir)
         except ValueError:  # invalid parameters: reported by check_connectors
             return None
+        except Exception:
+            if type(found).__module__.startswith("sqlflowc."):
+                raise
+            return None
         if columns is None:
             return None
         return Known(tuple(columns), f"the {found.name} source's metadata")

@@ -9,8 +9,15 @@ the built-ins (declared in sqlflowc's own `pyproject.toml`) and plugins alike.
   PostgreSQL driver.
 - A built-in (an entry point of the `sqlflowc` distribution) wins over a plugin of the same
   name; between two plugins, the first installed distribution found wins.
-- A plugin that fails to import, or is not a connector, raises `PluginError` naming the entry
-  point; the compiler reports it at the source that uses it.
+- `plugin_guard(connector)` wraps what a run asks of a connector's run-time face: a plugin
+  raising anything but `ConnectorError` fails its step with a `ConnectorError` naming the
+  plugin and the exception (a bug in the plugin, not in sqlflowc); a built-in's stays a bug.
+- A plugin that fails to import (whatever its module raises), is not a connector, or breaks
+  the contract where it can be checked up front (`conformance`: a parameter schema the
+  validator cannot use, secret fields that name no parameter) raises `PluginError` naming the
+  entry point and its distribution; the compiler reports it (SF0901) at the source that uses
+  it, and a plugin's own checks raising anything are reported the same way — never a
+  traceback.
 
 `check_source` and `check_export` are what the compiler calls: lookup, "unknown connector" or
 "unknown export format" with a suggestion, and the connector's own checks.
@@ -18,13 +25,17 @@ the built-ins (declared in sqlflowc's own `pyproject.toml`) and plugins alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.connectors.base import Connector
+from sqlflowc.connectors.conformance import connector_problems
 from sqlflowc.connectors.params import ParamSite
+from sqlflowc.connectors.runtime import ConnectorError
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.ir import program
 from sqlflowc.suggest import did_you_mean
@@ -43,6 +54,7 @@ __all__ = [
     "connector_names",
     "export_formats",
     "get_connector",
+    "plugin_guard",
 ]
 
 ENTRY_POINT_GROUP = "sqlflowc.connectors"
@@ -65,6 +77,12 @@ class ConnectorEntry:
     @property
     def builtin(self) -> bool:
         return self.distribution == _OWN_DISTRIBUTION
+
+    @property
+    def label(self) -> str:
+        """`lines` (`pkg.mod:Lines`, from sqlflowc-lines) — for messages about it."""
+        origin = f", from {self.distribution}" if self.distribution else ""
+        return f"`{self.name.lower()}` (`{self.value}`{origin})"
 
 
 @cache
@@ -108,14 +126,19 @@ def get_connector(type_name: str) -> Connector | None:
     entry, ep = found
     try:
         obj: Any = ep.load()
-    except (ImportError, AttributeError) as err:
-        raise PluginError(f"connector plugin `{entry.value}` failed to import: {err}") from err
-    connector = obj() if isinstance(obj, type) and issubclass(obj, Connector) else obj
+        connector = obj() if isinstance(obj, type) and issubclass(obj, Connector) else obj
+    except Exception as err:
+        raise PluginError(
+            f"connector plugin {entry.label} failed to import: {type(err).__name__}: {err}"
+        ) from err
     if not isinstance(connector, Connector):
         raise PluginError(
-            f"connector plugin `{entry.value}` is not a connector "
+            f"connector plugin {entry.label} is not a connector "
             "(a subclass or an instance of sqlflowc.connectors.Connector)"
         )
+    problems = connector_problems(connector, entry.name)
+    if problems:
+        raise PluginError(f"connector plugin {entry.label} is broken: {'; '.join(problems)}")
     _loaded[key] = connector
     return connector
 
@@ -153,8 +176,42 @@ def check_source(source: program.Source, project_dir: Path, reporter: Reporter) 
             )
         )
         return None
-    connector.check(source, project_dir, reporter)
+    if _is_builtin(connector):
+        connector.check(source, project_dir, reporter)
+        return connector
+    try:
+        connector.check(source, project_dir, reporter)
+    except Exception as err:  # noqa: BLE001 - a plugin's bug is reported, not a traceback
+        reporter.error(
+            Code.UNKNOWN_CONNECTOR,
+            f"connector plugin `{source.connector.lower()}` failed checking source "
+            f"`{source.name}`: {type(err).__name__}: {err}",
+            source.span,
+            help="this is a bug in the plugin; report it to its authors",
+        )
+        return None
     return connector
+
+
+def _is_builtin(connector: Connector) -> bool:
+    return type(connector).__module__.startswith("sqlflowc.")
+
+
+@contextmanager
+def plugin_guard(connector: Connector) -> Iterator[None]:
+    """Report a plugin's unexpected exception as a `ConnectorError` (module docstring)."""
+    if _is_builtin(connector):
+        yield
+        return
+    try:
+        yield
+    except ConnectorError:
+        raise
+    except Exception as err:  # a plugin's bug fails its step, named
+        raise ConnectorError(
+            f"the {connector.name} connector (a plugin: {type(connector).__module__}) failed: "
+            f"{type(err).__name__}: {err}"
+        ) from err
 
 
 def check_export(export: program.Export, reporter: Reporter) -> Connector | None:

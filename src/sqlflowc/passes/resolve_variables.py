@@ -11,7 +11,8 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
   value changes a SQL body's structure.
 - JSON: a bare `${name}` keeps the value's type; inside a string it splices text.
 - Secret parameters: in source PARAMS, profile connections, OPTIONS and export URIs, a field whose
-  name is secret (`password`, `secret_access_key`, ...: `connectors/secrets.is_secret_field`) and
+  name is secret (`password`, `secret_access_key`, ...: `connectors/secrets.is_secret_field`, or
+  one the connector declares in its `secret_fields`) and
   the password inside a `dsn`/`uri`/`url`/`connection_string` are replaced by a placeholder
   `${__source__.<source>.<field>}` (`${__export__.<n>.<field>}` for the n-th EXPORT, counting
   from 0); `Program.secrets` maps the key to the real text (secrets are always text). A field
@@ -34,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, assert_never
 
+from sqlflowc.connectors.registry import PluginError, get_connector
 from sqlflowc.connectors.secrets import DSN_FIELDS, hide_dsn_password, is_secret_field
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import ast, program
@@ -210,15 +212,19 @@ class _Resolver:
         assert isinstance(data, dict)
         return data, ok
 
-    def mask(self, data: dict[str, JsonData], owner: str) -> dict[str, JsonData]:
-        """Secret fields (and DSN passwords) replaced by placeholders; see the module doc."""
+    def mask(self, data: dict[str, JsonData], owner: str, kind: str) -> dict[str, JsonData]:
+        """Secret fields of connector type `kind` (and DSN passwords) replaced by placeholders;
+        see the module doc."""
+        declared = _declared_secrets(kind)
         out: dict[str, JsonData] = {}
         for key, value in data.items():
             path = f"{owner}.{key}"
             if isinstance(value, dict):
-                out[key] = self.mask(value, path)
+                out[key] = self.mask(value, path, kind)
             elif (
-                is_secret_field(key) and value is not None and not self.scope.is_placeholder(value)
+                is_secret_field(key, declared)
+                and value is not None
+                and not self.scope.is_placeholder(value)
             ):
                 real = self.scope.unmask(value_text(value))
                 out[key] = self.scope.placeholder(path, real)
@@ -273,7 +279,7 @@ class _Resolver:
                 return program.Source(
                     name=stmt.name.value,
                     connector=stmt.connector.value.upper(),
-                    params=self.mask(merged, owner),
+                    params=self.mask(merged, owner, kind),
                     span=stmt.span,
                     param_spans=spans,
                     param_key_spans=_key_spans(stmt.params),
@@ -300,7 +306,7 @@ class _Resolver:
         return program.Source(
             name=stmt.name.value,
             connector=kind.upper(),
-            params=self.mask({**params, **options, "connection": name}, owner),
+            params=self.mask({**params, **options, "connection": name}, owner, kind),
             span=stmt.span,
             param_spans=spans,
             param_key_spans=key_spans,
@@ -467,7 +473,7 @@ class _Resolver:
             uri=uri.text,
             uri_display=self.mask_dsn(uri.display, f"{owner}.uri"),
             format=stmt.format.value.upper(),
-            options=self.mask(options, owner),
+            options=self.mask(options, owner, kind),
             span=stmt.span,
             option_spans=spans,
             option_key_spans=_key_spans(stmt.options) if stmt.options else {},
@@ -477,3 +483,15 @@ class _Resolver:
 def _key_spans(obj: ast.JsonObject) -> dict[str, Span]:
     """Each pair's key as written (quotes included): a pair's span starts at its key."""
     return {p.key: p.span.shifted(0, len(p.raw_key)) for p in obj.pairs}
+
+
+def _declared_secrets(kind: str) -> frozenset[str]:
+    """The secret fields connector type `kind` declares beyond the common names; none when the
+    type is unknown or its plugin broken (check_connectors reports that)."""
+    try:
+        connector = get_connector(kind)
+    except PluginError:
+        return frozenset()
+    if connector is None:
+        return frozenset()
+    return frozenset(name.lower() for name in connector.secret_fields)

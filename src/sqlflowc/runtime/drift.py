@@ -129,6 +129,7 @@ class SchemaCapture:
         self, con: Connection, step: Load, substitute: Callable[[str], str]
     ) -> list[Column] | None:
         from sqlflowc.connectors import get_connector
+        from sqlflowc.connectors.registry import plugin_guard
         from sqlflowc.connectors.runtime import ConnectorError, ReadRequest
 
         connector = get_connector(step.source.connector)
@@ -140,7 +141,8 @@ class SchemaCapture:
         try:
             parsed = connector.parse(params)
             request = ReadRequest(project_dir=self.project_dir, connection=con)
-            return connector.runtime().discover_schema(parsed, request)
+            with plugin_guard(connector):
+                return connector.runtime().discover_schema(parsed, request)
         except (ValueError, ConnectorError, OSError):
             return None  # the load reads the source and reports what is wrong with it
 

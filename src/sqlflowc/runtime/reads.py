@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlflowc.backend.plan import IncrementalLoad, Load
 from sqlflowc.connectors import get_connector
+from sqlflowc.connectors.registry import plugin_guard
 from sqlflowc.connectors.runtime import (
     ArrowBatches,
     ConnectorError,
@@ -132,7 +133,8 @@ def source_read(
         on_warning=on_warning,
         watermark=_request_watermark(load, watermark or {}),
     )
-    result: Read = connector.runtime().read(params, request)
+    with plugin_guard(connector):
+        result: Read = connector.runtime().read(params, request)
     match result:
         case ArrowBatches():
             import duckdb

@@ -424,6 +424,7 @@ def _export(
     """Write the query's rows through the format's connector (`ConnectorRuntime.write`); what
     a target keeping rows (a database table) did: created, inserted, updated."""
     from sqlflowc.connectors import get_connector
+    from sqlflowc.connectors.registry import plugin_guard
     from sqlflowc.connectors.runtime import WriteRequest
     from sqlflowc.runtime.load_modes import LoadCounts
 
@@ -444,7 +445,8 @@ def _export(
         target=uri,
         on_retry=ctx.retry_report(step),
     )
-    result = connector.runtime().write(options, request)
+    with plugin_guard(connector):
+        result = connector.runtime().write(options, request)
     load = None
     if result.inserted is not None:
         load = LoadCounts(inserted=result.inserted, updated=result.updated, created=result.created)

@@ -28,7 +28,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from sqlflowc.connectors.base import Connector
-from sqlflowc.connectors.postgres.params import ExportOptions, SourceParams
+from sqlflowc.connectors.postgres.params import ConnectionParams, ExportOptions, SourceParams
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import program
 from sqlflowc.source import Span
@@ -53,6 +53,7 @@ class PostgresConnector(Connector):
     )
     params_schema: ClassVar[type[Any]] = SourceParams
     export_schema: ClassVar[type[Any] | None] = ExportOptions
+    connection_schema: ClassVar[type[Any] | None] = ConnectionParams
     obsolete_params: ClassVar[frozenset[str]] = _OBSOLETE
     runtime_class: ClassVar[str | None] = "sqlflowc.connectors.postgres.runtime:PostgresRuntime"
 
