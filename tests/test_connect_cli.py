@@ -10,16 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from sqlflowc.cli import cli
+from helpers import sqlflowc as invoke
 from sqlflowc.connectors import registry
-
-
-def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 def write(path: Path, text: str) -> Path:

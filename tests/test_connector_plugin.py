@@ -16,9 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from helpers import SQLFLOWC
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "examples" / "connectors" / "plugin"
-SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sqlflowc(
     cwd: Path, *args: str, site: Path | None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """The installed console script in a fresh process, with `site` (the plugin) on the path."""
     environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     environ["PYTHONDONTWRITEBYTECODE"] = "1"
     if site is not None:

@@ -32,7 +32,7 @@ def _cases() -> list[tuple[Path, Path, str | None]]:
         if "target" in pipeline.relative_to(EXAMPLES).parts:
             continue
         if pipeline.is_relative_to(EXAMPLES / "connectors"):
-            continue  # they need a server or a plugin: tests/test_connector_examples.py
+            continue  # a plugin or a server: tests/test_connector_plugin.py, tests/postgres/
         project = find_project_dir(pipeline)
         for profile in available_profiles(project) or [None]:
             cases.append((project, pipeline, profile))
