@@ -278,7 +278,7 @@ def compile_source(
         project_dir=project_dir,
         cli_vars=dict(cli_vars or {}),
         profile_vars=dict(prof.variables),
-        environ=dict(os.environ if environ is None else environ),
+        environ=dict(os.environ) if environ is None else environ,
         connections=dict(prof.connections),
         schema_policy=schema_policy or prof.schema_policy,
         catalog=catalog or project_catalog(project_dir, database_path(project_dir, prof, database)),

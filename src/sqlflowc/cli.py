@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sqlflowc.cli_cache import cache_group
 from sqlflowc.cli_common import (
     EXIT_COMPILE_ERROR,
     PIPELINE,
@@ -304,6 +305,7 @@ def init_cmd(directory: Path) -> None:
 cli.add_command(run_cmd)
 cli.add_command(runs_cmd)
 cli.add_command(status_cmd)
+cli.add_command(cache_group)
 cli.add_command(schema_group)
 cli.add_command(udf_group)
 cli.add_command(connect_group)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,6 @@ from sqlflowc.cli_common import (
     EXIT_RUNTIME_ERROR,
     PIPELINE,
     compile_options,
-    compile_pipeline,
     count,
     engine_option,
     parse_vars,
@@ -73,6 +71,15 @@ if TYPE_CHECKING:
     "the progress lines on stderr.",
 )
 @engine_option
+@click.option(
+    "--no-cache",
+    "use_cache",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Compile the pipeline even when its cached plan is up to date, and cache nothing "
+    "(the cache: target/cache/ in the project; `sqlflowc cache clear` empties it).",
+)
 @compile_options
 def run_cmd(
     targets: tuple[Path, ...],
@@ -87,6 +94,7 @@ def run_cmd(
     vars_json: str | None,
     profile: str | None,
     project_dir: Path | None,
+    use_cache: bool,
 ) -> None:
     """Run each TARGET, in order: a pipeline (.sf) or a compiled plan (.json).
 
@@ -105,6 +113,7 @@ def run_cmd(
         project_dir,
         fmt,
         engine=engine,
+        use_cache=use_cache,
     )
     if len(targets) == 1:
         status, _ = _run_one(targets[0], settings, report_unused=True)
@@ -146,6 +155,7 @@ class _RunSettings:
     profile: str | None
     project_dir: Path | None
     fmt: str = "text"
+    use_cache: bool = True
     records: list[dict[str, Any]] = field(default_factory=list)  # of the runs, for json
     engine: str | None = None
 
@@ -183,22 +193,9 @@ def _run_one(
                 policy = settings.schema_policy
                 plan = with_schema_policy(plan, "evolve" if policy == "evolve" else "strict")
         else:
-            comp = compile_pipeline(
-                target,
-                settings.var_pairs,
-                settings.vars_json,
-                settings.profile,
-                settings.project_dir,
-                schema_policy=settings.schema_policy,
-                database=settings.database,
-                verify_sql=True,
-                report_unused=report_unused,
-                engine=settings.engine,
+            plan, prof, project, sources, secrets, used = _compile_target(
+                target, cli_vars, settings, report_unused=report_unused
             )
-            print_diagnostics(comp.warnings, comp.sources, "text")
-            plan, prof, project, sources = comp.plan, comp.profile, comp.project_dir, comp.sources
-            secrets = dict(plan.secrets)
-            used = comp.used_variables
     except CompileError as err:
         print_diagnostics(err.diagnostics, err.sources, "text")
         n = sum(1 for d in err.diagnostics if d.is_error)
@@ -243,6 +240,51 @@ def _print_event(event: RunEvent, settings: _RunSettings) -> None:
         _echo(settings, format_event(event))
 
 
+def _compile_target(
+    target: Path, cli_vars: dict[str, Any], settings: _RunSettings, *, report_unused: bool
+) -> tuple[Plan, Any, Path, SourceMap | None, dict[str, str], frozenset[str]]:
+    """The plan of a pipeline: from the compile cache when everything it was compiled from is
+    unchanged (no compiler is loaded then), else compiled (and cached when it has no
+    warnings); with the profile, project, sources, secrets and the variables it uses."""
+    from sqlflowc import compile_cache
+    from sqlflowc.profiles import find_project_dir, load_profile
+    from sqlflowc.source import SourceMap
+
+    request = compile_cache.Request(
+        target,
+        cli_vars,
+        settings.profile,
+        settings.project_dir,
+        settings.database,
+        settings.schema_policy,
+        report_unused,
+        settings.engine,
+    )
+    if settings.use_cache:
+        project = (settings.project_dir or find_project_dir(target)).resolve()
+        hit = compile_cache.lookup(request, project)
+        if hit is not None:
+            prof = load_profile(project, settings.profile, SourceMap())
+            secrets = compile_cache.plan_secrets(hit.plan, cli_vars, prof.variables)
+            return hit.plan, prof, project, None, secrets, hit.used_variables
+    comp = compile_cache.compile_cached(
+        request,
+        use_cache=settings.use_cache,
+        schema_policy=settings.schema_policy,
+        verify_sql=True,
+        report_unused=report_unused,
+    )
+    print_diagnostics(comp.warnings, comp.sources, "text")
+    return (
+        comp.plan,
+        comp.profile,
+        comp.project_dir,
+        comp.sources,
+        dict(comp.plan.secrets),
+        comp.used_variables,
+    )
+
+
 def _load_plan(
     path: Path, cli_vars: dict[str, Any], profile: str | None
 ) -> tuple[Plan, Any, Path, dict[str, str]]:
@@ -265,15 +307,10 @@ def _load_plan(
                 )
             ]
         )
+    from sqlflowc.compile_cache import plan_secrets
+
     prof = load_profile(project, profile, SourceMap())
-    # Secrets are never in a plan file: take them from --var, the profile, or the environment.
-    secrets: dict[str, str] = {}
-    for name in plan.secret_vars:
-        for scope in (cli_vars, prof.variables, os.environ):
-            if name in scope:
-                secrets[name] = str(scope[name])
-                break
-    return plan, prof, project, secrets
+    return plan, prof, project, plan_secrets(plan, cli_vars, prof.variables)
 
 
 def _report_run(

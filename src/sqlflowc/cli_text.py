@@ -102,6 +102,10 @@ EXAMPLES = {
         "sqlflowc connect test warehouse --profile prod",
         "sqlflowc connect test orders --pipeline pipelines/load.sf",
     ),
+    "cache": _examples("sqlflowc cache clear", "sqlflowc run PIPELINE --no-cache"),
+    "cache clear": _examples(
+        "sqlflowc cache clear", "sqlflowc cache clear --project examples/quickstart"
+    ),
     "udf": _examples("cd examples/python_udfs && sqlflowc udf list", "sqlflowc udf info NAME"),
     "udf list": _examples("sqlflowc udf list", "sqlflowc udf list --format json"),
     "udf info": _examples("sqlflowc udf info clean_name", "sqlflowc udf info text.clean_name"),

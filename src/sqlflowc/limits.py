@@ -65,10 +65,17 @@ def size_text(n: int) -> str:
 def read_bounded(path: Path | str) -> bytes:
     """The file's bytes; FileTooLarge when it has more than `MAX_FILE_BYTES`; OSError as
     `open` raises it."""
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
+    from sqlflowc.compile_cache import note_read  # the compile cache keys on what was read
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        note_read(path, None)
+        raise
     if len(data) > MAX_FILE_BYTES:
         raise FileTooLarge(path)
+    note_read(path, data)
     return data
 
 

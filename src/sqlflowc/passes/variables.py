@@ -120,7 +120,7 @@ class Scope:
     ) -> None:
         self._cli = dict(cli)
         self._profile = dict(profile)
-        self._environ = dict(environ)
+        self._environ = environ  # a Mapping: the compile cache notes each name looked up
         self._sets: dict[str, Value] = {}
         self._broken: set[str] = set()
         self._profile_missing: dict[str, list[str]] = {}
