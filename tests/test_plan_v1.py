@@ -48,10 +48,11 @@ def _outputs(work: Path) -> dict[str, bytes]:
     return {
         p.relative_to(target).as_posix(): p.read_bytes()
         for p in sorted(target.rglob("*"))
-        # schema snapshots are the runs' records (each stamped with its time), not outputs
+        # schema snapshots and run records (each stamped with its time), and cached plans are
+        # not outputs
         if p.is_file()
         and p.suffix != ".duckdb"
-        and p.relative_to(target).parts[0] not in ("schemas", "runs")
+        and p.relative_to(target).parts[0] not in ("schemas", "runs", "cache")
     }
 
 
