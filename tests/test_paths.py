@@ -151,8 +151,10 @@ def test_a_long_export_name_and_errors_name_the_target(tmp_path: Path) -> None:
     assert gzip.decompress((root / "target" / long_name).read_bytes()) == b"n\n1\n"
     assert f"failed: Is a directory ({root}/target/taken)" in done.stdout
     assert ".sqlflowc-" not in done.stdout + done.stderr
-    # no temporary file left behind (schemas/ and runs/ hold the run's snapshots and record)
-    assert sorted(os.listdir(root / "target")) == sorted([long_name, "runs", "schemas", "taken"])
+    # no temporary file left behind (schemas/, runs/ and cache/ hold the run's snapshots,
+    # record and compiled plan)
+    expected = [long_name, "cache", "runs", "schemas", "taken"]
+    assert sorted(os.listdir(root / "target")) == sorted(expected)
 
 
 def test_include_of_a_file_that_is_no_pipeline_shows_none_of_it(tmp_path: Path) -> None:
