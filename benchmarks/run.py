@@ -47,6 +47,8 @@ from _common import (
     use_pycache,
 )
 
+import postgres  # a section of its own: ruff files it with tests/postgres
+
 GROUPS: dict[str, ModuleType] = {
     m.NAME: m
     for m in (
@@ -58,6 +60,7 @@ GROUPS: dict[str, ModuleType] = {
         big_run,
         udfs,
         load_modes,
+        postgres,
     )
 }
 NOISY = 0.15  # share of the CPU other work may use before the results get a warning
