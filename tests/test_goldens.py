@@ -1,9 +1,15 @@
-"""The golden corpus: `tests/golden/<case>.sf` beside what the compiler says about it.
+"""The golden corpus: `tests/golden/<case>.sf` beside what each stage of the compiler makes of it.
 
 A case that fails to compile is pinned by `<case>.err.txt`, the exact `render_text` of its
 diagnostics; a case that compiles by `<case>.plan.txt`, the plan's `to_text()` followed by any
-warnings. Every case compiles with an empty environment, with paths shown relative to
-`tests/golden` and the project directory shown as `<project>`, so the files are the same on
+warnings. The earlier stages have their own files, where the case reaches them:
+`<case>.fmt.sf`, the case as `sqlflowc fmt` prints it (when it parses, and only where that
+differs from the case: a missing `.fmt.sf` pins that `fmt` leaves the case as it is), and
+`<case>.program.txt`, the program IR after the program passes (when it compiles;
+`tests/program_text.py` renders it), so a change in any stage shows in review.
+
+Every case compiles with an empty environment, with paths shown relative to `tests/golden` and
+the project directory shown as `<project>`, so the files are the same on
 every machine. Leading comment lines set the inputs:
 
     -- vars: {"env": "prod"}        the command-line variables (a JSON object)
@@ -16,6 +22,7 @@ and the examples in docs/diagnostics.md that show them; review the diff.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,12 +31,15 @@ from typing import Any
 
 import pytest
 
-from sqlflowc.api import compile_file
+from program_text import program_text
+from sqlflowc.api import compile_file, format_file
 from sqlflowc.backend.plan_io import load_plan
 from sqlflowc.diagnostics import Code, CompileError, render_text
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = sorted(GOLDEN.glob("*.sf"))
+FMT = ".fmt.sf"
+CASES = sorted(p for p in GOLDEN.glob("*.sf") if not p.name.endswith(FMT))
+SUFFIXES = (".err.txt", ".plan.txt", FMT, ".program.txt")
 UPDATE = os.environ.get("SQLFLOWC_UPDATE_GOLDENS") == "1"
 DOCS = Path(__file__).parent.parent / "docs" / "diagnostics.md"
 PROJECT = "<project>"
@@ -85,13 +95,18 @@ def directives(case: Path) -> dict[str, Any]:
     return found
 
 
-def golden_output(case: Path) -> tuple[str, str]:
-    """(suffix, text): what the compiler says about `case`, machine-independent."""
+def golden_outputs(case: Path) -> dict[str, str]:
+    """Suffix → text, for each stage `case` reaches, machine-independent."""
     settings = directives(case)
     project = str(GOLDEN.resolve())
+    outputs: dict[str, str] = {}
     cwd = Path.cwd()
     os.chdir(GOLDEN)
     try:
+        with contextlib.suppress(CompileError):
+            text, formatted = format_file(Path(case.name))
+            if formatted != text:
+                outputs[FMT] = formatted
         comp = compile_file(
             case.name,
             cli_vars=settings["vars"],
@@ -101,38 +116,41 @@ def golden_output(case: Path) -> tuple[str, str]:
         )
     except CompileError as err:
         assert err.sources is not None
-        text = render_text(err.diagnostics, err.sources)
-        return ".err.txt", text.replace(project, PROJECT)
+        outputs[".err.txt"] = render_text(err.diagnostics, err.sources)
+    else:
+        outputs[".program.txt"] = program_text(comp.program)
+        text = comp.plan.to_text()
+        if comp.warnings:
+            text += WARNINGS + render_text(comp.warnings, comp.sources)
+        outputs[".plan.txt"] = text
     finally:
         os.chdir(cwd)
-    text = comp.plan.to_text()
-    if comp.warnings:
-        text += WARNINGS + render_text(comp.warnings, comp.sources)
-    return ".plan.txt", text.replace(project, PROJECT)
+    return {suffix: text.replace(project, PROJECT) for suffix, text in outputs.items()}
 
 
 def expected_files(case: Path) -> list[Path]:
-    return [p for p in (case.with_suffix(".err.txt"), case.with_suffix(".plan.txt")) if p.exists()]
+    return [case.with_suffix(s) for s in SUFFIXES if case.with_suffix(s).exists()]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_golden(case: Path) -> None:
-    suffix, actual = golden_output(case)
-    target = case.with_suffix(suffix)
+    actual = {case.with_suffix(suffix): text for suffix, text in golden_outputs(case).items()}
     if UPDATE:
         for stale in expected_files(case):
-            if stale != target:
+            if stale not in actual:
                 stale.unlink()
-        target.write_text(actual, encoding="utf-8")
+        for path, text in actual.items():
+            path.write_text(text, encoding="utf-8")
         return
     existing = expected_files(case)
     assert existing, f"no golden for {case.name}: run `nox -s goldens`"
-    assert existing == [target], f"{case.name} now gives {suffix}, the golden is {existing[0].name}"
-    assert actual == target.read_text(encoding="utf-8")
+    assert sorted(existing) == sorted(actual), f"{case.name} now reaches other stages: {actual}"
+    for path, text in actual.items():
+        assert text == path.read_text(encoding="utf-8"), path.name
 
 
 def test_every_golden_has_a_pipeline() -> None:
-    outputs = [*GOLDEN.glob("*.err.txt"), *GOLDEN.glob("*.plan.txt")]
+    outputs = [p for suffix in SUFFIXES for p in GOLDEN.glob(f"*{suffix}")]
     orphans = [p.name for p in outputs if not (GOLDEN / (p.name.split(".")[0] + ".sf")).exists()]
     assert orphans == []
 
