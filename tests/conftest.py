@@ -1,10 +1,16 @@
-"""Shared fixtures. Hypothesis profiles: `ci` (bounded, the default) and `fuzz` (`nox -s fuzz`)."""
+"""Shared fixtures. Hypothesis profiles: `ci` (bounded, the default) and `fuzz` (`nox -s fuzz`).
+`s3_server` and `s3_bucket`: a real S3-protocol server (moto) and a bucket per test
+(`s3server.py`)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from s3server import MotoServer, moto_server
 
 settings.register_profile(
     "ci",
@@ -19,3 +25,17 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    """A `moto_server` on a free loopback port for the whole session (`s3server.py`)."""
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: MotoServer) -> Iterator[str]:
+    """A fresh bucket on `s3_server`, removed with its objects after the test."""
+    with s3_server.bucket() as name:
+        yield name

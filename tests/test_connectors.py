@@ -410,7 +410,7 @@ def test_validate_export() -> None:
     assert d.code is Code.BAD_EXPORT and "CSV, JSON, PARQUET" in d.notes[0]
     [d] = export_check("CSV", {"delim": ";"}).diagnostics
     assert d.code is Code.BAD_EXPORT and d.help == "did you mean `delimiter`?"
-    assert "compression, date_format, delimiter, header, quote" in d.notes[0]
+    assert "date_format, delimiter, endpoint_url, header, partition_by, quote" in d.notes[0]
     [d] = export_check("PARQUET", {"row_group_size": 0}).diagnostics
     assert "row_group_size" in d.message and "greater than 0" in d.message
     [d] = export_check("PARQUET", {"compression": "zip"}).diagnostics

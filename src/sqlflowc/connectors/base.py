@@ -17,6 +17,8 @@ profile connection has `type: <name>`), and, when it has an `export_schema`,
   their values never appear in plans, output or errors;
 - `obsolete_params` / `export_obsolete`: parameters / EXPORT options of the earlier releases
   accepted with a warning and ignored (`obsolete_help` words a parameter's warning's help);
+- `connection_types`: the types of profile connections, besides its own name, whose fields it
+  takes (`"connection": "lake"` of `type: s3` on a PARQUET source);
 - `runtime_class`: `"package.module:Class"` of the run-time face (`ConnectorRuntime`,
   `connectors/runtime.py`), imported only when a run, a `connect test` or a schema discovery
   needs it — so the module defining the connector imports nothing heavy (no driver, no SDK).
@@ -76,6 +78,7 @@ class Connector:
     obsolete_params: ClassVar[frozenset[str]] = frozenset()
     export_obsolete: ClassVar[frozenset[str]] = frozenset()
     runtime_class: ClassVar[str | None] = None
+    connection_types: ClassVar[frozenset[str]] = frozenset()
 
     _runtime: ConnectorRuntime | None = None
 
@@ -171,6 +174,11 @@ class Connector:
                 span,
                 help="export to a local path",
             )
+
+    def takes_connection(self, kind: str) -> bool:
+        """Whether a profile connection of type `kind` can configure this connector."""
+        folded = kind.strip().upper()
+        return folded == self.name.upper() or folded in self.connection_types
 
     def is_secret(self, field: str) -> bool:
         """Whether parameter `field` holds a secret (common names or `secret_fields`)."""

@@ -110,10 +110,13 @@ class ReadRequest:
 
 @dataclass(frozen=True, slots=True)
 class DuckDBScan:
-    """A complete DuckDB query reading the source."""
+    """A complete DuckDB query reading the source. `failure`, when given, is asked after DuckDB
+    failed while running it: the connector's own account of why (as for `ArrowBatches`: a
+    remote filesystem's refused connection, `transient`), or None."""
 
     sql: str
     watermark_applied: bool = False
+    failure: Callable[[], ConnectorError | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

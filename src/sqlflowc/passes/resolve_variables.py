@@ -21,8 +21,8 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
 - `SOURCE s FROM "conn"`: only connections that are used are resolved; `${...}` in a profile
   value splices like a JSON string. OPTIONS are merged on top. The same merge happens for
   `"connection": "conn"` in a source's PARAMS or an export's OPTIONS (the connection must be of
-  the source's or the export's type), and for `EXPORT ... TO "conn" TYPE T` when `conn` names a
-  profile connection of type T.
+  the source's or the export's type, or one the connector takes: `Connector.connection_types`),
+  and for `EXPORT ... TO "conn" TYPE T` when `conn` names a profile connection of type T.
 - Sources are matched case-insensitively, quoted or not (`names.parts_key`, the rule for table
   names); a LOAD may name a source declared later in the file, since a SOURCE only declares a
   configuration.
@@ -363,7 +363,7 @@ class _Resolver:
         if found is None:
             return None
         name, conn_kind, fields = found
-        if conn_kind.upper() != kind.upper():
+        if conn_kind.upper() != kind.upper() and not _takes_connection(kind, conn_kind):
             self.reporter.error(
                 Code.PROFILE_ERROR,
                 f"connection `{name}` is of type `{conn_kind}`, but {what} is {kind.upper()}",
@@ -478,6 +478,18 @@ class _Resolver:
             option_spans=spans,
             option_key_spans=_key_spans(stmt.options) if stmt.options else {},
         )
+
+
+def _takes_connection(kind: str, conn_kind: str) -> bool:
+    """Whether connector `kind` takes the fields of a connection of another type (a PARQUET
+    source those of an S3 connection)."""
+    from sqlflowc.connectors.registry import PluginError, get_connector
+
+    try:
+        connector = get_connector(kind)
+    except PluginError:
+        return False
+    return connector is not None and connector.takes_connection(conn_kind)
 
 
 def _key_spans(obj: ast.JsonObject) -> dict[str, Span]:

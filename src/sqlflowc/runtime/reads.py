@@ -10,9 +10,9 @@ view. `${...}` placeholders in the parameters are substituted (`substitute`) rig
 read; nothing secret is kept. For a `LOAD ... MODE INCREMENTAL`, `watermark` holds the
 high-water mark the step binds (`{"watermark": value}`), handed to the connector as
 `ReadRequest.watermark` so it can filter at the source (the step's staging filters again, so a
-connector that cannot is still exact). When DuckDB fails while reading Arrow batches, the
-connector's own account of why (`ArrowBatches.failure`: a lost connection, transient) is raised
-instead of DuckDB's, which only wraps it.
+connector that cannot is still exact). When DuckDB fails while reading Arrow batches or running
+the scan, the connector's own account of why (`ArrowBatches.failure`, `DuckDBScan.failure`: a
+lost connection, transient) is raised instead of DuckDB's, which only wraps it.
 
 `with_source(con, load, project_dir, substitute, body, ...)` runs `body` (the step's writes, one
 transaction) inside `source_read`, and runs the whole again when a transient `ConnectorError`
@@ -154,10 +154,17 @@ def source_read(
                 if result.close is not None:
                     result.close()
         case DuckDBScan():
+            import duckdb
+
             name = sql_identifier(relation)
-            con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {result.sql}")
             try:
+                con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {result.sql}")
                 yield
+            except duckdb.Error:
+                cause = result.failure() if result.failure is not None else None
+                if cause is None:
+                    raise
+                raise cause from None
             finally:
                 con.execute(f"DROP VIEW IF EXISTS {name}")
 

@@ -1,14 +1,20 @@
 """What the file connectors (CSV, PARQUET, JSON) share: a `path` (a file, a glob or a
 directory), resolved against the project directory, read by one DuckDB table function.
 
+- `path` may be an `s3://bucket/key` URI (globs, hive partitions and every other parameter
+  apply as for local files): the parameters then include the S3 credentials
+  (`s3.params.S3Credentials`: a profile connection of `type: s3` gives them, `"connection":
+  "lake"`), and the run-time face reads it (`s3/files.py`). Any other URL scheme is an error.
 - `check` also reports a local path or glob that matches no file (`INPUT_NOT_FOUND`, at the
-  path); a path with a URL scheme (`s3://...`) is not looked up at compile time.
+  path); an S3 path is not looked up at compile time.
 - `scan_sql` returns `SELECT ... FROM read_xxx('/abs/path', ...)`: a full query rather than a
-  table expression so that a connector can project columns. A path with a URL scheme is
-  passed through unchanged.
+  table expression so that a connector can project columns; None for an S3 path (read at run
+  time, through the credentials' filesystem).
 - `discover_schema` describes that query on an in-memory DuckDB: DuckDB reads only what it
-  needs to type the columns (a CSV sample, a Parquet footer), never the data. Remote paths
-  are not read at compile time (None).
+  needs to type the columns (a CSV sample, a Parquet footer), never the data. S3 paths are not
+  read at compile time (None): the run discovers their schema before any data moves.
+- EXPORT options (`FileExportOptions`) take the S3 credentials too, `retries`/`retry_delay`
+  for uploads, and `partition_by` (columns: one directory level `col=value/` each).
 - The earlier releases' `batch_size`, `chunk_size`, `combine_files`, `engine` and
   `parallel_reading` are accepted with a warning: DuckDB reads files in parallel, in one pass.
 """
@@ -23,15 +29,21 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from sqlglot import exp
 
 from sqlflowc.connectors.base import Connector
-from sqlflowc.connectors.params import CommonParams
+from sqlflowc.connectors.s3.params import (
+    S3Credentials,
+    credentials_problem,
+    is_s3,
+    remote_scheme,
+)
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import program
 from sqlflowc.source import Span
+from sqlflowc.validation import Check
 
 if TYPE_CHECKING:
     from sqlflowc.schema import Column
@@ -40,6 +52,7 @@ __all__ = [
     "COMMON_OBSOLETE",
     "SYNC_OBSOLETE",
     "FileConnector",
+    "FileExportOptions",
     "FileParams",
     "TextCompression",
     "export_path",
@@ -67,11 +80,29 @@ _GLOB_CHARS = frozenset("*?[")
 TextCompression = Literal["none", "gzip", "zstd", "auto"]
 
 
+def _partition_by(value: list[str] | None) -> list[str] | None:
+    if value is not None:
+        if not value:
+            raise ValueError("`partition_by` must name at least one column")
+        if len(set(value)) != len(value):
+            raise ValueError("`partition_by` names a column twice")
+    return value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FileParams(CommonParams):
-    """Parameters every file connector takes."""
+class FileParams(S3Credentials):
+    """Parameters every file connector takes (the credentials apply to an `s3://` path)."""
 
     path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileExportOptions(S3Credentials):
+    """Options every file export takes: the credentials and retries apply to an `s3://`
+    target; `partition_by` writes one file per distinct value of the columns, under
+    `col=value/` directories (hive partitioning), the target being the directory."""
+
+    partition_by: Annotated[list[str] | None, Check(_partition_by)] = None
 
 
 class FileConnector(Connector, ABC):
@@ -82,6 +113,7 @@ class FileConnector(Connector, ABC):
     """
 
     extension: ClassVar[str]
+    connection_types: ClassVar[frozenset[str]] = frozenset({"S3"})
     obsolete_params: ClassVar[frozenset[str]] = COMMON_OBSOLETE
     runtime_class: ClassVar[str | None] = "sqlflowc.connectors.files.runtime:FileRuntime"
 
@@ -91,6 +123,16 @@ class FileConnector(Connector, ABC):
         path = source.params.get("path")
         if not isinstance(path, str):
             return  # reported by the parameter check
+        scheme = remote_scheme(path)
+        if scheme is not None:
+            reporter.error(
+                Code.BAD_CONNECTOR_PARAM,
+                f"{self.name} source `{source.name}`: `{scheme}://` paths are not supported",
+                source.param_spans.get("path", source.span),
+                label="this path",
+                help="give a local path or an s3://bucket/key URI",
+            )
+            return
         location = resolve_location(path, project_dir, self.extension)
         if "://" not in location and not matching_files(location):
             what = "no file matches" if has_glob(location) else "file not found:"
@@ -104,6 +146,13 @@ class FileConnector(Connector, ABC):
     def check_parsed(
         self, params: Any, source: program.Source, project_dir: Path, reporter: Reporter
     ) -> None:
+        problem = credentials_problem(params)
+        if problem is not None:
+            reporter.error(
+                Code.BAD_CONNECTOR_PARAM,
+                f"{self.name} source `{source.name}`: {problem}",
+                source.span,
+            )
         location = resolve_location(params.path, project_dir, self.extension)
         if "://" not in location and matching_files(location):
             span = source.param_spans.get("path", source.span)
@@ -117,8 +166,27 @@ class FileConnector(Connector, ABC):
     def check_target(
         self, target: str, options: Mapping[str, Any], span: Span, reporter: Reporter
     ) -> None:
-        """A local path, or a `file:///absolute/path`: any other URL is an error."""
-        super().check_target(target, options, span, reporter)
+        """A local path, a `file:///absolute/path` or an `s3://bucket/key`: any other URL is an
+        error; `partition_by` names the directory (or prefix) to write under."""
+        if is_s3(target):
+            bucket = target.split("://", 1)[1].split("/", 1)
+            if not bucket[0] or len(bucket) < 2 or not bucket[1].strip("/"):
+                reporter.error(
+                    Code.BAD_EXPORT,
+                    f"`{target}` names no object to write",
+                    span,
+                    help="write s3://bucket/path/file." + self.extension,
+                )
+            return
+        scheme = remote_scheme(target)
+        if scheme is not None:
+            reporter.error(
+                Code.BAD_EXPORT,
+                f"{self.name} exports to `{scheme}://` targets are not supported",
+                span,
+                help="export to a local path or an s3://bucket/key URI",
+            )
+            return
         if target.lower().startswith("file://") and "${" not in target:
             try:
                 export_path(target, Path("."))
@@ -155,9 +223,13 @@ class FileConnector(Connector, ABC):
             )
         return f"remove `{name}`"
 
-    def scan_sql(self, params: Mapping[str, Any], project_dir: Path) -> str:
-        """`SELECT ... FROM read_xxx('/abs/path', ...)` for valid parameters."""
-        return self.scan_parsed(self.parse(params), project_dir)
+    def scan_sql(self, params: Mapping[str, Any], project_dir: Path) -> str | None:
+        """`SELECT ... FROM read_xxx('/abs/path', ...)` for valid parameters; None for an S3
+        path, which the run-time face reads."""
+        parsed = self.parse(params)
+        if is_s3(parsed.path):
+            return None
+        return self.scan_parsed(parsed, project_dir)
 
     def scan_parsed(self, params: Any, project_dir: Path) -> str:
         """`scan_sql` for parameters already validated (`parse`)."""
@@ -174,7 +246,7 @@ class FileConnector(Connector, ABC):
             query = self.scan_sql(params, project_dir)
         except ValueError:
             return None
-        if "://" in resolve_location(str(params.get("path")), project_dir, self.extension):
+        if query is None or "://" in str(params.get("path")):
             return None
         describe = exp.Describe(this=exp.Var(this=query)).sql(dialect="duckdb")
         try:

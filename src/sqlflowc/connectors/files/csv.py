@@ -27,6 +27,7 @@ from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     SYNC_OBSOLETE,
     FileConnector,
+    FileExportOptions,
     FileParams,
     TextCompression,
     has_glob,
@@ -118,7 +119,7 @@ def _quote(value: str | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CsvExportOptions:
+class CsvExportOptions(FileExportOptions):
     header: bool = True
     delimiter: Annotated[str, Check(_delimiter)] = ","
     quote: Annotated[str | None, Check(_quote)] = None

@@ -20,6 +20,7 @@ from sqlglot import exp
 from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     FileConnector,
+    FileExportOptions,
     FileParams,
     TextCompression,
     has_glob,
@@ -33,7 +34,7 @@ class JsonParams(FileParams):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class JsonExportOptions:
+class JsonExportOptions(FileExportOptions):
     compression: TextCompression | None = None
 
 

@@ -22,6 +22,7 @@ from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     SYNC_OBSOLETE,
     FileConnector,
+    FileExportOptions,
     FileParams,
     has_glob,
 )
@@ -48,7 +49,7 @@ class ParquetParams(FileParams):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ParquetExportOptions:
+class ParquetExportOptions(FileExportOptions):
     compression: (
         Literal["uncompressed", "none", "snappy", "gzip", "zstd", "brotli", "lz4", "lz4_raw"] | None
     ) = None

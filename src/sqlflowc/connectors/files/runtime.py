@@ -1,11 +1,15 @@
 """The run-time face of the file connectors (CSV, PARQUET, JSON).
 
 - `read`: a `DuckDBScan` of `read_csv`/`read_parquet`/`read_json` over the resolved path or
-  glob; DuckDB pushes projections and filters (a watermark too) into the scan itself.
+  glob; DuckDB pushes projections and filters (a watermark too) into the scan itself. An
+  `s3://` path is read through s3fs (`s3/files.py`), with the same query.
 - `write`: `COPY (query) TO <temp> (FORMAT ..., options)` into a temporary file beside the
   target (same name suffix, so compression by extension still works), then an atomic rename
   over the target; a failure removes the temporary file and leaves a previous target as it
   was. A relative target is relative to the project directory; parent directories are made.
+  With `partition_by` the target is a directory: the files and then `_SUCCESS` are written
+  into a temporary directory beside it, which then takes the target's place. An `s3://`
+  target is written locally and uploaded (`s3/files.py`).
 - `discover_schema`: `DESCRIBE` of that scan on the run's connection (metadata only).
 - `test`: the path, glob or directory exists and holds matching files: reports their count
   and the first few names.
@@ -14,6 +18,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +45,8 @@ from sqlflowc.connectors.runtime import (
     WriteRequest,
     WriteResult,
 )
-from sqlflowc.sqlbuild import sql_string
+from sqlflowc.connectors.s3.params import is_s3
+from sqlflowc.sqlbuild import sql_identifier, sql_string
 
 if TYPE_CHECKING:
     from sqlflowc.connectors.base import Connector
@@ -60,18 +66,24 @@ class FileRuntime(ConnectorRuntime):
         self.files = connector
 
     def read(self, params: Any, request: ReadRequest) -> DuckDBScan:
+        if is_s3(params.path):
+            from sqlflowc.connectors.s3 import files as s3_files
+
+            return s3_files.scan(self.files, params, request)
         return DuckDBScan(self.files.scan_parsed(params, request.project_dir))
 
     def discover_schema(self, params: Any, request: ReadRequest) -> list[Column] | None:
         """`DESCRIBE` of the scan on the run's connection: DuckDB reads only what it needs to
-        type the columns (a CSV sample, a Parquet footer). None for a remote path (read by the
-        load itself) or when DuckDB cannot describe it (the load then reports why)."""
+        type the columns (a CSV sample, a Parquet footer); through s3fs for an S3 path. None
+        when DuckDB cannot describe it (the load then reports why)."""
         import duckdb
 
         from sqlflowc.schema import Column
 
-        if "://" in resolve_location(params.path, request.project_dir, self.files.extension):
-            return None
+        if is_s3(params.path):
+            from sqlflowc.connectors.s3 import files as s3_files
+
+            return s3_files.discover(self.files, params, request)
         query = self.files.scan_parsed(params, request.project_dir)
         describe = exp.Describe(this=exp.Var(this=query)).sql(dialect="duckdb")
         try:
@@ -83,29 +95,41 @@ class FileRuntime(ConnectorRuntime):
     def write(self, options: Any, request: WriteRequest) -> WriteResult:
         import duckdb
 
+        if is_s3(request.target):
+            from sqlflowc.connectors.s3 import files as s3_files
+
+            return s3_files.write(options, request, copy_options(options))
         try:
             target = export_path(request.target, request.project_dir)
         except ValueError as err:
             raise ConnectorError(str(err)) from None
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(_temporary_name(target))
+        partitioned = bool(options.partition_by)
+        temp = target.with_name(_temporary_name(target, partitioned))
         query = request.query.strip().rstrip(";")
         copy = f"COPY (\n{query}\n) TO {sql_string(str(temp))} {copy_options(options)}"
         try:
             result = request.connection.execute(copy)
             rows = result.fetchall() if result.description else []
-            os.replace(temp, target)
+            if partitioned:
+                _replace_directory(temp, target)
+            else:
+                os.replace(temp, target)
         except duckdb.Error as err:
-            temp.unlink(missing_ok=True)
+            _remove(temp)
             # The temporary file is ours: the user's message names the target.
             raise type(err)(str(err).replace(str(temp), str(target))) from None
         except OSError as err:
-            temp.unlink(missing_ok=True)
+            _remove(temp)
             raise OSError(err.errno, err.strerror, str(target)) from None
         count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else None
         return WriteResult(rows=count, location=str(target))
 
     def test(self, params: Any, project_dir: Path) -> ConnectionTest:
+        if is_s3(params.path):
+            from sqlflowc.connectors.s3 import files as s3_files
+
+            return s3_files.test(self.files, params)
         location = resolve_location(params.path, project_dir, self.files.extension)
         if "://" in location:
             raise ConnectorError(f"`{params.path}` is not a local path")
@@ -123,10 +147,35 @@ class FileRuntime(ConnectorRuntime):
         )
 
 
-def _temporary_name(target: Path) -> str:
+def _replace_directory(temp: Path, target: Path) -> None:
+    """`temp` (a partitioned export, complete) marked `_SUCCESS` and put in `target`'s place."""
+    (temp / "_SUCCESS").touch()
+    if not target.exists():
+        os.replace(temp, target)
+        return
+    old = target.with_name(_temporary_name(target, True))
+    os.replace(target, old)
+    try:
+        os.replace(temp, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _temporary_name(target: Path, directory: bool = False) -> str:
     """`.sqlflowc-1a2b3c4d.csv.gz`: short whatever the target's length (a name near the file
     system's limit still works), ending as the target does so DuckDB picks the same compression
-    from the extension."""
+    from the extension (a directory's name has no suffix)."""
+    if directory:
+        return f".sqlflowc-{uuid.uuid4().hex[:8]}"
     suffix = "".join(target.suffixes[-2:])
     if len(suffix) > 24 or not suffix.isprintable():
         suffix = target.suffix if len(target.suffix) <= 24 else ""
@@ -160,4 +209,7 @@ def copy_options(options: Any) -> str:
                 parts.append(f"COMPRESSION {sql_string(options.compression)}")
         case _:
             raise TypeError(f"no COPY options for {type(options).__name__}")
+    if options.partition_by:
+        columns = ", ".join(sql_identifier(c) for c in options.partition_by)
+        parts.append(f"PARTITION_BY ({columns})")
     return "(" + ", ".join(parts) + ")"

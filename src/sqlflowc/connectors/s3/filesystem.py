@@ -1,0 +1,232 @@
+"""S3 through s3fs, as DuckDB reads it: one filesystem per set of credentials, registered on the
+run's DuckDB connection under a protocol of its own.
+
+- `filesystem_for(creds)`: an s3fs filesystem for these credentials (the AWS default chain when
+  none are given), made once per process and credential set. Its protocol is `s3` followed by
+  a digest of the credentials (`s3c1a2b3c4d`), so two connections with different keys can be
+  registered on one DuckDB connection side by side; `duckdb_path` rewrites `s3://b/k` to it and
+  `shown` rewrites DuckDB's messages back. s3fs retries a failed request once; the step's
+  `retries` do the rest, each reported.
+- Reads are positional and thread-safe. DuckDB reads one file from several threads through the
+  same handle, as `seek` then `read` — two calls, between which s3fs releases the GIL while it
+  waits on the network — so s3fs's own buffered file can hand one thread another's bytes.
+  `ObjectReader` keeps each thread's sought position apart (a plain `read` goes on where the
+  last read ended, as DuckDB's sequential readers expect) and fetches the object in large blocks
+  (`BLOCK_SIZE`, one ranged GET each; the whole object at once when it is not much larger), a
+  few kept, each fetched once under a lock. A sequential reader (CSV, JSON) gets the next block
+  fetched in the background while it parses the current one. Large blocks matter: S3-protocol
+  servers answer each GET with a fixed cost, and some (moto) read the whole object for each.
+- Errors raised inside DuckDB's calls are kept (`errors`), so the runtime can tell the user
+  S3's own account (`NoSuchKey`, a refused connection) rather than DuckDB's wrapper of it.
+
+Only the run-time face imports this module (it imports s3fs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import s3fs
+
+from sqlflowc.connectors.s3.params import S3Credentials
+
+__all__ = ["BLOCK_SIZE", "ObjectReader", "RunFileSystem", "filesystem_for"]
+
+BLOCK_SIZE = 32 * 2**20
+BLOCKS_KEPT = 3
+CONNECT_TIMEOUT = 10  # seconds
+READ_TIMEOUT = 120
+
+_made: dict[str, RunFileSystem] = {}
+_lock = threading.Lock()
+_prefetch = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlflowc-s3")
+
+
+class RunFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
+    """s3fs with thread-safe positional reads and a protocol of its own (module docstring)."""
+
+    protocol: tuple[str, ...] = ("s3",)
+    errors: list[BaseException]
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        """`s3://` and `s3a://` paths are this filesystem's too (DuckDB uses its own)."""
+        if isinstance(path, str) and path[:6].lower().startswith(("s3://", "s3a://")):
+            path = path.split("://", 1)[1]
+        return super()._strip_protocol(path)
+
+    def open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if mode != "rb":
+            return super().open(path, mode, **kwargs)
+        try:
+            return ObjectReader(self, self._strip_protocol(path))
+        except BaseException as err:
+            self.errors.append(err)
+            raise
+
+    def glob(self, path: str, **kwargs: Any) -> Any:
+        try:
+            return super().glob(path, **kwargs)
+        except BaseException as err:
+            self.errors.append(err)
+            raise
+
+    def size(self, path: str) -> Any:
+        try:
+            return super().size(path)
+        except BaseException as err:
+            self.errors.append(err)
+            raise
+
+    def duckdb_path(self, uri: str) -> str:
+        """`s3://bucket/key` as DuckDB finds it through this filesystem."""
+        _, _, rest = uri.partition("://")
+        return f"{self.protocol[0]}://{rest}"
+
+    def shown(self, text: str) -> str:
+        """DuckDB's text with this filesystem's paths written `s3://` again."""
+        return text.replace(f"{self.protocol[0]}://", "s3://")
+
+
+def filesystem_for(creds: S3Credentials) -> RunFileSystem:
+    """The filesystem for `creds` (made once per process; see the module docstring)."""
+    options: dict[str, Any] = {
+        "key": creds.access_key_id,
+        "secret": creds.secret_access_key,
+        "token": creds.session_token,
+        "endpoint_url": creds.endpoint_url,
+        "profile": creds.aws_profile,
+    }
+    client: dict[str, Any] = {}
+    if creds.region:
+        client["region_name"] = creds.region
+    digest = hashlib.sha256(
+        repr(sorted({**options, **client}.items(), key=str)).encode()
+    ).hexdigest()[:10]
+    with _lock:
+        found = _made.get(digest)
+        if found is not None:
+            return found
+        cls = type(f"RunFileSystem_{digest}", (RunFileSystem,), {"protocol": (f"s3{digest}",)})
+        fs: RunFileSystem = cls(
+            **{k: v for k, v in options.items() if v is not None},
+            anon=False,
+            client_kwargs=client,
+            config_kwargs={
+                "connect_timeout": CONNECT_TIMEOUT,
+                "read_timeout": READ_TIMEOUT,
+                "retries": {"max_attempts": 1, "mode": "standard"},
+            },
+            skip_instance_cache=True,
+            use_listings_cache=False,
+            default_block_size=BLOCK_SIZE,
+        )
+        fs.retries = 2  # s3fs's own retries of one request; the step's retries do the rest
+        fs.errors = []
+        _made[digest] = fs
+        return fs
+
+
+class ObjectReader:
+    """One object, read at any position from any thread (module docstring)."""
+
+    def __init__(self, fs: RunFileSystem, path: str) -> None:
+        self.fs = fs
+        self.path = path
+        self.size = int(fs.info(path)["size"])
+        whole = self.size <= BLOCK_SIZE + BLOCK_SIZE // 2
+        self.block = max(self.size, 1) if whole else BLOCK_SIZE
+        self._blocks: OrderedDict[int, Future[bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._pos = 0
+        self.closed = False
+
+    # The file protocol DuckDB uses.
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 1:
+            offset += self.tell()
+        elif whence == 2:
+            offset += self.size
+        self._local.pos = offset
+        self._pos = offset
+        return offset
+
+    def tell(self) -> int:
+        return int(getattr(self._local, "pos", self._pos))
+
+    def read(self, n: int = -1) -> bytes:
+        # A `seek` is followed by its `read` on the same thread; a plain `read` goes on from
+        # where the last one ended, whichever thread made it.
+        pos = self._local.__dict__.pop("pos", self._pos)
+        end = self.size if n is None or n < 0 else min(self.size, pos + n)
+        if pos >= end:
+            return b""
+        parts = []
+        at = pos
+        while at < end:
+            index = at // self.block
+            data = self._get(index)
+            start = at - index * self.block
+            take = data[start : start + (end - at)]
+            if not take:
+                break
+            parts.append(take)
+            at += len(take)
+        self._pos = at
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+        with self._lock:
+            self._blocks.clear()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Blocks.
+
+    def _get(self, index: int) -> bytes:
+        with self._lock:
+            future = self._future(index)
+            if index + 1 < self._count() and (index + 1) not in self._blocks:
+                self._future(index + 1)  # read ahead while this block is parsed
+        try:
+            return future.result()
+        except BaseException as err:
+            with self._lock:
+                if self._blocks.get(index) is future:
+                    del self._blocks[index]
+            self.fs.errors.append(err)
+            raise
+
+    def _future(self, index: int) -> Future[bytes]:
+        """Block `index`, fetched once (caller holds the lock)."""
+        future = self._blocks.get(index)
+        if future is not None:
+            self._blocks.move_to_end(index)
+            return future
+        start = index * self.block
+        end = min(self.size, start + self.block)
+        future = _prefetch.submit(self.fs.cat_file, self.path, start=start, end=end)
+        self._blocks[index] = future
+        while len(self._blocks) > BLOCKS_KEPT:
+            self._blocks.popitem(last=False)
+        return future
+
+    def _count(self) -> int:
+        return (self.size + self.block - 1) // self.block

@@ -1,0 +1,147 @@
+"""Reading CSV, Parquet and JSON from S3 (a real moto server over HTTP): `TYPE PARQUET` with an
+`s3://` path, globs, hive partitions, the CSV parameters, credentials from a profile connection
+or the AWS environment, and S3's own errors for a missing bucket or key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from helpers import sql, sqlflowc
+from s3server import SECRET_KEY, MotoServer
+
+
+def put(server: MotoServer, uri: str, data: bytes) -> None:
+    server.filesystem().pipe_file(uri.removeprefix("s3://"), data)
+
+
+def put_table(server: MotoServer, uri: str, select: str, fmt: str, tmp: Path) -> None:
+    local = tmp / f"upload.{fmt}"
+    duckdb.sql(f"COPY ({select}) TO '{local}' (FORMAT {fmt})")
+    put(server, uri, local.read_bytes())
+
+
+def project(tmp: Path, pipeline: str, connections: dict[str, Any] | None = None) -> Path:
+    (tmp / "pipelines").mkdir(exist_ok=True)
+    (tmp / "profiles").mkdir(exist_ok=True)
+    profile = {"engine": {"path": "target/dev.duckdb"}, "connections": connections or {}}
+    (tmp / "profiles" / "dev.yml").write_text(json.dumps(profile))
+    path = tmp / "pipelines" / "p.sf"
+    path.write_text(pipeline)
+    return path
+
+
+def run(path: Path, *args: str) -> Any:
+    return sqlflowc("run", str(path), *args)
+
+
+def lake(server: MotoServer) -> dict[str, Any]:
+    return {"lake": {"type": "s3", **server.params}}
+
+
+def test_parquet_path_on_s3_with_a_profile_connection(
+    s3_server: MotoServer, s3_bucket: str, tmp_path: Path
+) -> None:
+    select = (
+        "SELECT i AS id, 'n' || i AS name, DATE '2024-01-01' + i::INT AS day FROM range(5) t(i)"
+    )
+    put_table(s3_server, f"s3://{s3_bucket}/in/orders.parquet", select, "parquet", tmp_path)
+    path = project(
+        tmp_path,
+        f'SOURCE o TYPE PARQUET PARAMS {{"path": "s3://{s3_bucket}/in/orders.parquet", '
+        '"connection": "lake"};\nLOAD orders FROM o;\n',
+        lake(s3_server),
+    )
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    rows = sql(
+        tmp_path / "target" / "dev.duckdb", "SELECT id, name, day::VARCHAR FROM orders ORDER BY id"
+    )
+    assert rows[0] == (0, "n0", "2024-01-01") and len(rows) == 5
+    plan = sqlflowc("compile", str(path))
+    assert SECRET_KEY not in plan.output + result.output
+
+
+def test_csv_glob_and_hive_partitions(
+    s3_server: MotoServer, s3_bucket: str, tmp_path: Path
+) -> None:
+    for year in (2023, 2024):
+        body = f"id;amount;day\n1;1.5;{year}-01-02\n2;;{year}-03-04\n".encode()
+        put(s3_server, f"s3://{s3_bucket}/sales/year={year}/part.csv", body)
+    path = project(
+        tmp_path,
+        f'SOURCE s FROM "lake" OPTIONS {{"path": "s3://{s3_bucket}/sales/*/*.csv", '
+        '"delimiter": ";", "columns": {"amount": "DECIMAL(10,2)"}};\nLOAD sales FROM s;\n',
+        {"lake": {"type": "csv", **s3_server.params}},
+    )
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    db = tmp_path / "target" / "dev.duckdb"
+    types = dict(
+        sql(
+            db,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'sales'",
+        )
+    )
+    assert types["amount"] == "DECIMAL(10,2)" and types["day"] == "DATE"
+    assert types["year"] == "BIGINT"
+    assert sql(
+        db, "SELECT year, count(*), count(amount) FROM sales GROUP BY ALL ORDER BY year"
+    ) == [
+        (2023, 2, 1),
+        (2024, 2, 1),
+    ]
+
+
+def test_json_directory_with_the_aws_environment(
+    s3_server: MotoServer, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        put(
+            s3_server,
+            f"s3://{s3_bucket}/events/e{i}.json",
+            f'{{"id": {i}, "kind": "k{i}"}}\n'.encode(),
+        )
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    path = project(
+        tmp_path,
+        f'SOURCE e TYPE JSON PARAMS {{"path": "s3://{s3_bucket}/events/", '
+        f'"endpoint_url": "{s3_server.endpoint}"}};\n'
+        "LOAD events FROM e;\n",
+    )
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    assert sql(tmp_path / "target" / "dev.duckdb", "SELECT sum(id), count(*) FROM events") == [
+        (3, 3)
+    ]
+
+
+def test_missing_bucket_and_key_fail_at_once_with_s3s_words(
+    s3_server: MotoServer, s3_bucket: str, tmp_path: Path
+) -> None:
+    path = project(
+        tmp_path,
+        'SOURCE a TYPE PARQUET PARAMS {"path": "s3://no-such-bucket-here/x.parquet", '
+        '"connection": "lake", "retry_delay": 30};\n'
+        "LOAD a_t FROM a;\n",
+        lake(s3_server),
+    )
+    result = run(path)
+    assert result.exit_code != 0
+    assert "NoSuchBucket" in result.output and "no-such-bucket-here" in result.output
+    assert "connection `lake`" in result.output and "p.sf:2:1" in result.output
+    assert "retrying" not in result.output and SECRET_KEY not in result.output
+    path.write_text(
+        f'SOURCE a TYPE PARQUET PARAMS {{"path": "s3://{s3_bucket}/missing.parquet", '
+        '"connection": "lake"};\n'
+        "LOAD a_t FROM a;\n"
+    )
+    result = run(path)
+    assert result.exit_code != 0
+    assert f"no object `s3://{s3_bucket}/missing.parquet`" in result.output
