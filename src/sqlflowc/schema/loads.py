@@ -231,20 +231,21 @@ def watermark_column_problem(
             f"name one of its columns in `BY` ({_names(source)})",
             by,
         )
+    if not is_watermark_type(col.type):
+        return Problem(
+            Code.INCREMENTAL_COLUMN_TYPE,
+            f"INCREMENTAL BY column `{col.name}` of `{table}` is {col.type}; it must hold "
+            "numbers, dates, timestamps (to the microsecond) or text",
+            "read by a column whose values grow: an id, a sequence number or an updated_at "
+            f"(`CAST({col.name} AS TIMESTAMP)` in the source for nanoseconds)",
+            col.name,
+        )
     if lookback is not None and normalize_type(col.type) not in TIME_TYPES:
         return Problem(
             Code.INCREMENTAL_COLUMN_TYPE,
             f"INCREMENTAL BY column `{col.name}` of `{table}` is {col.type}; LOOKBACK "
             f"{lookback!r} needs a DATE or TIMESTAMP column",
             "remove LOOKBACK, or read by a DATE or TIMESTAMP column",
-            col.name,
-        )
-    if not is_watermark_type(col.type):
-        return Problem(
-            Code.INCREMENTAL_COLUMN_TYPE,
-            f"INCREMENTAL BY column `{col.name}` of `{table}` is {col.type}; it must hold "
-            "numbers, dates, timestamps or text",
-            "read by a column whose values grow: an id, a sequence number or an updated_at",
             col.name,
         )
     return None
