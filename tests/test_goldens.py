@@ -15,6 +15,8 @@ every machine. Leading comment lines set the inputs:
     -- vars: {"env": "prod"}        the command-line variables (a JSON object)
     -- profile: conns               the profile, from tests/golden/profiles/
     -- project: projects/udf_dup    the project directory (default tests/golden itself)
+    -- verify: true                  compile as `check` and `run` do (`verify_sql`: DuckDB's
+                                    parser, column checks)
 
 `SQLFLOWC_UPDATE_GOLDENS=1 pytest tests/test_goldens.py` (`nox -s goldens`) rewrites the files,
 and the examples in docs/diagnostics.md that show them; review the diff.
@@ -44,7 +46,7 @@ UPDATE = os.environ.get("SQLFLOWC_UPDATE_GOLDENS") == "1"
 DOCS = Path(__file__).parent.parent / "docs" / "diagnostics.md"
 PROJECT = "<project>"
 WARNINGS = "\n--- warnings\n"
-_DIRECTIVE = re.compile(r"--\s*(vars|profile|project):\s*(.*)")
+_DIRECTIVE = re.compile(r"--\s*(vars|profile|project|verify):\s*(.*)")
 # In the docs, `<!-- golden: case -->` precedes a ```sqlflow block with the case's text and a
 # ```text block with its diagnostics; `<!-- golden-output: case -->` only the ```text block.
 _DOC_EXAMPLE = re.compile(
@@ -84,14 +86,14 @@ UNREACHABLE = {
 
 def directives(case: Path) -> dict[str, Any]:
     """The settings from the case's leading `-- name: value` comment lines."""
-    found: dict[str, Any] = {"vars": {}, "profile": None, "project": None}
+    found: dict[str, Any] = {"vars": {}, "profile": None, "project": None, "verify": False}
     text = case.read_bytes().decode("utf-8", errors="replace")
     for line in text.splitlines():
         match = _DIRECTIVE.fullmatch(line.strip())
         if match is None:
             break
         name, value = match.groups()
-        found[name] = json.loads(value) if name == "vars" else value.strip()
+        found[name] = json.loads(value) if name in ("vars", "verify") else value.strip()
     return found
 
 
@@ -113,6 +115,7 @@ def golden_outputs(case: Path) -> dict[str, str]:
             profile=settings["profile"],
             project_dir=GOLDEN / settings["project"] if settings["project"] else GOLDEN,
             environ={},
+            verify_sql=settings["verify"],
         )
     except CompileError as err:
         assert err.sources is not None

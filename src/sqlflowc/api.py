@@ -24,6 +24,7 @@ from sqlflowc.ir import ast
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.bind import bind
 from sqlflowc.passes.build_dag import build_dag
+from sqlflowc.passes.check_columns import check_columns
 from sqlflowc.passes.check_connectors import check_connectors
 from sqlflowc.passes.check_load_modes import check_load_modes
 from sqlflowc.passes.check_schemas import check_schemas
@@ -79,6 +80,7 @@ PROGRAM_PASSES: tuple[ProgramPass, ...] = (
     check_connectors,  # sources and exports fit their connectors
     build_dag,  # Program.deps: what each statement runs after
     check_schemas,  # APPEND/MERGE/INCREMENTAL loads fit their targets
+    check_columns,  # every column a query names exists, once (check and run: verify_sql)
 )
 
 
@@ -251,8 +253,8 @@ def compile_source(
 ) -> Compilation:
     """Compile pipeline text; `path` names it in diagnostics and anchors relative paths.
 
-    `verify_sql` also checks every SQL body with DuckDB's parser (slower start-up; `check` and
-    `run` use it).
+    `verify_sql` also checks every SQL body with DuckDB's parser and every column reference
+    against the schemas known before the run (slower start-up; `check` and `run` use it).
 
     `schema_policy` overrides the profile's; `database` (`--db`) the profile's database, which
     the schema checks of APPEND/MERGE/INCREMENTAL loads read when it exists. `catalog` replaces
@@ -304,13 +306,16 @@ def compile_source(
 
 def project_catalog(project_dir: Path, database: str) -> Catalog:
     """What the compiler may know of schemas before the run: the project database's tables
-    (read once, read-only, when a check needs them) and the sources' own metadata (connector
-    schema discovery)."""
+    (read once, read-only, when a check needs them), the sources' own metadata (connector
+    schema discovery) and, for a source that cannot be read now, its accepted snapshot."""
     from sqlflowc.connectors.catalog import DiscoveryCatalog
     from sqlflowc.runtime.schema import DatabaseCatalog
     from sqlflowc.schema.catalog import LayeredCatalog
+    from sqlflowc.schema.store import SnapshotCatalog
 
-    return LayeredCatalog(DatabaseCatalog(database), DiscoveryCatalog(project_dir))
+    return LayeredCatalog(
+        DatabaseCatalog(database), DiscoveryCatalog(project_dir), SnapshotCatalog(project_dir)
+    )
 
 
 def database_path(project_dir: Path, profile: Profile, override: str | None) -> str:

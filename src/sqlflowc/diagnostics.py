@@ -74,7 +74,7 @@ class Code(enum.Enum):
     TARGET_DUPLICATE_KEYS = "SF0610"
     MACRO_OUTSIDE_INCREMENTAL = "SF0611"
     INCREMENTAL_WITHOUT_MACROS = "SF0612"
-    # SF07xx — schema compatibility of loads
+    # SF07xx — schemas: loads, drift, snapshots, columns
     SCHEMA_EXTRA_COLUMN = "SF0701"
     SCHEMA_MISSING_COLUMN = "SF0702"
     SCHEMA_TYPE_MISMATCH = "SF0703"
@@ -85,6 +85,8 @@ class Code(enum.Enum):
     SCHEMA_NOT_CHECKED = "SF0708"
     SCHEMA_DRIFT = "SF0709"
     SNAPSHOT_FILE = "SF0710"
+    UNKNOWN_COLUMN = "SF0711"
+    AMBIGUOUS_COLUMN = "SF0712"
     # SF08xx — Python UDFs
     UNKNOWN_UDF = "SF0801"
     UDF_ARITY = "SF0802"

@@ -24,8 +24,9 @@ class PassContext:
     `labels` maps included files' ids to their INCLUDE alias.
     `udfs` is the project's Python UDFs (discovered before the passes run).
     `condition_vars` holds the non-secret variables IF conditions used (for the plan's record).
-    `verify_sql` asks `bind` to check every SQL body with DuckDB's own parser too (`check` and
-    `run` do; `compile` relies on sqlglot to keep start-up short).
+    `verify_sql` asks for the checks that need DuckDB (`check` and `run` do; `compile` relies
+    on sqlglot to keep start-up short): `bind` checks every SQL body with DuckDB's own parser
+    too, and `check_columns` checks column references against the sources' metadata.
     `schema_policy` is the profile's, or `--schema-policy`'s; `catalog` the schemas known before
     the run (existing tables, sources' metadata) that the compile-time schema checks use.
     `used_variables` is every variable name the pipeline or the profile uses (any branch).

@@ -14,18 +14,23 @@ messages (`target/sqlflow.duckdb`, `the file's metadata`, `accepted snapshot 3f2
   known before the run.
 
 `MappingCatalog` answers from mappings (tests, snapshots); `LayeredCatalog` asks several in
-turn and takes the first `Known` answer (else `Unknown` if any layer said so, else None).
+turn and takes the first `Known` answer (else `Unknown` if any layer said so, else None). A
+source read now also carries the columns a later layer has recorded for it (its accepted
+snapshot) in `Known.accepted`, so a check can tell a column that disappeared upstream — drift,
+which the run judges by the source's `schema_drift` policy — from a misspelt one.
 
 >>> from sqlflowc.schema.model import Column
 >>> catalog = MappingCatalog({"main.users": [Column("id", "INTEGER")]}, origin="test")
->>> catalog.table("USERS")
-Known(columns=(Column(name='id', type='INTEGER', nullable=True, default=None),), origin='test')
+>>> catalog.table("USERS")  # doctest: +NORMALIZE_WHITESPACE
+Known(columns=(Column(name='id', type='INTEGER', nullable=True, default=None),), origin='test',
+      recorded=False, accepted=None)
 >>> catalog.table("orders") is None
 True
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -45,10 +50,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """The columns of an object, in order, and where they were read."""
+    """The columns of an object, in order, and where they were read; `recorded` when they come
+    from a snapshot recorded earlier rather than from the object itself. `accepted` holds the
+    columns of a source's accepted snapshot beside the ones read now (see `LayeredCatalog`)."""
 
     columns: tuple[Column, ...]
     origin: str
+    recorded: bool = False
+    accepted: tuple[Column, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +117,13 @@ class LayeredCatalog:
         return _first(layer.table(key) for layer in self.layers)
 
     def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
-        return _first(layer.source(name, connector, params) for layer in self.layers)
+        answers = (layer.source(name, connector, params) for layer in self.layers)
+        found = _first(answers)
+        if isinstance(found, Known) and not found.recorded:
+            recorded = _first(a for a in answers if isinstance(a, Known) and a.recorded)
+            if isinstance(recorded, Known):
+                return dataclasses.replace(found, accepted=recorded.columns)
+        return found
 
 
 def _first(answers: Iterable[Lookup]) -> Lookup:

@@ -33,11 +33,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlflowc.schema.catalog import Known, Lookup
 from sqlflowc.schema.snapshot import (
     KINDS,
     SNAPSHOT_FORMAT,
@@ -56,6 +57,7 @@ __all__ = [
     "Acceptance",
     "Entry",
     "History",
+    "SnapshotCatalog",
     "SnapshotStore",
     "State",
 ]
@@ -284,6 +286,29 @@ class SnapshotStore:
         finally:
             Path(tmp).unlink(missing_ok=True)
         raise AssertionError("unreachable: _names is endless")
+
+
+class SnapshotCatalog:
+    """Sources' accepted snapshots as a compile-time `Catalog` (`schema.catalog`): what
+    `check`/`compile` know of a source they cannot read now (a server out of reach, a secret
+    only the run holds). It knows no tables, and reading never writes: an unreadable file
+    answers nothing here (a run sets it aside and says so)."""
+
+    def __init__(self, project_dir: Path | str) -> None:
+        self.store = SnapshotStore(project_dir)
+
+    def table(self, key: str) -> Lookup:
+        return None
+
+    def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
+        obj = object_name("source", name)
+        if not self.store.directory(obj).is_dir():
+            return None
+        accepted = self.store.state(obj).accepted
+        if accepted is None:
+            return None
+        origin = f"its accepted snapshot {accepted.short} ({accepted.origin})"
+        return Known(accepted.columns, origin, recorded=True)
 
 
 def _temp(folder: Path) -> tuple[int, str]:

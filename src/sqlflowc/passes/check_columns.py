@@ -1,0 +1,291 @@
+"""Check, before any data moves, that every column a SQL body names exists — and only once.
+
+Requires: `bind` has run (SQL trees, reads and writes); `resolve_udfs` for table UDF steps.
+Runs when `ctx.verify_sql` is set — the deeper checks of `check` and `run`: reading sources'
+metadata needs DuckDB, which `compile` does not import to keep its start-up short.
+Ensures, reporting and never raising: in every query of the program (CREATE TABLE/VIEW ... AS,
+EXPORT, a plain SELECT) a column reference that names no column of the relations it reads is
+error SF0711 and one that names a column of two of them is error SF0712, each at the column's own
+`file:line:col` (through variable substitution) with a "did you mean". The program is returned
+unchanged.
+
+Where the columns come from, in program order (a replay, names only, no database):
+- a table the pipeline has not written yet: `ctx.catalog.table` (the project database);
+- `LOAD t FROM s`: the source's columns, `ctx.catalog.source` (connector schema discovery from
+  metadata: CSV sniffing, a Parquet footer, a database catalog; else the source's accepted
+  snapshot); APPEND/MERGE/INCREMENTAL into an existing table gives it the union of both;
+- `CREATE TABLE/VIEW t AS query`: the query's output names, computed by sqlglot from its inputs
+  (`query_columns.resolve_columns`); `CREATE TABLE t (c ...)` its column definitions;
+- a table UDF step: the UDF's declared `output_schema`.
+
+Silence wherever a schema is unknowable, never a false error: a source or table whose columns
+cannot be known, a table UDF with no declared output, a raw statement that creates or alters a
+table in a way not modelled here, and anything depending on them are not checked; after an
+ordering barrier (a statement whose effects are unknown) nothing more is checked. A problem
+found only against an accepted snapshot (the source could not be read now) is a warning: the
+source may have changed since, and the run will tell.
+
+Example (`customers` loaded from a CSV file with columns id, name):
+
+    CREATE TABLE t AS SELECT nmae FROM customers;
+    p.sf:1:26: error[SF0711]: unknown column `nmae` ... = help: did you mean `name`?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from sqlflowc.diagnostics import Code
+from sqlflowc.ir import program as ir
+from sqlflowc.names import table_key
+from sqlflowc.passes.context import PassContext
+from sqlflowc.passes.query_columns import ColumnProblem, resolve_columns
+from sqlflowc.schema.catalog import Known
+from sqlflowc.source import Span
+from sqlflowc.suggest import did_you_mean
+
+__all__ = ["check_columns"]
+
+_SHOWN = 8  # columns listed in a note
+
+
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    """A table's (or view's) column names, where they come from, whether only a recorded
+    snapshot vouches for them, and the names (lower-cased) a source it derives from had in its
+    accepted snapshot but has no more."""
+
+    columns: tuple[str, ...]
+    origin: str
+    recorded: bool = False
+    dropped: frozenset[str] = frozenset()
+
+
+def check_columns(prog: ir.Program, ctx: PassContext) -> ir.Program:
+    """Report unknown and ambiguous column references; see the module docstring."""
+    if not ctx.verify_sql:
+        return prog
+    replay = _Replay(ctx)
+    for stmt in prog.statements:
+        if not replay.step(stmt):
+            break
+    return prog
+
+
+class _Replay:
+    def __init__(self, ctx: PassContext) -> None:
+        self.ctx = ctx
+        # table key → its columns, or None when they cannot be known
+        self.tables: dict[str, _Relation | None] = {}
+        self.absent: set[str] = set()  # tables that do not exist (yet)
+
+    def step(self, stmt: ir.Statement) -> bool:
+        """Check one statement and record what it writes; False when nothing after it can be
+        known (an ordering barrier)."""
+        match stmt:
+            case ir.Load():
+                self._load(stmt)
+            case ir.CreateTable():
+                made = self._query(stmt.query, stmt.reads, self._line(stmt.span))
+                key = table_key(stmt.table)
+                if not (stmt.if_not_exists and self._lookup(key) is not None):
+                    self._write(key, made, stmt.mode)
+            case ir.CreateView():
+                made = self._query(stmt.query, stmt.reads, self._line(stmt.span))
+                self._set(table_key(stmt.view), made)
+            case ir.Export():
+                self._query(stmt.query, stmt.reads, "")
+            case ir.SqlStatement():
+                return self._sql(stmt)
+            case ir.TableUdf():
+                udf = self.ctx.udfs.get(stmt.udf)
+                declared = udf.output_schema if udf is not None else None
+                self._set(
+                    table_key(stmt.target),
+                    _Relation(tuple(c for c, _ in declared), f"table UDF `{stmt.udf}`")
+                    if declared
+                    else None,
+                )
+            case _:
+                raise AssertionError(stmt)
+        return True
+
+    # ------------------------------------------------------------------ statements
+
+    def _load(self, stmt: ir.Load) -> None:
+        source = stmt.source
+        found = self.ctx.catalog.source(source.name, source.connector, source.params)
+        made = None
+        if isinstance(found, Known):
+            names = tuple(c.name for c in found.columns)
+            before = {c.name.lower() for c in found.accepted or ()}
+            made = _Relation(
+                names,
+                f"loaded {self._line(stmt.span)} from source `{source.name}`, as {found.origin} "
+                "gives them",
+                found.recorded,
+                frozenset(before - {n.lower() for n in names}),
+            )
+        self._write(table_key(stmt.table), made, stmt.mode)
+
+    def _sql(self, stmt: ir.SqlStatement) -> bool:
+        tree = stmt.sql.tree
+        if stmt.barrier:
+            # `CREATE SCHEMA` changes no table; any other barrier may change anything.
+            return isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "SCHEMA"
+        if isinstance(tree, exp.Query):
+            self._query(stmt.sql, stmt.reads, "")
+            return True
+        made: _Relation | None = None
+        if isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() in {"TABLE", "VIEW"}:
+            query = tree.args.get("expression")
+            where = self._line(stmt.span)
+            if isinstance(query, exp.Query):
+                made = self._query(stmt.sql, stmt.reads, where, query)
+            elif isinstance(tree.this, exp.Schema):
+                names = [d.name for d in tree.this.expressions if isinstance(d, exp.ColumnDef)]
+                made = _Relation(tuple(names), f"created {where}") if names else None
+        if stmt.verb.upper() in {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"}:
+            return True  # rows change, columns do not
+        for key in stmt.writes:
+            self._set(key, made)  # DROP, ALTER, ...: unknown from here on
+        return True
+
+    def _write(self, key: str, made: _Relation | None, mode: ir.LoadMode) -> None:
+        """Record `made` written into table `key` with `mode`."""
+        if made is None or isinstance(mode, ir.Replace):
+            self._set(key, made)
+            return
+        before = self._lookup(key)
+        if before is None:
+            self._set(key, made if key in self.absent else None)
+            return
+        known = {c.lower() for c in before.columns}
+        extra = tuple(c for c in made.columns if c.lower() not in known)
+        self._set(
+            key,
+            _Relation(
+                before.columns + extra,
+                before.origin,
+                before.recorded or made.recorded,
+                before.dropped | made.dropped,
+            ),
+        )
+
+    def _set(self, key: str, relation: _Relation | None) -> None:
+        self.tables[key] = relation
+        self.absent.discard(key)
+
+    # ------------------------------------------------------------------ relations
+
+    def _lookup(self, key: str) -> _Relation | None:
+        """What is known of table `key` now (None: unknown, or no such table)."""
+        if key in self.tables or key in self.absent:
+            return self.tables.get(key)  # (a key is in one of them at most)
+        found = self.ctx.catalog.table(key)
+        if found is None:
+            self.absent.add(key)
+            return None
+        made = None
+        if isinstance(found, Known):
+            made = _Relation(tuple(c.name for c in found.columns), f"as it is in {found.origin}")
+        self._set(key, made)
+        return made
+
+    def _query(
+        self, sql: ir.Sql, reads: Iterable[str], where: str, tree: exp.Expr | None = None
+    ) -> _Relation | None:
+        """Check the query of `sql` (or its part `tree`) and return its output columns."""
+        tree = tree if tree is not None else sql.tree
+        if tree is None:
+            return None
+        relations = {key: rel for key in reads if (rel := self._lookup(key)) is not None}
+        resolved = resolve_columns(tree, {k: r.columns for k, r in relations.items()})
+        recorded = any(r.recorded for r in relations.values())
+        dropped = frozenset().union(*(r.dropped for r in relations.values()))
+        for problem in resolved.problems:
+            self._report(sql, problem, relations, recorded, dropped)
+        if resolved.outputs is None or resolved.problems:
+            return None  # what depends on a broken query is not checked (no cascade)
+        return _Relation(resolved.outputs, f"created {where}", recorded, dropped)
+
+    def _line(self, span: Span) -> str:
+        line, _ = self.ctx.sources.line_col(span)
+        return f"at line {line}"
+
+    # ------------------------------------------------------------------ diagnostics
+
+    def _report(
+        self,
+        sql: ir.Sql,
+        problem: ColumnProblem,
+        relations: Mapping[str, _Relation],
+        recorded: bool,
+        dropped: frozenset[str],
+    ) -> None:
+        if any(s.secret and s.start < problem.end and problem.start < s.end for s in sql.splices):
+            return  # the name is (part of) a secret's value: never shown
+        written = sql.text[problem.start : problem.end]
+        span = sql.span_of(problem.start, problem.end)
+        names = [f"`{alias}`" for alias, _ in problem.sources]
+        keys = dict.fromkeys(k for _, k in problem.sources if k is not None and k in relations)
+        notes = tuple(_columns_note(key, relations[key]) for key in keys)
+        if problem.kind == "ambiguous":
+            qualified = " or ".join(f"`{alias}.{written}`" for alias, _ in problem.sources)
+            self.ctx.reporter.error(
+                Code.AMBIGUOUS_COLUMN,
+                f"column `{written}` is ambiguous",
+                span,
+                label=f"a column of both {_both(names)}",
+                help=f"qualify it: {qualified}",
+                notes=notes,
+            )
+            return
+        where = f"`{problem.qualifier}`" if problem.qualifier else _either(names)
+        message = f"unknown column `{written}`"
+        help = did_you_mean(problem.name, problem.candidates)
+        report = self.ctx.reporter.error
+        if problem.name.lower() in dropped:
+            # Not a typo: the source had it when its schema was accepted. The run's drift
+            # check judges that change by the source's `schema_drift` policy.
+            report = self.ctx.reporter.warning
+            message = f"column `{written}` is gone from a source upstream"
+            help = (
+                "the source had it in its accepted snapshot; its schema has changed since "
+                "(`sqlflowc schema compare NAME --live` shows how); the run stops at the "
+                "source under `schema_drift: fail`, else this step fails"
+            )
+        elif recorded:
+            report = self.ctx.reporter.warning
+            help = (
+                f"{help + ' ' if help else ''}the columns of a source that cannot be read now "
+                "are those of its accepted snapshot; if the source has gained this column, "
+                "the run will tell"
+            )
+        report(
+            Code.UNKNOWN_COLUMN,
+            message,
+            span,
+            label=f"not a column of {where}",
+            help=help,
+            notes=notes,
+        )
+
+
+def _columns_note(key: str, relation: _Relation) -> str:
+    shown = ", ".join(relation.columns[:_SHOWN])
+    more = f", ... ({len(relation.columns)} in all)" if len(relation.columns) > _SHOWN else ""
+    return f"`{key}` has columns {shown}{more}; {relation.origin}"
+
+
+def _both(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+
+
+def _either(names: list[str]) -> str:
+    if not names:
+        return "any table it reads"
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
