@@ -31,7 +31,7 @@ FAILING = """\
 SOURCE people_csv TYPE CSV PARAMS {"path": "data/people.csv"};
 LOAD people FROM people_csv;
 CREATE TABLE adults AS
-SELECT name, agee FROM people WHERE age >= 18;
+SELECT name, sqrt(name) AS root FROM people WHERE age >= 18;
 CREATE TABLE answer AS SELECT 42 AS n;
 CREATE TABLE adult_names AS SELECT name FROM adults;
 """
@@ -196,7 +196,7 @@ def test_run_time_failure_exits_3_and_names_the_statement(project: Path) -> None
     lines = result.stdout.splitlines()
     assert lines[0].startswith("running p.sf: 4 steps on ")
     assert re.match(r"  ✓ load_people  \d+ ms  3 rows$", lines[1])
-    assert re.match(r'  ✗ table_adults  \d+ ms  failed: Binder Error: .*"agee"', lines[2])
+    assert re.match(r"  ✗ table_adults  \d+ ms  failed: Binder Error: .*sqrt\(VARCHAR\)", lines[2])
     assert (
         lines[3] == "  - table_answer  skipped: not run: step `table_adults` failed (--fail-fast)"
     )
@@ -205,7 +205,7 @@ def test_run_time_failure_exits_3_and_names_the_statement(project: Path) -> None
     assert result.stderr.startswith(
         "p.sf:4:14: error[SF0905]: step `table_adults` failed: Binder Error: "
     )
-    assert "4 | SELECT name, agee FROM people WHERE age >= 18;" in result.stderr
+    assert "4 | SELECT name, sqrt(name) AS root FROM people WHERE age >= 18;" in result.stderr
     database = project / "target" / "sqlflow.duckdb"
     assert tables(database) == {"people"}, "the failed step left nothing behind"
 
@@ -247,7 +247,7 @@ def test_fail_fast_is_the_default(project: Path) -> None:
 def test_failed_export_is_sf0908_and_leaves_no_file(project: Path) -> None:
     (project / "p.sf").write_text(
         "CREATE TABLE t AS SELECT 1 AS id;\n"
-        'EXPORT SELECT idd FROM t TO "target/out.csv" TYPE CSV;\n',
+        "EXPORT SELECT sqrt('x' || id) FROM t TO \"target/out.csv\" TYPE CSV;\n",
         encoding="utf-8",
     )
     result = sqlflowc("run", "p.sf")

@@ -151,7 +151,10 @@ def test_fmt_files_and_directories_with_a_summary(demo: Path) -> None:
 
 
 def test_run_several_pipelines_in_order(demo: Path) -> None:
-    write(demo / "pipelines" / "b_fails.sf", "CREATE TABLE broken AS SELECT nope FROM report;\n")
+    write(
+        demo / "pipelines" / "b_fails.sf",
+        "CREATE TABLE broken AS SELECT sqrt(name) AS r FROM report;\n",
+    )
     write(
         demo / "pipelines" / "c_last.sf", "CREATE TABLE last AS SELECT count(*) AS n FROM report;\n"
     )
