@@ -281,4 +281,4 @@ def test_a_column_gone_upstream_is_drift_for_the_run_not_a_typo(project: Path) -
         (Severity.WARNING, "total"),  # the source had it: drift, judged by the run's policy
         (Severity.ERROR, "amuont"),  # never there: a typo
     ]
-    assert "column `total` is gone from a source upstream" in shown
+    assert "column `total` is gone from source `orders_csv`" in shown

@@ -34,7 +34,8 @@ Example (`customers` loaded from a CSV file with columns id, name):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -42,10 +43,12 @@ from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.names import table_key
 from sqlflowc.passes.context import PassContext
-from sqlflowc.passes.query_columns import ColumnProblem, resolve_columns
 from sqlflowc.schema.catalog import Known
 from sqlflowc.source import Span
 from sqlflowc.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from sqlflowc.passes.query_columns import ColumnProblem
 
 __all__ = ["check_columns"]
 
@@ -56,12 +59,20 @@ _SHOWN = 8  # columns listed in a note
 class _Relation:
     """A table's (or view's) column names, where they come from, whether only a recorded
     snapshot vouches for them, and the names (lower-cased) a source it derives from had in its
-    accepted snapshot but has no more."""
+    accepted snapshot but has no more, with that source."""
 
     columns: tuple[str, ...]
     origin: str
     recorded: bool = False
-    dropped: frozenset[str] = frozenset()
+    dropped: Mapping[str, _Upstream] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Upstream:
+    """The source a dropped column was in, and the file that loads it."""
+
+    source: str
+    pipeline: str
 
 
 def check_columns(prog: ir.Program, ctx: PassContext) -> ir.Program:
@@ -121,13 +132,18 @@ class _Replay:
         made = None
         if isinstance(found, Known):
             names = tuple(c.name for c in found.columns)
-            before = {c.name.lower() for c in found.accepted or ()}
+            now = {n.lower() for n in names}
+            upstream = _Upstream(source.name, self.ctx.sources.path(stmt.span))
             made = _Relation(
                 names,
                 f"loaded {self._line(stmt.span)} from source `{source.name}`, as {found.origin} "
                 "gives them",
                 found.recorded,
-                frozenset(before - {n.lower() for n in names}),
+                {
+                    c.name.lower(): upstream
+                    for c in found.accepted or ()
+                    if c.name.lower() not in now
+                },
             )
         self._write(table_key(stmt.table), made, stmt.mode)
 
@@ -171,7 +187,7 @@ class _Replay:
                 before.columns + extra,
                 before.origin,
                 before.recorded or made.recorded,
-                before.dropped | made.dropped,
+                {**before.dropped, **made.dropped},
             ),
         )
 
@@ -199,13 +215,16 @@ class _Replay:
         self, sql: ir.Sql, reads: Iterable[str], where: str, tree: exp.Expr | None = None
     ) -> _Relation | None:
         """Check the query of `sql` (or its part `tree`) and return its output columns."""
+        # sqlglot's optimizer is imported here: `compile` never runs this pass.
+        from sqlflowc.passes.query_columns import resolve_columns
+
         tree = tree if tree is not None else sql.tree
         if tree is None:
             return None
         relations = {key: rel for key in reads if (rel := self._lookup(key)) is not None}
         resolved = resolve_columns(tree, {k: r.columns for k, r in relations.items()})
         recorded = any(r.recorded for r in relations.values())
-        dropped = frozenset().union(*(r.dropped for r in relations.values()))
+        dropped = {k: v for r in relations.values() for k, v in r.dropped.items()}
         for problem in resolved.problems:
             self._report(sql, problem, relations, recorded, dropped)
         if resolved.outputs is None or resolved.problems:
@@ -224,7 +243,7 @@ class _Replay:
         problem: ColumnProblem,
         relations: Mapping[str, _Relation],
         recorded: bool,
-        dropped: frozenset[str],
+        dropped: Mapping[str, _Upstream],
     ) -> None:
         if any(s.secret and s.start < problem.end and problem.start < s.end for s in sql.splices):
             return  # the name is (part of) a secret's value: never shown
@@ -248,15 +267,16 @@ class _Replay:
         message = f"unknown column `{written}`"
         help = did_you_mean(problem.name, problem.candidates)
         report = self.ctx.reporter.error
-        if problem.name.lower() in dropped:
+        upstream = dropped.get(problem.name.lower())
+        if upstream is not None:
             # Not a typo: the source had it when its schema was accepted. The run's drift
             # check judges that change by the source's `schema_drift` policy.
             report = self.ctx.reporter.warning
-            message = f"column `{written}` is gone from a source upstream"
+            message = f"column `{written}` is gone from source `{upstream.source}`"
             help = (
-                "the source had it in its accepted snapshot; its schema has changed since "
-                "(`sqlflowc schema compare NAME --live` shows how); the run stops at the "
-                "source under `schema_drift: fail`, else this step fails"
+                f"`{upstream.source}` had it in its accepted snapshot; `sqlflowc schema compare "
+                f"{upstream.source} --live --pipeline {upstream.pipeline}` shows what changed. "
+                "The run stops at the source under `schema_drift: fail`, else this step fails"
             )
         elif recorded:
             report = self.ctx.reporter.warning
