@@ -73,6 +73,7 @@ UNREACHABLE = {
     Code.FILE_ERROR: "about the files a command reads and writes, not about a pipeline "
     "(tests/test_cli_files.py)",
     Code.CONNECTOR_WARNING: "run time only, about the data (tests/postgres/)",
+    Code.RESUME_REFUSED: "about run records, not pipelines (tests/test_resume.py)",
     Code.TABLE_UDF_OUTPUT: "run time only",
     Code.UDF_UNAVAILABLE: "never raised yet",
     Code.INCREMENTAL_ON_LOAD: "retired: `LOAD ... MODE INCREMENTAL` reads past the target's "

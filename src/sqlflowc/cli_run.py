@@ -28,6 +28,7 @@ from sqlflowc.limits import MAX_THREADS
 if TYPE_CHECKING:
     from sqlflowc.backend.plan import Plan
     from sqlflowc.runtime.report import RunEvent, RunResult
+    from sqlflowc.runtime.resume import ResumePoint
     from sqlflowc.source import SourceMap
 
 
@@ -80,6 +81,21 @@ if TYPE_CHECKING:
     help="Compile the pipeline even when its cached plan is up to date, and cache nothing "
     "(the cache: target/cache/ in the project; `sqlflowc cache clear` empties it).",
 )
+@click.option(
+    "--resume",
+    metavar="[RUN_ID]",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="Resume a failed or interrupted run of the pipeline: the steps that succeeded in it "
+    "are not run again. RUN_ID (or a unique start of it) names the run.",
+    show_default="no resuming; with --resume alone, the pipeline's latest run",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --resume: resume even though the plan changed since that run.",
+)
 @compile_options
 def run_cmd(
     targets: tuple[Path, ...],
@@ -90,6 +106,8 @@ def run_cmd(
     schema_drift: Any,
     fmt: str,
     engine: str | None,
+    resume: str | None,
+    force: bool,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -112,9 +130,13 @@ def run_cmd(
         profile,
         project_dir,
         fmt,
+        resume=resume,
+        force=force,
         engine=engine,
         use_cache=use_cache,
     )
+    if resume is not None and len(targets) > 1:
+        raise click.UsageError("--resume takes one TARGET")
     if len(targets) == 1:
         status, _ = _run_one(targets[0], settings, report_unused=True)
         _print_records(settings, single=True)
@@ -156,6 +178,8 @@ class _RunSettings:
     project_dir: Path | None
     fmt: str = "text"
     use_cache: bool = True
+    resume: str | None = None  # "": the latest run
+    force: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)  # of the runs, for json
     engine: str | None = None
 
@@ -203,6 +227,19 @@ def _run_one(
         click.echo(f"{n} error{'s' * (n != 1)}; {what}.", err=True)
         return EXIT_COMPILE_ERROR, None
     db = database_path(project, prof, settings.database)
+    reused: dict[str, str] = {}
+    resumed_from: str | None = None
+    if settings.resume is not None:
+        point = _resume_point(plan, db, settings)
+        if point is None:
+            return EXIT_COMPILE_ERROR, used
+        reused, resumed_from = point.reused, point.run.run_id
+        done = len(reused)
+        _echo(
+            settings,
+            f"resuming run {resumed_from} ({point.run.status}): {done} of "
+            f"{count(len(plan.steps), 'step')} done in it are not run again",
+        )
     n = len(plan.steps)
     _echo(settings, f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {db}")
     result = run(
@@ -218,10 +255,26 @@ def _run_one(
         schema_drift=settings.schema_drift,
         profile=prof,
         record=True,
+        reused=reused,
+        resumed_from=resumed_from,
     )
     if settings.fmt == "json":
         settings.records.append(_record_json(plan, result.run_id))
     return _report_run(result, plan, sources, settings), used
+
+
+def _resume_point(plan: Plan, database: str, settings: _RunSettings) -> ResumePoint | None:
+    """The run to resume and the steps not to run again; None (reported) when refused."""
+    from sqlflowc.diagnostics import Code, Diagnostic
+    from sqlflowc.runtime.resume import ResumeRefused, resume_point
+
+    try:
+        return resume_point(plan, database, settings.resume or None, force=settings.force)
+    except ResumeRefused as err:
+        refusal = Diagnostic(Code.RESUME_REFUSED, f"cannot resume: {err.message}", help=err.help)
+        print_diagnostics((refusal,), None, "text")
+        click.echo("nothing was run.", err=True)
+        return None
 
 
 def _record_json(plan: Plan, run_id: str) -> dict[str, Any]:

@@ -60,6 +60,8 @@ EXAMPLES = {
         "sqlflowc run target/plan.json",
         "sqlflowc run pipelines/example.sf --format json > target/last_run.json",
         "sqlflowc run pipelines/example.sf --engine spark",
+        "sqlflowc run pipelines/example.sf --resume",
+        "sqlflowc run pipelines/example.sf --resume 20260106T040553Z-3f9a1c --force",
     ),
     "runs": _examples(
         "sqlflowc runs",

@@ -98,6 +98,7 @@ def run_plan(
     hooks: Hooks | None = None,
     schemas: SchemaCapture | None = None,
     already_done: frozenset[str] = frozenset(),
+    mark_commits: bool = False,
 ) -> RunResult:
     """Execute `plan` on the DuckDB database `database`; see the module docstring.
 
@@ -106,6 +107,8 @@ def run_plan(
     `schemas` captures the schema of each source before its load and of each table written.
     `already_done` (a resumed run) names steps that succeeded in an earlier run: they are not
     run, their outcome is `DONE_EARLIER` and their event `SKIPPED`, and steps after them run.
+    `mark_commits`: steps that cannot be run twice mark their commits with the run's id
+    (`runtime/steps.py`); the table of marks must exist (`on_connect` creates it).
     """
     import duckdb
 
@@ -194,6 +197,7 @@ def run_plan(
             on_retry=retried,
             warnings=step_warnings,
             schemas=schemas,
+            marked_run=record.run_id if mark_commits else None,
         )
         blocked: dict[str, str] = {}  # step id → the failed step it waits for
         for step in plan.steps:

@@ -29,6 +29,8 @@ Contract of `run_step`:
   after it commits.
 - Run-time errors (`duckdb.Error`, `OSError`, `ConnectorError`, a load's or a UDF's) make a
   FAILED outcome with the message; anything else is a bug and propagates.
+- Commit marks (`ctx.marked_run`, a recorded run): a step that would not give the same result
+  when run twice marks its commit in its own transaction (`runtime/commit_marks.py`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code
+from sqlflowc.runtime import commit_marks
 from sqlflowc.runtime.report import RunWarning, StepOutcome, StepStatus
 from sqlflowc.secret_masking import mask_secrets
 from sqlflowc.sql_splices import splice_error
@@ -222,6 +225,7 @@ class StepContext:
     on_retry: Callable[[Step, RetryEvent], None] | None = None
     warnings: list[RunWarning] = dataclasses.field(default_factory=list)
     schemas: SchemaCapture | None = None
+    marked_run: str | None = None  # the run whose commits are marked (see the docstring)
 
     def retry_report(self, step: Step) -> Callable[[RetryEvent], None] | None:
         """`on_retry` for one step, as connectors take it."""
@@ -265,6 +269,7 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     notes: tuple[str, ...] = ()
     counts: tuple[int | None, ...] = ()
     load: LoadCounts | None = None
+    token = commit_marks.begin_step(ctx.marked_run, step)
     try:
         if ctx.schemas is not None and isinstance(step, Load):
             ctx.schemas.before_load(con, step, ctx.secrets.substitute)
@@ -286,6 +291,8 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
             error, code = raised, Code.UDF_FAILED
     except OSError as err:
         error = f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
+    finally:
+        commit_marks.end_step(token)
     elapsed = (time.perf_counter() - t0) * 1000
     mask = ctx.secrets.mask
     if error is not None:
@@ -400,6 +407,7 @@ def _atomic(con: Connection, body: Callable[[], T]) -> T:
     con.execute("BEGIN TRANSACTION")
     try:
         result = body()
+        commit_marks.mark(con)
         con.execute("COMMIT")
     except BaseException:
         # A failed COMMIT has already ended the transaction; there is nothing to roll back.
