@@ -49,7 +49,9 @@ def depends_on(comp: Compilation) -> dict[str, tuple[str, ...]]:
 def tables(db: Path) -> list[str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
+        # Not sqlflowc's own (the commit marks of the run's record).
+        names = (r[0] for r in con.execute("SHOW TABLES").fetchall())
+        return sorted(n for n in names if not n.startswith("_sqlflow_"))
     finally:
         con.close()
 

@@ -31,10 +31,12 @@ def _copy(example: str, where: Path) -> Path:
 
 
 def _tables(db: Path) -> dict[str, Any]:
-    """Every table's columns and rows, sorted (the incremental state without its timestamp)."""
+    """Every table's columns and rows, sorted (the incremental state without its timestamp;
+    not the commit marks of the run records, which name their runs)."""
     out: dict[str, Any] = {}
     with duckdb.connect(str(db), read_only=True) as con:
-        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        query = "SELECT table_name FROM duckdb_tables() WHERE table_name <> '_sqlflow_commits'"
+        names = [r[0] for r in con.execute(query).fetchall()]
         for name in sorted(names):
             columns = con.execute(f'DESCRIBE "{name}"').fetchall()
             select = "target, column_name, high_water" if name == "_sqlflow_state" else "*"

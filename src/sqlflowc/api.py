@@ -395,6 +395,7 @@ def _recorded_run(
     from sqlflowc.diagnostics import Code
     from sqlflowc.fileio import os_reason
     from sqlflowc.runtime.commit_marks import DDL as COMMITS_DDL
+    from sqlflowc.runtime.commit_marks import needs_mark
     from sqlflowc.runtime.executor import run_plan
     from sqlflowc.runtime.hooks import Hooks
     from sqlflowc.runtime.ledger import Ledger, runs_dir
@@ -417,15 +418,16 @@ def _recorded_run(
             events(event)
 
     options["events"] = tee
-    connected = options.get("on_connect")
+    if any(needs_mark(step) for step in plan.steps if step.id not in reused):
+        connected = options.get("on_connect")
 
-    def prepare(con: Any) -> None:
-        con.execute(COMMITS_DDL)  # where steps that cannot run twice mark their commits
-        if connected is not None:
-            connected(con)
+        def prepare(con: Any) -> None:
+            con.execute(COMMITS_DDL)  # where steps that cannot run twice mark their commits
+            if connected is not None:
+                connected(con)
 
-    options["on_connect"] = prepare
-    options["mark_commits"] = True
+        options["on_connect"] = prepare
+        options["mark_commits"] = True
     result = run_plan(plan, **options)
     if ledger.problem is None:
         return result
