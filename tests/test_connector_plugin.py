@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -70,6 +71,7 @@ def test_the_example_project_runs(site: Path, project: Path) -> None:
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "export_shop" in ran.stdout and "5 rows (inserted 5)" in ran.stdout
+    assert "load_sqlite_orders" in ran.stdout and "5 rows (created, inserted 5)" in ran.stdout
     assert ran.stdout.endswith("2 pipelines: 2 ok\n")
     revenue = [
         "customer,revenue,orders",
@@ -87,7 +89,7 @@ def test_the_example_project_runs(site: Path, project: Path) -> None:
     # the types survive DuckDB → SQLite → DuckDB (declared types carry them)
     with duckdb.connect(str(project / "target" / "shop.duckdb"), read_only=True) as con:
         types = con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'orders'"
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'sqlite_orders'"
         ).fetchall()
     assert types == [
         ("order_id", "BIGINT"),
@@ -95,6 +97,20 @@ def test_the_example_project_runs(site: Path, project: Path) -> None:
         ("amount", "DOUBLE"),
         ("ordered_at", "TIMESTAMP"),
     ]
+
+    # INCREMENTAL: the watermark goes into SQLite's query, so an old row is never read — not
+    # even one whose amount could not be read as a number
+    with sqlite3.connect(project / "data" / "shop.db") as db:
+        db.execute(
+            "INSERT INTO orders VALUES (6, 'Ada Lovelace', 10.0, '2024-03-04 09:00:00'), "
+            "(0, 'Old', 'n/a', '2024-01-01 00:00:00')"
+        )
+    again = sqlflowc(
+        project, "run", "pipelines/2_report.sf", "--db", "target/shop.duckdb", site=site
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert re.search(r"load_sqlite_orders .* 1 row \(inserted 1\)", again.stdout), again.stdout
+    assert "Ada Lovelace,175.75,3" in (project / "target" / "revenue.csv").read_text("utf-8")
 
 
 def test_connect_list_and_test_show_the_plugin(site: Path, project: Path) -> None:
@@ -190,3 +206,13 @@ def test_a_declared_secret_field_never_reaches_the_plan(site: Path, project: Pat
     ran = sqlflowc(project, "run", "pipelines/keyed.sf", "--db", "target/k.duckdb", site=site)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "2 rows" in ran.stdout and "Hq7-vault-Kz2" not in ran.stdout + ran.stderr
+    # from a variable whose name says nothing of secrets: still kept out of the plan
+    (project / "pipelines" / "keyed.sf").write_text(
+        'SOURCE e TYPE SQLITE PARAMS {"path": "data/shop.db", "table": "orders", '
+        '"key": "${SHOP_DB}"};\nLOAD o FROM e;\n',
+        encoding="utf-8",
+    )
+    env = {"SHOP_DB": "Hq7-vault-Kz2"}
+    plan = sqlflowc(project, "compile", "pipelines/keyed.sf", "-o", "p.json", site=site, env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert "Hq7-vault-Kz2" not in (project / "p.json").read_text(encoding="utf-8")

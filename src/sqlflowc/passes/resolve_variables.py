@@ -26,7 +26,8 @@ its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to 
 - Sources are matched case-insensitively, quoted or not (`names.parts_key`, the rule for table
   names); a LOAD may name a source declared later in the file, since a SOURCE only declares a
   configuration.
-- `Program.variables` holds each non-secret variable used, with the value of its first use.
+- `Program.variables` holds each non-secret variable used, with the value of its first use; a
+  variable whose value became a secret field's (`"password": "${PGPW}"`) is not shown there.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Progr
     statements = resolver.run(pipeline.statements)
     resolver.unknown.report(ctx, resolver.scope, set_sites(pipeline.statements))
     scope = resolver.scope
+    # A variable whose value went into a secret field is a secret, whatever its name.
+    hidden = set(scope.secrets.values())
     return program.Program(
         statements=statements,
         sources=dict(resolver.sources),
@@ -68,7 +71,11 @@ def resolve_variables(pipeline: ast.Pipeline, ctx: PassContext) -> program.Progr
             sorted(
                 {
                     **ctx.condition_vars,
-                    **{n: v.data for n, v in scope.used.items() if not v.secret},
+                    **{
+                        n: v.data
+                        for n, v in scope.used.items()
+                        if not v.secret and v.text not in hidden
+                    },
                 }.items()
             )
         ),
