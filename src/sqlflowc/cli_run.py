@@ -201,8 +201,8 @@ def _run_one(
 ) -> tuple[int, frozenset[str] | None]:
     """Compile (or load) and run one target: its exit status, and the variables it uses
     (None when unknown: compile errors, or a plan file)."""
-    from sqlflowc.api import database_path, run
     from sqlflowc.diagnostics import CompileError
+    from sqlflowc.runner import database_path, run
     from sqlflowc.runtime.hooks import load_hooks
 
     cli_vars = parse_vars(settings.var_pairs, settings.vars_json)

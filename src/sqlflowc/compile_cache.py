@@ -336,8 +336,8 @@ def _lookups_unchanged(lookups: list[dict[str, Any]], project_dir: Path, request
     pending = [e for e in lookups if "files" not in e or _files_stamp(e, project_dir) != e["files"]]
     if not pending:
         return True
-    from sqlflowc.api import database_path, project_catalog
     from sqlflowc.profiles import load_profile
+    from sqlflowc.runner import database_path, project_catalog
     from sqlflowc.source import SourceMap
 
     prof = load_profile(project_dir, request.profile, SourceMap())

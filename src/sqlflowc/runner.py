@@ -1,0 +1,156 @@
+"""What running a plan needs, importable without the compiler: the database a run uses, what
+the compiler may know of schemas before it, and `run`, which executes a plan (the executor
+itself is imported by `run` only). A cached plan runs through here without loading a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlflowc.backend.plan import Plan
+    from sqlflowc.profiles import Profile
+    from sqlflowc.runtime.report import RunResult
+    from sqlflowc.schema.catalog import Catalog
+    from sqlflowc.schema.drift import DriftPolicy
+
+__all__ = ["database_path", "project_catalog", "run"]
+
+
+def project_catalog(project_dir: Path, database: str) -> Catalog:
+    """What the compiler may know of schemas before the run: the project database's tables
+    (read once, read-only, when a check needs them), the sources' own metadata (connector
+    schema discovery) and, for a source that cannot be read now, its accepted snapshot."""
+    from sqlflowc.connectors.catalog import DiscoveryCatalog
+    from sqlflowc.runtime.schema import DatabaseCatalog
+    from sqlflowc.schema.catalog import LayeredCatalog
+    from sqlflowc.schema.store import SnapshotCatalog
+
+    return LayeredCatalog(
+        DatabaseCatalog(database), DiscoveryCatalog(project_dir), SnapshotCatalog(project_dir)
+    )
+
+
+def database_path(project_dir: Path, profile: Profile, override: str | None) -> str:
+    """The DuckDB database a run uses: `--db`, else the profile's, else target/sqlflow.duckdb."""
+    from sqlflowc.profiles import DEFAULT_DATABASE
+
+    chosen = override or profile.engine.path or DEFAULT_DATABASE
+    if chosen == ":memory:":
+        return chosen
+    path = Path(chosen)
+    return str(path if path.is_absolute() or override else project_dir / path)
+
+
+def run(
+    plan: Plan,
+    *,
+    capture_schemas: bool = False,
+    schema_drift: DriftPolicy | None = None,
+    profile: Profile | None = None,
+    record: bool = False,
+    reused: Mapping[str, str] | None = None,
+    resumed_from: str | None = None,
+    **options: Any,
+) -> RunResult:
+    """Execute a plan on DuckDB; `options` are those of `runtime.executor.run_plan`.
+
+    With `record` (what `sqlflowc run` does), the run is recorded as it goes in the project's
+    `target/runs/` (`runtime/ledger.py`); a ledger that cannot write is a warning. `reused`
+    (a resumed run) maps the steps not to run again to the run `resumed_from` they succeeded
+    in.
+
+    With `capture_schemas` (what `sqlflowc run` does), the schema of every source is captured
+    before its load and of every table after it is written, into the project's
+    `target/schemas/`, and compared with the accepted snapshots: `schema_drift` (the run's
+    `--schema-drift`) overrides each SOURCE's `schema_drift` parameter, which overrides the
+    profile's. Each snapshot records the run's id.
+
+    The executor is imported here, not at the top: `compile` and `check` never need it.
+    """
+    from sqlflowc.runtime.drift import SchemaCapture
+    from sqlflowc.runtime.executor import run_plan
+
+    if plan.engine != "duckdb":
+        from sqlflowc.diagnostics import Code
+        from sqlflowc.runtime.report import Failure, RunResult
+
+        message = f"this sqlflowc cannot run a plan for {plan.engine} yet; compile it for duckdb"
+        failure = Failure(
+            step_id=None, message=message, location=None, code=Code.ENGINE_UNAVAILABLE
+        )
+        return RunResult(database="", outcomes=(), failures=(failure,), duration_ms=0.0)
+
+    if capture_schemas:
+        options["schemas"] = SchemaCapture(
+            plan,
+            database=str(options.get("database", "")),
+            override=schema_drift,
+            default=profile.schema_drift if profile is not None else None,
+        )
+    if reused:
+        options["already_done"] = frozenset(reused)
+    if not record:
+        return run_plan(plan, **options)
+    return _recorded_run(plan, profile, reused or {}, resumed_from, options)
+
+
+def _recorded_run(
+    plan: Plan,
+    profile: Profile | None,
+    reused: Mapping[str, str],
+    resumed_from: str | None,
+    options: dict[str, Any],
+) -> RunResult:
+    """`run_plan` with the run ledger listening to its hooks and events."""
+    import dataclasses
+
+    from sqlflowc.diagnostics import Code
+    from sqlflowc.fileio import os_reason
+    from sqlflowc.runtime.commit_marks import DDL as COMMITS_DDL
+    from sqlflowc.runtime.commit_marks import needs_mark
+    from sqlflowc.runtime.executor import run_plan
+    from sqlflowc.runtime.hooks import Hooks
+    from sqlflowc.runtime.ledger import Ledger, runs_dir
+    from sqlflowc.runtime.report import RunEvent, RunWarning
+
+    ledger = Ledger(
+        runs_dir(plan.project_dir),
+        plan,
+        profile=profile.name if profile is not None else None,
+        reused=reused,
+        resumed_from=resumed_from,
+    )
+    hooks: Hooks = options.get("hooks") or Hooks()
+    options["hooks"] = Hooks(hooks=(ledger.hook(), *hooks.hooks), warnings=hooks.warnings)
+    events = options.get("events")
+
+    def tee(event: RunEvent) -> None:
+        ledger.on_event(event)
+        if events is not None:
+            events(event)
+
+    options["events"] = tee
+    if any(needs_mark(step) for step in plan.steps if step.id not in reused):
+        connected = options.get("on_connect")
+
+        def prepare(con: Any) -> None:
+            con.execute(COMMITS_DDL)  # where steps that cannot run twice mark their commits
+            if connected is not None:
+                connected(con)
+
+        options["on_connect"] = prepare
+        options["mark_commits"] = True
+    result = run_plan(plan, **options)
+    if ledger.problem is None:
+        return result
+    problem = RunWarning(
+        code=Code.FILE_ERROR,
+        message=f"the run's record in {ledger.directory} is incomplete: "
+        f"{os_reason(ledger.problem)}",
+        help="`sqlflowc status` and `--resume` need it: check the directory's permissions "
+        "and free space",
+    )
+    return dataclasses.replace(result, warnings=(*result.warnings, problem))
