@@ -1,7 +1,8 @@
-"""examples/connectors/warehouse runs against the real PostgreSQL server (a database of its own):
-DuckDB → PostgreSQL (the seed), PostgreSQL → DuckDB → the lake (Parquet), and the lake → DuckDB →
-PostgreSQL (a MERGE that a second run updates instead of duplicating), through the `sqlflowc`
-command in fresh processes, the way the example's comments say to run it."""
+"""examples/connectors/warehouse runs against the real PostgreSQL server (a database of its own)
+and a real S3-protocol server (moto, a bucket of its own, over HTTP): DuckDB → PostgreSQL (the
+seed), PostgreSQL → DuckDB → S3 (Parquet), and S3 → DuckDB → PostgreSQL (a MERGE that a second
+run updates instead of duplicating), through the `sqlflowc` command in fresh processes, the way
+the example's README says to run it: the S3 credentials and endpoint from the AWS environment."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from pgserver import PgDatabase
 
 from helpers import sqlflowc_process
+from s3server import MotoServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "connectors" / "warehouse"
 
@@ -29,15 +31,18 @@ DAILY = [
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     work = tmp_path / "warehouse"
-    shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("target", "lake"))
+    shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("target"))
     return work
 
 
-def test_warehouse_to_lake_and_back(project: Path, pg_db: PgDatabase) -> None:
-    env = {"WAREHOUSE_DSN": pg_db.dsn}
+def test_warehouse_to_lake_and_back(
+    project: Path, pg_db: PgDatabase, s3_server: MotoServer, s3_bucket: str
+) -> None:
+    env = {"WAREHOUSE_DSN": pg_db.dsn, **s3_server.env}
     pipelines = [f"pipelines/{p.name}" for p in sorted((project / "pipelines").glob("*.sf"))]
     assert len(pipelines) == 3
-    ran = sqlflowc_process("run", *pipelines, cwd=project, env=env)
+    bucket = ("--var", f"lake_bucket={s3_bucket}")
+    ran = sqlflowc_process("run", *pipelines, *bucket, cwd=project, env=env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "6 rows (created, inserted 6)" in ran.stdout  # the seed created public.orders
     assert "4 rows (created, inserted 4, updated 0)" in ran.stdout
@@ -48,7 +53,10 @@ def test_warehouse_to_lake_and_back(project: Path, pg_db: PgDatabase) -> None:
         "SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns "
         "WHERE table_name = 'orders' AND column_name = 'amount'"
     ) == [("numeric", 10, 2)]
-    lake = project / "lake" / "daily_revenue.parquet"
+    fs = s3_server.filesystem()
+    assert fs.ls(f"{s3_bucket}/daily") == [f"{s3_bucket}/daily/daily_revenue.parquet"]
+    lake = project / "copy.parquet"
+    fs.get(f"{s3_bucket}/daily/daily_revenue.parquet", str(lake))
     with duckdb.connect() as con:
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(lake)]).fetchall()
     assert [(c[0], c[1]) for c in described] == [
@@ -60,7 +68,7 @@ def test_warehouse_to_lake_and_back(project: Path, pg_db: PgDatabase) -> None:
     assert pg_db.rows("SELECT * FROM daily_revenue ORDER BY day, region") == DAILY
 
     # a second run merges by (day, region): the same rows, updated, none added
-    again = sqlflowc_process("run", pipelines[-1], cwd=project, env=env)
+    again = sqlflowc_process("run", pipelines[-1], *bucket, cwd=project, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "4 rows (inserted 0, updated 4)" in again.stdout
     assert pg_db.rows("SELECT * FROM daily_revenue ORDER BY day, region") == DAILY
