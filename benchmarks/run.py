@@ -33,6 +33,7 @@ import compile_large
 import compile_small
 import load_modes
 import per_statement
+import plugin_read
 import run_small
 import startup
 import udfs
@@ -61,6 +62,7 @@ GROUPS: dict[str, ModuleType] = {
         udfs,
         load_modes,
         postgres,
+        plugin_read,
     )
 }
 NOISY = 0.15  # share of the CPU other work may use before the results get a warning
