@@ -12,6 +12,8 @@
   column (42P01, 42703), permission denied (42501), a bad query (42601), a value a column
   cannot hold (22xxx), a violated constraint (23xxx).
 
+`WriteRefused(message, problems)`: an export that cannot be written as asked (nothing was).
+
 `PostgresFailure(err, where, secrets)`: the text shown — `postgres <where>: <server message>`
 with PostgreSQL's DETAIL, HINT and CONTEXT lines when it sent them, every secret replaced by
 `***` — and `transient`.
@@ -19,11 +21,15 @@ with PostgreSQL's DETAIL, HINT and CONTEXT lines when it sent them, every secret
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import psycopg
 
-__all__ = ["PostgresFailure", "is_transient", "message_of", "sqlstate_of"]
+if TYPE_CHECKING:
+    from sqlflowc.schema import Problem
+
+__all__ = ["PostgresFailure", "WriteRefused", "is_transient", "message_of", "sqlstate_of"]
 
 _TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01", "53300", "55P03"})
 # libpq's words for a connection that could not be made or was lost.
@@ -102,3 +108,13 @@ class PostgresFailure(Exception):
         self.sqlstate = sqlstate_of(err)
         self.message = _mask(f"postgres {where}: {message_of(err)}", secrets)
         super().__init__(self.message)
+
+
+class WriteRefused(Exception):
+    """The rows cannot be written as asked; nothing was written. `problems` carry the codes
+    of local loads' schema problems when that is what is wrong."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = tuple(problems)

@@ -17,10 +17,8 @@
    - `fail` (the earlier releases' `if_exists: fail`): the table must not exist yet;
    - the rows are copied (`COPY ... FROM STDIN (FORMAT CSV)`), into the target directly
      (created, replaced, appended), or for `merge` into a temporary staging table with the
-     target's column types, which is checked for NULL and duplicate keys (up to 5 offending
-     keys shown, nothing written) and then merged: `UPDATE target ... FROM staging` for
-     matched rows (every non-key column the rows carry; the table's other columns keep their
-     values), `INSERT ... WHERE NOT EXISTS` for the rest.
+     target's column types, which is checked for NULL and duplicate keys and then merged
+     (`merge.merge_staged`).
    Nothing is visible to other sessions until the COMMIT; any failure rolls it all back, so the
    target is exactly as it was.
 3. The counts are exact: `inserted` rows new to the table, `updated` rows that matched a key
@@ -55,6 +53,8 @@ from sqlflowc.connectors.postgres.catalog import (
     relation_sql,
     table_columns,
 )
+from sqlflowc.connectors.postgres.errors import WriteRefused
+from sqlflowc.connectors.postgres.merge import merge_staged
 from sqlflowc.connectors.postgres.params import ExportMode, TableName
 from sqlflowc.connectors.postgres.types import (
     Unsupported,
@@ -62,24 +62,13 @@ from sqlflowc.connectors.postgres.types import (
     duckdb_equivalent,
     write_transfer,
 )
-from sqlflowc.schema import Column, Problem, check_load
+from sqlflowc.schema import Column, check_load
 
 __all__ = ["WriteCounts", "WriteRefused", "WriteSpec", "write_rows"]
 
 Conn = psycopg.Connection[tuple[object, ...]]
 CHUNK = 1 << 20
-MAX_KEYS_SHOWN = 5
 _TEXT_TYPES = frozenset({"text", "jsonb", "varbit"})
-
-
-class WriteRefused(Exception):
-    """The rows cannot be written as asked; nothing was written. `problems` carry the codes
-    of local loads' schema problems when that is what is wrong."""
-
-    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +126,7 @@ def write_rows(
             raise
         if not plan.merge:
             return WriteCounts(copied, copied, 0, plan.created)
-        inserted = _merge(conn, spec, transfers, existing or [], into_sql)
+        inserted = merge_staged(conn, spec, transfers, existing or [], into_sql)
         return WriteCounts(copied, inserted, copied - inserted, plan.created)
 
 
@@ -374,86 +363,3 @@ class _Feeder(threading.Thread):
             self.error = err
         finally:
             os.close(self._fd)  # DuckDB, if still writing, now fails instead of blocking
-
-
-def _merge(
-    conn: Conn,
-    spec: WriteSpec,
-    transfers: Sequence[WriteTransfer],
-    existing: Sequence[PgColumn],
-    staging: sql.Composable,
-) -> int:
-    """Check the staged keys, then update matched rows and insert the others; rows inserted."""
-    names = {t.name.lower(): t.name for t in transfers}
-    keys = [names[k.lower()] for k in spec.keys]
-    target_names = {c.name.lower(): c.name for c in existing}
-    key_list = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
-    _check_keys(conn, staging, keys, key_list)
-    target = relation_sql(spec.target)
-    match = sql.SQL(" AND ").join(
-        sql.SQL("t.{} = s.{}").format(
-            sql.Identifier(target_names.get(k.lower(), k)), sql.Identifier(k)
-        )
-        for k in keys
-    )
-    others = [t.name for t in transfers if t.name.lower() not in {k.lower() for k in keys}]
-    if existing and others:
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = s.{}").format(
-                sql.Identifier(target_names.get(c.lower(), c)), sql.Identifier(c)
-            )
-            for c in others
-        )
-        conn.execute(
-            sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(
-                target, assignments, staging, match
-            )
-        )
-    columns = sql.SQL(", ").join(sql.Identifier(t.name) for t in transfers)
-    cur = conn.execute(
-        sql.SQL(
-            "INSERT INTO {} ({}) SELECT {} FROM {} AS s "
-            "WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {})"
-        ).format(target, columns, columns, staging, target, match)
-    )
-    return max(cur.rowcount, 0)
-
-
-def _check_keys(
-    conn: Conn, staging: sql.Composable, keys: Sequence[str], key_list: sql.Composable
-) -> None:
-    """NULL or duplicate keys among the rows: WriteRefused showing up to 5 of them."""
-    any_null = sql.SQL(" OR ").join(sql.SQL("{} IS NULL").format(sql.Identifier(k)) for k in keys)
-    nulls = conn.execute(
-        sql.SQL("SELECT {} FROM {} WHERE {} LIMIT %s").format(key_list, staging, any_null),
-        [MAX_KEYS_SHOWN],
-    ).fetchall()
-    if nulls:
-        raise WriteRefused(
-            f"{len(nulls)}{'+' if len(nulls) == MAX_KEYS_SHOWN else ''} row(s) have a NULL key "
-            f"({', '.join(keys)}): {_show_keys(nulls)}; NULL never matches, so each run would "
-            "insert them again"
-        )
-    dups = conn.execute(
-        sql.SQL("SELECT {}, count(*) FROM {} GROUP BY {} HAVING count(*) > 1 LIMIT %s").format(
-            key_list, staging, key_list
-        ),
-        [MAX_KEYS_SHOWN],
-    ).fetchall()
-    if dups:
-        shown = ", ".join(f"{_show_key(r[:-1])} ({r[-1]} rows)" for r in dups)
-        raise WriteRefused(
-            f"the rows have duplicate keys ({', '.join(keys)}): {shown}; a merge needs one row "
-            "per key"
-        )
-
-
-def _show_key(values: Sequence[object]) -> str:
-    shown = ", ".join(
-        "NULL" if v is None else repr(v) if isinstance(v, str) else str(v) for v in values
-    )
-    return f"({shown})" if len(values) > 1 else shown
-
-
-def _show_keys(rows: Sequence[Sequence[object]]) -> str:
-    return ", ".join(_show_key(r) for r in rows)

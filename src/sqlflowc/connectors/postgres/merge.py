@@ -1,0 +1,147 @@
+"""Merging staged rows into a PostgreSQL table by key, inside the export's transaction.
+
+`merge_staged(conn, spec, transfers, existing, staging)` merges the temporary table `staging`
+(the export's rows, with the target's column types) into `spec.target` on `spec.keys` and
+returns the rows inserted (the others matched a key and updated their row):
+
+1. The keys are checked by making them the staging table's primary key: one index build, which
+   a NULL or a duplicate key fails (in a savepoint, so the transaction goes on); only then are
+   up to 5 offending keys looked up and shown (`WriteRefused`, nothing written). A key type
+   without a btree (json) is checked by the lookups themselves.
+2. `WITH u AS (UPDATE target ... FROM staging ... RETURNING keys) INSERT INTO target ...
+   WHERE NOT EXISTS (SELECT 1 FROM u ...)`: matched rows get every non-key column the rows
+   carry (the table's other columns keep their values); the rest are inserted. The insert skips
+   the keys the update returned, so the target is joined once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import sql
+
+from sqlflowc.connectors.postgres.catalog import PgColumn, relation_sql
+from sqlflowc.connectors.postgres.errors import WriteRefused
+from sqlflowc.connectors.postgres.types import WriteTransfer
+
+if TYPE_CHECKING:
+    from sqlflowc.connectors.postgres.write import WriteSpec
+
+__all__ = ["MAX_KEYS_SHOWN", "merge_staged"]
+
+Conn = psycopg.Connection[tuple[object, ...]]
+MAX_KEYS_SHOWN = 5
+
+
+def merge_staged(
+    conn: Conn,
+    spec: WriteSpec,
+    transfers: Sequence[WriteTransfer],
+    existing: Sequence[PgColumn],
+    staging: sql.Composable,
+) -> int:
+    """Check the staged keys, then update matched rows and insert the others; rows inserted
+    (see the module docstring)."""
+    names = {t.name.lower(): t.name for t in transfers}
+    keys = [names[k.lower()] for k in spec.keys]
+    target_names = {c.name.lower(): c.name for c in existing}
+    key_list = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
+    try:
+        with conn.transaction():  # a savepoint: a failed check leaves the transaction usable
+            conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(staging, key_list))
+    except psycopg.Error:
+        _check_keys(conn, staging, keys, key_list)  # raises, showing the offending keys
+        # no NULL or duplicate key: the key type has no index (json); the check was enough
+    target = relation_sql(spec.target)
+    match = sql.SQL(" AND ").join(
+        sql.SQL("t.{} = s.{}").format(
+            sql.Identifier(target_names.get(k.lower(), k)), sql.Identifier(k)
+        )
+        for k in keys
+    )
+    columns = sql.SQL(", ").join(sql.Identifier(t.name) for t in transfers)
+    others = [t.name for t in transfers if t.name.lower() not in {k.lower() for k in keys}]
+    if existing and others:
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = s.{}").format(
+                sql.Identifier(target_names.get(c.lower(), c)), sql.Identifier(c)
+            )
+            for c in others
+        )
+        returned = sql.SQL(", ").join(
+            sql.SQL("t.{} AS {}").format(
+                sql.Identifier(target_names.get(k.lower(), k)), sql.Identifier(k)
+            )
+            for k in keys
+        )
+        matched = sql.SQL(" AND ").join(
+            sql.SQL("u.{} = s.{}").format(sql.Identifier(k), sql.Identifier(k)) for k in keys
+        )
+        cur = conn.execute(
+            sql.SQL(
+                "WITH u AS (UPDATE {} AS t SET {} FROM {} AS s WHERE {} RETURNING {}) "
+                "INSERT INTO {} ({}) SELECT {} FROM {} AS s "
+                "WHERE NOT EXISTS (SELECT 1 FROM u WHERE {})"
+            ).format(
+                target,
+                assignments,
+                staging,
+                match,
+                returned,
+                target,
+                columns,
+                columns,
+                staging,
+                matched,
+            )
+        )
+        return max(cur.rowcount, 0)
+    cur = conn.execute(
+        sql.SQL(
+            "INSERT INTO {} ({}) SELECT {} FROM {} AS s "
+            "WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {})"
+        ).format(target, columns, columns, staging, target, match)
+    )
+    return max(cur.rowcount, 0)
+
+
+def _check_keys(
+    conn: Conn, staging: sql.Composable, keys: Sequence[str], key_list: sql.Composable
+) -> None:
+    """NULL or duplicate keys among the rows: WriteRefused showing up to 5 of them."""
+    any_null = sql.SQL(" OR ").join(sql.SQL("{} IS NULL").format(sql.Identifier(k)) for k in keys)
+    nulls = conn.execute(
+        sql.SQL("SELECT {} FROM {} WHERE {} LIMIT %s").format(key_list, staging, any_null),
+        [MAX_KEYS_SHOWN],
+    ).fetchall()
+    if nulls:
+        raise WriteRefused(
+            f"{len(nulls)}{'+' if len(nulls) == MAX_KEYS_SHOWN else ''} row(s) have a NULL key "
+            f"({', '.join(keys)}): {_show_keys(nulls)}; NULL never matches, so each run would "
+            "insert them again"
+        )
+    dups = conn.execute(
+        sql.SQL("SELECT {}, count(*) FROM {} GROUP BY {} HAVING count(*) > 1 LIMIT %s").format(
+            key_list, staging, key_list
+        ),
+        [MAX_KEYS_SHOWN],
+    ).fetchall()
+    if dups:
+        shown = ", ".join(f"{_show_key(r[:-1])} ({r[-1]} rows)" for r in dups)
+        raise WriteRefused(
+            f"the rows have duplicate keys ({', '.join(keys)}): {shown}; a merge needs one row "
+            "per key"
+        )
+
+
+def _show_key(values: Sequence[object]) -> str:
+    shown = ", ".join(
+        "NULL" if v is None else repr(v) if isinstance(v, str) else str(v) for v in values
+    )
+    return f"({shown})" if len(values) > 1 else shown
+
+
+def _show_keys(rows: Sequence[Sequence[object]]) -> str:
+    return ", ".join(_show_key(r) for r in rows)
