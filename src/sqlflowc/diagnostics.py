@@ -147,6 +147,22 @@ class CompileError(Exception):
         self.sources = sources
 
 
+class StepFailure(Exception):
+    """A run-time failure its own code explains — a load's checks, a schema drift stop, a UDF,
+    a connector: the step fails with this message, code, help and notes (never a traceback).
+    One base class, so the executor catches them all without importing the modules that raise
+    them (a run of plain SQL steps loads none of them)."""
+
+    def __init__(
+        self, message: str, code: Code | None = None, help: str = "", notes: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.help = help
+        self.notes = notes
+
+
 @dataclass(slots=True)
 class Reporter:
     """Collects diagnostics across passes; `raise_if_errors` ends the compilation."""

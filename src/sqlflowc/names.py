@@ -21,7 +21,14 @@ import functools
 import re
 from collections.abc import Sequence
 
-__all__ = ["RESERVED_PREFIXES", "is_reserved", "key_parts", "parts_key", "table_key"]
+__all__ = [
+    "RESERVED_PREFIXES",
+    "is_reserved",
+    "key_parts",
+    "name_parts",
+    "parts_key",
+    "table_key",
+]
 
 RESERVED_PREFIXES = ("_sqlflow_", "__sqlflowc_")
 _PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
@@ -41,7 +48,25 @@ def key_parts(key: str) -> tuple[str, str]:
     return (parts[-2], parts[-1]) if len(parts) >= 2 else ("main", parts[-1])
 
 
+# One to three parts, each a plain name or a double-quoted one ("" inside for a quote).
+_PART = r'(?:"(?:[^"]|"")*"|[A-Za-z_\x80-\uffff][A-Za-z0-9_$\x80-\uffff]*)'
+_NAME = re.compile(rf"\s*({_PART})(?:\s*\.\s*({_PART}))?(?:\s*\.\s*({_PART}))?\s*")
+
+
+def name_parts(name: str) -> list[str]:
+    """The parts of a table name as written, unquoted, spelling kept: `s."My T"` gives
+    `["s", "My T"]`, and `""` inside quotes is one quote."""
+    return _parts(name)
+
+
 def _parts(name: str) -> list[str]:
+    match = _NAME.fullmatch(name)
+    if match is not None:  # the usual case, read here without loading sqlglot
+        return [
+            p[1:-1].replace('""', '"') if p.startswith('"') else p
+            for p in match.groups()
+            if p is not None
+        ]
     from sqlglot import exp
     from sqlglot.errors import ParseError, TokenError
 

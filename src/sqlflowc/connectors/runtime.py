@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlflowc.diagnostics import StepFailure
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from duckdb import DuckDBPyConnection
@@ -71,12 +73,11 @@ __all__ = [
 ]
 
 
-class ConnectorError(Exception):
+class ConnectorError(StepFailure):
     """A failure a user can act on; `transient` when a retry may succeed."""
 
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
-        self.message = message
         self.transient = transient
 
 

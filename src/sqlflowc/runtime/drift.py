@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import CreateTable, Load, Location, Plan, Step, TableUdf
-from sqlflowc.diagnostics import Code
+from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.runtime.report import RunWarning
 from sqlflowc.schema import Column
 from sqlflowc.schema.drift import Drift, DriftPolicy, capture, resolve_policy
@@ -49,15 +49,11 @@ __all__ = ["DriftStop", "SchemaCapture", "describe_table", "origin_of"]
 _WHERE = ("path", "table", "query", "uri", "url", "bucket", "key")
 
 
-class DriftStop(Exception):
+class DriftStop(StepFailure):
     """A source's schema changed under `schema_drift: fail`: its load must not run."""
 
     def __init__(self, message: str, help: str, notes: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.message = message
-        self.help = help
-        self.notes = notes
-        self.code = Code.SCHEMA_DRIFT
+        super().__init__(message, Code.SCHEMA_DRIFT, help, notes)
 
 
 def origin_of(connector: str, params: Mapping[str, Any]) -> str:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
 from sqlflowc.backend.plan import Append, Incremental, IncrementalLoad, Merge, RowKeepingMode
-from sqlflowc.diagnostics import Code
+from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.runtime.schema import describe_columns
 from sqlflowc.schema import (
     Column,
@@ -61,14 +61,11 @@ __all__ = ["LoadCounts", "LoadError", "run_load", "watermark_binding"]
 _SHOWN = 5
 
 
-class LoadError(Exception):
+class LoadError(StepFailure):
     """A load that must not happen, with its diagnostic code and what to change."""
 
     def __init__(self, code: Code, message: str, help: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.help = help
+        super().__init__(message, code, help)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlflowc.names import parts_key, table_key
 from sqlflowc.schema import Column
 from sqlflowc.schema.catalog import Known, Lookup, Unknown
-from sqlflowc.sqlbuild import loads as sql
-from sqlflowc.sqlbuild import sql_string
+from sqlflowc.sqlbuild import sql_identifier, sql_qualified, sql_string
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -23,7 +22,8 @@ __all__ = ["DatabaseCatalog", "describe_columns"]
 def describe_columns(con: Connection, relation: str, *, temp: bool = False) -> list[Column]:
     """The columns of a table, view or stage as `DESCRIBE` shows them, in order (`temp`: a name
     we generated, always quoted; else a table name, possibly qualified)."""
-    rows = con.execute(sql.describe(relation, temp=temp)).fetchall()
+    name = sql_identifier(relation) if temp else sql_qualified(relation)
+    rows = con.execute(f"DESCRIBE {name}").fetchall()
     return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
 
 

@@ -55,7 +55,7 @@ from sqlflowc.backend.plan import (
     TableUdf,
     step_udfs,
 )
-from sqlflowc.diagnostics import Code
+from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.runtime import commit_marks
 from sqlflowc.runtime.report import RunWarning, StepOutcome, StepStatus
 from sqlflowc.secret_masking import mask_secrets
@@ -257,11 +257,6 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     """
     import duckdb
 
-    from sqlflowc.connectors.runtime import ConnectorError
-    from sqlflowc.runtime.drift import DriftStop
-    from sqlflowc.runtime.load_modes import LoadError
-    from sqlflowc.runtime.udfs import UdfStepError
-
     t0 = time.perf_counter()
     error: str | None = None
     code: Code | None = None
@@ -276,14 +271,8 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
         counts, load = _execute(con, step, ctx)
         if ctx.schemas is not None:
             ctx.schemas.after_write(con, step)
-    except DriftStop as err:
+    except StepFailure as err:  # a load's checks, a drift stop, a UDF, a connector
         error, code, help, notes = err.message, err.code, err.help, err.notes
-    except LoadError as err:
-        error, code, help = err.message, err.code, err.help
-    except UdfStepError as err:
-        error, code = str(err), err.code
-    except ConnectorError as err:
-        error = err.message
     except (StepError, duckdb.Error) as err:
         error = str(err)
         raised = ctx.udfs.explain(error) if ctx.udfs is not None else None

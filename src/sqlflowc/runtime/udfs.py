@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import Plan, TableUdf, step_udfs
-from sqlflowc.diagnostics import Code, Diagnostic
+from sqlflowc.diagnostics import Code, Diagnostic, StepFailure
 from sqlflowc.source import SourceMap
 from sqlflowc.udf import UdfKind
 from sqlflowc.udf.discovery import PACKAGE
@@ -54,12 +54,13 @@ __all__ = ["UdfRuntime", "UdfStepError", "plan_udfs", "raised_text"]
 INPUT_SHOWN = 200
 
 
-class UdfStepError(Exception):
+class UdfStepError(StepFailure):
     """A UDF problem that fails a step (or the whole run), with its diagnostic code."""
 
+    code: Code
+
     def __init__(self, message: str, code: Code = Code.UDF_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)
 
 
 class UdfRaised(Exception):

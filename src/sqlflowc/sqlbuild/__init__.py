@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlflowc.sqlbuild.literals import (
     select_from,
     sql_identifier,
+    sql_qualified,
     sql_string,
     sql_table,
     sql_value,
@@ -18,6 +19,7 @@ from sqlflowc.sqlbuild.literals import (
 __all__ = [
     "select_from",
     "sql_identifier",
+    "sql_qualified",
     "sql_string",
     "sql_table",
     "sql_value",

@@ -9,14 +9,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 __all__ = [
     "select_from",
     "sql_identifier",
+    "sql_qualified",
     "sql_string",
     "sql_table",
     "sql_value",
@@ -24,19 +25,35 @@ __all__ = [
 ]
 
 
+# sql_string and sql_identifier are what sqlglot prints for a string literal and a quoted
+# identifier (a test compares them on generated text); written out so that quoting a value at
+# run time does not import sqlglot.
+
+
 def sql_string(value: str) -> str:
     """A DuckDB string literal: `it's` → `'it''s'`."""
-    return str(exp.Literal.string(value).sql(dialect="duckdb"))
+    return "'" + value.replace("'", "''") + "'"
 
 
 def sql_identifier(name: str) -> str:
     """A quoted DuckDB identifier: `my col` → `"my col"` (embedded quotes doubled)."""
-    return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_qualified(name: str) -> str:
+    """A table name as written (`t`, `s."My T"`) with every part quoted: `"s"."My T"`. DuckDB
+    compares quoted names case-insensitively too, so this names the same table."""
+    from sqlflowc.names import name_parts
+
+    return ".".join(sql_identifier(part) for part in name_parts(name))
 
 
 def sql_table(name: str) -> str:
     """A table name as written (`t`, `s."My T"`) in DuckDB SQL, each part quoted where DuckDB
     needs it: `select` → `"select"`, `order.x` → `"order".x`, `t` → `t`."""
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
     try:
         return str(exp.to_table(name, dialect="duckdb").sql(dialect="duckdb"))
     except (ParseError, TokenError):
@@ -45,6 +62,8 @@ def sql_table(name: str) -> str:
 
 def sql_value(value: Any) -> exp.Expression:
     """A JSON-like Python value as a DuckDB literal (list → list, dict → struct)."""
+    from sqlglot import exp
+
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):
@@ -65,6 +84,8 @@ def sql_value(value: Any) -> exp.Expression:
 
 def table_function(name: str, location: str, named: Mapping[str, Any]) -> exp.Expression:
     """`name('location', key = value, ...)`, skipping arguments whose value is None."""
+    from sqlglot import exp
+
     args: list[exp.Expression] = [exp.Literal.string(location)]
     for key, value in named.items():
         if value is not None:
@@ -74,6 +95,8 @@ def table_function(name: str, location: str, named: Mapping[str, Any]) -> exp.Ex
 
 def select_from(function: exp.Expression, columns: Sequence[str] | None = None) -> exp.Select:
     """`SELECT * FROM function`, or `SELECT "a", "b" FROM function` for a projection."""
+    from sqlglot import exp
+
     projection: list[exp.Expression] = (
         [exp.column(exp.to_identifier(c, quoted=True)) for c in columns]
         if columns

@@ -15,10 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlflowc.diagnostics import Code, Reporter
-from sqlflowc.ir import ast
 from sqlflowc.source import Span
+
+if TYPE_CHECKING:  # imported where used: the runtime's `expand` needs no IR
+    from sqlflowc.ir import ast
 
 _VAR_START = re.compile(r"\$\{")
 _VAR_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
@@ -45,6 +48,8 @@ def split_ref(inner: str) -> RefParts:
 
 def parse_var_ref(raw: str, span: Span, reporter: Reporter) -> ast.VarRef | None:
     """`${name}` / `${name|default}` → VarRef; a malformed reference is reported."""
+    from sqlflowc.ir import ast
+
     parts = split_ref(raw[2:-1])
     match = _VAR_NAME.fullmatch(parts.name)
     if match is None:
@@ -60,6 +65,8 @@ def parse_var_ref(raw: str, span: Span, reporter: Reporter) -> ast.VarRef | None
 
 def make_template(text: str, span: Span, reporter: Reporter) -> ast.Template:
     """Find the `${...}` references in a text (SQL body, URI, JSON string)."""
+    from sqlflowc.ir import ast
+
     refs: list[ast.VarRef] = []
     offsets: list[int] = []
     after = 0  # a `${` inside a reference's default belongs to that reference
