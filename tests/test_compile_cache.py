@@ -116,6 +116,11 @@ def test_a_hit_loads_no_compiler(project: Path) -> None:
     assert _loaded_after_run("pipelines/main.sf") == everything  # `people` exists now
     assert "lark" not in _loaded_after_run("pipelines/main.sf")
     assert "sqlflowc.passes" not in _loaded_after_run("pipelines/main.sf")
+    # Plain SQL steps need no sqlglot at run time either.
+    chain = "CREATE TABLE t0 AS SELECT 1 AS x;\nCREATE TABLE t1 AS SELECT x + 1 AS x FROM t0;\n"
+    (project / "pipelines" / "chain.sf").write_text(chain)
+    assert _loaded_after_run("pipelines/chain.sf") == everything
+    assert not {"lark", "sqlglot", "sqlflowc.passes"} & set(_loaded_after_run("pipelines/chain.sf"))
 
 
 @pytest.mark.parametrize(
