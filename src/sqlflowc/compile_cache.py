@@ -42,6 +42,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlflowc.limits import READS
+
 if TYPE_CHECKING:
     from sqlflowc.api import Compilation
     from sqlflowc.backend.plan import Plan
@@ -213,6 +215,7 @@ def compile_cached(request: Request, *, use_cache: bool = True, **options: Any) 
         return _compile_plain(request, **options)
     inputs = Inputs()
     token = _RECORDING.set(inputs)
+    reads = READS.set(note_read)
     try:
         project_dir = (request.project_dir or find_project_dir(request.pipeline)).resolve()
         sources = SourceMap()
@@ -237,6 +240,7 @@ def compile_cached(request: Request, *, use_cache: bool = True, **options: Any) 
             **options,
         )
     finally:
+        READS.reset(reads)
         _RECORDING.reset(token)
     secrets = plan_secrets(comp.plan, request.cli_vars, comp.profile.variables)
     # Cached: a compilation without warnings whose secrets a later run finds again (not one

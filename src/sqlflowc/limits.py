@@ -19,6 +19,7 @@ or a traceback. The limits are stated for users in docs/language.md ("Limits").
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,20 +63,27 @@ def size_text(n: int) -> str:
     return f"{n} bytes"
 
 
+READS: contextvars.ContextVar[Callable[[Path | str, bytes | None], None] | None] = (
+    contextvars.ContextVar("sqlflowc_reads", default=None)
+)
+"""Called with each file `read_bounded` reads (None: it could not be read), when set."""
+
+
 def read_bounded(path: Path | str) -> bytes:
     """The file's bytes; FileTooLarge when it has more than `MAX_FILE_BYTES`; OSError as
     `open` raises it."""
-    from sqlflowc.compile_cache import note_read  # the compile cache keys on what was read
-
+    note = READS.get()  # set while the compile cache records what a compilation reads
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError:
-        note_read(path, None)
+        if note is not None:
+            note(path, None)
         raise
     if len(data) > MAX_FILE_BYTES:
         raise FileTooLarge(path)
-    note_read(path, data)
+    if note is not None:
+        note(path, data)
     return data
 
 

@@ -37,9 +37,9 @@ def live_schema(
     database, opened read-only. Raises LiveSchemaError when it cannot be.
     """
     from sqlflowc.connectors import get_connector
+    from sqlflowc.placeholders import expand
     from sqlflowc.profiles import load_profile
     from sqlflowc.schema.snapshot import split_object
-    from sqlflowc.syntax.varref import expand
 
     kind, name = split_object(obj)
     if kind == "table":

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlflowc.connectors.secrets import masked
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.placeholders import expand
 from sqlflowc.source import Span
 from sqlflowc.suggest import did_you_mean
-from sqlflowc.syntax.varref import expand, split_ref
+from sqlflowc.syntax.varref import split_ref
 
 if TYPE_CHECKING:
     from sqlflowc.profiles import Profile

@@ -56,11 +56,11 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.placeholders import expand, expand_with_spans
 from sqlflowc.runtime import commit_marks
 from sqlflowc.runtime.report import RunWarning, StepOutcome, StepStatus
 from sqlflowc.secret_masking import mask_secrets
 from sqlflowc.sql_splices import splice_error
-from sqlflowc.syntax.varref import expand, expand_with_spans
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection

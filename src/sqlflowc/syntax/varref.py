@@ -4,24 +4,32 @@ One module for the three places that read references:
 - the compiler (`make_template`, `parse_var_ref`): a reference ends at the first `}` outside
   quotes in its default and may not span lines; a malformed or unterminated one is reported;
 - profile connection values (`profiles.resolve_connection`) and secret placeholders in a plan
-  (`runtime/executor.py`) substitute with `expand` (`expand_with_spans` also says where each
-  value went), which reads a reference from `${` to the
-  next `}` and leaves the rest of the text alone at an unterminated `${`.
+  (`runtime/steps.py`) substitute with `expand` (`expand_with_spans` also says where each
+  value went; both live in `sqlflowc.placeholders`, which the runtime imports without the IR),
+  which reads a reference from `${` to the next `}` and leaves the rest of the text alone at an
+  unterminated `${`.
 `split_ref` reads the inside of a reference the same way for all of them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlflowc.diagnostics import Code, Reporter
+from sqlflowc.ir import ast
+from sqlflowc.placeholders import expand, expand_with_spans
 from sqlflowc.source import Span
 
-if TYPE_CHECKING:  # imported where used: the runtime's `expand` needs no IR
-    from sqlflowc.ir import ast
+__all__ = [
+    "RefParts",
+    "expand",
+    "expand_with_spans",
+    "make_template",
+    "parse_var_ref",
+    "ref_end",
+    "split_ref",
+]
 
 _VAR_START = re.compile(r"\$\{")
 _VAR_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
@@ -48,8 +56,6 @@ def split_ref(inner: str) -> RefParts:
 
 def parse_var_ref(raw: str, span: Span, reporter: Reporter) -> ast.VarRef | None:
     """`${name}` / `${name|default}` → VarRef; a malformed reference is reported."""
-    from sqlflowc.ir import ast
-
     parts = split_ref(raw[2:-1])
     match = _VAR_NAME.fullmatch(parts.name)
     if match is None:
@@ -65,8 +71,6 @@ def parse_var_ref(raw: str, span: Span, reporter: Reporter) -> ast.VarRef | None
 
 def make_template(text: str, span: Span, reporter: Reporter) -> ast.Template:
     """Find the `${...}` references in a text (SQL body, URI, JSON string)."""
-    from sqlflowc.ir import ast
-
     refs: list[ast.VarRef] = []
     offsets: list[int] = []
     after = 0  # a `${` inside a reference's default belongs to that reference
@@ -109,39 +113,3 @@ def ref_end(text: str, start: int) -> int:
             return -1
         i += 1
     return -1
-
-
-def expand(text: str, value_of: Callable[[str], str | None]) -> str:
-    """Replace each `${inner}` by `value_of(inner)` in one left-to-right pass (a value is never
-    expanded again); None keeps the reference as written."""
-    return expand_with_spans(text, value_of)[0]
-
-
-def expand_with_spans(
-    text: str, value_of: Callable[[str], str | None]
-) -> tuple[str, list[tuple[int, int, str]]]:
-    """`expand`, and where each value went: `(start, end, inner)` in the result."""
-    out: list[str] = []
-    spans: list[tuple[int, int, str]] = []
-    size = pos = 0
-    while (start := text.find("${", pos)) >= 0:
-        end = text.find("}", start + 2)
-        if end < 0:
-            break
-        out.append(text[pos:start])
-        size += start - pos
-        inner = text[start + 2 : end]
-        value = value_of(inner)
-        if value is None:
-            # Not ours: keep the `${` and look again just after it, so an unclosed `${` in
-            # some other text cannot hide a reference that follows.
-            out.append("${")
-            size += 2
-            pos = start + 2
-            continue
-        out.append(value)
-        spans.append((size, size + len(value), inner))
-        size += len(value)
-        pos = end + 1
-    out.append(text[pos:])
-    return "".join(out), spans
