@@ -89,6 +89,6 @@ def build(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each prints its ratio against a baseline measured in the same run."""
-    session.install(".")
+    session.install(".", "moto[server]")  # the s3 group's local S3-protocol server
     env = {"PYTHONHASHSEED": "0", **{k: v for k, v in os.environ.items() if k == "BENCH_SCALE"}}
     session.run("python", "benchmarks/run.py", *session.posargs, env=env)

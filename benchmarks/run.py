@@ -49,6 +49,7 @@ from _common import (
 )
 
 import postgres  # a section of its own: ruff files it with tests/postgres
+import s3
 
 GROUPS: dict[str, ModuleType] = {
     m.NAME: m
@@ -63,6 +64,7 @@ GROUPS: dict[str, ModuleType] = {
         load_modes,
         postgres,
         plugin_read,
+        s3,
     )
 }
 NOISY = 0.15  # share of the CPU other work may use before the results get a warning

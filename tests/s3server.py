@@ -9,6 +9,8 @@ port, spoken to over HTTP by s3fs exactly as a run speaks to AWS, MinIO or any S
   default credential chain); `server.filesystem()` an s3fs filesystem for the test's own checks.
 - `server.bucket()` makes a bucket with a fresh name and removes it, with every object in it,
   afterwards.
+- `CuttingProxy(server.port, cut_after=...)`: the server as a client sees it when it stops in
+  the middle of a transfer, while the server itself keeps its objects (fault tests).
 
 `tests/conftest.py` provides `s3_server` (one server per test session and worker) and
 `s3_bucket` (a fresh bucket per test) from this module.
@@ -21,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -148,3 +151,94 @@ def moto_server() -> Iterator[MotoServer]:
         yield server
     finally:
         server.stop()
+
+
+class CuttingProxy:
+    """A TCP proxy in front of a server that can be cut like a pulled cable: once
+    `cut_after` bytes have gone from clients to the server, every open connection is closed and
+    new ones are refused until `resume()` (or for `down_for` seconds, when given). What a client
+    sees is an S3 server stopped mid-transfer; the server behind keeps what it had, so a test
+    can check that a failed upload changed nothing."""
+
+    def __init__(self, upstream_port: int, cut_after: int, down_for: float | None = None) -> None:
+        self.upstream_port = upstream_port
+        self.cut_after = cut_after
+        self.down_for = down_for
+        self.port = free_port()
+        self.sent = 0
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._conns: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._listen()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _listen(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, counted: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+                if counted:
+                    with self._lock:
+                        self.sent += len(data)
+                        over = self.cut_after >= 0 and self.sent >= self.cut_after
+                    if over:
+                        self.cut()
+                        return
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def cut(self, *, counted: bool = True) -> None:
+        """Close every connection and stop listening (once per `resume`)."""
+        with self._lock:
+            if self._listener is None:
+                return
+            self.cuts += counted
+            self.cut_after = -1
+            listener, self._listener = self._listener, None
+            conns, self._conns = self._conns, []
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (Linux)
+        listener.close()
+        for sock in conns:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        if self.down_for is not None and counted:
+            threading.Timer(self.down_for, self.resume).start()
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                return
+        self._listen()
+
+    def close(self) -> None:
+        self.cut(counted=False)

@@ -4,43 +4,13 @@ or the AWS environment, and S3's own errors for a missing bucket or key."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
+from s3pipelines import lake, project, put, put_table, run
 
 from helpers import sql, sqlflowc
 from s3server import SECRET_KEY, MotoServer
-
-
-def put(server: MotoServer, uri: str, data: bytes) -> None:
-    server.filesystem().pipe_file(uri.removeprefix("s3://"), data)
-
-
-def put_table(server: MotoServer, uri: str, select: str, fmt: str, tmp: Path) -> None:
-    local = tmp / f"upload.{fmt}"
-    duckdb.sql(f"COPY ({select}) TO '{local}' (FORMAT {fmt})")
-    put(server, uri, local.read_bytes())
-
-
-def project(tmp: Path, pipeline: str, connections: dict[str, Any] | None = None) -> Path:
-    (tmp / "pipelines").mkdir(exist_ok=True)
-    (tmp / "profiles").mkdir(exist_ok=True)
-    profile = {"engine": {"path": "target/dev.duckdb"}, "connections": connections or {}}
-    (tmp / "profiles" / "dev.yml").write_text(json.dumps(profile))
-    path = tmp / "pipelines" / "p.sf"
-    path.write_text(pipeline)
-    return path
-
-
-def run(path: Path, *args: str) -> Any:
-    return sqlflowc("run", str(path), *args)
-
-
-def lake(server: MotoServer) -> dict[str, Any]:
-    return {"lake": {"type": "s3", **server.params}}
 
 
 def test_parquet_path_on_s3_with_a_profile_connection(
@@ -145,3 +115,23 @@ def test_missing_bucket_and_key_fail_at_once_with_s3s_words(
     result = run(path)
     assert result.exit_code != 0
     assert f"no object `s3://{s3_bucket}/missing.parquet`" in result.output
+
+
+def test_connect_test_lists_buckets_and_objects(
+    s3_server: MotoServer, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(s3_server, f"s3://{s3_bucket}/a/x.csv", b"id\n1\n")
+    connections = {**lake(s3_server), "inbox": {"type": "s3", **s3_server.params}}
+    connections["inbox"]["bucket"] = s3_bucket
+    connections["wrong"] = {**connections["inbox"], "bucket": "no-such-bucket-here"}
+    project(tmp_path, "", connections)
+    monkeypatch.chdir(tmp_path)
+    result = sqlflowc("connect", "test", "lake")
+    assert result.exit_code == 0, result.output
+    assert s3_bucket in result.output and SECRET_KEY not in result.output
+    result = sqlflowc("connect", "test", "inbox")
+    assert result.exit_code == 0, result.output
+    assert f"{s3_bucket}/a" in result.output
+    result = sqlflowc("connect", "test", "wrong")
+    assert result.exit_code == 1, result.output
+    assert "NoSuchBucket" in result.output and SECRET_KEY not in result.output

@@ -5,8 +5,8 @@ run's DuckDB connection under a protocol of its own.
   none are given), made once per process and credential set. Its protocol is `s3` followed by
   a digest of the credentials (`s3c1a2b3c4d`), so two connections with different keys can be
   registered on one DuckDB connection side by side; `duckdb_path` rewrites `s3://b/k` to it and
-  `shown` rewrites DuckDB's messages back. s3fs retries a failed request once; the step's
-  `retries` do the rest, each reported.
+  `shown` rewrites DuckDB's messages back. Neither s3fs nor botocore retries a failed request:
+  the step's `retries` do, each reported.
 - Reads are positional and thread-safe. DuckDB reads one file from several threads through the
   same handle, as `seek` then `read` — two calls, between which s3fs releases the GIL while it
   waits on the network — so s3fs's own buffered file can hand one thread another's bytes.
@@ -125,7 +125,7 @@ def filesystem_for(creds: S3Credentials) -> RunFileSystem:
             use_listings_cache=False,
             default_block_size=BLOCK_SIZE,
         )
-        fs.retries = 2  # s3fs's own retries of one request; the step's retries do the rest
+        fs.retries = 1  # one attempt per request: the step retries, and reports each retry
         fs.errors = []
         _made[digest] = fs
         return fs
