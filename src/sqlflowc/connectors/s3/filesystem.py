@@ -12,9 +12,10 @@ run's DuckDB connection under a protocol of its own.
   waits on the network — so s3fs's own buffered file can hand one thread another's bytes.
   `ObjectReader` keeps each thread's sought position apart (a plain `read` goes on where the
   last read ended, as DuckDB's sequential readers expect) and fetches the object in large blocks
-  (`BLOCK_SIZE`, one ranged GET each; the whole object at once when it is not much larger), a
-  few kept, each fetched once under a lock. A sequential reader (CSV, JSON) gets the next block
-  fetched in the background while it parses the current one. Large blocks matter: S3-protocol
+  (`BLOCK_SIZE`, one ranged GET each; the whole object at once when it is not much larger),
+  each fetched once under a lock; the filesystem keeps the last few (`Blocks`), so the schema
+  discovery before a load and the load itself share them. The next block is fetched in the
+  background while DuckDB parses the current one. Large blocks matter: S3-protocol
   servers answer each GET with a fixed cost, and some (moto) read the whole object for each.
 - Errors raised inside DuckDB's calls are kept (`errors`), so the runtime can tell the user
   S3's own account (`NoSuchKey`, a refused connection) rather than DuckDB's wrapper of it.
@@ -36,8 +37,8 @@ from sqlflowc.connectors.s3.params import S3Credentials
 
 __all__ = ["BLOCK_SIZE", "ObjectReader", "RunFileSystem", "filesystem_for"]
 
-BLOCK_SIZE = 32 * 2**20
-BLOCKS_KEPT = 3
+BLOCK_SIZE = 64 * 2**20
+BLOCKS_KEPT = 4  # per filesystem: at most 256 MB held
 CONNECT_TIMEOUT = 10  # seconds
 READ_TIMEOUT = 120
 
@@ -51,6 +52,7 @@ class RunFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     protocol: tuple[str, ...] = ("s3",)
     errors: list[BaseException]
+    blocks: Blocks
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> Any:
@@ -127,6 +129,7 @@ def filesystem_for(creds: S3Credentials) -> RunFileSystem:
         )
         fs.retries = 1  # one attempt per request: the step retries, and reports each retry
         fs.errors = []
+        fs.blocks = Blocks()
         _made[digest] = fs
         return fs
 
@@ -137,11 +140,11 @@ class ObjectReader:
     def __init__(self, fs: RunFileSystem, path: str) -> None:
         self.fs = fs
         self.path = path
-        self.size = int(fs.info(path)["size"])
+        info = fs.info(path)
+        self.size = int(info["size"])
+        self.version = str(info.get("ETag") or info.get("LastModified") or "")
         whole = self.size <= BLOCK_SIZE + BLOCK_SIZE // 2
         self.block = max(self.size, 1) if whole else BLOCK_SIZE
-        self._blocks: OrderedDict[int, Future[bytes]] = OrderedDict()
-        self._lock = threading.Lock()
         self._local = threading.local()
         self._pos = 0
         self.closed = False
@@ -189,8 +192,6 @@ class ObjectReader:
 
     def close(self) -> None:
         self.closed = True
-        with self._lock:
-            self._blocks.clear()
 
     def __enter__(self) -> ObjectReader:
         return self
@@ -201,32 +202,48 @@ class ObjectReader:
     # Blocks.
 
     def _get(self, index: int) -> bytes:
-        with self._lock:
+        blocks = self.fs.blocks
+        with blocks.lock:
             future = self._future(index)
-            if index + 1 < self._count() and (index + 1) not in self._blocks:
+            if index + 1 < self._count():
                 self._future(index + 1)  # read ahead while this block is parsed
         try:
             return future.result()
         except BaseException as err:
-            with self._lock:
-                if self._blocks.get(index) is future:
-                    del self._blocks[index]
+            with blocks.lock:
+                if blocks.kept.get(self._key(index)) is future:
+                    del blocks.kept[self._key(index)]
             self.fs.errors.append(err)
             raise
 
+    def _key(self, index: int) -> tuple[str, str, int, int]:
+        return (self.path, self.version, self.size, index)
+
     def _future(self, index: int) -> Future[bytes]:
-        """Block `index`, fetched once (caller holds the lock)."""
-        future = self._blocks.get(index)
+        """Block `index`, fetched once (caller holds the blocks' lock)."""
+        kept = self.fs.blocks.kept
+        key = self._key(index)
+        future = kept.get(key)
         if future is not None:
-            self._blocks.move_to_end(index)
+            kept.move_to_end(key)
             return future
         start = index * self.block
         end = min(self.size, start + self.block)
         future = _prefetch.submit(self.fs.cat_file, self.path, start=start, end=end)
-        self._blocks[index] = future
-        while len(self._blocks) > BLOCKS_KEPT:
-            self._blocks.popitem(last=False)
+        kept[key] = future
+        while len(kept) > BLOCKS_KEPT:
+            kept.popitem(last=False)
         return future
 
     def _count(self) -> int:
         return (self.size + self.block - 1) // self.block
+
+
+class Blocks:
+    """The blocks a filesystem fetched lately, shared by its readers: a schema discovery's
+    first block is the load's too. Keyed by the object's ETag as well, so an object
+    rewritten since is fetched again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.kept: OrderedDict[tuple[str, str, int, int], Future[bytes]] = OrderedDict()
