@@ -34,7 +34,7 @@ from sqlflowc.cli_common import (
 )
 from sqlflowc.cli_connect import connect_group
 from sqlflowc.cli_run import run_cmd
-from sqlflowc.cli_runs import runs_cmd, status_cmd
+from sqlflowc.cli_runs import report_cmd, runs_cmd, status_cmd
 from sqlflowc.cli_schema import schema_group
 from sqlflowc.cli_text import EXAMPLES
 from sqlflowc.cli_udf import udf_group
@@ -305,6 +305,7 @@ def init_cmd(directory: Path) -> None:
 cli.add_command(run_cmd)
 cli.add_command(runs_cmd)
 cli.add_command(status_cmd)
+cli.add_command(report_cmd)
 cli.add_command(cache_group)
 cli.add_command(schema_group)
 cli.add_command(udf_group)

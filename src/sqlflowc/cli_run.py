@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sqlflowc.backend.plan import Plan
     from sqlflowc.runtime.report import RunEvent, RunResult
     from sqlflowc.runtime.resume import ResumePoint
+    from sqlflowc.runtime.run_records import RunInfo
     from sqlflowc.source import SourceMap
 
 
@@ -96,6 +97,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="With --resume: resume even though the plan changed since that run.",
 )
+@click.option(
+    "--metrics-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=lambda _ctx, _param, value: _metrics_path(value),
+    help="Write the run's metrics to FILE when it ends: Prometheus text (FILE.prom, for "
+    "node_exporter's textfile collector) or JSON lines (FILE.jsonl).",
+    show_default="no metrics file",
+)
 @compile_options
 def run_cmd(
     targets: tuple[Path, ...],
@@ -108,6 +117,7 @@ def run_cmd(
     engine: str | None,
     resume: str | None,
     force: bool,
+    metrics_out: Path | None,
     var_pairs: tuple[str, ...],
     vars_json: str | None,
     profile: str | None,
@@ -132,6 +142,7 @@ def run_cmd(
         fmt,
         resume=resume,
         force=force,
+        metrics_out=metrics_out,
         engine=engine,
         use_cache=use_cache,
     )
@@ -180,6 +191,7 @@ class _RunSettings:
     use_cache: bool = True
     resume: str | None = None  # "": the latest run
     force: bool = False
+    metrics_out: Path | None = None
     records: list[dict[str, Any]] = field(default_factory=list)  # of the runs, for json
     engine: str | None = None
 
@@ -258,8 +270,18 @@ def _run_one(
         reused=reused,
         resumed_from=resumed_from,
     )
-    if settings.fmt == "json":
-        settings.records.append(_record_json(plan, result.run_id))
+    if settings.fmt == "json" or settings.metrics_out is not None:
+        record = _record(plan, result.run_id)
+        if settings.fmt == "json":
+            settings.records.append(
+                record.to_json() if record else {"run_id": result.run_id, "status": "unknown"}
+            )
+        if settings.metrics_out is not None and record is not None:
+            from sqlflowc.fileio import write_text_atomic
+            from sqlflowc.run_metrics import format_for, metrics_text
+
+            fmt = format_for(settings.metrics_out) or "prom"
+            write_text_atomic(settings.metrics_out, metrics_text(record, fmt))
     return _report_run(result, plan, sources, settings), used
 
 
@@ -277,12 +299,21 @@ def _resume_point(plan: Plan, database: str, settings: _RunSettings) -> ResumePo
         return None
 
 
-def _record_json(plan: Plan, run_id: str) -> dict[str, Any]:
+def _record(plan: Plan, run_id: str) -> RunInfo | None:
     from sqlflowc.runtime.ledger import runs_dir
     from sqlflowc.runtime.run_records import find_run
 
-    record = find_run(runs_dir(plan.project_dir), run_id)
-    return record.to_json() if record is not None else {"run_id": run_id, "status": "unknown"}
+    return find_run(runs_dir(plan.project_dir), run_id)
+
+
+def _metrics_path(value: Path | None) -> Path | None:
+    """`--metrics-out` must end in `.prom` or `.jsonl` (the format follows)."""
+    if value is not None and value.suffix.lower() not in (".prom", ".jsonl"):
+        raise click.BadParameter(
+            f"{value} ends in neither .prom (Prometheus text) nor .jsonl (JSON lines)",
+            param_hint="--metrics-out",
+        )
+    return value
 
 
 def _print_event(event: RunEvent, settings: _RunSettings) -> None:

@@ -61,17 +61,24 @@ EXAMPLES = {
         "sqlflowc run pipelines/example.sf --format json > target/last_run.json",
         "sqlflowc run pipelines/example.sf --engine spark",
         "sqlflowc run pipelines/example.sf --resume",
+        "sqlflowc run pipelines/example.sf --metrics-out target/metrics/example.prom",
         "sqlflowc run pipelines/example.sf --resume 20260106T040553Z-3f9a1c --force",
     ),
     "runs": _examples(
         "sqlflowc runs",
         "sqlflowc runs --limit 5 --pipeline pipelines/example.sf",
         "sqlflowc runs --format json",
+        "sqlflowc runs --compare --pipeline pipelines/example.sf --baseline 5",
+    ),
+    "report": _examples(
+        "sqlflowc report",
+        "sqlflowc report 20260106T040553Z-3f9a1c -o target/report.html",
     ),
     "status": _examples(
         "sqlflowc status",
         "sqlflowc status 20260106T040553Z-3f9a1c",
         "sqlflowc status 20260106T04 --format json",
+        "sqlflowc status --compare",
     ),
     "fmt": _examples(
         "sqlflowc fmt pipelines/",

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlflowc.backend.plan import (
     CreateTable,
@@ -27,7 +27,7 @@ from sqlflowc.backend.plan import (
 )
 from sqlflowc.graph_layout import Layout, Route, layered_layout
 
-__all__ = ["KINDS", "box_width", "to_html"]
+__all__ = ["KINDS", "box_width", "dag_svg", "to_html"]
 
 # Kind → (fill colour, what the legend says).
 KINDS: dict[str, tuple[str, str]] = {
@@ -76,14 +76,26 @@ def _lines(step: Step) -> tuple[str, str]:
     return _cut(" · ".join(tags)), _cut(step_target(step) or step.id)
 
 
+def dag_svg(plan: Plan, states: Mapping[str, str] | None = None) -> str:
+    """The plan's graph as an SVG element, as the page draws it; with `states` (step id →
+    state), each box's group also has the class `state-<state>` (for a run report)."""
+    lines = {step.id: _lines(step) for step in plan.steps}
+    return _svg(plan.steps, lines, _layout(plan, lines), states or {})
+
+
+def _layout(plan: Plan, lines: Mapping[str, tuple[str, str]]) -> Layout:
+    widths = {sid: box_width(*text) for sid, text in lines.items()}
+    edges = [(dep, step.id) for step in plan.steps for dep in step.depends_on]
+    return layered_layout(
+        [step.id for step in plan.steps], widths, edges, height=BOX_H, gap_x=28, gap_y=52
+    )
+
+
 def to_html(plan: Plan) -> str:
     """The page (see the module docstring)."""
     lines = {step.id: _lines(step) for step in plan.steps}
-    widths = {sid: box_width(*text) for sid, text in lines.items()}
     edges = [(dep, step.id) for step in plan.steps for dep in step.depends_on]
-    layout = layered_layout(
-        [step.id for step in plan.steps], widths, edges, height=BOX_H, gap_x=28, gap_y=52
-    )
+    layout = _layout(plan, lines)
     title = html.escape(plan.pipeline)
     n = len(plan.steps)
     kinds = [k for k in KINDS if any(step.kind == k for step in plan.steps)]
@@ -92,7 +104,7 @@ def to_html(plan: Plan) -> str:
         f"<b>{k}</b> {html.escape(KINDS[k][1])}</li>"
         for k in kinds
     )
-    svg = _svg(plan.steps, lines, layout)
+    svg = _svg(plan.steps, lines, layout, {})
     deps = f"{len(edges)} dependenc{'ies' if len(edges) != 1 else 'y'}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -134,7 +146,12 @@ svg {{ display: block; }}
 _MONO = '"DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, "Courier New", monospace'
 
 
-def _svg(steps: Sequence[Step], lines: dict[str, tuple[str, str]], layout: Layout) -> str:
+def _svg(
+    steps: Sequence[Step],
+    lines: Mapping[str, tuple[str, str]],
+    layout: Layout,
+    states: Mapping[str, str],
+) -> str:
     width, height = round(layout.width), round(layout.height)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -156,8 +173,10 @@ def _svg(steps: Sequence[Step], lines: dict[str, tuple[str, str]], layout: Layou
         )
         fill = KINDS.get(step.kind, ("#eeeeee", ""))[0]
         cx = round(box.center, 1)
+        state = states.get(step.id)
+        css = f"node state-{html.escape(state)}" if state else "node"
         parts.append(
-            f'<g class="node" data-step="{html.escape(step.id)}"><title>{tip}</title>'
+            f'<g class="{css}" data-step="{html.escape(step.id)}"><title>{tip}</title>'
             f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" '
             f'rx="7" fill="{fill}"/>'
             f'<text class="kind" x="{cx}" y="{box.y + 18:.1f}">{html.escape(kind)}</text>'
