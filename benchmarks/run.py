@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import big_run
 import compile_large
 import compile_small
+import ledger
 import load_modes
 import per_statement
 import plugin_read
@@ -59,6 +60,7 @@ GROUPS: dict[str, ModuleType] = {
         compile_small,
         compile_large,
         per_statement,
+        ledger,
         big_run,
         udfs,
         load_modes,
