@@ -13,7 +13,7 @@ from sqlflowc.diagnostics import Code, Diagnostic, Reporter
 from sqlflowc.ir import ast
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.fold_conditionals import MAX_DEPTH, fold_conditionals
-from sqlflowc.passes.resolve_variables import resolve_variables
+from sqlflowc.passes.lower_program import lower_program
 from sqlflowc.syntax.lower import parse_pipeline
 
 
@@ -317,13 +317,13 @@ def test_set_value_types() -> None:
     assert fold(text)[0][-1] == "SELECT 1"
 
 
-def test_broken_set_is_left_to_resolve_variables() -> None:
+def test_broken_set_is_left_to_lower_program() -> None:
     text = "SET a = '${nope}'; IF ${a} = 'x' THEN SELECT 1; END IF; SELECT 2;"
     pipeline, ctx = _context(text)
     folded = fold_conditionals(pipeline, ctx)
     assert ctx.reporter.diagnostics == []  # the IF depending on it keeps no branch, silently
     assert len(folded.statements) == 2
-    resolve_variables(folded, ctx)
+    lower_program(folded, ctx)
     assert [d.message for d in ctx.reporter.diagnostics] == ["unknown variable `nope`"]
 
 
@@ -442,7 +442,7 @@ def test_inactive_branches_are_not_validated() -> None:
     SELECT 1;
     """
     pipeline, ctx = _context(text)
-    program = resolve_variables(fold_conditionals(pipeline, ctx), ctx)
+    program = lower_program(fold_conditionals(pipeline, ctx), ctx)
     assert ctx.reporter.diagnostics == []
     assert len(program.statements) == 1
 

@@ -1,5 +1,5 @@
 """Variables: resolution order, typed values, verbatim splicing, secrets, origin
-mapping, and the resolved program `resolve_variables` builds. The one-statement guard is in
+mapping, and the resolved program `lower_program` builds. The one-statement guard is in
 tests/test_splices.py."""
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Reporter, rende
 from sqlflowc.ir import ast, program
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.fold_conditionals import fold_conditionals
-from sqlflowc.passes.resolve_variables import resolve_variables
+from sqlflowc.passes.lower_program import lower_program
+from sqlflowc.passes.mask_secrets import mask_secrets
 from sqlflowc.passes.variables import Scope, is_secret_name, loose_value, value_text
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.syntax.lower import parse_pipeline
 
 
 def compile_text(text: str, **settings: Any) -> tuple[program.Program | None, PassContext]:
-    """The program after lowering (no program passes), or None after errors in `ctx`."""
+    """The program after lowering and masking secrets, or None after errors in `ctx`."""
     ctx = compile_context(project_dir=Path("/project"), **settings)
     surface = parse(text, "main.sf", sources=ctx.sources, reporter=ctx.reporter)
     try:
-        return to_program(surface, ctx, program_passes=()), ctx
+        return to_program(surface, ctx, program_passes=(mask_secrets,)), ctx
     except CompileError:
         return None, ctx
 
@@ -475,7 +476,7 @@ def test_variables_and_labels_are_deterministic() -> None:
     first, ctx = compile_text(text, cli_vars={"a": 1, "b": "x"})
     assert first is not None
     ctx.labels[0] = "main"
-    again = resolve_variables(fold_conditionals(parse_again(text), ctx), ctx)
+    again = lower_program(fold_conditionals(parse_again(text), ctx), ctx)
     assert list(first.variables.items()) == [("a", 1), ("b", "x"), ("c", 3)]
     assert again.variables == first.variables
     assert again.labels == {0: "main"}
@@ -495,5 +496,5 @@ def test_include_or_if_reaching_the_pass_is_an_internal_error() -> None:
     pipeline = parse_pipeline(text, file_id, reporter)
     assert pipeline is not None
     ctx = PassContext(sources=sources, reporter=reporter, project_dir=Path("."))
-    resolve_variables(pipeline, ctx)
+    lower_program(pipeline, ctx)
     assert [d.code for d in reporter.diagnostics] == [Code.INTERNAL, Code.INTERNAL]

@@ -33,8 +33,9 @@ from sqlflowc.passes.check_splices import check_splices
 from sqlflowc.passes.context import PassContext
 from sqlflowc.passes.expand_includes import expand_includes
 from sqlflowc.passes.fold_conditionals import fold_conditionals
+from sqlflowc.passes.lower_program import lower_program
+from sqlflowc.passes.mask_secrets import mask_secrets
 from sqlflowc.passes.resolve_udfs import resolve_udfs
-from sqlflowc.passes.resolve_variables import resolve_variables
 from sqlflowc.passes.unused_variables import record_used_variables, unused_warnings
 from sqlflowc.runner import database_path, project_catalog, run
 from sqlflowc.source import SourceMap
@@ -71,8 +72,9 @@ SURFACE_PASSES: tuple[SurfacePass, ...] = (
     record_used_variables,  # every variable name any branch uses, for the unused-`--var` warning
     fold_conditionals,  # no If: only the active branches
 )
-LOWERING: Callable[[ast.Pipeline, PassContext], ir.Program] = resolve_variables
+LOWERING: Callable[[ast.Pipeline, PassContext], ir.Program] = lower_program
 PROGRAM_PASSES: tuple[ProgramPass, ...] = (
+    mask_secrets,  # secrets in parameters and options become placeholders
     check_splices,  # no spliced value changes a SQL body's structure
     bind,  # sqlglot trees; the tables each statement reads and writes
     resolve_udfs,  # UDF calls rewritten to registered names; table UDFs become statements

@@ -7,7 +7,7 @@ unambiguous: `LAKE` finds `lake`), resolves every `${VAR}` / `${VAR|default}` in
 connection breaks nothing — and returns a `ConnectionConfig`. Problems raise `CompileError`: an
 unknown connection at `span` (the use) with "did you mean", an unset variable or a missing
 `type` at the value in the profile file. The compiler resolves `SOURCE s FROM "conn"` itself,
-with the pipeline's variables (`passes/resolve_variables.py`); `sqlflowc connect` uses this.
+with the pipeline's variables (`passes/lower_program.py`); `sqlflowc connect` uses this.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Resolved IR: no variables, no IF, no INCLUDE. SQL bodies are text after substitution plus,
 once `bind` has run, the sqlglot tree and the tables each statement reads and writes.
 
-Produced by the surface passes (`expand_includes` → `fold_conditionals` → `resolve_variables`),
+Produced by the surface passes (`expand_includes` → `fold_conditionals` → `lower_program`),
 completed by `bind`, consumed by `build_dag` and the backend.
 """
 

@@ -5,6 +5,14 @@ Ensures: every `Sql` has its sqlglot `tree` (None when sqlglot cannot parse a bo
 such a statement becomes an opaque barrier, with a warning); every statement has `reads`/`writes`
 (table keys, see `names.table_key`); SQL syntax errors are reported at their `.sf` position.
 Valid DuckDB SQL is never rejected because sqlglot cannot parse it: DuckDB's own parser decides.
+
+>>> from sqlflowc.api import compile_context, parse, to_program
+>>> ctx = compile_context()
+>>> text = "CREATE TABLE t AS SELECT * FROM a JOIN b USING (id);"
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=())
+>>> stmt = bind(prog, ctx).statements[0]
+>>> sorted(stmt.reads), sorted(stmt.writes), stmt.query.tree is not None
+(['a', 'b'], ['t'], True)
 """
 
 from __future__ import annotations

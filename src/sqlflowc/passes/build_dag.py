@@ -9,6 +9,15 @@ definition reaches itself is a cycle (SF0501). A table read but never written by
 gets a warning (it may already exist in the database), with "did you mean" when close to one
 that is written. Writing a table named like the tool's own (`names.is_reserved`:
 `_sqlflow_state`, ...) is an error (SF0505). Only the direct (non-redundant) edges are kept.
+
+>>> from sqlflowc.api import compile_context, parse, to_program
+>>> from sqlflowc.passes.bind import bind
+>>> ctx = compile_context()
+>>> text = "CREATE TABLE a AS SELECT 1 AS x; CREATE TABLE b AS SELECT 2 AS y; "
+>>> text += "CREATE TABLE c AS SELECT * FROM a, b;"
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=(bind,))
+>>> build_dag(prog, ctx).deps
+((), (), (0, 1))
 """
 
 from __future__ import annotations

@@ -25,10 +25,19 @@ ordering barrier (a statement whose effects are unknown) nothing more is checked
 found only against an accepted snapshot (the source could not be read now) is a warning: the
 source may have changed since, and the run will tell.
 
-Example (`customers` loaded from a CSV file with columns id, name):
+Example (`customers` already in the project database with columns id, name):
 
-    CREATE TABLE t AS SELECT nmae FROM customers;
-    p.sf:1:26: error[SF0711]: unknown column `nmae` ... = help: did you mean `name`?
+>>> from sqlflowc.api import PROGRAM_PASSES, compile_context, parse, to_program
+>>> from sqlflowc.schema import Column
+>>> from sqlflowc.schema.catalog import MappingCatalog
+>>> catalog = MappingCatalog({"customers": [Column("id", "INTEGER"), Column("name", "VARCHAR")]})
+>>> ctx = compile_context(catalog=catalog, verify_sql=True)
+>>> text = "CREATE TABLE t AS SELECT nmae FROM customers;"
+>>> before = PROGRAM_PASSES[: PROGRAM_PASSES.index(check_columns)]
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=before)
+>>> _ = check_columns(prog, ctx)
+>>> [(d.code.value, d.help) for d in ctx.reporter.diagnostics if d.is_error]
+[('SF0711', 'did you mean `name`?')]
 """
 
 from __future__ import annotations

@@ -4,6 +4,14 @@ Requires: a resolved program. Ensures, reporting and never raising: every declar
 a known connector type with valid parameters (and, for local files, existing input); every
 export names a known format (a connector that can be written to) with valid options and a
 target that connector can write (`Connector.check_target`).
+
+>>> from sqlflowc.api import compile_context, parse, to_program
+>>> ctx = compile_context()
+>>> text = 'SOURCE s TYPE NOPE PARAMS {}; LOAD t FROM s;'
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=())
+>>> _ = check_connectors(prog, ctx)
+>>> [d.code.value for d in ctx.reporter.diagnostics]
+['SF0901']
 """
 
 from __future__ import annotations

@@ -8,6 +8,15 @@ Requires: `bind` has run. Ensures, reporting and never raising:
   everything on every run, and only its rows inside the window are kept.
 Macros are found with sqlglot's DuckDB tokenizer, so text in strings and comments is ignored.
 The clause-level rules (MERGE needs KEY, no KEY with APPEND, ...) are checked when lowering.
+
+>>> from sqlflowc.api import compile_context, parse, to_program
+>>> from sqlflowc.passes.bind import bind
+>>> ctx = compile_context()
+>>> text = "CREATE TABLE t AS SELECT * FROM a WHERE d > @start_dt;"
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=(bind,))
+>>> _ = check_load_modes(prog, ctx)
+>>> [d.code.value for d in ctx.reporter.diagnostics]
+['SF0611']
 """
 
 from __future__ import annotations

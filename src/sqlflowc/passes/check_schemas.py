@@ -24,6 +24,18 @@ ordering barrier (whose effects are unknown) ends the replay. A query that canno
 target unknown. Nothing is written anywhere.
 
 DuckDB is imported only when the program has a non-REPLACE load.
+
+>>> from sqlflowc.api import compile_context, parse, to_program, PROGRAM_PASSES
+>>> from sqlflowc.schema import Column
+>>> from sqlflowc.schema.catalog import MappingCatalog
+>>> catalog = MappingCatalog({"t": [Column("id", "INTEGER")]})
+>>> ctx = compile_context(catalog=catalog)
+>>> text = "CREATE TABLE t MODE APPEND AS SELECT 1 AS id, 'x' AS name;"
+>>> before = PROGRAM_PASSES[: PROGRAM_PASSES.index(check_schemas)]
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=before)
+>>> _ = check_schemas(prog, ctx)
+>>> [d.code.value for d in ctx.reporter.diagnostics]
+['SF0701']
 """
 
 from __future__ import annotations

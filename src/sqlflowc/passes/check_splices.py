@@ -8,6 +8,13 @@ its own in bare SQL (`sql_splices.splice_error` has the rules). Otherwise `VARIA
 
 Bodies without a splice are not looked at, so a pipeline without `${...}` in its SQL never loads
 DuckDB here.
+
+>>> from sqlflowc.api import compile_context, parse, to_program
+>>> ctx = compile_context(cli_vars={"n": "1; DROP TABLE t"})
+>>> prog = to_program(parse("SELECT ${n};", sources=ctx.sources), ctx, program_passes=())
+>>> _ = check_splices(prog, ctx)
+>>> [d.code.value for d in ctx.reporter.diagnostics]
+['SF0202']
 """
 
 from __future__ import annotations

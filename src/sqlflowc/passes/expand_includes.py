@@ -19,6 +19,15 @@ even in a branch that will turn out inactive, so its syntax errors are always re
   `MAX_FILE_BYTES` is `INCLUDE_NOT_FOUND` (never read whole).
 - `AS alias` labels the included file: `ctx.labels[file_id] = alias`. A file included without an
   alias from a labelled file inherits that label, so nested includes stay in their group.
+
+>>> import pathlib, tempfile
+>>> from sqlflowc.api import compile_context, parse
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (root / "part.sf").write_text("CREATE TABLE t AS SELECT 1;")
+>>> ctx = compile_context(project_dir=root)
+>>> main = parse('INCLUDE "part.sf" AS part;', str(root / "main.sf"), sources=ctx.sources)
+>>> [type(s).__name__ for s in expand_includes(main, ctx).statements], ctx.labels
+(['CreateTable'], {1: 'part'})
 """
 
 from __future__ import annotations

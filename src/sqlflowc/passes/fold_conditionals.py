@@ -2,7 +2,7 @@
 
 Requires: no `ast.Include` (run `expand_includes` first).
 Ensures: no `ast.If`; the statements of each active branch stand in place of their IF, in program
-order; SET statements are kept (`resolve_variables` consumes them).
+order; SET statements are kept (`lower_program` consumes them).
 
 The walk follows program order and tracks the SETs of active code, so a SET inside an active
 branch affects later conditions and a SET in an inactive branch does not. Inactive branches are
@@ -24,8 +24,15 @@ The evaluator is a `match` over the condition nodes — never Python's `eval` or
   for type errors, which depend on values that were not needed.
 Unset variables in conditions are reported once per name, at the first use in a condition, with
 every other use in the kept statements as notes. Errors in SET values are left to
-`resolve_variables` (a condition using such a SET's variable is skipped silently: no branch kept).
+`lower_program` (a condition using such a SET's variable is skipped silently: no branch kept).
 Conditions nested deeper than `MAX_DEPTH` are rejected rather than evaluated.
+
+>>> from sqlflowc.api import compile_context, parse
+>>> ctx = compile_context(cli_vars={"env": "prod"})
+>>> text = "IF ${env} == 'prod' THEN CREATE TABLE p AS SELECT 1; "
+>>> text += "ELSE CREATE TABLE d AS SELECT 2; END IF;"
+>>> [s.table.sql for s in fold_conditionals(parse(text, sources=ctx.sources), ctx).statements]
+['p']
 """
 
 from __future__ import annotations
@@ -117,7 +124,7 @@ class _Folder:
                 case ast.If():
                     out.extend(self.fold_if(stmt))
                 case ast.Set():
-                    # Errors in a SET's value are reported by resolve_variables, with every use.
+                    # Errors in a SET's value are reported by lower_program, with every use.
                     assign_set(stmt, self.scope, UnknownVariables(), Reporter())
                     out.append(stmt)
                 case ast.Include():

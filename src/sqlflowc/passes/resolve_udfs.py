@@ -20,6 +20,15 @@ Only the call's head is rewritten in `text` and `display` (arguments stay verbat
 secret leaks into `display`); `origin` is kept in step and the tree is re-parsed.
 A bare name that is no UDF is left alone (it is a DuckDB function); a UDF named like a DuckDB
 built-in known to sqlglot (`lower`, ...) is reachable only through PYTHON_FUNC.
+
+>>> from sqlflowc.api import compile_context, parse, to_program
+>>> from sqlflowc.passes.bind import bind
+>>> ctx = compile_context()
+>>> text = 'CREATE TABLE t AS SELECT PYTHON_FUNC("python_udfs.m.f", x) FROM a;'
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=(bind,))
+>>> _ = resolve_udfs(prog, ctx)
+>>> [d.code.value for d in ctx.reporter.diagnostics]
+['SF0801']
 """
 
 from __future__ import annotations

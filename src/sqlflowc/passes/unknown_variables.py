@@ -1,5 +1,5 @@
 """Unknown variables: every use of an unset variable is collected while a pass walks the program
-(`fold_conditionals`, `resolve_variables`), then reported as one `UNKNOWN_VARIABLE` diagnostic
+(`fold_conditionals`, `lower_program`), then reported as one `UNKNOWN_VARIABLE` diagnostic
 per name, at its first use, with the other uses as notes and a hint: where the variable is set
 when that SET does not come before the use, a close name in scope, or how to pass it.
 

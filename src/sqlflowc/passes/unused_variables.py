@@ -16,6 +16,13 @@ A variable is used when anything names it, active or not:
 - a variable or bare name in an IF condition;
 - the name a SET assigns (the command line overrides that SET);
 - a `${name}` anywhere in the profile (its `variables:` and `connections:`).
+
+>>> from sqlflowc.api import compile_context, parse
+>>> ctx = compile_context()
+>>> text = "IF ${env|dev} == 'prod' THEN SELECT ${lim}; END IF;"
+>>> _ = record_used_variables(parse(text, sources=ctx.sources), ctx)
+>>> sorted(ctx.used_variables), unused_warnings(["lim", "limit"], ctx.used_variables)[0].message
+(['env', 'lim'], 'unused variable `limit`, did you mean `lim`?')
 """
 
 from __future__ import annotations

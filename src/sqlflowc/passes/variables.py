@@ -1,4 +1,4 @@
-"""The variable scope shared by `fold_conditionals` and `resolve_variables` (docs/language.md,
+"""The variable scope shared by `fold_conditionals` and `lower_program` (docs/language.md,
 "Variables").
 
 A helper for the passes, not a pass itself: it holds no IR and reports nothing on its own; an
@@ -76,6 +76,33 @@ def value_text(value: JsonData) -> str:
     return str(value)
 
 
+def record_secret(secrets: dict[str, str], name: str, text: str) -> str:
+    """Record a secret's text in `secrets` under `name` (`name#2`, ... when `name` already
+    stands for another text); the key.
+
+    >>> secrets = {"pw": "a"}
+    >>> record_secret(secrets, "pw", "b"), record_secret(secrets, "pw", "a")
+    ('pw#2', 'pw')
+    """
+    key, n = name, 1
+    while key in secrets and secrets[key] != text:
+        n += 1
+        key = f"{name}#{n}"
+    secrets[key] = text
+    return key
+
+
+def unmask(secrets: Mapping[str, str], display: str) -> str:
+    """The real text behind a display text: placeholders replaced by their secrets."""
+    return _PLACEHOLDER.sub(lambda m: secrets.get(m.group(1), m.group(0)), display)
+
+
+def is_placeholder(secrets: Mapping[str, str], value: JsonData) -> bool:
+    """True when `value` is exactly one `${key}` standing for a secret of `secrets`."""
+    match = _PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
+    return match is not None and match.group(1) in secrets
+
+
 def loose_value(text: str) -> JsonData:
     """Read unquoted text as a number, boolean or null when it looks like one, else as text."""
     stripped = text.strip()
@@ -148,11 +175,7 @@ class Scope:
     def secret_key(self, name: str, text: str, template: str | None = None) -> str:
         """Record a secret's text (and its template) and return the placeholder key that
         stands for it."""
-        key, n = name, 1
-        while key in self.secrets and self.secrets[key] != text:
-            n += 1
-            key = f"{name}#{n}"
-        self.secrets[key] = text
+        key = record_secret(self.secrets, name, text)
         if template is not None:
             self.templates[key] = template
         return key
@@ -163,12 +186,11 @@ class Scope:
 
     def unmask(self, display: str) -> str:
         """The real text behind a display text: placeholders replaced by their secrets."""
-        return _PLACEHOLDER.sub(lambda m: self.secrets.get(m.group(1), m.group(0)), display)
+        return unmask(self.secrets, display)
 
     def is_placeholder(self, value: JsonData) -> bool:
         """True when `value` is exactly one `${key}` standing for a recorded secret."""
-        match = _PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
-        return match is not None and match.group(1) in self.secrets
+        return is_placeholder(self.secrets, value)
 
     # -------------------------------------------------------------- lookup
 

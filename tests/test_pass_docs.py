@@ -1,0 +1,34 @@
+"""Every pass states its contract in its module docstring with a runnable `>>>` example, and the
+examples hold (pytest's doctest runner, as `pytest --doctest-modules src/sqlflowc/passes` would
+run them)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+from sqlflowc import api
+
+PASSES = [*api.SURFACE_PASSES, api.LOWERING, *api.PROGRAM_PASSES]
+
+
+@pytest.mark.parametrize("pass_", PASSES, ids=[p.__name__ for p in PASSES])
+def test_every_pass_has_a_contract_and_an_example_that_holds(pass_: object) -> None:
+    module = importlib.import_module(pass_.__module__)
+    doc = module.__doc__ or ""
+    assert "Requires" in doc or "Ensures" in doc, f"{module.__name__}: no contract"
+    examples = [
+        ex
+        for test in doctest.DocTestFinder().find(module)
+        if test.name.split(".")[-1] in (module.__name__.split(".")[-1], pass_.__name__)  # type: ignore[attr-defined]
+        for ex in test.examples
+    ]
+    assert examples, f"{module.__name__}: no >>> example for {pass_.__name__}"  # type: ignore[attr-defined]
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_the_api_examples_hold() -> None:
+    assert doctest.testmod(api).failed == 0
