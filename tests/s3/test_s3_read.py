@@ -135,3 +135,24 @@ def test_connect_test_lists_buckets_and_objects(
     result = sqlflowc("connect", "test", "wrong")
     assert result.exit_code == 1, result.output
     assert "NoSuchBucket" in result.output and SECRET_KEY not in result.output
+
+
+def test_an_s3_sources_schema_is_discovered_before_its_data_moves(
+    s3_server: MotoServer, s3_bucket: str, tmp_path: Path
+) -> None:
+    uri = f"s3://{s3_bucket}/in/orders.parquet"
+    put_table(s3_server, uri, "SELECT i AS id, 'n' AS name FROM range(3) t(i)", "parquet", tmp_path)
+    path = project(
+        tmp_path,
+        f'SOURCE o TYPE PARQUET PARAMS {{"path": "{uri}", "connection": "lake", '
+        '"schema_drift": "fail"};\nLOAD orders FROM o;\n',
+        lake(s3_server),
+    )
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    put_table(s3_server, uri, "SELECT 'x' || i AS id FROM range(5) t(i)", "parquet", tmp_path)
+    result = run(path)
+    assert result.exit_code != 0
+    assert "SF0709" in result.output and "name" in result.output, result.output
+    db = tmp_path / "target" / "dev.duckdb"
+    assert sql(db, "SELECT count(*) FROM orders") == [(3,)]  # nothing moved
