@@ -19,8 +19,8 @@ Contract of `Ledger`:
 - Each line is written with one `write(2)` on a file opened with `O_APPEND` before the run goes
   on, so a process killed at any moment (`kill -9`) leaves every event so far in the file, and
   at worst a last line cut short, which readers ignore. The file is `fsync`ed when the run
-  starts and when it ends (not per step: that costs milliseconds), so a crash of the machine
-  itself may lose the lines of the steps in between.
+  ends (not per step, nor at the start: each costs milliseconds, tens on a busy disk), so a
+  crash of the machine itself may lose the lines of a run not yet ended.
 - Thread-safe: events may come from several threads at once; one lock orders the lines.
 - Variables are recorded with the values of secrets (the plan's `secret_vars`, and names that
   look like secrets: `password`, `token`, `secret`, `key`...) shown as `***`.
@@ -69,7 +69,17 @@ def runs_dir(project_dir: Path | str) -> Path:
 def plan_fingerprint(plan: Plan) -> str:
     """A short hash of the plan's JSON form: the same pipeline, variables and profile give the
     same fingerprint; any change to what would run gives another."""
-    return hashlib.sha256(plan.to_json().encode("utf-8")).hexdigest()[:16]
+    return _fingerprint(_compact_json(plan))
+
+
+def _compact_json(plan: Plan) -> str:
+    """The plan's JSON without indentation: `json` encodes it in C (indented, in Python, it
+    takes a third of a millisecond per step)."""
+    return json.dumps(plan.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def mask_variables(plan: Plan) -> dict[str, Any]:
@@ -146,6 +156,7 @@ class Ledger:
         plan = self.plan
         self.run_id = run.run_id
         pid = os.getpid()
+        plan_json = _compact_json(plan)
         header = {
             "event": "run_start",
             "run_id": run.run_id,
@@ -153,7 +164,7 @@ class Ledger:
             "project_dir": plan.project_dir,
             "database": run.database,
             "profile": self.profile,
-            "fingerprint": plan_fingerprint(plan),
+            "fingerprint": _fingerprint(plan_json),
             "variables": mask_variables(plan),
             "resumed_from": self.resumed_from,
             "pid": pid,
@@ -175,7 +186,7 @@ class Ledger:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 from sqlflowc.fileio import write_text_atomic
 
-                write_text_atomic(self.directory / f"{run.run_id}.plan.json", plan.to_json())
+                write_text_atomic(self.directory / f"{run.run_id}.plan.json", plan_json)
                 self.path = self.directory / f"{run.run_id}.jsonl"
                 flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
                 self._fd = os.open(self.path, flags, 0o644)
@@ -185,7 +196,6 @@ class Ledger:
             self._write(header)
             for step_id, earlier in self.reused.items():
                 self._write({"event": "step_reused", "step": step_id, "from_run": earlier})
-            self._sync()
 
     def on_step_start(self, step: StepRecord) -> None:
         with self._lock:
