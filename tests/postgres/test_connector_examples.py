@@ -73,10 +73,25 @@ def test_warehouse_to_lake_and_back(
     assert "4 rows (inserted 0, updated 4)" in again.stdout
     assert pg_db.rows("SELECT * FROM daily_revenue ORDER BY day, region") == DAILY
 
-    # the connection the pipelines use answers `connect test`
+    # the connections the pipelines use answer `connect test`
     tested = sqlflowc_process("connect", "test", "warehouse", cwd=project, env=env)
     assert tested.returncode == 0, tested.stderr
     assert "public.daily_revenue" in tested.stdout and "public.orders" in tested.stdout
+    lake_test = sqlflowc_process("connect", "test", "lake", cwd=project, env=env)
+    assert lake_test.returncode == 0, lake_test.stderr
+    assert lake_test.stdout.startswith("ok: connection `lake` (S3, profile dev)\n")
+    assert f"    {s3_bucket}\n" in lake_test.stdout
+    source = ("daily_revenue_lake", "--pipeline", pipelines[-1])
+    found = sqlflowc_process("connect", "test", *source, *bucket, cwd=project, env=env)
+    assert found.returncode == 0, found.stderr
+    assert f"    s3://{s3_bucket}/daily/daily_revenue.parquet\n" in found.stdout
+    gone = ("--var", f"lake_bucket={s3_bucket}-gone")
+    missing = sqlflowc_process("connect", "test", *source, *gone, cwd=project, env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: source `daily_revenue_lake` (PARQUET, ")
+    assert "does not exist" in missing.stderr
+    for output in (lake_test, found, missing):
+        assert s3_server.env["AWS_SECRET_ACCESS_KEY"] not in output.stdout + output.stderr
 
 
 def test_an_unreachable_warehouse_fails_cleanly(project: Path) -> None:
