@@ -26,14 +26,22 @@ def _pytest(session: nox.Session, *args: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite without the tests marked `slow` (those run in `slow`; CI runs both)."""
-    _pytest(session, "-m", "not slow")
+    """The test suite without the tests marked `slow` or `spark` (CI runs all three sessions)."""
+    _pytest(session, "-m", "not slow and not spark")
 
 
 @nox.session
 def slow(session: nox.Session) -> None:
     """The tests marked `slow`: grammar fuzzing, whole documented sessions, large kills."""
     _pytest(session, "-m", "slow")
+
+
+@nox.session
+def spark(session: nox.Session) -> None:
+    """The tests marked `spark`: the Spark engine on one shared local[2] session (Java 17+)."""
+    session.install("-e", ".[test,spark]")
+    env = {"HYPOTHESIS_PROFILE": "ci"}
+    session.run("pytest", "-q", "-m", "spark", "-p", "no:xdist", *session.posargs, env=env)
 
 
 @nox.session

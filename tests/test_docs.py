@@ -265,10 +265,12 @@ def test_readme_setup_commands() -> None:
     assert _code_blocks(setup, "sh") == [
         "python3 -m venv .venv && .venv/bin/pip install -e . && "
         ".venv/bin/sqlflowc run examples/quickstart/pipelines/quickstart.sf\n",
-        "python3 -m venv .venv && .venv/bin/pip install nox && .venv/bin/nox -s tests slow\n",
+        "python3 -m venv .venv && .venv/bin/pip install nox && .venv/bin/nox -s tests slow spark\n",
     ]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert re.search(r"/nox -s tests slow\s*$", ci, flags=re.M), "CI must run what README gives"
+    assert re.search(r"/nox -s tests slow spark\s*$", ci, flags=re.M), (
+        "CI must run what README gives"
+    )
     assert (ROOT / "examples" / "quickstart" / "pipelines" / "quickstart.sf").is_file()
 
 

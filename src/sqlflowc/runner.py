@@ -73,15 +73,10 @@ def run(
     from sqlflowc.runtime.drift import SchemaCapture
     from sqlflowc.runtime.executor import run_plan
 
-    if plan.engine != "duckdb":
-        from sqlflowc.diagnostics import Code
-        from sqlflowc.runtime.report import Failure, RunResult
-
-        message = f"this sqlflowc cannot run a plan for {plan.engine} yet; compile it for duckdb"
-        failure = Failure(
-            step_id=None, message=message, location=None, code=Code.ENGINE_UNAVAILABLE
-        )
-        return RunResult(database="", outcomes=(), failures=(failure,), duration_ms=0.0)
+    if plan.engine == "spark":
+        options.setdefault("engine", _spark_engine(plan, profile))
+        options["database"] = options["engine"].description
+        capture_schemas = False  # schema snapshots are taken on DuckDB runs only
 
     if capture_schemas:
         options["schemas"] = SchemaCapture(
@@ -154,3 +149,16 @@ def _recorded_run(
         "and free space",
     )
     return dataclasses.replace(result, warnings=(*result.warnings, problem))
+
+
+def _spark_engine(plan: Plan, profile: Profile | None) -> Any:
+    """The Spark engine of the profile (its master, warehouse and settings), or the default
+    one (`local[*]`, the project's target/spark-warehouse) when the profile is not Spark's."""
+    from sqlflowc.profiles import DEFAULT_MASTER, DEFAULT_WAREHOUSE
+    from sqlflowc.runtime.spark import SparkEngine
+
+    if profile is not None and profile.engine.type == "spark":
+        engine = profile.engine
+        return SparkEngine(engine.master, engine.warehouse, engine.conf)
+    warehouse = str(Path(plan.project_dir) / DEFAULT_WAREHOUSE)
+    return SparkEngine(DEFAULT_MASTER, warehouse, {})

@@ -48,6 +48,7 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.engine import Engine, EngineUnavailable
 from sqlflowc.runtime.hooks import Hooks, RunRecord, StepRecord, StepState
 from sqlflowc.runtime.report import (
     EventKind,
@@ -99,12 +100,15 @@ def run_plan(
     schemas: SchemaCapture | None = None,
     already_done: frozenset[str] = frozenset(),
     mark_commits: bool = False,
+    engine: Engine | None = None,
 ) -> RunResult:
     """Execute `plan` on the DuckDB database `database`; see the module docstring.
 
     `on_connect` is called with the open connection before the first step (to register UDFs
     or filesystems); a `duckdb.Error` it raises is reported like a database that cannot open.
     `schemas` captures the schema of each source before its load and of each table written.
+    `engine` runs the plan on another engine than DuckDB (`runtime/engine.py`, e.g. Spark);
+    `database` is then only what the run's record shows.
     `already_done` (a resumed run) names steps that succeeded in an earlier run: they are not
     run, their outcome is `DONE_EARLIER` and their event `SKIPPED`, and steps after them run.
     `mark_commits`: steps that cannot be run twice mark their commits with the run's id
@@ -147,7 +151,15 @@ def run_plan(
         return dataclasses.replace(result, warnings=(*drift, *step_warnings, *hooks.warnings))
 
     try:
-        con = _connect(database, threads, memory_limit, plan.project_dir)
+        if engine is not None:
+            con = engine.connect()
+        else:
+            con = _connect(database, threads, memory_limit, plan.project_dir)
+    except EngineUnavailable as err:
+        failure = _database_failure(vault.mask(err.message))
+        failures.append(dataclasses.replace(failure, code=Code.ENGINE_UNAVAILABLE, help=err.help))
+        _skip_all(plan.steps, "the engine could not be started", outcomes, emit)
+        return finish()
     except (duckdb.Error, OSError) as err:
         failures.append(_database_failure(vault.mask(f"cannot open database {database}: {err}")))
         _skip_all(plan.steps, "the database could not be opened", outcomes, emit)
@@ -161,7 +173,7 @@ def run_plan(
                 failures.append(_database_failure(message))
                 _skip_all(plan.steps, "the database could not be prepared", outcomes, emit)
                 return finish()
-        udfs, problem = _load_udfs(con, plan)
+        udfs, problem = engine.load_udfs(con, plan) if engine else _load_udfs(con, plan)
         if problem is not None:
             failures.append(dataclasses.replace(problem, message=vault.mask(problem.message)))
             _skip_all(plan.steps, "the Python UDFs could not be loaded", outcomes, emit)
@@ -217,7 +229,7 @@ def run_plan(
                         run_id=record.run_id, step=step, state=StepState.RUNNING, started_at=at
                     )
                 )
-            outcome = run_step(con, step, ctx)
+            outcome = engine.run_step(con, step, ctx) if engine else run_step(con, step, ctx)
             outcomes.append(outcome)
             if outcome.status is StepStatus.OK:
                 kind = EventKind.FINISHED
@@ -239,7 +251,10 @@ def run_plan(
                 del started_at[step.id]
                 _step_ended(hooks, record.run_id, step, at, outcome)
     finally:
-        con.close()
+        if engine is not None:
+            engine.close(con)
+        else:
+            con.close()
     return finish()
 
 

@@ -1,0 +1,77 @@
+"""`SparkEngine`: the executor's engine for Spark plans (`runtime/engine.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.backend.plan import Plan, Step, step_udfs
+from sqlflowc.runtime.engine import EngineUnavailable
+from sqlflowc.runtime.report import Failure, StepOutcome
+
+if TYPE_CHECKING:
+    from sqlflowc.runtime.spark.tables import Warehouse
+    from sqlflowc.runtime.steps import StepContext
+    from sqlflowc.runtime.udfs import UdfRuntime
+
+__all__ = ["SparkEngine"]
+
+
+class SparkEngine:
+    """Runs a Spark plan on the session of `master` with `conf`, its tables in `warehouse`.
+    `stop`: stop the session when the run ends (False keeps it for the next run in the same
+    process, as the tests and benchmarks do)."""
+
+    def __init__(
+        self, master: str, warehouse: str, conf: Mapping[str, str], *, stop: bool = True
+    ) -> None:
+        self.master = master
+        self.warehouse_root = warehouse
+        self.conf = dict(conf)
+        self.stop = stop
+        self._warehouse: Warehouse | None = None
+
+    @property
+    def description(self) -> str:
+        return f"Spark {self.master}, warehouse {self.warehouse_root}"
+
+    def connect(self) -> Any:
+        from sqlflowc.runtime.spark.session import start
+        from sqlflowc.runtime.spark.tables import Warehouse
+
+        session = start(self.master, self.conf)
+        try:
+            self._warehouse = Warehouse(session, self.warehouse_root)
+            self._warehouse.register_all()
+        except Exception as err:  # noqa: BLE001 - Hadoop's errors come through py4j
+            raise EngineUnavailable(
+                f"cannot open the Spark warehouse {self.warehouse_root}: {err}".splitlines()[0],
+                "check the profile's engine.warehouse",
+            ) from None
+        return session
+
+    def load_udfs(self, session: Any, plan: Plan) -> tuple[UdfRuntime | None, Failure | None]:
+        needed = sorted({name for step in plan.steps for name in step_udfs(step)})
+        if not needed:
+            return None, None
+        from sqlflowc.runtime.spark.udfs import register
+        from sqlflowc.runtime.udfs import UdfRuntime, UdfStepError
+
+        try:
+            udfs = UdfRuntime.load(plan)
+            register(session, udfs, needed)
+        except UdfStepError as err:
+            return None, Failure(step_id=None, message=str(err), location=None, code=err.code)
+        return udfs, None
+
+    def run_step(self, session: Any, step: Step, ctx: StepContext) -> StepOutcome:
+        from sqlflowc.runtime.spark.steps import run_spark_step
+
+        assert self._warehouse is not None, "connect() first"
+        return run_spark_step(session, self._warehouse, step, ctx)
+
+    def close(self, session: Any) -> None:
+        for name in [t.name for t in session.catalog.listTables() if t.isTemporary]:
+            session.catalog.dropTempView(name)
+        if self.stop:
+            session.stop()

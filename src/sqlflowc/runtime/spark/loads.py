@@ -1,0 +1,242 @@
+"""APPEND, MERGE and INCREMENTAL on Spark's Parquet tables: each a rewrite, swapped in whole.
+
+Contract of `run_load(session, warehouse, target, mode, sql, params)`, `sql` the step's
+statements (`backend/spark.py`: the rows, then the checks and the kept rows):
+1. the rows (`sql[0]`, INCREMENTAL's with its window bound) are written to a staging table,
+   registered as the mode's `stage` view: read once, checked, then written;
+2. MERGE, and INCREMENTAL with KEY: NULL and duplicate keys in the stage are refused
+   (SF0608, SF0609), as on DuckDB, and several target rows for one key (SF0610);
+3. a missing target is the stage;
+4. otherwise the schemas are compared by name (`sqlflowc.schema.check_load` with the step's
+   policy, on the types DuckDB would name): a problem raises `LoadError`; under `evolve` new
+   columns are added (NULL in the target's rows) and columns widened;
+5. the new table — the target's rows (APPEND: all; MERGE: those no staged row replaces;
+   INCREMENTAL: those outside the window) together with the staged rows, by column name — is
+   written to a staging directory and swapped in (`tables.Warehouse.write`);
+6. INCREMENTAL keeps its high-water mark in `<warehouse>/_sqlflow_state/<target>.json`,
+   written after the swap (a run that stops between the two re-reads the window next time,
+   which rewrites the same rows).
+Counts are exact (`LoadCounts`): inserted and updated from the stage and the matched rows.
+Nothing is written when anything before step 5 fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.backend.plan import Append, Incremental, IncrementalLoad, Merge, RowKeepingMode
+from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.load_modes import LoadCounts, LoadError
+from sqlflowc.runtime.spark.types import duckdb_columns, spark_type
+from sqlflowc.schema import check_load
+from sqlflowc.sqlbuild import spark as build
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from sqlflowc.runtime.spark.tables import Warehouse
+
+__all__ = ["run_load"]
+
+_SHOWN = 5
+
+
+def run_load(
+    session: SparkSession,
+    warehouse: Warehouse,
+    target: str,
+    mode: RowKeepingMode,
+    rows: str,
+) -> LoadCounts:
+    """Carry out one load (see the module docstring); `rows` is `sql[0]`, secrets in."""
+    if isinstance(mode, IncrementalLoad):
+        raise LoadError(Code.ENGINE_UNSUPPORTED, "LOAD ... MODE INCREMENTAL cannot run on Spark")
+    window: dict[str, str] = {}
+    previous = None
+    if isinstance(mode, Incremental):
+        previous = _high_water(warehouse, mode) if warehouse.exists(target) else None
+        window = _window(previous, mode.lookback)
+    args = {p: window[p] for p in getattr(mode, "parameters", ())}
+    staged_at = warehouse.stage(session.sql(rows, args=args or None))
+    try:
+        stage = session.read.parquet(staged_at)
+        stage.createOrReplaceTempView(mode.stage)
+        staged = stage.count()
+        keys = mode.keys if isinstance(mode, Merge | Incremental) else ()
+        if keys:
+            _check_keys(session, target, mode.stage, keys)
+        if not warehouse.exists(target):
+            warehouse.swap(target, staged_at)
+            staged_at = ""
+            counts = LoadCounts(inserted=staged, updated=0 if keys else None, created=True)
+        else:
+            counts = _rewrite(session, warehouse, target, mode, stage, staged, window)
+        if isinstance(mode, Incremental):
+            _store_high_water(session, warehouse, mode, previous)
+        return counts
+    finally:
+        session.catalog.dropTempView(mode.stage)
+        if staged_at:
+            warehouse.discard(staged_at)
+
+
+def _rewrite(
+    session: SparkSession,
+    warehouse: Warehouse,
+    target: str,
+    mode: Append | Merge | Incremental,
+    stage: DataFrame,
+    staged: int,
+    window: Mapping[str, str],
+) -> LoadCounts:
+    existing = warehouse.read(target)
+    keys = mode.keys if isinstance(mode, Merge | Incremental) else ()
+    diff = check_load(
+        target,
+        duckdb_columns(stage.schema),
+        duckdb_columns(existing.schema),
+        mode.schema_policy,
+        keys=keys,
+    )
+    if diff.problems:
+        first, more = diff.problems[0], len(diff.problems) - 1
+        extra = f" (and {more} more schema problem{'s' * (more != 1)})" if more else ""
+        raise LoadError(first.code, first.message + extra + "; nothing was written", first.help)
+    changes = [f"widened `{c.name}` to {c.type}" for c in diff.alter]
+    changes += [f"added column `{c.name}` {c.type}" for c in diff.add]
+    bounds = {"start_dt": window.get("start_dt", ""), "end_dt": window.get("end_dt", "")}
+    updated: int | None = None
+    deleted: int | None = None
+    if keys:
+        counted = session.sql(build.matched_counts(target, mode.stage, keys)).first()
+        assert counted is not None, "a query of two counts returns one row"
+        matched, target_rows = counted
+        if target_rows != matched:
+            _raise_target_duplicates(session, target, mode.stage, keys)
+        kept = session.sql(build.kept_rows(target, mode.stage, keys))
+        updated, inserted = int(target_rows), staged - int(matched)
+    elif isinstance(mode, Incremental):
+        kept = session.sql(build.window_kept(target, mode.by), args=bounds)
+        deleted, inserted = existing.count() - kept.count(), staged
+    else:
+        kept, inserted = existing, staged
+    widened = {c.name.lower(): c.type for c in diff.alter}
+    order = [f.name for f in existing.schema] + [c.name for c in diff.add]
+    whole = _aligned(kept, widened).unionByName(_aligned(stage, widened), allowMissingColumns=True)
+    warehouse.write(target, whole.select(*order))
+    return LoadCounts(inserted=inserted, updated=updated, deleted=deleted, changes=tuple(changes))
+
+
+def _aligned(frame: DataFrame, widened: Mapping[str, str]) -> DataFrame:
+    """`frame` with the widened columns cast to their new type."""
+    from pyspark.sql import functions as F
+
+    cols = [
+        F.col(f"`{f.name}`").cast(spark_type(widened[f.name.lower()])).alias(f.name)
+        if f.name.lower() in widened
+        else F.col(f"`{f.name}`")
+        for f in frame.schema
+    ]
+    return frame.select(*cols)
+
+
+def _check_keys(session: SparkSession, target: str, stage: str, keys: Sequence[str]) -> None:
+    names = ", ".join(keys)
+    nulls = session.sql(build.null_keys(stage, keys)).collect()
+    if nulls:
+        total = int(nulls[0][-1])
+        shown = ", ".join(_show_key(row[:-1]) for row in nulls)
+        raise LoadError(
+            Code.SOURCE_NULL_KEYS,
+            f"the data for `{target}` has {total:,} row{'s' * (total != 1)} with a NULL key "
+            f"({names}): {shown}{' (first 5)' if total > _SHOWN else ''}; nothing was written",
+            f"a NULL key matches no row: filter those rows out "
+            f"(`WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)}`) or give them a key",
+        )
+    dups = session.sql(build.duplicate_keys(stage, keys)).collect()
+    if dups:
+        shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in dups)
+        raise LoadError(
+            Code.SOURCE_DUPLICATE_KEYS,
+            f"the data for `{target}` has duplicate keys ({names}): {shown}"
+            f"{' (first 5)' if len(dups) >= _SHOWN else ''}; nothing was written",
+            "keep one row per key in the query, e.g. `QUALIFY row_number() OVER "
+            f"(PARTITION BY {names} ORDER BY ...) = 1`, or use more key columns",
+        )
+
+
+def _raise_target_duplicates(
+    session: SparkSession, target: str, stage: str, keys: Sequence[str]
+) -> None:
+    rows = session.sql(build.target_duplicates(target, stage, keys)).collect()
+    shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in rows)
+    raise LoadError(
+        Code.TARGET_DUPLICATE_KEYS,
+        f"table `{target}` holds several rows for keys the data updates ({', '.join(keys)}): "
+        f"{shown}{' (first 5)' if len(rows) >= _SHOWN else ''}; nothing was written",
+        f"a MERGE needs unique keys in the table: remove the duplicates from `{target}` "
+        "(or rebuild it with MODE REPLACE), then run again",
+    )
+
+
+def _show_key(values: Sequence[Any]) -> str:
+    shown = ["NULL" if v is None else (f"'{v}'" if isinstance(v, str) else str(v)) for v in values]
+    return shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
+
+
+# ---------------------------------------------------------------------------- incremental
+
+_MIN = "0001-01-01 00:00:00"
+
+
+def _state_file(warehouse: Warehouse, mode: Incremental) -> str:
+    return f"{warehouse.root}/_sqlflow_state/{mode.state_key}.json"
+
+
+def _high_water(warehouse: Warehouse, mode: Incremental) -> str | None:
+    from pathlib import Path
+
+    path = Path(_state_file(warehouse, mode).removeprefix("file:"))
+    if not path.is_file():
+        return None
+    state = json.loads(path.read_text(encoding="utf-8"))
+    if str(state.get("column_name", "")).lower() != mode.by.lower():
+        return None
+    value = state.get("high_water")
+    return str(value) if value is not None else None
+
+
+def _window(previous: str | None, lookback: str | None) -> dict[str, str]:
+    """The window, computed as DuckDB computes it (`sqlbuild.loads.window_bounds`); Spark has
+    no -infinity, so the first window starts at year 1."""
+    import duckdb
+
+    from sqlflowc.sqlbuild.loads import window_bounds
+
+    with duckdb.connect(":memory:") as con:
+        params = {"previous": previous, "lookback": lookback or "0 seconds"}
+        row = con.execute(window_bounds(), params).fetchall()[0]
+    start_dt, end_dt, start_date, end_date = (str(v) for v in row)
+    if previous is None:
+        start_dt, start_date = _MIN, _MIN[:10]
+    return {"start_dt": start_dt, "end_dt": end_dt, "start_date": start_date, "end_date": end_date}
+
+
+def _store_high_water(
+    session: SparkSession, warehouse: Warehouse, mode: Incremental, previous: str | None
+) -> None:
+    import os
+    from pathlib import Path
+
+    largest = session.sql(build.max_of(mode.stage, mode.by)).first()
+    value = largest[0] if largest is not None else None
+    if value is None or (previous is not None and str(value) <= previous):
+        return
+    path = Path(_state_file(warehouse, mode).removeprefix("file:"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    state = {"target": mode.state_key, "column_name": mode.by, "high_water": str(value)}
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(tmp, path)

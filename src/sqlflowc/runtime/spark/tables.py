@@ -1,0 +1,107 @@
+"""The warehouse: each table a directory of Parquet files, `<warehouse>/<table>/`.
+
+Tables are visible to the session's SQL as temporary views over their directories: every
+table is registered when the run starts (`register_all`) and again after it is written. A
+write (`write`) goes to a staging directory, `<warehouse>/_sqlflow_staging/<token>/`, which is
+renamed into place once complete: the old directory is renamed aside first and removed after,
+so a failed write leaves the table as it was. Renames go through Hadoop's FileSystem API, so
+the warehouse may be local, `hdfs://` or any file system the cluster has (on object stores a
+rename is a copy: see docs/engines.md on atomicity). The DataFrame is written in full before
+anything is renamed, so a query that reads the table it replaces is fine.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.names import table_key
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["Warehouse"]
+
+STAGING = "_sqlflow_staging"
+
+
+class Warehouse:
+    """The tables of one warehouse directory, for one session."""
+
+    def __init__(self, session: SparkSession, root: str) -> None:
+        self.session = session
+        self.root = root.rstrip("/")
+        jvm: Any = session.sparkContext._jvm
+        self._path_class = jvm.org.apache.hadoop.fs.Path
+        conf = session.sparkContext._jsc.hadoopConfiguration()
+        self._fs = self._path_class(self.root).getFileSystem(conf)
+        self._fs.mkdirs(self._path_class(self.root))
+
+    def _path(self, *parts: str) -> Any:
+        return self._path_class("/".join((self.root, *parts)))
+
+    def location(self, table: str) -> str:
+        return f"{self.root}/{table_key(table)}"
+
+    def exists(self, table: str) -> bool:
+        return bool(self._fs.exists(self._path(table_key(table))))
+
+    def tables(self) -> list[str]:
+        """The tables in the warehouse (directories not starting with `_` or `.`)."""
+        found = []
+        for status in self._fs.listStatus(self._path()):
+            name = status.getPath().getName()
+            if status.isDirectory() and not name.startswith(("_", ".")):
+                found.append(name)
+        return sorted(found)
+
+    def register(self, table: str) -> None:
+        """Make the table visible to SQL under its name."""
+        frame = self.session.read.parquet(self.location(table))
+        frame.createOrReplaceTempView(table_key(table))
+
+    def register_all(self) -> None:
+        for table in self.tables():
+            self.register(table)
+
+    def read(self, table: str) -> DataFrame:
+        return self.session.read.parquet(self.location(table))
+
+    def stage(self, frame: DataFrame) -> str:
+        """Write `frame` to a new staging directory; its location."""
+        location = f"{self.root}/{STAGING}/{secrets.token_hex(8)}"
+        frame.write.mode("errorifexists").parquet(location)
+        return location
+
+    def swap(self, table: str, staged: str) -> None:
+        """Put the staged directory in the table's place (the old one removed after)."""
+        key = table_key(table)
+        target = self._path(key)
+        aside = self._path(STAGING, f"{key}.old.{secrets.token_hex(4)}")
+        had = bool(self._fs.exists(target))
+        if had and not self._fs.rename(target, aside):
+            raise OSError(f"cannot move table `{key}` aside in {self.root}")
+        if not self._fs.rename(self._path_class(staged), target):
+            if had:
+                self._fs.rename(aside, target)
+            raise OSError(f"cannot move the new data of table `{key}` into {self.root}")
+        if had:
+            self._fs.delete(aside, True)
+        self.register(key)
+
+    def write(self, table: str, frame: DataFrame) -> None:
+        """Replace the table with `frame`, atomically (see the module docstring)."""
+        self.swap(table, self.stage(frame))
+
+    def drop(self, table: str) -> bool:
+        """Remove the table; whether there was one."""
+        key = table_key(table)
+        if not self.exists(key):
+            return False
+        self._fs.delete(self._path(key), True)
+        self.session.catalog.dropTempView(key)
+        return True
+
+    def discard(self, staged: str) -> None:
+        """Remove a staging directory that will not be swapped in."""
+        self._fs.delete(self._path_class(staged), True)
