@@ -252,8 +252,11 @@ def _run_one(
             f"resuming run {resumed_from} ({point.run.status}): {done} of "
             f"{count(len(plan.steps), 'step')} done in it are not run again",
         )
+    where = db
+    if plan.engine == "spark":
+        where = f"Spark (warehouse {prof.engine.warehouse})"
     n = len(plan.steps)
-    _echo(settings, f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {db}")
+    _echo(settings, f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {where}")
     result = run(
         plan,
         database=db,
