@@ -36,6 +36,7 @@ import load_modes
 import per_statement
 import plugin_read
 import run_small
+import spark
 import startup
 import udfs
 from _common import (
@@ -67,6 +68,7 @@ GROUPS: dict[str, ModuleType] = {
         postgres,
         plugin_read,
         s3,
+        spark,
     )
 }
 NOISY = 0.15  # share of the CPU other work may use before the results get a warning

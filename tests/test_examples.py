@@ -19,7 +19,7 @@ import pytest
 from click.testing import Result
 
 from helpers import sqlflowc
-from sqlflowc.profiles import available_profiles, find_project_dir
+from sqlflowc.profiles import available_profiles, find_project_dir, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -35,6 +35,8 @@ def _cases() -> list[tuple[Path, Path, str | None]]:
             continue  # a plugin or a server: tests/test_connector_plugin.py, tests/postgres/
         project = find_project_dir(pipeline)
         for profile in available_profiles(project) or [None]:
+            if load_profile(project, profile).engine.type == "spark":
+                continue  # run on Spark by tests/test_spark_run.py (`nox -s spark`)
             cases.append((project, pipeline, profile))
     return cases
 

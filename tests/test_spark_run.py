@@ -48,36 +48,68 @@ def _rows(values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted(values, key=repr)
 
 
-@pytest.mark.parametrize(
-    ("example", "pipeline"),
-    [("load_modes", "basic_modes.sf"), ("load_modes", "composite_keys.sf")],
-)
-def test_examples_give_the_same_tables(
-    spark: Any, tmp_path: Path, example: str, pipeline: str
+def _pipelines() -> list[Path]:
+    return [
+        p
+        for p in sorted(EXAMPLES.rglob("pipelines/*.sf"))
+        if "target" not in p.parts and not p.is_relative_to(EXAMPLES / "connectors")
+    ]
+
+
+def _tables(db: str) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Every table DuckDB wrote: its types and rows."""
+    out = {}
+    with duckdb.connect(db, read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        for name in names:
+            if not name.startswith("_sqlflow"):
+                types = [r[1] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
+                out[name] = (types, con.execute(f'SELECT * FROM "{name}"').fetchall())
+    return out
+
+
+def _exports(project: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of every export file under target/ (read by DuckDB)."""
+    out = {}
+    with duckdb.connect() as con:
+        for path in sorted((project / "target").glob("*.*")):
+            if path.suffix in (".csv", ".parquet", ".json"):
+                out[path.name] = con.execute(f"SELECT * FROM '{path}'").fetchall()
+    return out
+
+
+@pytest.mark.parametrize("pipeline", _pipelines(), ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_every_example_gives_the_same_tables_and_exports(
+    spark: Any, tmp_path: Path, pipeline: Path
 ) -> None:
+    """On DuckDB and on Spark: the same tables (rows, and types up to the mapping) and the same
+    export files; a pipeline Spark cannot run fails to compile for it (SF1001) and runs on
+    DuckDB."""
+    from sqlflowc.diagnostics import Code, CompileError
     from sqlflowc.runtime.spark.types import duckdb_type
 
+    example = pipeline.relative_to(EXAMPLES).parts[0]
     project = _copy(tmp_path, example)
-    path = project / "pipelines" / pipeline
+    path = project / pipeline.relative_to(EXAMPLES / example)
     db = str(tmp_path / "duck.db")
     duck = run(compile_file(path).plan, database=db)
     assert duck.ok, duck.failures
-    plan = compile_file(path, engine="spark").plan
+    expected_exports = _exports(project)
+    shutil.rmtree(project / "target")
+    try:
+        plan = compile_file(path, engine="spark").plan
+    except CompileError as err:
+        assert {d.code for d in err.diagnostics} == {Code.ENGINE_UNSUPPORTED}
+        return
     result = run(plan, engine=_engine(project))
     assert result.ok, result.failures
     assert [o.rows for o in result.outcomes] == [o.rows for o in duck.outcomes]
-    con = duckdb.connect(db, read_only=True)
-    tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-    assert tables
-    for table in tables:
-        if table.startswith("_sqlflow"):
-            continue
-        expected = con.execute(f'SELECT * FROM "{table}"').fetchall()
-        types = [r[1] for r in con.execute(f'DESCRIBE "{table}"').fetchall()]
+    for table, (types, expected) in _tables(db).items():
         frame = spark.read.parquet(str(project / "target" / "wh" / table))
         got = [tuple(row) for row in frame.collect()]
         assert _rows(got) == _rows(expected), table
         assert [duckdb_type(f.dataType) for f in frame.schema] == types, table
+    assert _exports(project) == expected_exports
 
 
 def test_merge_refuses_duplicate_keys_and_leaves_the_table(spark: Any, tmp_path: Path) -> None:

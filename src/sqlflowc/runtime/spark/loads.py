@@ -64,6 +64,7 @@ def run_load(
         stage = session.read.parquet(staged_at)
         stage.createOrReplaceTempView(mode.stage)
         staged = stage.count()
+        largest = _largest(session, mode) if isinstance(mode, Incremental) else None
         keys = mode.keys if isinstance(mode, Merge | Incremental) else ()
         if keys:
             _check_keys(session, target, mode.stage, keys)
@@ -74,7 +75,7 @@ def run_load(
         else:
             counts = _rewrite(session, warehouse, target, mode, stage, staged, window)
         if isinstance(mode, Incremental):
-            _store_high_water(session, warehouse, mode, previous)
+            _store_high_water(warehouse, mode, previous, largest)
         return counts
     finally:
         session.catalog.dropTempView(mode.stage)
@@ -224,14 +225,18 @@ def _window(previous: str | None, lookback: str | None) -> dict[str, str]:
     return {"start_dt": start_dt, "end_dt": end_dt, "start_date": start_date, "end_date": end_date}
 
 
+def _largest(session: SparkSession, mode: Incremental) -> str | None:
+    """The stage's largest `by`, as text (read before the stage is swapped in)."""
+    row = session.sql(build.max_of(mode.stage, mode.by)).first()
+    return None if row is None or row[0] is None else str(row[0])
+
+
 def _store_high_water(
-    session: SparkSession, warehouse: Warehouse, mode: Incremental, previous: str | None
+    warehouse: Warehouse, mode: Incremental, previous: str | None, value: str | None
 ) -> None:
     import os
     from pathlib import Path
 
-    largest = session.sql(build.max_of(mode.stage, mode.by)).first()
-    value = largest[0] if largest is not None else None
     if value is None or (previous is not None and str(value) <= previous):
         return
     path = Path(_state_file(warehouse, mode).removeprefix("file:"))

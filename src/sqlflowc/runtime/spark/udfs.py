@@ -34,7 +34,7 @@ __all__ = ["register", "table_udf"]
 def register(session: SparkSession, udfs: UdfRuntime, names: Iterable[str]) -> None:
     """Register the scalar UDFs `names` (registered names, `qualified[/n]`)."""
     from pyspark.sql.functions import udf as python_udf
-    from pyspark.sql.pandas.functions import arrow_udf
+    from pyspark.sql.pandas.functions import ArrowUDFType, arrow_udf
 
     for name in names:
         qualified = name.rpartition("/")[0] if name.rpartition("/")[2].isdigit() else name
@@ -43,7 +43,8 @@ def register(session: SparkSession, udfs: UdfRuntime, names: Iterable[str]) -> N
             continue
         returns = spark_type(udf.return_type or "VARCHAR")
         if udf.vectorized:
-            function = arrow_udf(_vectorized(udf), returns)  # type: ignore[call-overload]
+            scalar = ArrowUDFType.SCALAR
+            function = arrow_udf(_vectorized(udf), returns, scalar)
         else:
             function = python_udf(_row_at_a_time(udf), returns)
         session.udf.register(spark_udf_name(name), function)

@@ -1,0 +1,215 @@
+"""spark: the Spark engine's overhead. The same pipelines run through sqlflowc on Spark and as
+hand-written PySpark issuing the same Spark SQL (the SQL of the compiled plan's steps) in the
+same local[2] session, each step's rows written as a Parquet table and registered as a view —
+the ratio is what sqlflowc adds (staging and swapping each table, exact row counts, events).
+DuckDB's time for the same pipeline (sqlflowc on DuckDB) is shown beside them for context.
+
+Workloads: `chain100` (a CSV of 2,000 rows loaded, then 100 tables each selecting from the one
+before) and `tpch` (TPC-H-like tables generated with DuckDB — the tpch extension cannot be
+installed here — at scale factor 0.05 times BENCH_SCALE: 8 loads from Parquet, 6 queries shaped like
+TPC-H Q1, Q3, Q5, Q6, Q10 and Q12, 2 exports). Skipped when PySpark is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import Context, Row, Timing, fmt_ratio, fmt_time, log, median
+
+NAME = "spark"
+TITLE = "Spark engine: sqlflowc vs hand-written PySpark on one local[2] session"
+TARGET = 1.10
+SAMPLES = 3
+
+_TABLES = {
+    "region": "SELECT r AS r_regionkey, 'REGION' || r AS r_name FROM range(5) t(r)",
+    "nation": "SELECT n AS n_nationkey, 'NATION' || n AS n_name, n % 5 AS n_regionkey "
+    "FROM range(25) t(n)",
+    "supplier": "SELECT s AS s_suppkey, 'Supplier' || s AS s_name, s % 25 AS s_nationkey, "
+    "round(random() * 10000, 2) AS s_acctbal FROM range({sup}) t(s)",
+    "customer": "SELECT c AS c_custkey, 'Customer' || c AS c_name, c % 25 AS c_nationkey, "
+    "round(random() * 10000, 2) AS c_acctbal, ['BUILDING','AUTOMOBILE','MACHINERY'][c % 3 + 1] "
+    "AS c_mktsegment FROM range({cust}) t(c)",
+    "part": "SELECT p AS p_partkey, 'Part' || p AS p_name, round(900 + p % 1000, 2) AS "
+    "p_retailprice FROM range({part}) t(p)",
+    "partsupp": "SELECT p AS ps_partkey, p % {sup} AS ps_suppkey, (p * 7) % 9999 AS "
+    "ps_availqty FROM range({part}) t(p)",
+    "orders": "SELECT o AS o_orderkey, o % {cust} AS o_custkey, ['O','F','P'][o % 3 + 1] AS "
+    "o_orderstatus, DATE '1992-01-01' + CAST(o % 2400 AS INTEGER) AS o_orderdate, "
+    "['1-URGENT','2-HIGH','3-MEDIUM'][o % 3 + 1] AS o_orderpriority FROM range({orders}) t(o)",
+    "lineitem": "SELECT i // 4 AS l_orderkey, i % {part} AS l_partkey, i % {sup} AS l_suppkey, "
+    "CAST(1 + i % 50 AS DOUBLE) AS l_quantity, round(1000 + (i * 13) % 90000, 2) AS "
+    "l_extendedprice, (i % 11) / 100.0 AS l_discount, (i % 9) / 100.0 AS l_tax, "
+    "['A','N','R'][i % 3 + 1] AS l_returnflag, ['O','F'][i % 2 + 1] AS l_linestatus, "
+    "DATE '1992-01-02' + CAST(i % 2500 AS INTEGER) AS l_shipdate, "
+    "DATE '1992-01-20' + CAST(i % 2500 AS INTEGER) AS l_receiptdate, "
+    "['MAIL','SHIP','AIR','RAIL'][i % 4 + 1] AS l_shipmode FROM range({orders} * 4) t(i)",
+}
+
+_QUERIES = {
+    "q1": "SELECT l_returnflag, l_linestatus, sum(l_quantity) AS sum_qty, sum(l_extendedprice) "
+    "AS sum_base_price, sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price, "
+    "avg(l_discount) AS avg_disc, count(*) AS count_order FROM lineitem WHERE l_shipdate <= "
+    "DATE '1998-09-02' GROUP BY l_returnflag, l_linestatus",
+    "q3": "SELECT l_orderkey, sum(l_extendedprice * (1 - l_discount)) AS revenue, o_orderdate "
+    "FROM customer JOIN orders ON c_custkey = o_custkey JOIN lineitem ON l_orderkey = o_orderkey "
+    "WHERE c_mktsegment = 'BUILDING' AND o_orderdate < DATE '1995-03-15' AND l_shipdate > "
+    "DATE '1995-03-15' GROUP BY l_orderkey, o_orderdate",
+    "q5": "SELECT n_name, sum(l_extendedprice * (1 - l_discount)) AS revenue FROM customer "
+    "JOIN orders ON c_custkey = o_custkey JOIN lineitem ON l_orderkey = o_orderkey JOIN supplier "
+    "ON l_suppkey = s_suppkey AND c_nationkey = s_nationkey JOIN nation ON s_nationkey = "
+    "n_nationkey JOIN region ON n_regionkey = r_regionkey WHERE r_name = 'REGION2' GROUP BY "
+    "n_name",
+    "q6": "SELECT sum(l_extendedprice * l_discount) AS revenue FROM lineitem WHERE l_shipdate >= "
+    "DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01' AND l_discount BETWEEN 0.05 AND 0.07 "
+    "AND l_quantity < 24",
+    "q10": "SELECT c_custkey, c_name, sum(l_extendedprice * (1 - l_discount)) AS revenue, "
+    "n_name FROM customer JOIN orders ON c_custkey = o_custkey JOIN lineitem ON l_orderkey = "
+    "o_orderkey JOIN nation ON c_nationkey = n_nationkey WHERE l_returnflag = 'R' GROUP BY "
+    "c_custkey, c_name, n_name",
+    "q12": "SELECT l_shipmode, sum(CASE WHEN o_orderpriority IN ('1-URGENT', '2-HIGH') THEN 1 "
+    "ELSE 0 END) AS high_line_count, count(*) AS line_count FROM orders JOIN lineitem ON "
+    "o_orderkey = l_orderkey WHERE l_shipmode IN ('MAIL', 'SHIP') GROUP BY l_shipmode",
+}
+
+
+def _tpch_project(root: Path, scale: float) -> Path:
+    import duckdb
+
+    sf = 0.05 * scale
+    sizes = {
+        "sup": max(10, int(10_000 * sf)),
+        "cust": max(10, int(150_000 * sf)),
+        "part": max(10, int(200_000 * sf)),
+        "orders": max(10, int(1_500_000 * sf)),
+    }
+    data = root / "data"
+    data.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute("SELECT setseed(0.5)")
+        for name, query in _TABLES.items():
+            con.execute(f"COPY ({query.format(**sizes)}) TO '{data / name}.parquet'")
+    lines = [f'SOURCE {n}_src TYPE PARQUET PARAMS {{"path": "data/{n}.parquet"}};' for n in _TABLES]
+    lines += [f"LOAD {n} FROM {n}_src;" for n in _TABLES]
+    lines += [f"CREATE TABLE {q} AS {sql};" for q, sql in _QUERIES.items()]
+    lines += [
+        'EXPORT SELECT * FROM q1 TO "target/q1.csv" TYPE CSV OPTIONS {"header": true};',
+        'EXPORT SELECT * FROM q10 TO "target/q10.parquet" TYPE PARQUET;',
+    ]
+    (root / "tpch.sf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root / "tpch.sf"
+
+
+def _chain_project(root: Path) -> Path:
+    root.mkdir(parents=True)
+    rows = "\n".join(f"{i},{i % 7},{i * 0.5}" for i in range(2000))
+    (root / "data.csv").write_text("id,k,v\n" + rows + "\n", encoding="utf-8")
+    lines = ['SOURCE s TYPE CSV PARAMS {"path": "data.csv"};', "LOAD t0 FROM s;"]
+    lines += [
+        f"CREATE TABLE t{i} AS SELECT id, k, v + 1 AS v FROM t{i - 1};" for i in range(1, 101)
+    ]
+    (root / "chain.sf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root / "chain.sf"
+
+
+def _sqlflowc(session: Any, pipeline: Path, warehouse: Path) -> float:
+    from sqlflowc.api import compile_file, run
+    from sqlflowc.runtime.spark import SparkEngine
+
+    shutil.rmtree(warehouse, ignore_errors=True)
+    t0 = time.perf_counter()
+    plan = compile_file(pipeline, engine="spark").plan
+    result = run(plan, engine=SparkEngine("local[2]", str(warehouse), {}, stop=False))
+    elapsed = time.perf_counter() - t0
+    if not result.ok:
+        raise RuntimeError(f"sqlflowc on Spark failed: {result.failures}")
+    return elapsed
+
+
+def _by_hand(session: Any, pipeline: Path, warehouse: Path) -> float:
+    """The plan's Spark SQL, issued by hand: read each source, run each query, write Parquet."""
+    from sqlflowc.api import compile_file
+    from sqlflowc.backend.plan import CreateTable, Export, Load
+
+    plan = compile_file(pipeline, engine="spark").plan  # the SQL only; compiled outside the time
+    shutil.rmtree(warehouse, ignore_errors=True)
+    t0 = time.perf_counter()
+    for step in plan.steps:
+        if isinstance(step, Load):
+            path = str(Path(plan.project_dir) / str(step.source.params["path"]))
+            reader = session.read
+            frame = (
+                reader.option("header", True).option("inferSchema", True).csv(path)
+                if step.source.connector == "csv"
+                else reader.parquet(path)
+            )
+            frame.createOrReplaceTempView(step.read)
+        if isinstance(step, Load | CreateTable):
+            location = str(warehouse / step.target)
+            session.sql(step.sql[0]).write.mode("overwrite").parquet(location)
+            session.read.parquet(location).createOrReplaceTempView(step.target)
+        elif isinstance(step, Export):
+            out = Path(plan.project_dir) / "target" / f"hand_{step.id}"
+            writer = session.sql(step.query).coalesce(1).write.mode("overwrite")
+            writer.parquet(str(out)) if step.format == "parquet" else writer.csv(str(out))
+    return time.perf_counter() - t0
+
+
+def _duckdb(pipeline: Path, database: Path) -> float:
+    from sqlflowc.api import compile_file, run
+
+    database.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    result = run(compile_file(pipeline).plan, database=str(database))
+    elapsed = time.perf_counter() - t0
+    if not result.ok:
+        raise RuntimeError(f"sqlflowc on DuckDB failed: {result.failures}")
+    return elapsed
+
+
+def run(ctx: Context) -> list[Row]:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        log("  skipped: PySpark is not installed (pip install 'sqlflowc[spark]')")
+        return []
+    from sqlflowc.runtime.spark.session import start
+
+    session = start("local[2]", {"spark.sql.shuffle.partitions": "4"})
+    rows: list[Row] = []
+    try:
+        work = ctx.workdir / "spark"
+        workloads = {
+            "chain100": _chain_project(work / "chain"),
+            "tpch": _tpch_project(work / "tpch", ctx.scale),
+        }
+        for name, pipeline in workloads.items():
+            warehouse = pipeline.parent / "target" / "wh"
+            _sqlflowc(session, pipeline, warehouse)  # warm-up: JIT, first jobs
+            ours: list[Timing] = []
+            hand: list[Timing] = []
+            for _ in range(SAMPLES):  # interleaved
+                ours.append(Timing(_sqlflowc(session, pipeline, warehouse), 0.0))
+                hand.append(Timing(_by_hand(session, pipeline, warehouse), 0.0))
+            duck = median([_duckdb(pipeline, pipeline.parent / "d.duckdb") for _ in range(2)])
+            row = Row.measured(
+                NAME,
+                f"spark {name}",
+                "sqlflowc on Spark vs the same Spark SQL by hand (same session)",
+                ours,
+                hand,
+                target=f"<= {TARGET:.2f}x",
+                extra={"duckdb": duck},
+            )
+            row.met = row.ratio is not None and row.ratio <= TARGET
+            log(
+                f"  {name}: sqlflowc {fmt_time(row.ours)}, by hand {fmt_time(row.baseline)} "
+                f"({fmt_ratio(row.ratio)}); DuckDB {fmt_time(duck)}"
+            )
+            rows.append(row)
+    finally:
+        session.stop()
+    return rows
