@@ -6,8 +6,9 @@ matched), what Spark cannot run or what sqlglot would turn into different SQL wi
 measured here: DuckDB's file-reading table functions (`read_csv(...)`), a file named in FROM
 (`FROM 'x.parquet'`), 128-bit and unsigned integer types, `ON CONFLICT`, `UNION BY NAME`, MAP
 literals (`MAP {...}`), `ASOF` and `POSITIONAL` joins (Spark reads `a ASOF JOIN b` as an inner
-join with `ASOF` as an alias). Each is an `Unsupported` with its place in the text and the
-reason; the backend reports them at their place in the `.sf` file (SF1001).
+join with `ASOF` as an alias), and column DEFAULTs (Spark's Parquet tables keep none). Each
+is an `Unsupported` with its place in the text and the reason; the backend reports them at
+their place in the `.sf` file (SF1001).
 
 `to_spark(sql, udfs)` parses DuckDB SQL and writes it for Spark, with each Python UDF's
 registered name (`"python_udfs.text.clean/1"`) replaced by the name it is registered under in a
@@ -109,7 +110,8 @@ def to_spark(sql: str, udfs: Iterable[str] = ()) -> str:
 
 def runs_on_spark(sql: str) -> bool:
     """Whether a plain SQL statement is one the Spark executor carries out: `CREATE TABLE
-    [IF NOT EXISTS] t (columns)` (an empty table) or `DROP TABLE|VIEW [IF EXISTS] t`."""
+    [IF NOT EXISTS] t (columns)` (an empty table; without DEFAULTs, which Spark's Parquet
+    tables cannot keep) or `DROP TABLE|VIEW [IF EXISTS] t`."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except SqlglotError:
@@ -120,6 +122,7 @@ def runs_on_spark(sql: str) -> bool:
             and isinstance(tree.this, exp.Schema)
             and tree.expression is None
             and not tree.args.get("replace")
+            and not any(tree.find_all(exp.DefaultColumnConstraint))
         )
     if isinstance(tree, exp.Drop):
         return str(tree.args.get("kind", "")).upper() in ("TABLE", "VIEW")
@@ -176,6 +179,18 @@ def unsupported(text: str) -> list[Unsupported]:
                     word,
                     f"Spark has no type {word} (it has no {_TYPES[word]})",
                     "use BIGINT, or DECIMAL(38, 0) for values beyond BIGINT",
+                )
+            )
+        elif tok.token_type is TokenType.DEFAULT:
+            found.append(
+                Unsupported(
+                    tok.start,
+                    end,
+                    "DEFAULT",
+                    "Spark's Parquet tables keep no column defaults: a load that leaves the "
+                    "column out would write NULL where DuckDB writes the default",
+                    "drop the DEFAULT and give the column a value in the loads "
+                    "(`COALESCE(unit, 'C') AS unit`)",
                 )
             )
         elif tok.token_type is TokenType.ON and nxt is not None and nxt.text.upper() == "CONFLICT":

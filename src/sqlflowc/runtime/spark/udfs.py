@@ -5,7 +5,7 @@
 pyarrow Array per argument, per batch, as on DuckDB), a row-at-a-time one as a Spark Python
 UDF (called once per row; a NULL argument gives NULL without a call unless the parameter is
 `Optional`, as on DuckDB). `table_udf(session, udf, step, query)` calls a table UDF on its
-whole input as one Arrow table (`groupBy().applyInArrow` over a single group: the function sees
+whole input as one Arrow table (`groupBy(...).applyInArrow` over a single group: the function sees
 every row at once, as on DuckDB) with the step's literal arguments; its declared output schema
 is the output's.
 """
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from sqlflowc.udf.signature import Udf
 
 __all__ = ["register", "table_udf"]
+
+_ONE = "_sqlflow_one_group"  # the column every row of a table UDF's input is grouped by
 
 
 def register(session: SparkSession, udfs: UdfRuntime, names: Iterable[str]) -> None:
@@ -94,11 +96,12 @@ def table_udf(session: SparkSession, udf: Udf, step: TableUdf, query: str) -> Da
     def apply(table: Any) -> Any:
         import pyarrow as pa
 
+        table = table.drop_columns([_ONE])
         given = table.to_pandas() if pandas else table
         out = func(given, **args)
         if not isinstance(out, pa.Table):
             out = pa.Table.from_pandas(out, preserve_index=False)
         return out
 
-    frame = session.sql(query)
-    return frame.groupBy(F.lit(1)).applyInArrow(apply, schema)
+    frame = session.sql(query).withColumn(_ONE, F.lit(1))
+    return frame.groupBy(_ONE).applyInArrow(apply, schema)
