@@ -22,7 +22,8 @@ The path, and why (each step measured on the COPY of millions of rows):
   the rows on as Arrow batches of `batch_size` rows, with `arrow_lossless_conversion` so UUID,
   JSON, TIMETZ and HUGEINT keep their DuckDB types in the batches.
 Memory holds a few CSV blocks of 1 MiB and a few batches,
-whatever the table's size.
+whatever the table's size (the private DuckDB's `memory_limit` is 64MB: it converts a stream and
+has nothing to cache).
 
 Failures: the reader raises, and `PostgresRows.failure` keeps the original error (a psycopg
 error from the server, say a terminated backend, or pyarrow's/DuckDB's conversion error) so
@@ -391,6 +392,7 @@ def _typed(
 ) -> pa.RecordBatchReader:
     """The rows in their final types, converted by `duck`, `batch_size` rows a batch."""
     duck.execute("SET arrow_lossless_conversion = true")
+    duck.execute("SET memory_limit = '64MB'")  # it converts a stream; nothing to cache
     duck.register("pg_rows", rows)
     projection = [
         exp.alias_(
