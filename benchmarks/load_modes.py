@@ -67,6 +67,12 @@ CASES: dict[str, dict[str, Any]] = {
         "ours": "CREATE TABLE t MODE MERGE KEY (id) AS SELECT * FROM src_merge;",
         "hand": ["INSERT INTO t SELECT * FROM src_merge"],
     },
+    "merge_delete_insert": {
+        "hand": [
+            "DELETE FROM t WHERE id IN (SELECT id FROM src_merge)",
+            "INSERT INTO t SELECT * FROM src_merge",
+        ],
+    },
     "merge_into": {
         "hand": [
             "MERGE INTO t USING src_merge AS s ON t.id = s.id WHEN MATCHED THEN UPDATE SET "
@@ -228,6 +234,7 @@ SIDES: dict[str, tuple[str, str, str]] = {
     "merge_ours": ("merge", "ours", "MERGE, sqlflowc"),
     "merge_append": ("merge", "hand", "the same rows, appended"),
     "merge_into": ("merge_into", "hand", "MERGE INTO by hand"),
+    "merge_delete_insert": ("merge_delete_insert", "hand", "DELETE + INSERT by key, by hand"),
     "incremental_ours": ("incremental", "ours", "INCREMENTAL, sqlflowc"),
     "incremental_hand": ("incremental", "hand", "DELETE + INSERT by hand"),
 }
@@ -283,6 +290,12 @@ def run(ctx: Context) -> list[Row]:
             "merge_append",
             "MERGE step (half updates, key checks) vs a plain append of the rows",
             2.5,
+        ),
+        row(
+            "merge_ours",
+            "merge_delete_insert",
+            "the same MERGE step vs DELETE + INSERT by key by hand, in one transaction",
+            1.2,
         ),
         row(
             "merge_ours",

@@ -240,23 +240,21 @@ def duplicate_keys(stage: str, keys: Sequence[str]) -> str:
 
 
 def matched_counts(target: str, stage: str, keys: Sequence[str]) -> str:
-    """`(source_rows, target_rows)` that match: source rows with a target row, and target rows
-    with a source row. With unique source keys these differ only when the target holds several
-    rows for one key."""
-    semi = exp.Join(this=_aliased(target, _TARGET, temp=False), kind="SEMI", on=_keys_match(keys))
-    source_rows = exp.select(exp.Count(this=exp.Star())).from_(_aliased(stage, _SOURCE, temp=True))
-    source_rows.append("joins", semi)
+    """`(source_rows, target_rows)` that match, in one join of the target with the stage: the
+    distinct source keys that meet a target row (as many as source rows, the source's keys being
+    unique — checked first) and the target rows that meet one. They differ only when the
+    target holds several rows for one key."""
+    source_keys = [_col(k, _SOURCE) for k in keys]
+    distinct = exp.Distinct(
+        expressions=source_keys if len(source_keys) == 1 else [exp.Tuple(expressions=source_keys)]
+    )
     join = exp.Join(this=_aliased(stage, _SOURCE, temp=True), on=_keys_match(keys))
-    target_rows = exp.select(exp.Count(this=exp.Star())).from_(
-        _aliased(target, _TARGET, temp=False)
-    )
-    target_rows.append("joins", join)
-    return _sql(
-        exp.select(
-            exp.alias_(exp.Subquery(this=source_rows), "source_rows"),
-            exp.alias_(exp.Subquery(this=target_rows), "target_rows"),
-        )
-    )
+    query = exp.select(
+        exp.alias_(exp.Count(this=distinct), "source_rows"),
+        exp.alias_(exp.Count(this=exp.Star()), "target_rows"),
+    ).from_(_aliased(target, _TARGET, temp=False))
+    query.append("joins", join)
+    return _sql(query)
 
 
 def delete_matched(target: str, stage: str, keys: Sequence[str]) -> str:
