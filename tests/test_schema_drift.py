@@ -237,3 +237,23 @@ def test_compare_live(tmp_path: Path) -> None:
     (root / "target" / "sqlflow.duckdb").unlink()
     done = sqlflowc(root, "schema", "compare", "table:orders", "--live")
     assert done.returncode == 3 and "there is no database" in done.stderr
+
+
+def test_a_written_table_is_described_as_the_catalog_describes_it() -> None:
+    """After a load or CREATE TABLE, the table is read with one DESCRIBE (cheap in a database
+    with many tables); it must give exactly what the catalog query gives."""
+    import duckdb
+
+    from sqlflowc.runtime.drift import describe_base_table, describe_table
+
+    con = duckdb.connect()
+    con.execute('CREATE SCHEMA "Odd s"')
+    con.execute(
+        'CREATE TABLE "Odd s"."My T" AS SELECT 1::TINYINT AS a, 1.5::DECIMAL(18,3) AS "b c", '
+        "[1, 2] AS d, {'k': 1} AS e, map([1], ['a']) AS f, now()::TIMESTAMPTZ AS g, "
+        "'x'::BLOB AS h, 1::UBIGINT AS i, [[1]]::INTEGER[][] AS j"
+    )
+    con.execute('ALTER TABLE "Odd s"."My T" ALTER a SET NOT NULL')
+    for key in ('"odd s"."my t"', '"Odd s"."My T"'):
+        assert describe_base_table(con, key) == describe_table(con, key)
+        assert describe_table(con, key) is not None  # quoted parts were not found before

@@ -33,12 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import CreateTable, Load, Location, Plan, Step, TableUdf
 from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.names import name_parts
 from sqlflowc.runtime.report import RunWarning
 from sqlflowc.schema import Column
 from sqlflowc.schema.drift import Drift, DriftPolicy, capture, resolve_policy
 from sqlflowc.schema.render import changes_table, shown_time, summary
 from sqlflowc.schema.snapshot import Snapshot, object_name
 from sqlflowc.schema.store import SnapshotStore
+from sqlflowc.sqlbuild import sql_qualified
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -151,7 +153,10 @@ class SchemaCapture:
         policy = self.override or self.default or "warn"
         for key in _written(step):
             try:
-                columns = describe_table(con, key)
+                if key == _target(step) and isinstance(step, Load | CreateTable | TableUdf):
+                    columns = describe_base_table(con, key)  # surely a table: one DESCRIBE
+                else:
+                    columns = describe_table(con, key)  # maybe a view: look in the catalog
             except duckdb.Error:
                 continue
             if columns is None:
@@ -266,15 +271,24 @@ def _written(step: Step) -> list[str]:
     return list(step.writes)
 
 
+def describe_base_table(con: Connection, key: str) -> list[Column] | None:
+    """The columns of `key`, known to be a base table: one `DESCRIBE`, whose cost does not grow
+    with the number of tables in the database as a catalog query's does (the same names, types
+    and nullability as `describe_table` reads)."""
+    rows = con.execute(f"DESCRIBE {sql_qualified(key)}").fetchall()
+    return [Column(str(r[0]), str(r[1]), r[2] != "NO") for r in rows] or None
+
+
 def describe_table(con: Connection, key: str) -> list[Column] | None:
     """The columns of base table `key` (`schema.name` or `name`), or None when it is none."""
-    schema, dot, name = key.rpartition(".")
+    parts = name_parts(key)
+    schema, name = (parts[-2], parts[-1]) if len(parts) >= 2 else ("main", parts[-1])
     rows = con.execute(
         "SELECT c.column_name, c.data_type, c.is_nullable FROM duckdb_columns() c "
         "JOIN duckdb_tables() t ON c.table_oid = t.table_oid "
         "WHERE c.database_name = current_database() AND lower(c.schema_name) = ? "
         "AND lower(c.table_name) = ? ORDER BY c.column_index",
-        [schema.lower() if dot else "main", name.lower()],
+        [schema.lower(), name.lower()],
     ).fetchall()
     return [Column(str(r[0]), str(r[1]), bool(r[2])) for r in rows] or None
 
