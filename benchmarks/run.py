@@ -39,6 +39,7 @@ import run_small
 import spark
 import startup
 import udfs
+import versus_raw
 from _common import (
     Context,
     OtherLoad,
@@ -58,6 +59,7 @@ GROUPS: dict[str, ModuleType] = {
     for m in (
         startup,
         run_small,
+        versus_raw,
         compile_small,
         compile_large,
         per_statement,
