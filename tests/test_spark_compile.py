@@ -172,3 +172,25 @@ def test_cli_check_engine_spark_reports_sf1001(project: Path) -> None:
     bad = CliRunner().invoke(cli, ["check", "--engine", "spark", str(pipeline)])
     assert bad.exit_code == 1
     assert "p.sf:3:37: error[SF1001]: HUGEINT cannot run on Spark" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("SELECT * FROM read_json('x.json')", "read_json(...)"),
+        ("SELECT * FROM 'x.parquet'", "FROM 'file.parquet'"),
+        ("SELECT CAST(1 AS UINTEGER)", "UINTEGER"),
+        ("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "ON CONFLICT"),
+        ("SELECT 1 AS a INTERSECT BY NAME SELECT 1 AS a", "`INTERSECT`"),
+        ("SELECT MAP {'a': 1}", "MAP {'a': 1}"),
+        ("SELECT * FROM a POSITIONAL JOIN b", "POSITIONAL JOIN"),
+        ("CREATE TABLE t (a INT DEFAULT 1)", "`DEFAULT`"),
+    ],
+)
+def test_docs_list_what_spark_does_not_support(sql: str, named: str) -> None:
+    """docs/engines.md names every construct the backend refuses, and each is refused."""
+    from sqlflowc.backend.spark_sql import unsupported
+
+    assert unsupported(sql), sql
+    docs = (ROOT / "docs" / "engines.md").read_text(encoding="utf-8")
+    assert named in docs
