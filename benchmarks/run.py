@@ -36,6 +36,7 @@ import load_modes
 import per_statement
 import plugin_read
 import run_small
+import schema_capture
 import spark
 import startup
 import udfs
@@ -67,6 +68,7 @@ GROUPS: dict[str, ModuleType] = {
         big_run,
         udfs,
         load_modes,
+        schema_capture,
         postgres,
         plugin_read,
         s3,
