@@ -22,28 +22,28 @@ Supported annotations: `str`, `int`, `float`, `bool`, `None`, `Any`, `Literal[..
 schemas, and `Annotated[X, check, ...]` where each `Check` (`Ge`, `Gt`, `Le` or any function
 wrapped in `Check`) runs, in order, on the value once it has the type `X`; a check raises
 `ValueError` with a reason and may return a normalised value (`Ge`, `Gt`, `Le` word their
-reasons as pydantic did:
-`Input should be greater than 0`). A schema's `__post_init__` runs last, once
+reasons as `Input should be greater than 0`). A schema's `__post_init__` runs last, once
 every field is valid; a `ValueError` it raises is reported at the schema's own path.
 
-Coercion follows pydantic's default ("lax") mode, which is what the schemas here replaced: a
+Coercion is lax by default (`validation_scalars.py`, the rules pydantic's default mode has): a
 boolean also accepts 0/1 and `"true"`/`"yes"`/`"off"`..., an integer accepts `true`/`false`,
 integral floats and numeric strings (`" 3 "`, `"1_000"`, `"3.0"`), a number accepts integers and
 numeric strings, a string accepts UTF-8 bytes; a list accepts a tuple or a set; a union tries
-every member without coercion before trying them with it. `strict=True` turns every coercion off
-(as pydantic's strict mode): a boolean must be `true`/`false`, an integer must not be a boolean.
+every member without coercion before trying them with it. `strict=True` turns every coercion
+off: a boolean must be `true`/`false`, an integer must not be a boolean.
 
-This module is deliberately small and imports nothing heavy: it sits on the compile path, where
-pydantic's import and schema building cost more than a whole small compilation.
+It imports nothing heavy: it sits on the compile path (profiles, connector parameters). Importing
+pydantic and building its models (even deferred) costs about four times as much as this module
+with the same validations; msgspec costs about the same but has neither the lax coercions nor
+per-field checks with these messages.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import (
     Annotated,
     Any,
@@ -55,6 +55,8 @@ from typing import (
     get_origin,
     get_type_hints,
 )
+
+from sqlflowc.validation_scalars import FAIL, SCALARS, Check, Ge, Gt, Le
 
 __all__ = [
     "Check",
@@ -77,74 +79,7 @@ S = TypeVar("S")
 FieldPath = tuple[str | int, ...]
 ErrorKind = Literal["type", "value", "missing", "unknown"]
 
-_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
-_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
-_INT_TEXT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0+)?")
 _NONE = type(None)
-
-
-# -- checks ----------------------------------------------------------------------------------------
-
-
-class Check:
-    """A custom validator for `Annotated[X, Check(fn)]`: `fn` gets the value once it is an `X`,
-    returns it (or a normalised value), or raises `ValueError` with the reason."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, value: Any) -> Any:
-        return self.fn(value)
-
-    def __repr__(self) -> str:
-        return f"Check({getattr(self.fn, '__name__', self.fn)!r})"
-
-
-class Ge(Check):
-    """`value >= bound`."""
-
-    __slots__ = ("bound",)
-
-    def __init__(self, bound: float) -> None:
-        self.bound = bound
-        super().__init__(self._check)
-
-    def _check(self, value: Any) -> Any:
-        if not value >= self.bound:
-            raise ValueError(f"Input should be greater than or equal to {self.bound}")
-        return value
-
-
-class Gt(Check):
-    """`value > bound`."""
-
-    __slots__ = ("bound",)
-
-    def __init__(self, bound: float) -> None:
-        self.bound = bound
-        super().__init__(self._check)
-
-    def _check(self, value: Any) -> Any:
-        if not value > self.bound:
-            raise ValueError(f"Input should be greater than {self.bound}")
-        return value
-
-
-class Le(Check):
-    """`value <= bound`."""
-
-    __slots__ = ("bound",)
-
-    def __init__(self, bound: float) -> None:
-        self.bound = bound
-        super().__init__(self._check)
-
-    def _check(self, value: Any) -> Any:
-        if not value <= self.bound:
-            raise ValueError(f"Input should be less than or equal to {self.bound}")
-        return value
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -271,12 +206,12 @@ def _unsupported(tp: Any) -> Any:
     """The first part of annotation `tp` that `validate` does not support, or None."""
     origin = get_origin(tp)
     args = get_args(tp)
-    if tp is Any or tp is None or tp is _NONE or tp in _SCALARS:
+    if tp is Any or tp is None or tp is _NONE or tp in SCALARS:
         return None
     if origin is Annotated:
         return _unsupported(args[0])
     if origin is Literal:
-        ok = all(a is None or type(a) in _SCALARS for a in args)
+        ok = all(a is None or type(a) in SCALARS for a in args)
         return None if ok else tp
     if origin is dict and args and args[0] is not str:
         return tp
@@ -299,7 +234,7 @@ def validate(schema: type[S], data: Any, *, strict: bool = False) -> S:
 
 # -- the validators --------------------------------------------------------------------------------
 
-_Fail = object()  # returned (with errors appended) when a value is rejected
+_Fail = FAIL  # returned (with errors appended) when a value is rejected
 
 
 def _validate(tp: Any, value: Any, path: FieldPath, strict: bool, errors: list[FieldError]) -> Any:
@@ -337,7 +272,7 @@ def _validate(tp: Any, value: Any, path: FieldPath, strict: bool, errors: list[F
         return _mapping(tp, value, path, strict, errors)
     if is_schema(tp):
         return _schema(tp, value, path, strict, errors)
-    scalar = _SCALARS.get(tp)
+    scalar = SCALARS.get(tp)
     if scalar is None:
         raise TypeError(f"unsupported annotation in a schema: {tp!r}")
     result = scalar(value, strict)
@@ -356,9 +291,9 @@ def _union(tp: Any, value: Any, path: FieldPath, strict: bool, errors: list[Fiel
     members = tuple(m for m in members if m is not _NONE)
     if len(members) == 1:
         return _validate(members[0], value, path, strict, errors)
-    # As pydantic's "smart" unions: a value of exactly a member's type wins, then the first member
+    # Smart unions: a value of exactly a member's type wins, then the first member
     # that accepts it without coercion, then the first that accepts it with coercion.
-    if type(value) in members and type(value) in _SCALARS:
+    if type(value) in members and type(value) in SCALARS:
         return value
     failures: list[list[FieldError]] = []
     for lax in (False, True) if not strict else (False,):
@@ -457,86 +392,6 @@ def _schema(
     except ValueError as err:
         errors.append(FieldError(path, "value", value, reason=str(err)))
         return _Fail
-
-
-# -- scalars (each returns the value, or _Fail) ----------------------------------------------------
-
-
-def _text(value: Any) -> Any:
-    """A str, or UTF-8 bytes as a str (lax); else _Fail."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes | bytearray):
-        try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return _Fail
-    return _Fail
-
-
-def _str(value: Any, strict: bool) -> Any:
-    if strict:
-        return value if isinstance(value, str) else _Fail
-    return _text(value)
-
-
-def _bool(value: Any, strict: bool) -> Any:
-    if isinstance(value, bool):
-        return value
-    if strict:
-        return _Fail
-    if isinstance(value, int | float) and value in (0, 1):
-        return bool(value)
-    text = _text(value)
-    if text is _Fail:
-        return _Fail
-    key = text.lower()
-    return True if key in _TRUE else False if key in _FALSE else _Fail
-
-
-def _int(value: Any, strict: bool) -> Any:
-    if isinstance(value, bool):
-        return _Fail if strict else int(value)
-    if isinstance(value, int):
-        return value
-    if strict:
-        return _Fail
-    if isinstance(value, float):  # integral and within 64 bits, as pydantic
-        return int(value) if value.is_integer() and abs(value) < 2.0**63 else _Fail
-    text = _text(value)
-    if text is _Fail:
-        return _Fail
-    text = text.strip()
-    if not _INT_TEXT.fullmatch(text):
-        return _Fail
-    return int(text.partition(".")[0])
-
-
-def _float(value: Any, strict: bool) -> Any:
-    if isinstance(value, bool):
-        return _Fail if strict else float(value)
-    if isinstance(value, int | float):
-        try:
-            return float(value)
-        except OverflowError:
-            return _Fail
-    if strict:
-        return _Fail
-    text = _text(value)
-    if text is _Fail or not text.isascii():
-        return _Fail
-    try:
-        return float(text.strip())
-    except ValueError:
-        return _Fail
-
-
-_SCALARS: dict[Any, Callable[[Any, bool], Any]] = {
-    str: _str,
-    bool: _bool,
-    int: _int,
-    float: _float,
-}
 
 
 # -- describing types ------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def spark_problems(prog: ir.Program, reporter: Reporter) -> None:
                 help="LOAD the source with MODE REPLACE, then CREATE TABLE ... MODE INCREMENTAL "
                 "BY column AS SELECT ... WHERE column BETWEEN @start_dt AND @end_dt",
             )
-        body = _body(stmt)
+        body = ir.sql_body(stmt)
         if body is None:
             continue
         problems = unsupported(body.text)
@@ -88,18 +88,6 @@ def _check_transpiles(body: ir.Sql, reporter: Reporter) -> None:
             label="not supported on Spark",
             help="run this pipeline on DuckDB, or simplify this query",
         )
-
-
-def _body(stmt: ir.Statement) -> ir.Sql | None:
-    match stmt:
-        case ir.CreateTable() | ir.CreateView() | ir.Export():
-            return stmt.query
-        case ir.SqlStatement():
-            return stmt.sql
-        case ir.Load() | ir.TableUdf():
-            return None
-        case _:
-            assert_never(stmt)
 
 
 def to_spark_plan(plan: p.Plan, prog: ir.Program) -> p.Plan:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from sqlflowc.ir.ast import Append, Incremental, LoadMode, Merge, Replace
 from sqlflowc.names import table_key
@@ -36,6 +36,7 @@ __all__ = [
     "SqlStatement",
     "Statement",
     "TableUdf",
+    "sql_body",
 ]
 
 JsonData = Any  # a JSON value after variable resolution (dict/list/str/int/float/bool/None)
@@ -201,6 +202,20 @@ class TableUdf:
 
 
 Statement = Load | CreateTable | CreateView | Export | SqlStatement | TableUdf
+
+
+def sql_body(stmt: Statement) -> Sql | None:
+    """A statement's SQL body: the query of CREATE TABLE/VIEW and EXPORT, the text of other
+    SQL; None for a LOAD or a table UDF."""
+    match stmt:
+        case CreateTable() | CreateView() | Export():
+            return stmt.query
+        case SqlStatement():
+            return stmt.sql
+        case Load() | TableUdf():
+            return None
+        case _:
+            assert_never(stmt)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,8 +19,6 @@ DuckDB here.
 
 from __future__ import annotations
 
-from typing import assert_never
-
 from sqlflowc.diagnostics import Code, shown
 from sqlflowc.ir import program
 from sqlflowc.passes.context import PassContext
@@ -29,15 +27,9 @@ from sqlflowc.passes.context import PassContext
 def check_splices(prog: program.Program, ctx: PassContext) -> program.Program:
     """Report every SQL body whose spliced values change its structure; `prog` is unchanged."""
     for stmt in prog.statements:
-        match stmt:
-            case program.CreateTable() | program.CreateView() | program.Export():
-                _check(stmt.query, ctx)
-            case program.SqlStatement():
-                _check(stmt.sql, ctx)
-            case program.Load() | program.TableUdf():
-                pass
-            case _:
-                assert_never(stmt)
+        body = program.sql_body(stmt)
+        if body is not None:
+            _check(body, ctx)
     return prog
 
 

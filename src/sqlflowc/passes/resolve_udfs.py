@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, assert_never
+from typing import Any
 
 from sqlglot import exp
 
@@ -64,7 +64,7 @@ def resolve_udfs(prog: ir.Program, ctx: PassContext) -> ir.Program:
 
 
 def _mentions_python_func(stmt: ir.Statement) -> bool:
-    sql = _sql_of(stmt)
+    sql = ir.sql_body(stmt)
     return sql is not None and "python_func" in sql.text.lower()
 
 
@@ -96,7 +96,7 @@ class _Resolver:
     # -- statements ---------------------------------------------------------------------------
 
     def statement(self, stmt: ir.Statement) -> list[ir.Statement]:
-        sql = _sql_of(stmt)
+        sql = ir.sql_body(stmt)
         if sql is None:
             return [stmt]
         body = self.body(sql, stmt)
@@ -349,19 +349,6 @@ def _table_udf(
         reads=frozenset({table_key(source)}),
         writes=frozenset({table_key(target)}),
     )
-
-
-def _sql_of(stmt: ir.Statement) -> ir.Sql | None:
-    """A statement's SQL body (None: a LOAD or a table UDF has none)."""
-    match stmt:
-        case ir.CreateTable() | ir.CreateView() | ir.Export():
-            return stmt.query
-        case ir.SqlStatement():
-            return stmt.sql
-        case ir.Load() | ir.TableUdf():
-            return None
-        case _:
-            assert_never(stmt)
 
 
 def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
