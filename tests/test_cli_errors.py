@@ -191,7 +191,7 @@ def test_usage_errors_exit_2(project: Path, args: list[str], needle: str) -> Non
 
 def test_run_time_failure_exits_3_and_names_the_statement(project: Path) -> None:
     (project / "p.sf").write_text(FAILING, encoding="utf-8")
-    result = sqlflowc("run", "p.sf")
+    result = sqlflowc("run", "p.sf", "--jobs", "1")  # in plan order: table_answer comes after
     assert result.exit_code == 3
     lines = result.stdout.splitlines()
     assert lines[0].startswith("running p.sf: 4 steps on ")
@@ -238,7 +238,7 @@ def test_continue_runs_independent_steps(project: Path) -> None:
 
 def test_fail_fast_is_the_default(project: Path) -> None:
     (project / "p.sf").write_text(FAILING, encoding="utf-8")
-    result = sqlflowc("run", "p.sf", "--fail-fast")
+    result = sqlflowc("run", "p.sf", "--fail-fast", "--jobs", "1")
     assert result.exit_code == 3
     assert "table_answer  skipped" in result.stdout
     assert tables(project / "target" / "sqlflow.duckdb") == {"people"}

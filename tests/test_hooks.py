@@ -91,7 +91,7 @@ def calls(project: Path) -> list[dict[str, Any]]:
 
 
 def test_every_lifecycle_call_with_its_record(project: Path) -> None:
-    result = sqlflowc("run", "pipelines/p.sf", "--continue", "--db", "t.duckdb")
+    result = sqlflowc("run", "pipelines/p.sf", "--continue", "--db", "t.duckdb", "--jobs", "1")
     assert result.exit_code == 3, result.output
     seen = calls(project)
     run_id = seen[0]["run"]
@@ -122,7 +122,7 @@ def test_every_lifecycle_call_with_its_record(project: Path) -> None:
 
 def test_hooks_run_for_a_plan_file_too(project: Path) -> None:
     assert sqlflowc("compile", "pipelines/p.sf", "-o", "plan.json").exit_code == 0
-    result = sqlflowc("run", "plan.json", "--db", "t.duckdb")
+    result = sqlflowc("run", "plan.json", "--db", "t.duckdb", "--jobs", "1")
     assert result.exit_code == 3
     assert [c["call"] for c in calls(project)] == [
         "run_start",

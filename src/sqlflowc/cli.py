@@ -314,10 +314,16 @@ cli.add_command(connect_group)
 
 def main() -> None:
     """Console-script entry point."""
+    from sqlflowc.cli_progress import Interrupted, stop_on_signals
+
+    stop_on_signals()
     try:
         cli.main(standalone_mode=True)
     except SystemExit:
         raise
+    except Interrupted as err:
+        click.echo(f"\ninterrupted by {err}", err=True)
+        sys.exit(128 + err.signum)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

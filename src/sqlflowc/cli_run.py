@@ -23,11 +23,11 @@ from sqlflowc.cli_common import (
     unused_cli_warnings,
 )
 from sqlflowc.cli_text import EXAMPLES
-from sqlflowc.limits import MAX_THREADS
+from sqlflowc.limits import MAX_JOBS, MAX_THREADS
 
 if TYPE_CHECKING:
     from sqlflowc.backend.plan import Plan
-    from sqlflowc.runtime.report import RunEvent, RunResult
+    from sqlflowc.runtime.report import RunResult
     from sqlflowc.runtime.resume import ResumePoint
     from sqlflowc.runtime.run_records import RunInfo
     from sqlflowc.source import SourceMap
@@ -49,11 +49,19 @@ if TYPE_CHECKING:
     show_default="the profile's engine.threads, else one per core",
 )
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1, max=MAX_JOBS),
+    help=f"Steps run at once (1 to {MAX_JOBS}): independent steps run in parallel, each on "
+    "its own DuckDB connection; 1 runs them one by one in plan order.",
+    show_default="the profile's execution.jobs, else the number of cores, at most 4",
+)
+@click.option(
     "--fail-fast/--continue",
     "fail_fast",
     default=True,
-    help="Stop at the first failed step (and pipeline), or run every step that does not "
-    "depend on a failed one (and every pipeline).",
+    help="Stop at the first failed step (and pipeline): the running steps finish, nothing new "
+    "starts; or run every step that does not depend on a failed one (and every pipeline).",
 )
 @schema_policy_option
 @click.option(
@@ -110,6 +118,7 @@ def run_cmd(
     targets: tuple[Path, ...],
     database: str | None,
     threads: int | None,
+    jobs: int | None,
     fail_fast: bool,
     schema_policy: str | None,
     schema_drift: Any,
@@ -132,6 +141,7 @@ def run_cmd(
     settings = _RunSettings(
         database,
         threads,
+        jobs,
         fail_fast,
         schema_policy,
         schema_drift,
@@ -155,6 +165,8 @@ def run_cmd(
     statuses: dict[Path, int] = {}
     used: set[str] | None = set()
     for target in targets:
+        if any(s > EXIT_RUNTIME_ERROR for s in statuses.values()):
+            break  # interrupted: the other pipelines do not run
         if any(statuses.values()) and fail_fast:
             break
         status, names = _run_one(target, settings, report_unused=False)
@@ -173,6 +185,9 @@ def run_cmd(
     _echo(settings, f"{count(len(targets), 'pipeline')}: " + "; ".join(parts))
     _print_records(settings, single=False)
     codes = set(statuses.values())
+    signalled = [c for c in codes if c > EXIT_RUNTIME_ERROR]
+    if signalled:
+        sys.exit(signalled[0])
     sys.exit(EXIT_RUNTIME_ERROR if EXIT_RUNTIME_ERROR in codes else max(codes))
 
 
@@ -180,6 +195,7 @@ def run_cmd(
 class _RunSettings:
     database: str | None
     threads: int | None
+    jobs: int | None
     fail_fast: bool
     schema_policy: str | None
     schema_drift: Any
@@ -213,6 +229,7 @@ def _run_one(
 ) -> tuple[int, frozenset[str] | None]:
     """Compile (or load) and run one target: its exit status, and the variables it uses
     (None when unknown: compile errors, or a plan file)."""
+    from sqlflowc.cli_progress import default_jobs, progress
     from sqlflowc.diagnostics import CompileError
     from sqlflowc.runner import database_path, run
     from sqlflowc.runtime.hooks import load_hooks
@@ -257,22 +274,24 @@ def _run_one(
         where = f"Spark (warehouse {prof.engine.warehouse})"
     n = len(plan.steps)
     _echo(settings, f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {where}")
-    result = run(
-        plan,
-        database=db,
-        threads=settings.threads or prof.engine.threads,
-        memory_limit=prof.engine.memory_limit,
-        fail_fast=settings.fail_fast,
-        secrets=secrets,
-        events=lambda event: _print_event(event, settings),
-        hooks=load_hooks(Path(plan.project_dir)),
-        capture_schemas=True,
-        schema_drift=settings.schema_drift,
-        profile=prof,
-        record=True,
-        reused=reused,
-        resumed_from=resumed_from,
-    )
+    with progress([step.id for step in plan.steps], err=settings.fmt == "json") as events:
+        result = run(
+            plan,
+            database=db,
+            threads=settings.threads or prof.engine.threads,
+            memory_limit=prof.engine.memory_limit,
+            jobs=settings.jobs or prof.jobs or default_jobs(),
+            fail_fast=settings.fail_fast,
+            secrets=secrets,
+            events=events,
+            hooks=load_hooks(Path(plan.project_dir)),
+            capture_schemas=True,
+            schema_drift=settings.schema_drift,
+            profile=prof,
+            record=True,
+            reused=reused,
+            resumed_from=resumed_from,
+        )
     if settings.fmt == "json" or settings.metrics_out is not None:
         record = _record(plan, result.run_id)
         if settings.fmt == "json":
@@ -317,14 +336,6 @@ def _metrics_path(value: Path | None) -> Path | None:
             param_hint="--metrics-out",
         )
     return value
-
-
-def _print_event(event: RunEvent, settings: _RunSettings) -> None:
-    """One line per finished, failed or skipped step (a start is not worth a line)."""
-    from sqlflowc.runtime.report import EventKind, format_event
-
-    if event.kind is not EventKind.STARTED:
-        _echo(settings, format_event(event))
 
 
 def _compile_target(
@@ -403,12 +414,16 @@ def _load_plan(
 def _report_run(
     result: RunResult, plan: Plan, sources: SourceMap | None, settings: _RunSettings
 ) -> int:
-    """Print the summary, then any warnings and failures; the exit status (0 or 3)."""
+    """Print the summary, then any warnings and failures; the exit status (0 or 3; 130 or 143
+    when a signal interrupted the run, after an account of what was and was not done)."""
+    from sqlflowc.cli_progress import exit_status, interruption_lines
     from sqlflowc.diagnostics import render_text
     from sqlflowc.runtime.report import failure_diagnostics, warning_diagnostics
     from sqlflowc.source import SourceMap
 
     _echo(settings, result.summary())
+    if result.interrupted is not None:
+        click.echo("\n".join(interruption_lines(result)), err=True)
     if result.ok and not result.warnings:
         return 0
     sources = sources if sources is not None else SourceMap()
@@ -416,5 +431,8 @@ def _report_run(
         *warning_diagnostics(result, plan, sources),
         *failure_diagnostics(result, plan, sources),
     ]
-    click.echo(render_text(diagnostics, sources), err=True, nl=False)
+    if diagnostics:
+        click.echo(render_text(diagnostics, sources), err=True, nl=False)
+    if result.interrupted is not None:
+        return exit_status(result.interrupted)
     return 0 if result.ok else EXIT_RUNTIME_ERROR

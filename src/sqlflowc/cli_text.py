@@ -57,6 +57,7 @@ EXAMPLES = {
         "sqlflowc run pipelines/example.sf",
         "sqlflowc run pipelines/example.sf --var min_total=60 --db :memory:",
         "sqlflowc run pipelines/load.sf pipelines/report.sf --continue",
+        "sqlflowc run pipelines/example.sf --jobs 1",
         "sqlflowc run target/plan.json",
         "sqlflowc run pipelines/example.sf --format json > target/last_run.json",
         "sqlflowc run pipelines/example.sf --engine spark",

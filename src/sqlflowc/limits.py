@@ -15,6 +15,7 @@ or a traceback. The limits are stated for users in docs/language.md ("Limits").
   JSON text before it is parsed (Python's parser recurses); `value_problem` walks a parsed
   value without recursion.
 - `MAX_THREADS`: DuckDB worker threads (`--threads`, a profile's `threads:`).
+- `MAX_JOBS`: steps run at once (`--jobs`, a profile's `execution.jobs`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_INCLUDES",
     "MAX_INCLUDE_DEPTH",
+    "MAX_JOBS",
     "MAX_NESTING",
     "MAX_THREADS",
     "MAX_VALUES",
@@ -44,6 +46,7 @@ MAX_INCLUDES = 10_000
 MAX_NESTING = 100
 MAX_VALUES = 100_000
 MAX_THREADS = 1024
+MAX_JOBS = 64
 
 
 class FileTooLarge(Exception):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity
-from sqlflowc.limits import MAX_NESTING, MAX_THREADS, MAX_VALUES, value_problem
+from sqlflowc.limits import MAX_JOBS, MAX_NESTING, MAX_THREADS, MAX_VALUES, value_problem
 from sqlflowc.schema.drift import DEFAULT_DRIFT_POLICY, DriftPolicy
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.suggest import did_you_mean
@@ -73,6 +73,11 @@ class _EngineSection:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _ExecutionSection:
+    jobs: Annotated[int, Ge(1), Le(MAX_JOBS)] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _LegacyDuckDB:
     type: Annotated[str | None, Check(_only_duckdb)] = None
     mode: Literal["memory", "persistent"] | None = None
@@ -94,6 +99,7 @@ class ProfileFile:
 
     engine: _EngineSection | None = None
     engines: _LegacyEngines | None = None
+    execution: _ExecutionSection | None = None
     variables: dict[str, Any] | None = None
     connections: dict[str, dict[str, Any]] | None = None
     connectors: dict[str, dict[str, Any]] | None = None

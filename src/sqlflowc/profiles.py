@@ -12,7 +12,8 @@ Connections are returned raw; `sqlflowc.connectors.connections.resolve_connectio
 for use (the compiler resolves `SOURCE s FROM "conn"` itself, with the pipeline's variables).
 
 Two layouts are read. The current one: `engine: {type: duckdb, path, threads, memory_limit}`,
-`variables:`, `connections: {name: {type: ..., field: value}}`, `schema_policy: strict|evolve`,
+`execution: {jobs}` (how many steps run at once), `variables:`,
+`connections: {name: {type: ..., field: value}}`, `schema_policy: strict|evolve`,
 `schema_drift: fail|warn|accept`.
 The earlier releases': `engines: {duckdb: {mode: memory|persistent, path, memory_limit}}` and
 `connectors: {name: {type: ..., params: {...}}}` (flattened to the current shape); their keys
@@ -87,6 +88,7 @@ class Profile:
     connections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     schema_policy: Literal["strict", "evolve"] = "strict"
     schema_drift: DriftPolicy = DEFAULT_DRIFT_POLICY
+    jobs: int | None = None  # `execution.jobs`: steps run at once (None: the default)
     warnings: tuple[Diagnostic, ...] = ()
     connection_spans: Mapping[str, Mapping[str, Span]] = field(
         default_factory=dict, compare=False, repr=False
@@ -211,6 +213,7 @@ def _parse(
         connections=connections,
         schema_policy=parsed.schema_policy,
         schema_drift=parsed.schema_drift,
+        jobs=parsed.execution.jobs if parsed.execution is not None else None,
         warnings=tuple(diagnostics),
         connection_spans=connection_spans,
         sources=sources,

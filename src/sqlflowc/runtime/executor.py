@@ -1,24 +1,31 @@
-"""The executor: runs a plan's steps on DuckDB, in plan order, each step atomic.
+"""The executor: runs a plan's steps on DuckDB, independent ones at once, each step atomic.
 
 Contract of `run_plan`:
 - Opens DuckDB at `database` (parent directories created; `:memory:` allowed) with the given
   `threads` / `memory_limit`, and `file_search_path` set to `plan.project_dir` (relative paths
   that SQL reads are project-relative); a database that cannot be opened is a `DATABASE_ERROR`
   failure and every step is skipped.
-- Runs the steps in plan order (a topological order: `depends_on` names earlier steps), each
-  with `runtime/steps.run_step`, which knows nothing of the order and runs the step atomically
-  (its contract: SQL in one transaction, load modes, connector reads and writes, UDFs, secrets).
+- Runs the steps with `runtime/scheduler.Scheduler`: up to `jobs` at once, each on a DuckDB
+  cursor of its own as soon as the steps it depends on succeeded (`jobs=1`: plan order, on the
+  run's connection), each with `runtime/steps.run_step`, which knows nothing of the order and
+  runs the step atomically (SQL in one transaction, load modes, connector reads and writes,
+  UDFs, secrets).
 - `${name}` for each name in `plan.secret_vars` is replaced right before execution from
   `secrets`, else `plan.secrets`; a missing value fails the step. Every message the executor
   produces has secret values masked as `***`.
 - Python UDFs: when steps need UDFs (`plan.step_udfs`), they are imported from
   `plan.project_dir` and the scalar ones registered on the connection before the first step (a
   failure there is a run-level failure, SF0804/SF0810, and every step is skipped).
-- `fail_fast=True`: after a failure the remaining steps are skipped. `fail_fast=False`: a step
-  runs unless it depends (transitively) on a failed step.
+- `fail_fast=True`: after a failure nothing new starts (running steps finish) and the rest are
+  skipped. `fail_fast=False`: a step runs unless it depends (transitively) on a failed step.
+- SIGINT and SIGTERM while steps run (on the main thread): every running step is interrupted
+  and rolled back (INTERRUPTED), the rest are skipped, and the result's `interrupted` names
+  the signal.
 - Progress goes to `events` (started, retrying, finished with duration and rows, failed,
-  skipped); the `RunResult` holds the run's id, every step's outcome, the failures with the
-  step's source location, and warnings.
+  interrupted, skipped) and hooks are called, all from the thread that called `run_plan`, one
+  at a time, in the order things happened (steps run in worker threads); the `RunResult` holds
+  the run's id, every step's outcome and the failures in plan order, with the step's source
+  location, and warnings.
 - A connector retrying a transient failure of a step (a source read, an export's write) reports
   each retry: a `RETRYING` event (`retrying (1/3) in 2 s: ...`, secrets masked) and
   `on_step_retry`.
@@ -33,9 +40,11 @@ Contract of `run_plan`:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from secrets import token_hex
@@ -60,6 +69,7 @@ from sqlflowc.runtime.report import (
     StepStatus,
     format_event,
 )
+from sqlflowc.runtime.scheduler import Scheduler
 from sqlflowc.runtime.steps import Secrets, StepContext, run_step
 
 if TYPE_CHECKING:
@@ -92,6 +102,7 @@ def run_plan(
     database: str,
     threads: int | None = None,
     memory_limit: str | None = None,
+    jobs: int = 1,
     fail_fast: bool = True,
     secrets: Mapping[str, str] | None = None,
     events: Callable[[RunEvent], None] | None = None,
@@ -117,7 +128,6 @@ def run_plan(
     import duckdb
 
     _check_order(plan)
-    emit = events if events is not None else _ignore
     vault = Secrets(plan.secret_vars, secrets or {}, plan.secrets, plan.secret_templates)
     hooks = hooks if hooks is not None else Hooks()
     started = time.perf_counter()
@@ -129,21 +139,23 @@ def run_plan(
         plan=plan,
         started_at=datetime.now(UTC),
     )
+    report = _Report(record.run_id, vault, hooks, events)
     hooks.run_start(record)
     if schemas is not None:
         schemas.run_id = record.run_id
-    outcomes: list[StepOutcome] = []
     step_warnings: list[RunWarning] = []  # what steps noticed without failing (connectors)
-    failures: list[Failure] = []
+    interrupted: str | None = None
 
     def finish() -> RunResult:
         elapsed = (time.perf_counter() - started) * 1000
+        order = {s.id: i for i, s in enumerate(plan.steps)}
         result = RunResult(
             database=database,
-            outcomes=tuple(outcomes),
-            failures=tuple(failures),
+            outcomes=tuple(sorted(report.outcomes, key=lambda o: order.get(o.step_id, -1))),
+            failures=tuple(sorted(report.failures, key=lambda f: order.get(f.step_id or "", -1))),
             duration_ms=elapsed,
             run_id=record.run_id,
+            interrupted=interrupted,
         )
         ended = dataclasses.replace(record, finished_at=datetime.now(UTC), result=result)
         hooks.run_end(ended)
@@ -157,12 +169,16 @@ def run_plan(
             con = _connect(database, threads, memory_limit, plan.project_dir)
     except EngineUnavailable as err:
         failure = _database_failure(vault.mask(err.message))
-        failures.append(dataclasses.replace(failure, code=Code.ENGINE_UNAVAILABLE, help=err.help))
-        _skip_all(plan.steps, "the engine could not be started", outcomes, emit)
+        report.failures.append(
+            dataclasses.replace(failure, code=Code.ENGINE_UNAVAILABLE, help=err.help)
+        )
+        report.skip_all(plan.steps, "the engine could not be started")
         return finish()
     except (duckdb.Error, OSError) as err:
-        failures.append(_database_failure(vault.mask(f"cannot open database {database}: {err}")))
-        _skip_all(plan.steps, "the database could not be opened", outcomes, emit)
+        report.failures.append(
+            _database_failure(vault.mask(f"cannot open database {database}: {err}"))
+        )
+        report.skip_all(plan.steps, "the database could not be opened")
         return finish()
     try:
         if on_connect is not None:
@@ -170,92 +186,162 @@ def run_plan(
                 on_connect(con)
             except duckdb.Error as err:
                 message = vault.mask(f"cannot prepare database {database}: {err}")
-                failures.append(_database_failure(message))
-                _skip_all(plan.steps, "the database could not be prepared", outcomes, emit)
+                report.failures.append(_database_failure(message))
+                report.skip_all(plan.steps, "the database could not be prepared")
                 return finish()
         udfs, problem = engine.load_udfs(con, plan) if engine else _load_udfs(con, plan)
         if problem is not None:
-            failures.append(dataclasses.replace(problem, message=vault.mask(problem.message)))
-            _skip_all(plan.steps, "the Python UDFs could not be loaded", outcomes, emit)
-            return finish()
-        started_at: dict[str, datetime] = {}  # of the steps running, for their retry records
-
-        def retried(step: Step, event: RetryEvent) -> None:
-            message = (
-                f"retrying ({event.retry}/{event.retries}) in {event.wait:g} s: "
-                f"{vault.mask(event.message)}"
+            report.failures.append(
+                dataclasses.replace(problem, message=vault.mask(problem.message))
             )
-            emit(RunEvent(kind=EventKind.RETRYING, step=step, message=message))
-            if hooks.active:
-                hooks.step_retry(
-                    StepRecord(
-                        run_id=record.run_id,
-                        step=step,
-                        state=StepState.RETRYING,
-                        attempt=event.retry + 1,
-                        started_at=started_at.get(step.id, datetime.now(UTC)),
-                        outcome=StepOutcome(
-                            step_id=step.id,
-                            status=StepStatus.FAILED,
-                            message=vault.mask(event.message),
-                        ),
-                    )
-                )
-
+            report.skip_all(plan.steps, "the Python UDFs could not be loaded")
+            return finish()
         ctx = StepContext(
             project_dir=Path(plan.project_dir),
             secrets=vault,
             udfs=udfs,
-            on_retry=retried,
             warnings=step_warnings,
             schemas=schemas,
             marked_run=record.run_id if mark_commits else None,
         )
-        blocked: dict[str, str] = {}  # step id → the failed step it waits for
-        for step in plan.steps:
-            if step.id in already_done:
-                _done_earlier(step, outcomes, emit)
-                continue
-            reason = _skip_reason(step, failures, blocked, fail_fast)
-            if reason is not None:
-                _skip_all([step], reason, outcomes, emit)
-                continue
-            emit(RunEvent(kind=EventKind.STARTED, step=step))
-            at = datetime.now(UTC) if hooks.active else None
-            if at is not None:
-                started_at[step.id] = at
-                hooks.step_start(
-                    StepRecord(
-                        run_id=record.run_id, step=step, state=StepState.RUNNING, started_at=at
-                    )
-                )
-            outcome = engine.run_step(con, step, ctx) if engine else run_step(con, step, ctx)
-            outcomes.append(outcome)
-            if outcome.status is StepStatus.OK:
-                kind = EventKind.FINISHED
-            else:
-                kind = EventKind.FAILED
-                failures.append(_step_failure(step, outcome))
-            emit(
-                RunEvent(
-                    kind=kind,
+        scheduler = Scheduler(
+            con,
+            plan.steps,
+            ctx,
+            report,
+            jobs=jobs if engine is None else 1,  # another engine: one session, plan order
+            fail_fast=fail_fast,
+            already_done=already_done,
+            run_step=run_step if engine is None else engine.run_step,
+            on_interrupt=udfs.interrupt if udfs is not None else None,
+        )
+        with _signals_stop(scheduler):
+            scheduler.run()
+        interrupted = scheduler.interrupted
+        if scheduler.abandoned:
+            return finish()  # its steps' threads still use the connection: leave it open
+    except BaseException:
+        _close(con, engine)
+        raise
+    _close(con, engine)
+    return finish()
+
+
+class _Report:
+    """The events and hook calls of a run's steps, and what they add up to: everything the
+    scheduler reports, on the thread that runs the plan, one call at a time."""
+
+    def __init__(
+        self,
+        run_id: str,
+        vault: Secrets,
+        hooks: Hooks,
+        events: Callable[[RunEvent], None] | None,
+    ) -> None:
+        self.run_id = run_id
+        self.vault = vault
+        self.hooks = hooks
+        self.emit = events if events is not None else _ignore
+        self.outcomes: list[StepOutcome] = []
+        self.failures: list[Failure] = []
+        self.started_at: dict[str, datetime] = {}  # of the steps running, for their records
+
+    def started(self, step: Step) -> None:
+        self.emit(RunEvent(kind=EventKind.STARTED, step=step))
+        if self.hooks.active:
+            at = datetime.now(UTC)
+            self.started_at[step.id] = at
+            self.hooks.step_start(
+                StepRecord(run_id=self.run_id, step=step, state=StepState.RUNNING, started_at=at)
+            )
+
+    def retrying(self, step: Step, event: RetryEvent) -> None:
+        masked = self.vault.mask(event.message)
+        message = f"retrying ({event.retry}/{event.retries}) in {event.wait:g} s: {masked}"
+        self.emit(RunEvent(kind=EventKind.RETRYING, step=step, message=message))
+        if self.hooks.active:
+            self.hooks.step_retry(
+                StepRecord(
+                    run_id=self.run_id,
                     step=step,
-                    duration_ms=outcome.duration_ms,
-                    rows=outcome.rows,
-                    statement_rows=outcome.statement_rows,
-                    message=outcome.message,
-                    load=outcome.load,
+                    state=StepState.RETRYING,
+                    attempt=event.retry + 1,
+                    started_at=self.started_at.get(step.id, datetime.now(UTC)),
+                    outcome=StepOutcome(step_id=step.id, status=StepStatus.FAILED, message=masked),
                 )
             )
-            if at is not None:
-                del started_at[step.id]
-                _step_ended(hooks, record.run_id, step, at, outcome)
-    finally:
-        if engine is not None:
-            engine.close(con)
+
+    def ended(self, step: Step, outcome: StepOutcome) -> None:
+        self.outcomes.append(outcome)
+        if outcome.status is StepStatus.OK:
+            kind = EventKind.FINISHED
+        elif outcome.status is StepStatus.INTERRUPTED:
+            kind = EventKind.INTERRUPTED
         else:
-            con.close()
-    return finish()
+            kind = EventKind.FAILED
+            self.failures.append(_step_failure(step, outcome))
+        self.emit(
+            RunEvent(
+                kind=kind,
+                step=step,
+                duration_ms=outcome.duration_ms,
+                rows=outcome.rows,
+                statement_rows=outcome.statement_rows,
+                message=outcome.message,
+                load=outcome.load,
+            )
+        )
+        at = self.started_at.pop(step.id, None)
+        if at is not None:
+            _step_ended(self.hooks, self.run_id, step, at, outcome)
+
+    def skipped(self, step: Step, reason: str) -> None:
+        self.outcomes.append(
+            StepOutcome(step_id=step.id, status=StepStatus.SKIPPED, message=reason)
+        )
+        self.emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
+
+    def done_earlier(self, step: Step) -> None:
+        reason = "succeeded in the run resumed"
+        self.outcomes.append(
+            StepOutcome(step_id=step.id, status=StepStatus.DONE_EARLIER, message=reason)
+        )
+        self.emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
+
+    def skip_all(self, steps: Iterable[Step], reason: str) -> None:
+        for step in steps:
+            self.skipped(step, reason)
+
+
+@contextlib.contextmanager
+def _signals_stop(scheduler: Scheduler) -> Iterator[None]:
+    """While the steps run, SIGINT (Ctrl-C) and SIGTERM stop the run (`Scheduler.interrupt`)
+    instead of raising where the main thread happens to be. Only on the main thread: signal
+    handlers belong to it."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        scheduler.interrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _close(con: Connection, engine: Engine | None) -> None:
+    if engine is not None:
+        engine.close(con)
+    else:
+        con.close()
 
 
 def new_run_id() -> str:
@@ -350,36 +436,3 @@ def _connect(
     if memory_limit is not None:
         config["memory_limit"] = memory_limit
     return duckdb.connect(database, config=config)
-
-
-def _skip_all(
-    steps: Iterable[Step],
-    reason: str,
-    outcomes: list[StepOutcome],
-    emit: Callable[[RunEvent], None],
-) -> None:
-    for step in steps:
-        outcomes.append(StepOutcome(step_id=step.id, status=StepStatus.SKIPPED, message=reason))
-        emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
-
-
-def _done_earlier(
-    step: Step, outcomes: list[StepOutcome], emit: Callable[[RunEvent], None]
-) -> None:
-    reason = "succeeded in the run resumed"
-    outcomes.append(StepOutcome(step_id=step.id, status=StepStatus.DONE_EARLIER, message=reason))
-    emit(RunEvent(kind=EventKind.SKIPPED, step=step, message=reason))
-
-
-def _skip_reason(
-    step: Step, failures: list[Failure], blocked: dict[str, str], fail_fast: bool
-) -> str | None:
-    if failures and fail_fast:
-        return f"not run: step `{failures[0].step_id}` failed (--fail-fast)"
-    failed = {f.step_id for f in failures}
-    for dep in step.depends_on:
-        root = dep if dep in failed else blocked.get(dep)
-        if root is not None:
-            blocked[step.id] = root
-            return f"depends on failed step `{root}`"
-    return None

@@ -46,12 +46,14 @@ class EventKind(enum.Enum):
     RETRYING = "retrying"  # a transient failure; `message` says which attempt comes when
     FINISHED = "finished"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # stopped by a signal and rolled back
     SKIPPED = "skipped"
 
 
 class StepStatus(enum.Enum):
     OK = "ok"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # stopped by Ctrl-C or SIGTERM while it ran; rolled back
     SKIPPED = "skipped"
     DONE_EARLIER = "done earlier"  # a resumed run: it succeeded in the run resumed
 
@@ -119,7 +121,8 @@ class RunWarning:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
-    """What a run did. `run_id` is sortable (UTC time, then a short random part)."""
+    """What a run did. `run_id` is sortable (UTC time, then a short random part);
+    `interrupted` names the signal that stopped the run (`SIGINT`, `SIGTERM`), if one did."""
 
     database: str
     outcomes: tuple[StepOutcome, ...]
@@ -127,10 +130,11 @@ class RunResult:
     duration_ms: float
     run_id: str = ""
     warnings: tuple[RunWarning, ...] = ()
+    interrupted: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and self.interrupted is None
 
     def outcome(self, step_id: str) -> StepOutcome:
         for o in self.outcomes:
@@ -144,7 +148,13 @@ class RunResult:
     def summary(self) -> str:
         """`3 ok, 1 failed, 2 skipped in 45 ms`."""
         parts = [f"{self.count(StepStatus.OK)} ok"]
-        for status in (StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.DONE_EARLIER):
+        statuses = (
+            StepStatus.FAILED,
+            StepStatus.INTERRUPTED,
+            StepStatus.SKIPPED,
+            StepStatus.DONE_EARLIER,
+        )
+        for status in statuses:
             if self.count(status):
                 parts.append(f"{self.count(status)} {status.value}")
         if self.failures and not self.outcomes:
@@ -235,6 +245,7 @@ _SYMBOLS = {
         EventKind.RETRYING: "↻",
         EventKind.FINISHED: "✓",
         EventKind.FAILED: "✗",
+        EventKind.INTERRUPTED: "!",
         EventKind.SKIPPED: "-",
     },
     True: {
@@ -242,6 +253,7 @@ _SYMBOLS = {
         EventKind.RETRYING: "~",
         EventKind.FINISHED: "+",
         EventKind.FAILED: "x",
+        EventKind.INTERRUPTED: "!",
         EventKind.SKIPPED: "-",
     },
 }
@@ -277,6 +289,8 @@ def format_event(event: RunEvent, *, ascii_only: bool | None = None) -> str:
         case EventKind.FAILED:
             first = event.message.strip().splitlines()[0] if event.message.strip() else "failed"
             return f"{head}  {_duration(event.duration_ms or 0.0)}  failed: {first}"
+        case EventKind.INTERRUPTED:
+            return f"{head}  {_duration(event.duration_ms or 0.0)}  {event.message}"
         case EventKind.SKIPPED:
             return f"{head}  skipped: {event.message}"
         case EventKind.RETRYING:

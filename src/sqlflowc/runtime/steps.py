@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ class Secrets:
         self._fallback = dict(fallback)
         self._templates = dict(templates or {})
         self._building: set[str] = set()
+        self._lock = threading.RLock()  # steps run in several threads; `_building` is shared
         built = []
         for name in self._templates:
             with contextlib.suppress(StepError):
@@ -179,12 +181,14 @@ class Secrets:
             return None
         if name in self._given:
             return self._given[name]
-        if name in self._templates and name not in self._building:
-            self._building.add(name)
-            try:
-                return expand(self._templates[name], self._value)
-            finally:
-                self._building.discard(name)
+        if name in self._templates:
+            with self._lock:
+                if name not in self._building:
+                    self._building.add(name)
+                    try:
+                        return expand(self._templates[name], self._value)
+                    finally:
+                        self._building.discard(name)
         if name in self._fallback:
             return self._fallback[name]
         raise StepError(

@@ -232,6 +232,11 @@ class UdfRuntime:
         finally:
             signal.signal(signal.SIGINT, previous)
 
+    def interrupt(self) -> None:
+        """The run is being interrupted (Ctrl-C, SIGTERM): a `KeyboardInterrupt` now raised in
+        a UDF stops its step instead of failing it as the UDF's own exception."""
+        self._sigint.set()
+
     def explain(self, error: str) -> str | None:
         """The message for a statement that failed with `error` because a UDF raised, else None.
 

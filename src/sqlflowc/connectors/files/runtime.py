@@ -115,13 +115,14 @@ class FileRuntime(ConnectorRuntime):
                 _replace_directory(temp, target)
             else:
                 os.replace(temp, target)
-        except duckdb.Error as err:
+        except BaseException as err:  # an interrupt too: no temporary file is ever left
             _remove(temp)
-            # The temporary file is ours: the user's message names the target.
-            raise type(err)(str(err).replace(str(temp), str(target))) from None
-        except OSError as err:
-            _remove(temp)
-            raise OSError(err.errno, err.strerror, str(target)) from None
+            if isinstance(err, duckdb.Error):
+                # The temporary file is ours: the user's message names the target.
+                raise type(err)(str(err).replace(str(temp), str(target))) from None
+            if isinstance(err, OSError):
+                raise OSError(err.errno, err.strerror, str(target)) from None
+            raise
         count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else None
         return WriteResult(rows=count, location=str(target))
 
