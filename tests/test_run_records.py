@@ -154,7 +154,12 @@ def test_a_killed_run_shows_as_interrupted(project: Path) -> None:
 
     def running_slow() -> bool:
         found = list_runs(runs)
-        return bool(found) and found[0].step("table_slow").state == "running"
+        # `first` and `slow` may start together (--jobs): wait for `first` to be done too.
+        return (
+            bool(found)
+            and found[0].step("table_slow").state == "running"
+            and found[0].step("table_first").state == "succeeded"
+        )
 
     try:
         _wait_for(running_slow)

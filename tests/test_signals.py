@@ -1,0 +1,173 @@
+"""Ctrl-C (SIGINT) and SIGTERM sent to a real `sqlflowc run` process: the running steps are
+interrupted and rolled back, what was done and not done is printed, the status is 130 or 143;
+the same during a compile, an EXPORT (no temporary file left) and a Python UDF."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+SQLFLOWC = [sys.executable, "-c", "from sqlflowc.cli import main; main()"]
+
+# A hook that tells the test which steps have started (a file per step).
+STARTED_HOOK = """
+from pathlib import Path
+
+def on_step_start(step):
+    Path(step.run_id and "started").mkdir(exist_ok=True)
+    (Path("started") / step.id).touch()
+"""
+
+SLOW = "SELECT count(*) AS n FROM range(100000000000) a"
+
+
+def project(tmp_path: Path, pipeline: str) -> Path:
+    (tmp_path / "sqlflow.yml").write_text("", encoding="utf-8")
+    (tmp_path / "hooks").mkdir()
+    (tmp_path / "hooks" / "started.py").write_text(STARTED_HOOK, encoding="utf-8")
+    (tmp_path / "p.sf").write_text(pipeline, encoding="utf-8")
+    return tmp_path
+
+
+def start(root: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TERM": "dumb"}
+    return subprocess.Popen(
+        [*SQLFLOWC, *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[str], sig: int) -> tuple[int, str, str, float]:
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err, time.monotonic() - sent
+
+
+def tables(db: Path) -> set[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("sig", "status", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_a_signal_interrupts_the_running_steps_and_rolls_them_back(
+    tmp_path: Path, sig: int, status: int, name: str
+) -> None:
+    root = project(
+        tmp_path,
+        "CREATE TABLE a AS SELECT 1 AS x;\n"
+        f"CREATE TABLE b AS {SLOW};\n"
+        f"CREATE TABLE c AS {SLOW.replace(' a', ' c')};\n"
+        "CREATE TABLE d AS SELECT n FROM b;\n",
+    )
+    proc = start(root, "run", "p.sf", "--db", "t.duckdb", "--jobs", "4")
+    wait_for(root / "started" / "table_b", proc)
+    wait_for(root / "started" / "table_c", proc)
+    time.sleep(0.3)
+    code, out, err, took = stop(proc, sig)
+    assert code == status, (out, err)
+    assert took < 10, "the statements were interrupted promptly"
+    assert "  ✓ table_a" in out
+    assert f"  ! table_b" in out and f"interrupted ({name}); rolled back" in out
+    assert f"  - table_d  skipped: not run: the run was interrupted ({name})" in out
+    assert f"interrupted by {name}" in err
+    assert "done: 1 step (committed): table_a" in err
+    assert "rolled back: 2 steps" in err and "table_b, table_c" in err
+    assert "not run: 1 step: table_d" in err
+    assert "internal error" not in err and "Traceback" not in err
+    assert tables(root / "t.duckdb") == {"a"}
+
+
+def test_ctrl_c_during_a_compile_exits_130(tmp_path: Path) -> None:
+    # Enough statements that compiling them takes a while.
+    body = "".join(
+        f"CREATE TABLE t{i} AS SELECT {i} AS x" + (f" FROM t{i - 1}" if i else "") + ";\n"
+        for i in range(4000)
+    )
+    root = project(tmp_path, body)
+    proc = start(root, "compile", "p.sf", "-o", "plan.json")
+    time.sleep(2.0)
+    assert proc.poll() is None, "the compile ended before the signal: make it longer"
+    code, out, err, _ = stop(proc, signal.SIGINT)
+    assert code == 130, err
+    assert "Aborted!" not in err and "Traceback" not in err
+    assert "interrupted by SIGINT" in err
+    assert not (root / "plan.json").exists()
+
+
+def test_an_interrupted_export_leaves_no_temporary_file(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        "EXPORT SELECT range AS x, md5(range::VARCHAR) AS h FROM range(3000000000) "
+        'TO "out/big.csv" TYPE CSV;\n',
+    )
+    proc = start(root, "run", "p.sf", "--db", "t.duckdb")
+    wait_for(root / "started" / "export_big", proc)
+    deadline = time.monotonic() + 30
+    while not any((root / "out").glob(".sqlflowc-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any((root / "out").glob(".sqlflowc-*")), "the export was writing its temporary file"
+    code, out, err, _ = stop(proc, signal.SIGINT)
+    assert code == 130, (out, err)
+    assert "! export_big" in out
+    assert list((root / "out").iterdir()) == [], "no temporary file, no half-written target"
+
+
+UDF_MODULE = '''
+"""A slow UDF."""
+import time
+from pathlib import Path
+
+from sqlflowc.udf import python_scalar_udf
+
+
+@python_scalar_udf
+def slow_double(x: int) -> int:
+    """Doubles x, slowly."""
+    Path("udf_running").touch()
+    time.sleep(0.05)
+    return x * 2
+'''
+
+
+def test_ctrl_c_during_a_python_udf_exits_130(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        "CREATE TABLE src AS SELECT range AS x FROM range(100000);\n"
+        'CREATE TABLE doubled AS SELECT PYTHON_FUNC("python_udfs.slow.slow_double", x) AS y FROM src;\n',
+    )
+    (root / "python_udfs").mkdir()
+    (root / "python_udfs" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "python_udfs" / "slow.py").write_text(UDF_MODULE, encoding="utf-8")
+    proc = start(root, "run", "p.sf", "--db", "t.duckdb")
+    wait_for(root / "udf_running", proc)
+    code, out, err, took = stop(proc, signal.SIGINT)
+    assert code == 130, (out, err)
+    assert took < 10
+    assert "! table_doubled" in out
+    assert "Traceback" not in err and "internal error" not in err
+    assert tables(root / "t.duckdb") == {"src"}
