@@ -12,8 +12,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from helpers import sqlflowc
 
+from helpers import sqlflowc
 from sqlflowc.api import compile_file
 from sqlflowc.backend.plan import CreateTable, Location, Plan, Replace, Sql, TableUdf
 from sqlflowc.runtime.executor import EventKind, RunEvent, StepStatus, run_plan
@@ -112,7 +112,8 @@ def random_pipeline(seed: int, size: int) -> str:
         union = " UNION ALL ".join(
             f"SELECT k, v + {rng.randint(0, 5)} AS v FROM {p}" for p in picks
         )
-        query = f"SELECT k % {rng.randint(3, 20)} AS k, CAST(sum(v) AS BIGINT) AS v FROM ({union}) GROUP BY 1"
+        key = f"k % {rng.randint(3, 20)}"
+        query = f"SELECT {key} AS k, CAST(sum(v) AS BIGINT) AS v FROM ({union}) GROUP BY 1"
         kind = rng.random()
         if kind < 0.15:
             name = f"v{i}"
@@ -261,7 +262,7 @@ def test_a_failure_under_parallelism_keeps_its_place_and_message(tmp_path: Path)
     assert "4 |   SELECT CAST('ten' AS INTEGER) AS n FROM a;" in done.stderr
 
 
-# -- which connection --------------------------------------------------------------------------------
+# -- which connection -----------------------------------------------------------------------------
 
 
 def test_temp_tables_and_session_statements_pin_their_steps(tmp_path: Path) -> None:

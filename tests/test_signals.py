@@ -92,7 +92,7 @@ def test_a_signal_interrupts_the_running_steps_and_rolls_them_back(
     assert code == status, (out, err)
     assert took < 10, "the statements were interrupted promptly"
     assert "  ✓ table_a" in out
-    assert f"  ! table_b" in out and f"interrupted ({name}); rolled back" in out
+    assert "  ! table_b" in out and f"interrupted ({name}); rolled back" in out
     assert f"  - table_d  skipped: not run: the run was interrupted ({name})" in out
     assert f"interrupted by {name}" in err
     assert "done: 1 step (committed): table_a" in err
@@ -112,7 +112,7 @@ def test_ctrl_c_during_a_compile_exits_130(tmp_path: Path) -> None:
     proc = start(root, "compile", "p.sf", "-o", "plan.json")
     time.sleep(2.0)
     assert proc.poll() is None, "the compile ended before the signal: make it longer"
-    code, out, err, _ = stop(proc, signal.SIGINT)
+    code, _, err, _ = stop(proc, signal.SIGINT)
     assert code == 130, err
     assert "Aborted!" not in err and "Traceback" not in err
     assert "interrupted by SIGINT" in err
@@ -158,7 +158,8 @@ def test_ctrl_c_during_a_python_udf_exits_130(tmp_path: Path) -> None:
     root = project(
         tmp_path,
         "CREATE TABLE src AS SELECT range AS x FROM range(100000);\n"
-        'CREATE TABLE doubled AS SELECT PYTHON_FUNC("python_udfs.slow.slow_double", x) AS y FROM src;\n',
+        "CREATE TABLE doubled AS\n"
+        'SELECT PYTHON_FUNC("python_udfs.slow.slow_double", x) AS y FROM src;\n',
     )
     (root / "python_udfs").mkdir()
     (root / "python_udfs" / "__init__.py").write_text("", encoding="utf-8")
