@@ -4,6 +4,7 @@ randomly generated DAGs; failure policies under parallelism; what runs on which 
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import threading
 import time
@@ -47,9 +48,9 @@ def snapshot(database: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def files(project: Path) -> dict[str, bytes]:
-    """The files a run wrote under target/ (exports), but not its records and snapshots."""
+    """The files a run wrote under target/ (exports), not its records, snapshots and cache."""
     target = project / "target"
-    skip = {"runs", "schemas"}
+    skip = {"runs", "schemas", "cache"}
     return {
         str(p.relative_to(target)): p.read_bytes()
         for p in sorted(target.rglob("*"))
@@ -345,3 +346,46 @@ def test_every_event_kind_of_a_step_comes_once(tmp_path: Path) -> None:
         "after_bad": [EventKind.SKIPPED],
         "after_slow": [EventKind.STARTED, EventKind.FINISHED],
     }
+
+
+def test_a_terminal_gets_the_live_view(tmp_path: Path) -> None:
+    """On a terminal, rich draws the running steps; the finished lines are printed as usual."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    (tmp_path / "sqlflow.yml").write_text("", encoding="utf-8")
+    (tmp_path / "p.sf").write_text(
+        "CREATE TABLE a AS SELECT count(*) AS n FROM range(300000000);\n"
+        "CREATE TABLE b AS SELECT n FROM a;\n",
+        encoding="utf-8",
+    )
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from sqlflowc.cli import main; main()", "run", "p.sf"],
+        cwd=tmp_path,
+        stdin=follower,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    text = shown.decode("utf-8", errors="replace")
+    assert "steps done" in text and "running" in text, "the live view was drawn"
+    # ✓, or + when the terminal's encoding cannot show it.
+    assert re.search(r"[✓+] table_a  \d+ ms  1 row", text)
+    assert re.search(r"[✓+] table_b  \d+ ms  1 row", text)
+    assert "2 ok in" in text

@@ -172,3 +172,41 @@ def test_ctrl_c_during_a_python_udf_exits_130(tmp_path: Path) -> None:
     assert "! table_doubled" in out
     assert "Traceback" not in err and "internal error" not in err
     assert tables(root / "t.duckdb") == {"src"}
+
+
+STUCK_UDF = '''
+"""A UDF that takes its time over each row."""
+import time
+from pathlib import Path
+
+from sqlflowc.udf import python_scalar_udf
+
+
+@python_scalar_udf
+def stuck(x: int) -> int:
+    """Returns x after a long wait."""
+    Path("udf_running").touch()
+    time.sleep(30)
+    return x
+'''
+
+
+def test_a_second_ctrl_c_does_not_wait_for_the_steps(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        "CREATE TABLE src AS SELECT range AS x FROM range(10);\n"
+        'CREATE TABLE out AS SELECT PYTHON_FUNC("python_udfs.stuck.stuck", x) AS y FROM src;\n',
+    )
+    (root / "python_udfs").mkdir()
+    (root / "python_udfs" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "python_udfs" / "stuck.py").write_text(STUCK_UDF, encoding="utf-8")
+    proc = start(root, "run", "p.sf", "--db", "t.duckdb")
+    wait_for(root / "udf_running", proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(1.0)
+    assert proc.poll() is None, "the first Ctrl-C waits for the UDF's row to end"
+    code, out, err, took = stop(proc, signal.SIGINT)
+    assert code == 130, (out, err)
+    assert took < 10, "the second Ctrl-C left at once"
+    assert "! table_out" in out and "rolled back: 1 step" in err
+    assert tables(root / "t.duckdb") == {"src"}

@@ -9,6 +9,7 @@ cli_schema.py; what they share in cli_common.py.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -319,7 +320,8 @@ def main() -> None:
     stop_on_signals()
     try:
         cli.main(standalone_mode=True)
-    except SystemExit:
+    except SystemExit as done:
+        _exit_now_if_steps_left(done.code)
         raise
     except Interrupted as err:
         click.echo(f"\ninterrupted by {err}", err=True)
@@ -350,3 +352,15 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_COMPILE_ERROR)
+
+
+def _exit_now_if_steps_left(code: object) -> None:
+    """After a second Ctrl-C the run returned without waiting for its steps: their threads
+    still hold the database, and the interpreter's exit would wait on them. Their
+    transactions were never committed: leave at once."""
+    import threading
+
+    if any(t.name.startswith("sqlflowc-step") and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1)
