@@ -33,6 +33,7 @@ import compile_large
 import compile_small
 import ledger
 import load_modes
+import parallel
 import per_statement
 import plugin_read
 import run_small
@@ -73,6 +74,7 @@ GROUPS: dict[str, ModuleType] = {
         plugin_read,
         s3,
         spark,
+        parallel,
     )
 }
 NOISY = 0.15  # share of the CPU other work may use before the results get a warning
