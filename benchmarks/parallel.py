@@ -43,9 +43,8 @@ TARGET_NO_SLOWER = 1.03
 
 def _pg_params() -> dict[str, str] | None:
     """Connection fields of the local PostgreSQL, or None when it does not answer."""
-    dsn = os.environ.get(
-        "SQLFLOW_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test"
-    )
+    default = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+    dsn = os.environ.get("SQLFLOW_TEST_PG_DSN", default)
     try:
         import psycopg
 

@@ -35,8 +35,11 @@ def snapshot(database: Path) -> dict[str, list[tuple[Any, ...]]]:
                 "WHERE table_schema = 'main' ORDER BY 1"
             ).fetchall()
         ]
-        # The state table's `updated_at` is when the run wrote it: not part of the result.
-        columns = {"_sqlflow_state": "* EXCLUDE (updated_at)"}
+        # When (and in which run) sqlflowc's own tables were written is not part of the result.
+        columns = {
+            "_sqlflow_state": "* EXCLUDE (updated_at)",
+            "_sqlflow_commits": "step_id",
+        }
         return {
             name: sorted(
                 con.execute(f'SELECT {columns.get(name, "*")} FROM "{name}"').fetchall(), key=repr

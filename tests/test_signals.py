@@ -100,6 +100,18 @@ def test_a_signal_interrupts_the_running_steps_and_rolls_them_back(
     assert "not run: 1 step: table_d" in err
     assert "internal error" not in err and "Traceback" not in err
     assert tables(root / "t.duckdb") == {"a"}
+    # The run's record says so too: `sqlflowc status`, and `--resume` takes it up.
+    from sqlflowc.runtime.ledger import runs_dir
+    from sqlflowc.runtime.run_records import list_runs
+
+    run = list_runs(runs_dir(root))[0]
+    assert run.status == "interrupted"
+    assert {s.id: s.state for s in run.steps} == {
+        "table_a": "succeeded",
+        "table_b": "interrupted",
+        "table_c": "interrupted",
+        "table_d": "skipped",
+    }
 
 
 def test_ctrl_c_during_a_compile_exits_130(tmp_path: Path) -> None:

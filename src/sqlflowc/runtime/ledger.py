@@ -222,7 +222,7 @@ class Ledger:
         line: dict[str, Any] = {
             "event": "step_end",
             "step": step.id,
-            "state": "succeeded" if step.state is StepState.SUCCEEDED else "failed",
+            "state": _end_state(step),
             "at": _iso(step.finished_at) if step.finished_at else _now(),
         }
         if outcome is not None:
@@ -258,7 +258,13 @@ class Ledger:
         result = run.result
         line: dict[str, Any] = {"event": "run_end", "at": _iso(run.finished_at or run.started_at)}
         if result is not None:
-            line["status"] = "succeeded" if result.ok else "failed"
+            line["status"] = (
+                "interrupted"
+                if result.interrupted is not None
+                else "succeeded"
+                if result.ok
+                else "failed"
+            )
             line["duration_ms"] = round(result.duration_ms, 3)
             line["failures"] = [
                 {"step": f.step_id, "code": f.code.value, "message": f.message}
@@ -299,6 +305,14 @@ class Ledger:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _end_state(step: StepRecord) -> str:
+    """`succeeded`, `failed`, or `interrupted` (stopped by a signal and rolled back)."""
+    if step.state is StepState.SUCCEEDED:
+        return "succeeded"
+    interrupted = step.outcome is not None and step.outcome.status is StepStatus.INTERRUPTED
+    return "interrupted" if interrupted else "failed"
 
 
 def _rows_in(step: StepRecord) -> int | None:
