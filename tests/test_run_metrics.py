@@ -72,7 +72,14 @@ def test_metrics_out_prometheus_text(project: Path) -> None:
     assert len(info) == 1 and ("status", "succeeded") in info[0][1]
     # A failed run: the failed step has a duration but no rows; the skipped none at all.
     failed = sqlflowc(
-        "run", "pipelines/p.sf", "--var", "divisor=x", "--metrics-out", "target/metrics/p.prom"
+        "run",
+        "pipelines/p.sf",
+        "--var",
+        "divisor=x",
+        "--metrics-out",
+        "target/metrics/p.prom",
+        "--jobs",
+        "1",
     )
     assert failed.exit_code == 3
     got = samples((project / "target" / "metrics" / "p.prom").read_text())
@@ -159,7 +166,7 @@ def test_compare_flags_slower_steps_against_the_median() -> None:
 
 def _render(project: Path) -> str:
     assert sqlflowc("run", "pipelines/p.sf").exit_code == 0
-    assert sqlflowc("run", "pipelines/p.sf", "--var", "divisor=x").exit_code == 3
+    assert sqlflowc("run", "pipelines/p.sf", "--var", "divisor=x", "--jobs", "1").exit_code == 3
     result = sqlflowc("report", "-o", "target/report.html")
     assert result.exit_code == 0, result.output
     return (project / "target" / "report.html").read_text()
