@@ -125,7 +125,7 @@ def _execute(
                     return 0, None
                 frame = session.sql(rows)
                 staged = warehouse.stage(frame)
-                count = session.read.parquet(staged).count()
+                count = warehouse.rows(staged)
                 warehouse.swap(step.target, staged)
                 return count, None
             from sqlflowc.runtime.spark.loads import run_load
@@ -156,7 +156,7 @@ def _execute(
                 frame.cache().createOrReplaceTempView(table_key(step.target))
                 return frame.count(), None
             staged = warehouse.stage(frame)
-            count = session.read.parquet(staged).count()
+            count = warehouse.rows(staged)
             warehouse.swap(step.target, staged)
             return count, None
         case Sql():

@@ -73,6 +73,18 @@ class Warehouse:
         frame.write.mode("errorifexists").parquet(location)
         return location
 
+    def rows(self, staged: str) -> int:
+        """The number of rows of a staged directory: from the Parquet footers on the driver
+        when the warehouse is local (no Spark job), else counted by Spark."""
+        if "://" in self.root and not self.root.startswith("file:"):
+            return int(self.session.read.parquet(staged).count())
+        from pathlib import Path
+
+        import pyarrow.parquet as pq
+
+        folder = Path(staged.removeprefix("file:"))
+        return sum(pq.read_metadata(part).num_rows for part in folder.glob("part-*.parquet"))
+
     def swap(self, table: str, staged: str) -> None:
         """Put the staged directory in the table's place (the old one removed after)."""
         key = table_key(table)
