@@ -148,7 +148,7 @@ def write_export(
     target = target if target.is_absolute() else project_dir / target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.sqlflow-{secrets.token_hex(4)}"
-    rows = frame.count()
+    rows = int(frame.count())
     writer = frame.coalesce(1).write.mode("overwrite")
     compression = options.get("compression")
     if compression and compression not in ("auto", "none"):

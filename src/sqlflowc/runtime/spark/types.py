@@ -50,7 +50,7 @@ def duckdb_type(dtype: DataType) -> str:
         return "STRUCT(" + ", ".join(f"{f.name} {duckdb_type(f.dataType)}" for f in dtype) + ")"
     if isinstance(dtype, MapType):
         return f"MAP({duckdb_type(dtype.keyType)}, {duckdb_type(dtype.valueType)})"
-    text = dtype.simpleString()
+    text = str(dtype.simpleString())
     match = _DECIMAL.fullmatch(text)
     if match:
         return f"DECIMAL({match[1]},{match[2]})"
