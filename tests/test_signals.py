@@ -115,15 +115,21 @@ def test_a_signal_interrupts_the_running_steps_and_rolls_them_back(
 
 
 def test_ctrl_c_during_a_compile_exits_130(tmp_path: Path) -> None:
-    # Enough statements that compiling them takes a while.
-    body = "".join(
-        f"CREATE TABLE t{i} AS SELECT {i} AS x" + (f" FROM t{i - 1}" if i else "") + ";\n"
-        for i in range(4000)
+    # The compile imports the project's UDF modules; this one says it started, then takes its
+    # time, so the signal surely arrives while the compile runs (however fast the machine).
+    root = project(tmp_path, "CREATE TABLE t AS SELECT 1 AS x;\n")
+    udfs = root / "python_udfs"
+    udfs.mkdir()
+    (udfs / "__init__.py").write_text("")
+    started = root / "compile-started"
+    (udfs / "slow.py").write_text(
+        f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(60)\n"
     )
-    root = project(tmp_path, body)
     proc = start(root, "compile", "p.sf", "-o", "plan.json")
-    time.sleep(2.0)
-    assert proc.poll() is None, "the compile ended before the signal: make it longer"
+    deadline = time.monotonic() + 60
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the compile ended before the signal"
     code, _, err, _ = stop(proc, signal.SIGINT)
     assert code == 130, err
     assert "Aborted!" not in err and "Traceback" not in err

@@ -182,7 +182,7 @@ def test_a_real_ctrl_c_during_a_udf_stops_the_run(project: Path) -> None:
         encoding="utf-8",
     )
     proc = subprocess.Popen(
-        [SQLFLOWC, "run", "pipelines/p.sf", "--db", "target/t.duckdb"],
+        [SQLFLOWC, "run", "pipelines/p.sf", "--db", "target/t.duckdb", "--jobs", "1"],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
