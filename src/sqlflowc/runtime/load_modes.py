@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -236,7 +236,13 @@ def _merge_stage(
     key_problems = check_load(target, source, None, policy, keys=keys).problems
     if key_problems:
         _raise_problem(key_problems[0])
-    _check_source_keys(con, target, stage, keys)
+    check_source_keys(
+        lambda query: con.execute(query).fetchall(),
+        target,
+        keys,
+        sql.null_keys(stage, keys),
+        sql.duplicate_keys(stage, keys),
+    )
     existing = target_columns(con, target)
     if existing is None:
         return LoadCounts(
@@ -259,10 +265,19 @@ def _merge_stage(
     return LoadCounts(inserted=inserted, updated=target_rows, changes=changes)
 
 
-def _check_source_keys(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
-    """NULL or duplicate source keys: nothing may be written."""
+def check_source_keys(
+    fetch: Callable[[str], Sequence[Sequence[Any]]],
+    target: str,
+    keys: Sequence[str],
+    null_keys: str,
+    duplicate_keys: str,
+) -> None:
+    """NULL or duplicate source keys: nothing may be written. `fetch` runs a query on the
+    engine at hand (DuckDB, Spark) and gives its rows; `null_keys` and `duplicate_keys` are
+    that engine's queries (`sqlbuild.loads.null_keys`, `.duplicate_keys` or their Spark
+    forms)."""
     names = ", ".join(keys)
-    nulls = con.execute(sql.null_keys(stage, keys)).fetchall()
+    nulls = fetch(null_keys)
     if nulls:
         total = int(nulls[0][-1])
         shown = ", ".join(_show_key(row[:-1]) for row in nulls)
@@ -273,7 +288,7 @@ def _check_source_keys(con: Connection, target: str, stage: str, keys: Sequence[
             f"a NULL key matches no row: filter those rows out "
             f"(`WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)}`) or give them a key",
         )
-    dups = con.execute(sql.duplicate_keys(stage, keys)).fetchall()
+    dups = fetch(duplicate_keys)
     if dups:
         shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in dups)
         raise LoadError(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import Append, Incremental, IncrementalLoad, Merge, RowKeepingMode
 from sqlflowc.diagnostics import Code
-from sqlflowc.runtime.load_modes import LoadCounts, LoadError
+from sqlflowc.runtime.load_modes import LoadCounts, LoadError, check_source_keys
 from sqlflowc.runtime.spark.types import duckdb_columns, spark_type
 from sqlflowc.schema import check_load
 from sqlflowc.sqlbuild import spark as build
@@ -67,7 +67,13 @@ def run_load(
         largest = _largest(session, mode) if isinstance(mode, Incremental) else None
         keys = mode.keys if isinstance(mode, Merge | Incremental) else ()
         if keys:
-            _check_keys(session, target, mode.stage, keys)
+            check_source_keys(
+                lambda query: session.sql(query).collect(),
+                target,
+                keys,
+                build.null_keys(mode.stage, keys),
+                build.duplicate_keys(mode.stage, keys),
+            )
         if not warehouse.exists(target):
             warehouse.swap(target, staged_at)
             staged_at = ""
@@ -141,31 +147,6 @@ def _aligned(frame: DataFrame, widened: Mapping[str, str]) -> DataFrame:
         for f in frame.schema
     ]
     return frame.select(*cols)
-
-
-def _check_keys(session: SparkSession, target: str, stage: str, keys: Sequence[str]) -> None:
-    names = ", ".join(keys)
-    nulls = session.sql(build.null_keys(stage, keys)).collect()
-    if nulls:
-        total = int(nulls[0][-1])
-        shown = ", ".join(_show_key(row[:-1]) for row in nulls)
-        raise LoadError(
-            Code.SOURCE_NULL_KEYS,
-            f"the data for `{target}` has {total:,} row{'s' * (total != 1)} with a NULL key "
-            f"({names}): {shown}{' (first 5)' if total > _SHOWN else ''}; nothing was written",
-            f"a NULL key matches no row: filter those rows out "
-            f"(`WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)}`) or give them a key",
-        )
-    dups = session.sql(build.duplicate_keys(stage, keys)).collect()
-    if dups:
-        shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in dups)
-        raise LoadError(
-            Code.SOURCE_DUPLICATE_KEYS,
-            f"the data for `{target}` has duplicate keys ({names}): {shown}"
-            f"{' (first 5)' if len(dups) >= _SHOWN else ''}; nothing was written",
-            "keep one row per key in the query, e.g. `QUALIFY row_number() OVER "
-            f"(PARTITION BY {names} ORDER BY ...) = 1`, or use more key columns",
-        )
 
 
 def _raise_target_duplicates(
