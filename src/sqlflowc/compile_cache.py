@@ -199,8 +199,23 @@ def lookup(request: Request, project_dir: Path) -> Hit | None:
         if entry.get("format") != FORMAT or not _unchanged(entry, project_dir, request):
             return None
         return Hit(entry["plan"], frozenset(entry["used_variables"]))
-    except Exception:  # noqa: BLE001 - a missing, unreadable or corrupt entry is a miss
+    except _UNUSABLE_ENTRY:  # a missing, unreadable, corrupt or outdated entry is a miss
         return None
+
+
+# What reading a missing, damaged or outdated entry raises (unpickling can fail in many ways,
+# and an entry of an older sqlflowc may name a class or field that is gone).
+_UNUSABLE_ENTRY = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ValueError,
+)
 
 
 def compile_cached(request: Request, *, use_cache: bool = True, **options: Any) -> Compilation:

@@ -47,9 +47,9 @@ class DiscoveryCatalog:
             columns = found.discover_schema(params, self.project_dir)
         except ValueError:  # invalid parameters: reported by check_connectors
             return None
-        except Exception:
+        except Exception:  # a plugin's bug: no schema here; its step reports it
             if type(found).__module__.startswith("sqlflowc."):
-                raise
+                raise  # ours: a bug in sqlflowc must show
             return None
         if columns is None:
             return None
