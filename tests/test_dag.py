@@ -361,3 +361,54 @@ def test_a_long_chain_of_views(tmp_path: Path) -> None:
     # and the last table, which reads v0 through all of them, after the INSERT
     assert got["sql_insert_v0"] == (f"view_v{n}",)
     assert got["table_last"] == ("sql_insert_v0",)
+
+
+def test_a_load_of_an_exported_file_runs_after_the_export(tmp_path: Path) -> None:
+    """Files order steps like tables: a LOAD whose source may read what an EXPORT writes runs
+    after it, and a later EXPORT over that file waits for the LOAD; the source's file need not
+    exist at compile time when the pipeline writes it."""
+    comp = compile_text(
+        "CREATE TABLE t AS SELECT 1 AS id;\n"
+        "EXPORT t TO 'out/t.csv' TYPE CSV;\n"
+        "EXPORT t TO 'out/parts' TYPE PARQUET OPTIONS {\"partition_by\": [\"id\"]};\n"
+        'SOURCE back TYPE CSV PARAMS {"path": "out/*.csv"};\n'
+        'SOURCE parts TYPE PARQUET PARAMS {"path": "out/parts/*/*.parquet"};\n'
+        'SOURCE lake TYPE S3 PARAMS {"bucket": "b", "key": "daily/*.parquet"};\n'
+        'SOURCE other TYPE CSV PARAMS {"path": "data/other.csv"};\n'
+        "LOAD t_back FROM back;\n"
+        "LOAD p_back FROM parts;\n"
+        "LOAD l_back FROM lake;\n"
+        "EXPORT t TO 's3://b/daily/d.parquet' TYPE PARQUET;\n"
+        "LOAD o FROM other;\n"
+        "EXPORT t TO 'out/t.csv' TYPE CSV;\n",
+        _with_file(tmp_path, "data/other.csv", "id\n1\n"),
+    )
+    assert deps(comp) == {
+        "table_t": (),
+        "export_t": ("table_t",),
+        "export_parts": ("table_t",),
+        "load_t_back": ("export_t",),
+        "load_p_back": ("export_parts",),
+        "load_l_back": (),  # the S3 export comes after it: write after read
+        "export_d": ("table_t", "load_l_back"),
+        "load_o": (),
+        "export_t_2": ("load_t_back",),  # after export_t through load_t_back
+    }
+
+
+def test_a_source_no_export_writes_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(CompileError) as err:
+        compile_text(
+            "CREATE TABLE t AS SELECT 1 AS id;\n"
+            "EXPORT t TO 'out/t.csv' TYPE CSV;\n"
+            'SOURCE s TYPE CSV PARAMS {"path": "out/other.csv"};\n'
+            "LOAD x FROM s;\n",
+            tmp_path,
+        )
+    assert codes(err.value) == ["SF0903"]
+
+
+def _with_file(root: Path, name: str, text: str) -> Path:
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(text)
+    return root

@@ -99,6 +99,38 @@ def test_examples_give_the_same_tables_and_files_for_every_jobs(
         assert [line.split()[1] for line in results[jobs][2]] == [line.split()[1] for line in lines]
 
 
+def test_files_written_then_read_back_give_the_same_tables_for_every_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline that exports files and loads them back (a file, a partitioned directory),
+    then overwrites one: the LOADs wait for the EXPORTs, the last EXPORT for the LOAD."""
+    text = (
+        "CREATE TABLE t AS SELECT range AS id, range % 3 AS g FROM range(1000);\n"
+        "EXPORT t TO 'out/t.csv' TYPE CSV;\n"
+        'EXPORT t TO \'out/parts\' TYPE PARQUET OPTIONS {"partition_by": ["g"]};\n'
+        'SOURCE back TYPE CSV PARAMS {"path": "out/*.csv"};\n'
+        'SOURCE parts TYPE PARQUET PARAMS {"path": "out/parts/*/*.parquet"};\n'
+        "LOAD t_back FROM back;\n"
+        "LOAD p_back FROM parts;\n"
+        "EXPORT SELECT * FROM t WHERE id < 10 TO 'out/t.csv' TYPE CSV;\n"
+    )
+    results = []
+    for jobs in (1, 4):
+        project = tmp_path / f"jobs{jobs}"
+        project.mkdir()
+        (project / "sqlflow.yml").write_text("", encoding="utf-8")
+        (project / "p.sf").write_text(text, encoding="utf-8")
+        monkeypatch.chdir(project)
+        done = sqlflowc("run", "p.sf", "--db", "run.duckdb", "--jobs", str(jobs))
+        assert done.exit_code == 0, done.output
+        tables = snapshot(project / "run.duckdb")
+        assert len(tables["t_back"]) == 1000 and len(tables["p_back"]) == 1000
+        written = (project / "out" / "t.csv").read_text().splitlines()
+        results.append((tables, written))
+    assert results[0] == results[1]
+    assert len(results[0][1]) == 11
+
+
 # -- random DAGs -----------------------------------------------------------------------------------
 
 

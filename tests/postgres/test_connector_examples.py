@@ -81,6 +81,8 @@ def test_warehouse_to_lake_and_back(
     assert lake_test.returncode == 0, lake_test.stderr
     assert lake_test.stdout.startswith("ok: connection `lake` (S3, profile dev)\n")
     assert f"    {s3_bucket}\n" in lake_test.stdout
+    # the endpoint the AWS chain picked from the environment, not "AWS"
+    assert f"  server: S3 {s3_server.endpoint}: buckets (" in lake_test.stdout
     source = ("daily_revenue_lake", "--pipeline", pipelines[-1])
     found = sqlflowc_process("connect", "test", *source, *bucket, cwd=project, env=env)
     assert found.returncode == 0, found.stderr

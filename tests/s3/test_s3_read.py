@@ -132,6 +132,7 @@ def test_connect_test_lists_buckets_and_objects(
     result = sqlflowc("connect", "test", "inbox")
     assert result.exit_code == 0, result.output
     assert f"{s3_bucket}/a" in result.output
+    assert f"server: S3 {s3_server.endpoint}: bucket `{s3_bucket}` (1 entry)" in result.output
     result = sqlflowc("connect", "test", "wrong")
     assert result.exit_code == 1, result.output
     assert "NoSuchBucket" in result.output and SECRET_KEY not in result.output

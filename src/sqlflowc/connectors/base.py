@@ -84,8 +84,16 @@ class Connector:
 
     # ------------------------------------------------------------------ compile time
 
-    def check(self, source: program.Source, project_dir: Path, reporter: Reporter) -> None:
-        """Report every problem with `source`'s parameters; never raises."""
+    def check(
+        self,
+        source: program.Source,
+        project_dir: Path,
+        reporter: Reporter,
+        *,
+        produced: bool = False,
+    ) -> None:
+        """Report every problem with `source`'s parameters; never raises. `produced`: an EXPORT
+        of the pipeline writes what the source reads, so its input need not exist yet."""
         obsolete = {name: self.obsolete_help(name, source) for name in self.obsolete_params}
         params = check_params(
             self.params_schema,
@@ -96,6 +104,12 @@ class Connector:
         )
         if params is not None:
             self.check_parsed(params, source, project_dir, reporter)
+
+    def location(self, params: Mapping[str, Any], project_dir: Path) -> str | None:
+        """The files a source with `params` reads — an absolute path or glob (escaped where
+        literal), or an `s3://` URI — or None when it reads no files (a database, a plugin).
+        The dependency graph orders a LOAD after the EXPORTs that may write them."""
+        return None
 
     def check_parsed(
         self, params: Any, source: program.Source, project_dir: Path, reporter: Reporter

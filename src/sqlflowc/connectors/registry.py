@@ -156,8 +156,11 @@ def export_formats() -> list[str]:
     return names
 
 
-def check_source(source: program.Source, project_dir: Path, reporter: Reporter) -> Connector | None:
-    """Look up `source.connector` and run its checks; report an unknown type with a suggestion."""
+def check_source(
+    source: program.Source, project_dir: Path, reporter: Reporter, *, produced: bool = False
+) -> Connector | None:
+    """Look up `source.connector` and run its checks; report an unknown type with a suggestion.
+    `produced`: the pipeline exports what the source reads (`Connector.check`)."""
     try:
         connector = get_connector(source.connector)
     except PluginError as err:
@@ -177,7 +180,7 @@ def check_source(source: program.Source, project_dir: Path, reporter: Reporter) 
         )
         return None
     if _is_builtin(connector):
-        connector.check(source, project_dir, reporter)
+        connector.check(source, project_dir, reporter, produced=produced)
         return connector
     try:
         connector.check(source, project_dir, reporter)

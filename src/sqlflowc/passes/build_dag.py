@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from pathlib import Path
 
 from sqlglot import exp
 
+from sqlflowc.connectors.locations import export_location, may_read, source_location
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.names import is_reserved, parts_key, table_key
@@ -38,12 +40,13 @@ from sqlflowc.suggest import closest
 def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
     """Compute `deps` for every statement, in one forward pass (`_Dag`)."""
     dag = _Dag(ctx)
+    files = _Files(prog)
     deps: list[tuple[int, ...]] = []
     all_writes: list[frozenset[str]] = []
     for i, stmt in enumerate(prog.statements):
-        writes = _writes(stmt)
+        writes = files.writes(stmt)
         all_writes.append(writes)
-        deps.append(dag.add(i, stmt, writes))
+        deps.append(dag.add(i, stmt, writes, files.reads(stmt)))
     _reject_reserved(prog.statements, all_writes, ctx)
     _warn_unknown_tables(prog.statements, all_writes, ctx)
     return dataclasses.replace(prog, deps=_reduce(deps))
@@ -77,11 +80,14 @@ class _Dag:
         self.since_barrier: list[int] = []
         self.last_barrier = -1
 
-    def add(self, i: int, stmt: ir.Statement, writes: frozenset[str]) -> tuple[int, ...]:
-        """Statement `i`'s direct dependencies; records what it reads and writes."""
+    def add(
+        self, i: int, stmt: ir.Statement, writes: frozenset[str], files: frozenset[str]
+    ) -> tuple[int, ...]:
+        """Statement `i`'s direct dependencies; records what it reads (`files`: the exported
+        files it may read) and writes."""
         own = table_key(stmt.view) if isinstance(stmt, ir.CreateView) else None
         through_views = self.written(writes)
-        reads = self.expand(_direct_reads(stmt), own, stmt.span)
+        reads = self.expand(_direct_reads(stmt), own, stmt.span) | files
         if _is_barrier(stmt):
             direct = set(self.since_barrier) or (
                 {self.last_barrier} if self.last_barrier >= 0 else set()
@@ -168,15 +174,36 @@ def _is_barrier(stmt: ir.Statement) -> bool:
             return False
 
 
-def _writes(stmt: ir.Statement) -> frozenset[str]:
-    match stmt:
-        case ir.Export():
-            # Two exports to the same file are ordered like two writes of one table.
-            return frozenset({"file:" + stmt.uri})
-        case ir.Load() | ir.CreateTable() | ir.CreateView() | ir.SqlStatement() | ir.TableUdf():
-            return stmt.writes
-        case _:
-            raise AssertionError(stmt)
+class _Files:
+    """Files as tables: an EXPORT writes `file:<location>`, and a LOAD whose source may read
+    that location (`connectors.locations.may_read`) reads it, so a LOAD of what an earlier
+    EXPORT wrote runs after it, and a later EXPORT over it waits for the LOAD; two exports to
+    one file are ordered like two writes of one table."""
+
+    def __init__(self, prog: ir.Program) -> None:
+        self.project = Path(prog.project_dir)
+        self.written = {
+            export_location(stmt.uri, self.project)
+            for stmt in prog.statements
+            if isinstance(stmt, ir.Export)
+        }
+
+    def writes(self, stmt: ir.Statement) -> frozenset[str]:
+        match stmt:
+            case ir.Export():
+                return frozenset({"file:" + export_location(stmt.uri, self.project)})
+            case ir.Load() | ir.CreateTable() | ir.CreateView() | ir.SqlStatement() | ir.TableUdf():
+                return stmt.writes
+            case _:
+                raise AssertionError(stmt)
+
+    def reads(self, stmt: ir.Statement) -> frozenset[str]:
+        if not isinstance(stmt, ir.Load) or not self.written:
+            return frozenset()
+        pattern = source_location(stmt.source, self.project)
+        if pattern is None:
+            return frozenset()
+        return frozenset("file:" + w for w in self.written if may_read(pattern, w))
 
 
 def _direct_reads(stmt: ir.Statement) -> frozenset[str]:

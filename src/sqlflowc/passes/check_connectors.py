@@ -1,9 +1,10 @@
 """Check sources and exports against their connectors.
 
 Requires: a resolved program. Ensures, reporting and never raising: every declared source names
-a known connector type with valid parameters (and, for local files, existing input); every
-export names a known format (a connector that can be written to) with valid options and a
-target that connector can write (`Connector.check_target`).
+a known connector type with valid parameters (and, for local files, existing input, unless an
+EXPORT of the pipeline may write it: `connectors.locations`); every export names a known
+format (a connector that can be written to) with valid options and a target that connector can
+write (`Connector.check_target`).
 
 >>> from sqlflowc.api import compile_context, parse, to_program
 >>> ctx = compile_context()
@@ -19,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlflowc.connectors import check_export, check_source
+from sqlflowc.connectors.locations import export_location, may_read, source_location
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
@@ -27,8 +29,15 @@ from sqlflowc.passes.context import PassContext
 def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
     """Validate each source's parameters and each export's options (reports, never raises)."""
     project = Path(prog.project_dir)
+    exported = [
+        export_location(stmt.uri, project)
+        for stmt in prog.statements
+        if isinstance(stmt, ir.Export)
+    ]
     for source in prog.sources.values():
-        check_source(source, project, ctx.reporter)
+        read = source_location(source, project) if exported else None
+        produced = read is not None and any(may_read(read, w) for w in exported)
+        check_source(source, project, ctx.reporter, produced=produced)
     for stmt in prog.statements:
         if isinstance(stmt, ir.Export):
             if not stmt.uri.strip():

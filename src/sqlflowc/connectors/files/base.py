@@ -117,8 +117,15 @@ class FileConnector(Connector, ABC):
     obsolete_params: ClassVar[frozenset[str]] = COMMON_OBSOLETE
     runtime_class: ClassVar[str | None] = "sqlflowc.connectors.files.runtime:FileRuntime"
 
-    def check(self, source: program.Source, project_dir: Path, reporter: Reporter) -> None:
-        """Check the parameters, then that the input exists."""
+    def check(
+        self,
+        source: program.Source,
+        project_dir: Path,
+        reporter: Reporter,
+        *,
+        produced: bool = False,
+    ) -> None:
+        """Check the parameters, then that the input exists (unless the pipeline writes it)."""
         super().check(source, project_dir, reporter)
         path = source.params.get("path")
         if not isinstance(path, str):
@@ -134,7 +141,7 @@ class FileConnector(Connector, ABC):
             )
             return
         location = resolve_location(path, project_dir, self.extension)
-        if "://" not in location and not matching_files(location):
+        if "://" not in location and not produced and not matching_files(location):
             what = "no file matches" if has_glob(location) else "file not found:"
             reporter.error(
                 Code.INPUT_NOT_FOUND,
@@ -142,6 +149,12 @@ class FileConnector(Connector, ABC):
                 source.param_spans.get("path", source.span),
                 label="this path",
             )
+
+    def location(self, params: Mapping[str, Any], project_dir: Path) -> str | None:
+        path = params.get("path")
+        return (
+            resolve_location(path, project_dir, self.extension) if isinstance(path, str) else None
+        )
 
     def check_parsed(
         self, params: Any, source: program.Source, project_dir: Path, reporter: Reporter

@@ -165,7 +165,14 @@ class S3Connector(Connector):
     export_schema: ClassVar[type[Any] | None] = S3ExportOptions
     runtime_class: ClassVar[str | None] = "sqlflowc.connectors.s3.runtime:S3Runtime"
 
-    def check(self, source: program.Source, project_dir: Path, reporter: Reporter) -> None:
+    def check(
+        self,
+        source: program.Source,
+        project_dir: Path,
+        reporter: Reporter,
+        *,
+        produced: bool = False,
+    ) -> None:
         site = source_site(self.name, source)
         try:
             kind, given = file_source(source.params)
@@ -189,6 +196,12 @@ class S3Connector(Connector):
         params = check_params(files.params_schema, given, site, reporter, obsolete=obsolete)
         if params is not None:
             files.check_parsed(params, source, project_dir, reporter)
+
+    def location(self, params: Mapping[str, Any], project_dir: Path) -> str | None:
+        try:
+            return str(file_source(params)[1]["path"])
+        except S3Error:
+            return None  # reported by `check`
 
     def parse(self, params: Mapping[str, Any]) -> Any:
         """The format's file parameters; a connection's fields alone (no object named, as

@@ -42,7 +42,7 @@ from sqlflowc.connectors.runtime import (
     WriteResult,
 )
 from sqlflowc.connectors.s3.errors import S3Failure
-from sqlflowc.connectors.s3.filesystem import RunFileSystem, filesystem_for
+from sqlflowc.connectors.s3.filesystem import RunFileSystem, endpoint_label, filesystem_for
 from sqlflowc.connectors.s3.params import S3Credentials, split_s3
 from sqlflowc.retry import RetryPolicy, call_with_retries
 from sqlflowc.sqlbuild import sql_string
@@ -242,7 +242,7 @@ def test(files: FileConnector, params: Any) -> ConnectionTest:
         lambda: sorted(place.fs.glob(location)) if has_glob(location) else [location]
     )
     shown = [f"s3://{f.split('://', 1)[-1]}" for f in found[:_SHOWN]]
-    endpoint = getattr(params, "endpoint_url", None) or "AWS"
+    endpoint = endpoint_label(params)
     n = len(found)
     return ConnectionTest(
         server=f"S3 {endpoint}: {location} ({n} object{'s' * (n != 1)})",

@@ -94,6 +94,19 @@ class RunFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         return text.replace(f"{self.protocol[0]}://", "s3://")
 
 
+def endpoint_label(creds: S3Credentials) -> str:
+    """Where requests for `creds` go, as `connect test` names it: the connection's
+    `endpoint_url`, else the one the AWS chain picks from the environment, else AWS itself."""
+    import os
+
+    given = (
+        creds.endpoint_url
+        or os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+    )
+    return given or "AWS"
+
+
 def filesystem_for(creds: S3Credentials) -> RunFileSystem:
     """The filesystem for `creds` (made once per process; see the module docstring)."""
     options: dict[str, Any] = {

@@ -26,7 +26,7 @@ from sqlflowc.connectors.runtime import (
 from sqlflowc.connectors.s3.connector import S3Params, file_export
 from sqlflowc.connectors.s3.errors import S3Failure
 from sqlflowc.connectors.s3.files import access
-from sqlflowc.connectors.s3.filesystem import filesystem_for
+from sqlflowc.connectors.s3.filesystem import endpoint_label, filesystem_for
 from sqlflowc.schema import Column
 
 __all__ = ["S3Runtime"]
@@ -66,7 +66,7 @@ class S3Runtime(ConnectorRuntime):
     def test(self, params: Any, project_dir: Path) -> ConnectionTest:
         if not isinstance(params, S3Params):
             return _files_for(params).runtime().test(params, project_dir)
-        endpoint = params.endpoint_url or "AWS"
+        endpoint = endpoint_label(params)
         if params.bucket:
             place = access(params, f"s3://{params.bucket}/")
             keys = place.call(lambda: place.fs.ls(place.bucket, detail=False))
@@ -81,8 +81,9 @@ class S3Runtime(ConnectorRuntime):
                 raise ConnectorError(failure.message, transient=failure.transient) from None
             what = "buckets"
         shown = sorted(str(k) for k in keys)
+        count = f"{len(shown)} {'entry' if len(shown) == 1 else 'entries'}"
         return ConnectionTest(
-            server=f"S3 {endpoint}: {what} ({len(shown)} entries)",
+            server=f"S3 {endpoint}: {what} ({count})",
             objects=tuple(shown[:_SHOWN]),
             more=len(shown) > _SHOWN,
         )
