@@ -370,7 +370,7 @@ def test_a_load_of_an_exported_file_runs_after_the_export(tmp_path: Path) -> Non
     comp = compile_text(
         "CREATE TABLE t AS SELECT 1 AS id;\n"
         "EXPORT t TO 'out/t.csv' TYPE CSV;\n"
-        "EXPORT t TO 'out/parts' TYPE PARQUET OPTIONS {\"partition_by\": [\"id\"]};\n"
+        'EXPORT t TO \'out/parts\' TYPE PARQUET OPTIONS {"partition_by": ["id"]};\n'
         'SOURCE back TYPE CSV PARAMS {"path": "out/*.csv"};\n'
         'SOURCE parts TYPE PARQUET PARAMS {"path": "out/parts/*/*.parquet"};\n'
         'SOURCE lake TYPE S3 PARAMS {"bucket": "b", "key": "daily/*.parquet"};\n'
