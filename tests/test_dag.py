@@ -412,3 +412,23 @@ def _with_file(root: Path, name: str, text: str) -> Path:
     (root / name).parent.mkdir(parents=True, exist_ok=True)
     (root / name).write_text(text)
     return root
+
+
+def test_sql_reading_an_exported_file_runs_after_the_export(tmp_path: Path) -> None:
+    comp = compile_text(
+        "CREATE TABLE t AS SELECT 1 AS id;\n"
+        "EXPORT t TO 'out/t.parquet' TYPE PARQUET;\n"
+        "CREATE TABLE a AS SELECT * FROM 'out/t.parquet';\n"
+        "CREATE TABLE b AS SELECT * FROM read_parquet(['out/*.parquet']);\n"
+        "CREATE TABLE c AS SELECT * FROM read_csv('data/*.csv');\n"
+        "INSERT INTO t SELECT * FROM 'out/t.parquet';\n",
+        tmp_path,
+    )
+    assert deps(comp) == {
+        "table_t": (),
+        "export_t": ("table_t",),
+        "table_a": ("export_t",),
+        "table_b": ("export_t",),
+        "table_c": (),
+        "sql_insert_t": ("export_t",),
+    }

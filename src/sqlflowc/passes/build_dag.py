@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import glob
+import os
 from pathlib import Path
 
 from sqlglot import exp
@@ -176,9 +178,10 @@ def _is_barrier(stmt: ir.Statement) -> bool:
 
 class _Files:
     """Files as tables: an EXPORT writes `file:<location>`, and a LOAD whose source may read
-    that location (`connectors.locations.may_read`) reads it, so a LOAD of what an earlier
-    EXPORT wrote runs after it, and a later EXPORT over it waits for the LOAD; two exports to
-    one file are ordered like two writes of one table."""
+    that location (`connectors.locations.may_read`) reads it, as does SQL naming it (`FROM
+    'out/t.csv'`, `read_parquet('out/*.parquet')`); so reading what an earlier EXPORT wrote
+    runs after it, and a later EXPORT over it waits for the read; two exports to one file are
+    ordered like two writes of one table."""
 
     def __init__(self, prog: ir.Program) -> None:
         self.project = Path(prog.project_dir)
@@ -198,12 +201,43 @@ class _Files:
                 raise AssertionError(stmt)
 
     def reads(self, stmt: ir.Statement) -> frozenset[str]:
-        if not isinstance(stmt, ir.Load) or not self.written:
+        if not self.written:
             return frozenset()
-        pattern = source_location(stmt.source, self.project)
-        if pattern is None:
-            return frozenset()
-        return frozenset("file:" + w for w in self.written if may_read(pattern, w))
+        match stmt:
+            case ir.Load():
+                pattern = source_location(stmt.source, self.project)
+                patterns = [pattern] if pattern is not None else []
+            case ir.CreateTable() | ir.CreateView() | ir.Export():
+                patterns = self.in_sql(stmt.query.tree)
+            case ir.SqlStatement():
+                patterns = self.in_sql(stmt.sql.tree)
+            case _:
+                patterns = []
+        return frozenset("file:" + w for w in self.written for p in patterns if may_read(p, w))
+
+    def in_sql(self, tree: exp.Expr | None) -> list[str]:
+        """The files a SQL body reads itself: `FROM 'out/t.csv'`, and every string argument of
+        a table function (`read_csv('out/*.csv')`) — relative to the project directory, where
+        the run's DuckDB looks for them."""
+        if tree is None:
+            return []
+        found: list[str] = []
+        for table in tree.find_all(exp.Table):
+            if isinstance(table.this, exp.Identifier):
+                if table.this.quoted and any(c in table.name for c in "/\\.*"):
+                    found.append(self.located(table.name))
+            elif table.this is not None:
+                found.extend(
+                    self.located(lit.this)
+                    for lit in table.this.find_all(exp.Literal)
+                    if lit.is_string
+                )
+        return found
+
+    def located(self, path: str) -> str:
+        if "://" in path or os.path.isabs(path):
+            return path
+        return os.path.normpath(os.path.join(glob.escape(str(self.project)), path))
 
 
 def _direct_reads(stmt: ir.Statement) -> frozenset[str]:
