@@ -121,6 +121,15 @@ def test_a_hit_loads_no_compiler(project: Path) -> None:
     (project / "pipelines" / "chain.sf").write_text(chain)
     assert _loaded_after_run("pipelines/chain.sf") == everything
     assert not {"lark", "sqlglot", "sqlflowc.passes"} & set(_loaded_after_run("pipelines/chain.sf"))
+    # Nor do loads of local files and an export: their scans and COPY are plain text.
+    files = (
+        'SOURCE p TYPE CSV PARAMS {"path": "data/people.csv", "has_header": true};\n'
+        "LOAD people_too FROM p;\n"
+        "EXPORT SELECT * FROM people_too TO 'out/people.csv' TYPE CSV;\n"
+    )
+    (project / "pipelines" / "files.sf").write_text(files)
+    assert _loaded_after_run("pipelines/files.sf") == everything
+    assert not {"lark", "sqlglot", "sqlflowc.passes"} & set(_loaded_after_run("pipelines/files.sf"))
 
 
 @pytest.mark.parametrize(

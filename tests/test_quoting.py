@@ -9,7 +9,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from sqlflowc.names import name_parts
-from sqlflowc.sqlbuild import sql_identifier, sql_qualified, sql_string
+from sqlflowc.sqlbuild import select_from, sql_identifier, sql_qualified, sql_string, table_function
+from sqlflowc.sqlbuild.literals import RESERVED
 
 PLAIN = st.from_regex(r"[A-Za-z_][A-Za-z0-9_$]{0,8}", fullmatch=True)
 QUOTED = st.text(min_size=1, max_size=8).map(lambda t: '"' + t.replace('"', '""') + '"')
@@ -30,3 +31,68 @@ def test_names_split_as_sqlglot_splits_them(parts: list[str], pad: str) -> None:
         return
     assert name_parts(name) == expected
     assert sql_qualified(name) == ".".join(sql_identifier(p) for p in expected)
+
+
+def _sqlglot_value(value: object) -> exp.Expression:
+    """What the scan builders printed when they built sqlglot trees."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, list):
+        return exp.Array(expressions=[_sqlglot_value(v) for v in value])
+    assert isinstance(value, dict)
+    return exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.Literal.string(str(k)), expression=_sqlglot_value(v))
+            for k, v in value.items()
+        ]
+    )
+
+
+SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(min_value=0, allow_nan=False, allow_infinity=False),  # see sql_value
+    st.text(max_size=6),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+KEYS = st.one_of(
+    st.sampled_from(sorted(RESERVED)), st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
+)
+
+
+@given(
+    st.text(min_size=1, max_size=8),
+    st.dictionaries(KEYS, st.one_of(st.none(), VALUES), max_size=4),
+    st.one_of(st.none(), st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=3)),
+)
+def test_scans_are_built_as_sqlglot_builds_them(
+    location: str, named: dict[str, object], columns: list[str] | None
+) -> None:
+    args: list[exp.Expression] = [exp.Literal.string(location)]
+    for key, value in named.items():
+        if value is not None:
+            args.append(exp.EQ(this=exp.column(key), expression=_sqlglot_value(value)))
+    function = exp.Anonymous(this="read_csv", expressions=args)
+    projection: list[exp.Expression] = (
+        [exp.column(exp.to_identifier(c, quoted=True)) for c in columns]
+        if columns
+        else [exp.Star()]
+    )
+    expected = exp.select(*projection).from_(exp.Table(this=function)).sql(dialect="duckdb")
+    assert select_from(table_function("read_csv", location, named), columns) == expected
+
+
+def test_reserved_words_are_sqlglots() -> None:
+    from sqlglot.dialects.duckdb import DuckDB
+
+    assert frozenset(DuckDB().generator().RESERVED_KEYWORDS) == RESERVED

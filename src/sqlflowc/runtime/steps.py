@@ -49,6 +49,7 @@ from sqlflowc.backend.plan import (
     CreateTable,
     CreateView,
     Export,
+    IncrementalLoad,
     Load,
     Replace,
     Sql,
@@ -353,6 +354,8 @@ def _execute(
 
 
 def _watermark(con: Connection, step: Load) -> dict[str, Any]:
+    if not isinstance(step.mode, IncrementalLoad):
+        return {}  # (without importing load_modes, which loads sqlglot)
     from sqlflowc.runtime.load_modes import watermark_binding
 
     return watermark_binding(con, step.target, step.mode)
@@ -427,7 +430,6 @@ def _export(
     from sqlflowc.connectors import get_connector
     from sqlflowc.connectors.registry import plugin_guard
     from sqlflowc.connectors.runtime import WriteRequest
-    from sqlflowc.runtime.load_modes import LoadCounts
 
     uri = ctx.secrets.substitute(step.uri)
     connector = get_connector(step.format)
@@ -449,7 +451,9 @@ def _export(
     with plugin_guard(connector):
         result = connector.runtime().write(options, request)
     load = None
-    if result.inserted is not None:
+    if result.inserted is not None:  # a target keeping rows (load_modes loads sqlglot)
+        from sqlflowc.runtime.load_modes import LoadCounts
+
         load = LoadCounts(inserted=result.inserted, updated=result.updated, created=result.created)
     return (result.rows,), load
 

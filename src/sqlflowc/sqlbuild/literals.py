@@ -1,20 +1,21 @@
-"""Quoting and small builders: literals always quoted correctly, because sqlglot prints them.
+"""Quoting and small builders, written out as plain text so that building a scan or quoting a
+value at run time does not import sqlglot; each prints exactly what sqlglot prints for the same
+thing (tests compare them on generated values).
 
 >>> sql_string("it's")
 "'it''s'"
->>> select_from(table_function("read_csv", "/d/a.csv", {"header": True}), ["id"]).sql("duckdb")
+>>> select_from(table_function("read_csv", "/d/a.csv", {"header": True}), ["id"])
 'SELECT "id" FROM READ_CSV(\\'/d/a.csv\\', header = TRUE)'
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from sqlglot import exp
+from typing import Any
 
 __all__ = [
+    "RESERVED",
     "select_from",
     "sql_identifier",
     "sql_qualified",
@@ -23,11 +24,6 @@ __all__ = [
     "sql_value",
     "table_function",
 ]
-
-
-# sql_string and sql_identifier are what sqlglot prints for a string literal and a quoted
-# identifier (a test compares them on generated text); written out so that quoting a value at
-# run time does not import sqlglot.
 
 
 def sql_string(value: str) -> str:
@@ -60,46 +56,59 @@ def sql_table(name: str) -> str:
         return name  # not a name sqlglot can read: as written (DuckDB reports it)
 
 
-def sql_value(value: Any) -> exp.Expression:
-    """A JSON-like Python value as a DuckDB literal (list → list, dict → struct)."""
-    from sqlglot import exp
-
+def sql_value(value: Any) -> str:
+    """A JSON-like Python value as a DuckDB literal (list → list, dict → struct), as sqlglot
+    prints it: `TRUE`, `5`, `'x'`, `['a', 'b']`, `{'a': 'INT'}` (a negative float in exponent
+    notation as Python writes it, `-1e+16`, where sqlglot writes `-1E+16`: the same number)."""
     if isinstance(value, bool):
-        return exp.Boolean(this=value)
+        return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        return exp.Literal.number(value)
+        return str(value)
     if isinstance(value, str):
-        return exp.Literal.string(value)
+        return sql_string(value)
     if isinstance(value, Sequence):
-        return exp.Array(expressions=[sql_value(v) for v in value])
+        return "[" + ", ".join(sql_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return exp.Struct(
-            expressions=[
-                exp.PropertyEQ(this=exp.Literal.string(str(k)), expression=sql_value(v))
-                for k, v in value.items()
-            ]
-        )
+        items = (f"{sql_string(str(k))}: {sql_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
     raise TypeError(f"no SQL literal for {value!r}")
 
 
-def table_function(name: str, location: str, named: Mapping[str, Any]) -> exp.Expression:
-    """`name('location', key = value, ...)`, skipping arguments whose value is None."""
-    from sqlglot import exp
-
-    args: list[exp.Expression] = [exp.Literal.string(location)]
-    for key, value in named.items():
-        if value is not None:
-            args.append(exp.EQ(this=exp.column(key), expression=sql_value(value)))
-    return exp.Anonymous(this=name, expressions=args)
+def table_function(name: str, location: str, named: Mapping[str, Any]) -> str:
+    """`NAME('location', key = value, ...)`, skipping arguments whose value is None."""
+    args = [sql_string(location)]
+    args += [f"{_argument(key)} = {sql_value(v)}" for key, v in named.items() if v is not None]
+    return f"{name.upper()}({', '.join(args)})"
 
 
-def select_from(function: exp.Expression, columns: Sequence[str] | None = None) -> exp.Select:
+def select_from(function: str, columns: Sequence[str] | None = None) -> str:
     """`SELECT * FROM function`, or `SELECT "a", "b" FROM function` for a projection."""
-    from sqlglot import exp
+    projection = ", ".join(sql_identifier(c) for c in columns) if columns else "*"
+    return f"SELECT {projection} FROM {function}"
 
-    projection: list[exp.Expression] = (
-        [exp.column(exp.to_identifier(c, quoted=True)) for c in columns]
-        if columns
-        else [exp.Star()]
-    )
-    return exp.select(*projection).from_(exp.Table(this=function))
+
+def _argument(key: str) -> str:
+    """A named argument's name, quoted only where DuckDB needs it (a reserved word)."""
+    plain = _PLAIN.fullmatch(key) is not None and key not in RESERVED
+    return key if plain else sql_identifier(key)
+
+
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+# DuckDB's reserved words, which sqlglot quotes when they name something (a test compares this
+# with sqlglot's list).
+RESERVED = frozenset(
+    """
+    all analyse analyze and anti any array as asc asof asymmetric at authorization binary both by
+    case cast check collate collation column columns concurrently constraint create cross
+    current_catalog current_date current_role current_time current_timestamp current_user
+    default deferrable desc describe distinct do else end except false fetch for foreign freeze
+    from full generated glob grant group having ilike in initially inner intersect into is
+    isnull join lambda lateral leading left like limit localtime localtimestamp map natural not
+    notnull null offset on only or order outer overlaps pivot pivot_longer pivot_wider placing
+    positional primary qualify references returning right select semi session_user show similar
+    some struct summarize symmetric table tablesample then to trailing true try_cast tuple union
+    unique unpack unpivot user using variadic verbose when where window with
+    """.split()  # noqa: SIM905 - a list of 122 strings, one per line, reads worse
+)

@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from sqlglot import exp
-
 from sqlflowc.connectors.base import Connector
 from sqlflowc.connectors.s3.params import (
     S3Credentials,
@@ -247,7 +245,7 @@ class FileConnector(Connector, ABC):
     def scan_parsed(self, params: Any, project_dir: Path) -> str:
         """`scan_sql` for parameters already validated (`parse`)."""
         location = resolve_location(params.path, project_dir, self.extension)
-        return str(self.select(params, location).sql(dialect="duckdb"))
+        return self.select(params, location)
 
     def discover_schema(self, params: Mapping[str, Any], project_dir: Path) -> list[Column] | None:
         """The columns DuckDB reads from the files' metadata (None: remote, or unreadable)."""
@@ -261,7 +259,7 @@ class FileConnector(Connector, ABC):
             return None
         if query is None or "://" in str(params.get("path")):
             return None
-        describe = exp.Describe(this=exp.Var(this=query)).sql(dialect="duckdb")
+        describe = f"DESCRIBE {query}"
         try:
             with duckdb.connect(":memory:") as con:
                 rows = con.execute(describe).fetchall()
@@ -270,7 +268,7 @@ class FileConnector(Connector, ABC):
         return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
 
     @abstractmethod
-    def select(self, params: Any, location: str) -> exp.Select:
+    def select(self, params: Any, location: str) -> str:
         """The query reading `location` (an absolute path or glob) with `params`."""
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from sqlglot import exp
-
 from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     SYNC_OBSOLETE,
@@ -137,7 +135,7 @@ class CsvConnector(FileConnector):
     extension = "csv"
     obsolete_params = COMMON_OBSOLETE | SYNC_OBSOLETE
 
-    def select(self, params: CsvParams, location: str) -> exp.Select:
+    def select(self, params: CsvParams, location: str) -> str:
         header = params.with_header
         named: dict[str, Any] = {
             "header": header,

@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlglot import exp
-
 from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     FileConnector,
@@ -52,7 +50,7 @@ class JsonConnector(FileConnector):
     def export_obsolete_help(self, name: str) -> str:
         return f"remove `{name}`: it is an option of CSV exports"
 
-    def select(self, params: JsonParams, location: str) -> exp.Select:
+    def select(self, params: JsonParams, location: str) -> str:
         named = {
             "format": params.format,
             "union_by_name": True if has_glob(location) else None,

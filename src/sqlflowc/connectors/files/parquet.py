@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from sqlglot import exp
-
 from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
     SYNC_OBSOLETE,
@@ -66,7 +64,7 @@ class ParquetConnector(FileConnector):
     extension = "parquet"
     obsolete_params = COMMON_OBSOLETE | SYNC_OBSOLETE
 
-    def select(self, params: ParquetParams, location: str) -> exp.Select:
+    def select(self, params: ParquetParams, location: str) -> str:
         named = {"union_by_name": True if has_glob(location) else None}
         return select_from(table_function("read_parquet", location, named), params.columns)
 

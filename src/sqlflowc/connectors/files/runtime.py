@@ -23,8 +23,6 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-
 from sqlflowc.connectors.files.base import (
     FileConnector,
     export_path,
@@ -85,7 +83,7 @@ class FileRuntime(ConnectorRuntime):
 
             return s3_files.discover(self.files, params, request)
         query = self.files.scan_parsed(params, request.project_dir)
-        describe = exp.Describe(this=exp.Var(this=query)).sql(dialect="duckdb")
+        describe = f"DESCRIBE {query}"
         try:
             rows = request.connection.execute(describe).fetchall()
         except duckdb.Error:

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlglot import exp
-
 from sqlflowc.connectors.files.base import FileConnector, has_glob
 from sqlflowc.connectors.runtime import (
     ConnectionTest,
@@ -140,7 +138,7 @@ def scan(files: FileConnector, params: Any, request: ReadRequest) -> DuckDBScan:
     location = place.call(lambda: _location(files, place))
     register(request.connection, place.fs)
     place.fs.errors.clear()
-    query = files.select(params, place.fs.duckdb_path(location)).sql(dialect="duckdb")
+    query = files.select(params, place.fs.duckdb_path(location))
 
     def failure() -> ConnectorError | None:
         errors = list(place.fs.errors)
@@ -158,7 +156,7 @@ def discover(files: FileConnector, params: Any, request: ReadRequest) -> list[Co
         found = scan(files, params, request)
     except ConnectorError:
         return None  # the load reports it
-    describe = exp.Describe(this=exp.Var(this=found.sql)).sql(dialect="duckdb")
+    describe = f"DESCRIBE {found.sql}"
     try:
         rows = request.connection.execute(describe).fetchall()
     except duckdb.Error:
