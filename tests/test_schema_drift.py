@@ -239,12 +239,12 @@ def test_compare_live(tmp_path: Path) -> None:
     assert done.returncode == 3 and "there is no database" in done.stderr
 
 
-def test_a_written_table_is_described_as_the_catalog_describes_it() -> None:
-    """After a load or CREATE TABLE, the table is read with one DESCRIBE (cheap in a database
-    with many tables); it must give exactly what the catalog query gives."""
+def test_written_tables_are_described_as_describe_describes_them() -> None:
+    """The tables a run wrote are read with one catalog query for all of them; it must give
+    exactly what `DESCRIBE` gives each, and nothing for a view or a table that is gone."""
     import duckdb
 
-    from sqlflowc.runtime.drift import describe_base_table, describe_table
+    from sqlflowc.runtime.drift import describe_table, describe_tables
 
     con = duckdb.connect()
     con.execute('CREATE SCHEMA "Odd s"')
@@ -254,6 +254,36 @@ def test_a_written_table_is_described_as_the_catalog_describes_it() -> None:
         "'x'::BLOB AS h, 1::UBIGINT AS i, [[1]]::INTEGER[][] AS j"
     )
     con.execute('ALTER TABLE "Odd s"."My T" ALTER a SET NOT NULL')
-    for key in ('"odd s"."my t"', '"Odd s"."My T"'):
-        assert describe_base_table(con, key) == describe_table(con, key)
-        assert describe_table(con, key) is not None  # quoted parts were not found before
+    con.execute("CREATE TABLE plain AS SELECT 'x' AS s")
+    con.execute('CREATE TABLE "My T" AS SELECT 1 AS other')  # same name, schema main
+    con.execute("CREATE VIEW v AS SELECT 1 AS x")
+    keys = ['"odd s"."my t"', '"Odd s"."My T"', "plain", "main.plain", '"My T"', "v", "gone"]
+    found = describe_tables(con, keys)
+    for key in keys[:5]:
+        rows = con.execute(f"DESCRIBE {key}").fetchall()
+        described = [(str(r[0]), str(r[1]), r[2] != "NO") for r in rows]
+        assert [(c.name, c.type, c.nullable) for c in found[key]] == described
+        assert describe_table(con, key) == found[key]
+    assert "v" not in found and "gone" not in found
+
+
+def test_a_table_is_captured_as_each_step_left_it(tmp_path: Path) -> None:
+    """Tables are captured together when the run ends, and before a later step changes one:
+    an ALTER after a CREATE is drift within the run, a table dropped later is still recorded."""
+    root = project(tmp_path)
+    (root / "pipelines" / "p.sf").write_text(
+        "CREATE TABLE t AS SELECT 1 AS a;\n"
+        "ALTER TABLE t ADD COLUMN b INTEGER;\n"
+        "CREATE TABLE s AS SELECT 2 AS x;\n"
+        "DROP TABLE s;\n"
+        "CREATE TABLE u AS SELECT * FROM t;\n"
+    )
+    done = run(root)
+    assert "the schema of table `t` changed" in done.stderr
+    assert "p.sf:2:1" in done.stderr  # at the ALTER, which changed it
+    store = SnapshotStore(root)
+    assert store.objects() == ["table:s", "table:t", "table:u"]
+    t = [[c.name for c in e.snapshot.columns] for e in store.history("table:t").snapshots]
+    assert t == [["a", "b"], ["a"]]  # newest first
+    assert [c.name for c in store.history("table:s").snapshots[0].snapshot.columns] == ["x"]
+    assert [c.name for c in store.history("table:u").snapshots[0].snapshot.columns] == ["a", "b"]

@@ -8,9 +8,10 @@ the commit, so a kill in between leaves the step `running` in the record and don
 database; `runtime/resume.py` reads the marks.
 
 `begin_step(run_id, step)` / `end_step(token)` bracket a step in the thread that runs it
-(a context variable: steps in other threads mark their own); `mark(con)` is called inside the
-step's transaction. The table is created by the run when it connects (`DDL`), never inside a
-step's transaction (two steps' transactions creating it at once would conflict).
+(a context variable: steps in other threads mark their own); `commit(con)` ends the step's
+transaction, inserting its mark first. The table is created by the run when it connects
+(`DDL`), never inside a step's transaction (two steps' transactions creating it at once would
+conflict).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
 from sqlflowc.backend.plan import CreateTable, Load, Replace, Sql, Step
+from sqlflowc.sqlbuild import sql_string
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["DDL", "TABLE", "begin_step", "end_step", "mark", "needs_mark"]
+__all__ = ["DDL", "TABLE", "begin_step", "commit", "end_step", "needs_mark", "pending"]
 
 TABLE = "_sqlflow_commits"
 DDL = (
@@ -53,8 +55,18 @@ def end_step(token: Token[tuple[str, str] | None]) -> None:
     _CURRENT.reset(token)
 
 
-def mark(con: Connection) -> None:
-    """Inside a step's transaction: its mark, when it needs one."""
+def pending() -> bool:
+    """Whether the step running in this thread marks its commit."""
+    return _CURRENT.get() is not None
+
+
+def commit(con: Connection) -> None:
+    """End the step's transaction: its mark (when it needs one) and `COMMIT`, in one call to
+    DuckDB (the ids are quoted: no value changes the statements)."""
     current = _CURRENT.get()
-    if current is not None:
-        con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, now())", list(current))
+    if current is None:
+        con.execute("COMMIT")
+        return
+    run_id, step_id = current
+    values = f"{sql_string(run_id)}, {sql_string(step_id)}, now()"
+    con.execute(f"INSERT INTO {TABLE} VALUES ({values}); COMMIT")

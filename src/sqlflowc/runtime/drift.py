@@ -11,9 +11,12 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
   (SF0709, the changes as a table) before any data of the source moves, and its dependents
   do not run. A source whose schema cannot be discovered is not captured (the load itself
   reports a source it cannot read).
-- `after_write(con, step)`, after a step committed: captures each base table the step wrote
-  (`table:<key>`, from `DESCRIBE`). A table's drift is reported, never stops anything (its
-  data has moved): `accept` accepts it, `warn` and `fail` record it as observed.
+- `after_write(step)`, after a step committed, notes each table the step wrote; the base
+  tables among them are captured (`table:<key>`) with one catalog query for all of them: by
+  `flush(con)` when the run ends, or by `before_step(con, step)` before a later step that may
+  change one of them (writes it, or is a barrier), so each capture is the table as that step
+  left it. A table's drift is reported, never stops anything (its data has moved): `accept`
+  accepts it, `warn` and `fail` record it as observed.
 - A table a `Load` wrote whose source drifted in the same step changed because its source did:
   it is recorded, and not reported twice.
 - Drift that does not stop the run (and snapshot files that could not be read, quarantined and
@@ -27,11 +30,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlflowc.backend.plan import CreateTable, Load, Location, Plan, Step, TableUdf
+from sqlflowc.backend.plan import CreateTable, Load, Location, Plan, Sql, Step, TableUdf
 from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.names import name_parts
 from sqlflowc.runtime.report import RunWarning
@@ -40,12 +43,11 @@ from sqlflowc.schema.drift import Drift, DriftPolicy, capture, resolve_policy
 from sqlflowc.schema.render import changes_table, shown_time, summary
 from sqlflowc.schema.snapshot import Snapshot, object_name
 from sqlflowc.schema.store import SnapshotStore
-from sqlflowc.sqlbuild import sql_qualified
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["DriftStop", "SchemaCapture", "describe_table", "origin_of"]
+__all__ = ["DriftStop", "SchemaCapture", "describe_table", "describe_tables", "origin_of"]
 
 # Parameters that say where a source's data is, in the order they are looked for.
 _WHERE = ("path", "table", "query", "uri", "url", "bucket", "key")
@@ -89,6 +91,7 @@ class SchemaCapture:
         self.default = default
         self._warnings: list[RunWarning] = []
         self._drifted_loads: set[str] = set()  # loads whose source drifted (already reported)
+        self._pending: dict[str, tuple[str, Step]] = {}  # tables written, not captured yet
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ sources
@@ -146,21 +149,48 @@ class SchemaCapture:
 
     # ------------------------------------------------------------------ tables
 
-    def after_write(self, con: Connection, step: Step) -> None:
-        """Capture every base table `step` wrote."""
+    def after_write(self, step: Step) -> None:
+        """Note the tables `step` wrote, to capture them with the others (`flush`)."""
+        with self._lock:
+            for key in _written(step):
+                self._pending.pop(key.lower(), None)  # in the order last written
+                self._pending[key.lower()] = (key, step)
+
+    def before_step(self, con: Connection, step: Step) -> None:
+        """Capture now the noted tables `step` may change: those it writes, every one when it
+        is a barrier (its effects are unknown)."""
+        with self._lock:
+            if not self._pending:
+                return
+            if isinstance(step, Sql) and step.barrier:
+                keys = list(self._pending)
+            else:
+                keys = [k for k in (w.lower() for w in step.writes) if k in self._pending]
+            batch = [self._pending.pop(k) for k in keys]
+        self._capture_tables(con, batch)
+
+    def flush(self, con: Connection) -> None:
+        """Capture every table noted and not captured yet (when the run ends)."""
+        with self._lock:
+            batch = list(self._pending.values())
+            self._pending.clear()
+        self._capture_tables(con, batch)
+
+    def _capture_tables(self, con: Connection, batch: list[tuple[str, Step]]) -> None:
+        """Capture the base tables of `batch` (a view, or a table dropped since, is not one)."""
         import duckdb
 
+        if not batch:
+            return
+        try:
+            found = describe_tables(con, [key for key, _ in batch])
+        except duckdb.Error:
+            return  # the catalog cannot be read now: nothing is recorded, the run goes on
         policy = self.override or self.default or "warn"
-        for key in _written(step):
-            try:
-                if key == _target(step) and isinstance(step, Load | CreateTable | TableUdf):
-                    columns = describe_base_table(con, key)  # surely a table: one DESCRIBE
-                else:
-                    columns = describe_table(con, key)  # maybe a view: look in the catalog
-            except duckdb.Error:
-                continue
+        for key, step in batch:
+            columns = found.get(key)
             if columns is None:
-                continue  # a view, or dropped
+                continue
             snap = Snapshot.capture(
                 object_name("table", key),
                 columns,
@@ -271,26 +301,32 @@ def _written(step: Step) -> list[str]:
     return list(step.writes)
 
 
-def describe_base_table(con: Connection, key: str) -> list[Column] | None:
-    """The columns of `key`, known to be a base table: one `DESCRIBE`, whose cost does not grow
-    with the number of tables in the database as a catalog query's does (the same names, types
-    and nullability as `describe_table` reads)."""
-    rows = con.execute(f"DESCRIBE {sql_qualified(key)}").fetchall()
-    return [Column(str(r[0]), str(r[1]), r[2] != "NO") for r in rows] or None
-
-
 def describe_table(con: Connection, key: str) -> list[Column] | None:
     """The columns of base table `key` (`schema.name` or `name`), or None when it is none."""
-    parts = name_parts(key)
-    schema, name = (parts[-2], parts[-1]) if len(parts) >= 2 else ("main", parts[-1])
+    return describe_tables(con, [key]).get(key)
+
+
+def describe_tables(con: Connection, keys: Sequence[str]) -> dict[str, list[Column]]:
+    """The columns of each of `keys` (`schema.name` or `name`) that is a base table of the
+    database, with one catalog query for all of them."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for key in keys:
+        parts = name_parts(key)
+        schema, name = (parts[-2], parts[-1]) if len(parts) >= 2 else ("main", parts[-1])
+        wanted.setdefault((schema.lower(), name.lower()), []).append(key)
     rows = con.execute(
-        "SELECT c.column_name, c.data_type, c.is_nullable FROM duckdb_columns() c "
+        "SELECT lower(c.schema_name), lower(c.table_name), c.column_name, c.data_type, "
+        "c.is_nullable FROM duckdb_columns() c "
         "JOIN duckdb_tables() t ON c.table_oid = t.table_oid "
-        "WHERE c.database_name = current_database() AND lower(c.schema_name) = ? "
-        "AND lower(c.table_name) = ? ORDER BY c.column_index",
-        [schema.lower(), name.lower()],
+        "WHERE c.database_name = current_database() AND list_contains(?, lower(c.table_name)) "
+        "ORDER BY c.table_oid, c.column_index",
+        [sorted({name for _, name in wanted})],
     ).fetchall()
-    return [Column(str(r[0]), str(r[1]), bool(r[2])) for r in rows] or None
+    found: dict[str, list[Column]] = {}
+    for schema, name, column, data_type, nullable in rows:
+        for key in wanted.get((schema, name), ()):
+            found.setdefault(key, []).append(Column(str(column), str(data_type), bool(nullable)))
+    return found
 
 
 def _shown(path: str, project_dir: Path) -> str:

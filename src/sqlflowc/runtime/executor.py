@@ -34,8 +34,9 @@ Contract of `run_plan`:
   `on_step_failure` and `on_step_end` after it (after its progress event), `on_run_end` with the
   result, whatever happened. A hook that raises is a warning in the result; it never changes
   what runs.
-- Schema captures (`schemas`, `runtime/drift.py`, taken by `run_step`): each gets the run's id;
-  drift that does not stop the run is in the result's warnings, before the hooks' ones.
+- Schema captures (`schemas`, `runtime/drift.py`, taken by `run_step`; the tables written are
+  captured together when the steps are over): each gets the run's id; drift that does not stop
+  the run is in the result's warnings, before the hooks' ones.
 """
 
 from __future__ import annotations
@@ -220,6 +221,8 @@ def run_plan(
         interrupted = scheduler.interrupted
         if scheduler.abandoned:
             return finish()  # its steps' threads still use the connection: leave it open
+        if schemas is not None and engine is None:
+            schemas.flush(con)  # the tables written, in one catalog query
     except BaseException:
         _close(con, engine)
         raise

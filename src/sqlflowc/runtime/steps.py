@@ -5,7 +5,8 @@ runs when).
 Contract of `run_step`:
 - It `match`es on the step's op and runs it in one transaction — `BEGIN TRANSACTION;
   <statements>; COMMIT`, with `ROLLBACK` on any failure, so a failed step leaves every table
-  exactly as it was.
+  exactly as it was (a single `CREATE OR REPLACE TABLE/VIEW ... AS` with no commit mark runs in
+  the transaction DuckDB gives a statement of its own: one call instead of three).
 - `${name}` for each secret of `ctx.secrets` is replaced in SQL, export URIs and source
   parameters right before execution; a missing value, or a value that would change a SQL
   statement's structure, fails the step. Messages have secret values masked as `***`.
@@ -25,8 +26,9 @@ Contract of `run_step`:
 - A connector retrying a transient failure reports each retry to `ctx.on_retry(step, event)`.
 - Schema captures (`ctx.schemas`, `runtime/drift.py`): a `Load`'s source schema is captured
   right before the step (under `schema_drift: fail`, a changed schema fails it with SF0709 and
-  the changes as notes, before any of its data moves), and the tables the step wrote right
-  after it commits.
+  the changes as notes, before any of its data moves); the tables the step wrote are noted
+  after it commits (and captured together, `SchemaCapture.flush`), and noted tables it may
+  change are captured before it starts.
 - Run-time errors (`duckdb.Error`, `OSError`, `ConnectorError`, a load's or a UDF's) make a
   FAILED outcome with the message; anything else is a bug and propagates.
 - Commit marks (`ctx.marked_run`, a recorded run): a step that would not give the same result
@@ -39,7 +41,7 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, assert_never
@@ -271,11 +273,13 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     load: LoadCounts | None = None
     token = commit_marks.begin_step(ctx.marked_run, step)
     try:
-        if ctx.schemas is not None and isinstance(step, Load):
-            ctx.schemas.before_load(con, step, ctx.secrets.substitute)
+        if ctx.schemas is not None:
+            ctx.schemas.before_step(con, step)
+            if isinstance(step, Load):
+                ctx.schemas.before_load(con, step, ctx.secrets.substitute)
         counts, load = _execute(con, step, ctx)
         if ctx.schemas is not None:
-            ctx.schemas.after_write(con, step)
+            ctx.schemas.after_write(step)
     except StepFailure as err:  # a load's checks, a drift stop, a UDF, a connector
         error, code, help, notes = err.message, err.code, err.help, err.notes
     except (StepError, duckdb.Error) as err:
@@ -336,7 +340,7 @@ def _execute(
             return _load(con, step, ctx, {})
         case CreateView():
             with _udf_threads(con, step, ctx):
-                return _in_transaction(con, [sub(step.sql)]), None
+                return _in_transaction(con, [sub(step.sql)], built=True), None
         case Sql():
             with _udf_threads(con, step, ctx):
                 return _in_transaction(con, [sub(step.sql, bind=preparable(step.sql))]), None
@@ -369,7 +373,7 @@ def _load(
     sub = ctx.secrets.substitute_sql
     if isinstance(step.mode, Replace):  # CREATE TABLE ... AS: DuckDB prepares it
         with _udf_threads(con, step, ctx):
-            return _in_transaction(con, [sub(s, bind=True) for s in step.sql]), None
+            return _in_transaction(con, [sub(s, bind=True) for s in step.sql], built=True), None
     from sqlflowc.runtime.load_modes import run_load
 
     # APPEND stages a view, which DuckDB cannot prepare; the others a table.
@@ -390,8 +394,18 @@ def _udf_threads(
     return ctx.udfs.threads_for(con, step_udfs(step))
 
 
-def _in_transaction(con: Connection, statements: Iterable[BoundSql]) -> tuple[int | None, ...]:
-    """Run statements atomically; the row count each reports (None when it reports none)."""
+def _in_transaction(
+    con: Connection, statements: Sequence[BoundSql], *, built: bool = False
+) -> tuple[int | None, ...]:
+    """Run statements atomically; the row count each reports (None when it reports none).
+
+    One statement the compiler `built` (`CREATE OR REPLACE TABLE/VIEW ... AS`, never a
+    transaction statement of the user's) whose commit is not marked runs as it is: DuckDB runs
+    a statement outside a transaction in one of its own, committed when it succeeds and rolled
+    back when it fails or is interrupted — the same as `BEGIN; statement; COMMIT`, in one call
+    instead of three."""
+    if built and len(statements) == 1 and not commit_marks.pending():
+        return (_execute_sql(con, statements[0]),)
     return _atomic(con, lambda: tuple(_execute_sql(con, sql) for sql in statements))
 
 
@@ -403,8 +417,7 @@ def _atomic(con: Connection, body: Callable[[], T]) -> T:
     con.execute("BEGIN TRANSACTION")
     try:
         result = body()
-        commit_marks.mark(con)
-        con.execute("COMMIT")
+        commit_marks.commit(con)
     except BaseException:
         # A failed COMMIT has already ended the transaction; there is nothing to roll back.
         with contextlib.suppress(duckdb.Error):
