@@ -1,6 +1,8 @@
 """The program IR as text, for review (`tests/golden/<case>.program.txt`).
 
-One block per statement, each field that differs from its default on a line of its own; SQL as
+One block per statement, each field that differs from its default on a line of its own (then,
+for a bound program, the tables it reads and writes, when any, and `barrier` when it is one);
+SQL as
 its display text (a secret shows as its `${...}` placeholder, never its value), sets sorted,
 mappings as JSON. Left out: spans, offsets and sqlglot trees (they move with every edit above a
 statement and say nothing about the program) and every field that does not take part in
@@ -36,7 +38,11 @@ def program_text(prog: program.Program) -> str:
     for i, stmt in enumerate(prog.statements):
         lines.append(f"  [{i}] {type(stmt).__name__}")
         lines.extend(_fields(stmt, "      "))
-        if prog.deps and prog.deps[i]:
+        if isinstance(prog, program.BoundProgram):
+            found = prog.bindings[i]
+            shown = {"reads": found.reads, "writes": found.writes, "barrier": found.barrier}
+            lines.extend(f"      {k}: {_value(v)}" for k, v in shown.items() if v)
+        if isinstance(prog, program.OrderedProgram) and prog.deps[i]:
             lines.append(f"      after: {', '.join(map(str, prog.deps[i]))}")
     return "\n".join(lines) + "\n"
 

@@ -254,13 +254,11 @@ def test_dag_has_the_closure_of_the_all_pairs_rule(statements: list[tuple[str, .
         comp = compile_source(text, str(Path(tmp) / "p.sf"), project_dir=Path(tmp), environ={})
     prog = comp.program
     writes = [
-        frozenset({"file:" + s.uri})
-        if isinstance(s, ir.Export)
-        else getattr(s, "writes", frozenset())
-        for s in prog.statements
+        frozenset({"file:" + s.uri}) if isinstance(s, ir.Export) else b.writes
+        for s, b in prog.bound()
     ]
-    reads = [getattr(s, "reads", frozenset()) for s in prog.statements]
-    barriers = [isinstance(s, ir.SqlStatement) and s.barrier for s in prog.statements]
+    reads = [b.reads for b in prog.bindings]
+    barriers = [b.barrier for b in prog.bindings]
     expected = _reference_deps(reads, writes, barriers)
     closure: list[set[int]] = []
     for ds in prog.deps:
@@ -321,16 +319,16 @@ def test_dag_with_views_is_the_all_pairs_rule_on_what_views_read(
     views: dict[str, frozenset[str]] = {}
     reads: list[frozenset[str]] = []
     writes: list[frozenset[str]] = []
-    for s in prog.statements:
+    for s, b in prog.bound():
         own = s.view if isinstance(s, ir.CreateView) else None
-        reads.append(_expanded(getattr(s, "reads", frozenset()), views, own))
-        writes.append(getattr(s, "writes", frozenset()))
+        reads.append(_expanded(b.reads, views, own))
+        writes.append(b.writes)
         if isinstance(s, ir.CreateView):
-            views[s.view] = s.reads
+            views[s.view] = b.reads
         else:
             for name in writes[-1]:
                 views.pop(name, None)
-    barriers = [isinstance(s, ir.SqlStatement) and s.barrier for s in prog.statements]
+    barriers = [b.barrier for b in prog.bindings]
     expected = _reference_deps(reads, writes, barriers)
     closure: list[set[int]] = []
     for ds in prog.deps:

@@ -11,7 +11,15 @@ import pytest
 
 from sqlflowc import api
 
-PASSES = [*api.SURFACE_PASSES, api.LOWERING, *api.PROGRAM_PASSES]
+PASSES = [
+    *api.SURFACE_PASSES,
+    api.LOWERING,
+    *api.PROGRAM_PASSES,
+    api.BINDING,
+    *api.BOUND_PASSES,
+    api.ORDERING,
+    *api.CHECKS,
+]
 
 
 @pytest.mark.parametrize("pass_", PASSES, ids=[p.__name__ for p in PASSES])

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from sqlglot import exp
 
 from sqlflowc.api import Compilation, compile_source
 from sqlflowc.backend.plan import TableUdf, step_statements
@@ -345,9 +346,9 @@ def test_a_udf_named_like_a_function_sqlglot_knows_with_other_arguments(project:
     )
     assert comp.plan.step("table_t").depends_on == ("table_people",)
     assert [w.code.value for w in comp.warnings] == []
-    stmt = comp.program.statements[1]
-    assert isinstance(stmt, ir.CreateTable) and stmt.query.tree is not None
-    assert stmt.reads == frozenset({"people"})
+    stmt, found = list(comp.program.bound())[1]
+    assert isinstance(stmt, ir.CreateTable) and isinstance(found.tree, exp.Expr)
+    assert found.reads == frozenset({"people"})
 
 
 def test_udf_calls_in_a_body_sqlglot_cannot_parse_are_found_in_its_tokens(project: Path) -> None:
@@ -365,11 +366,14 @@ def test_udf_calls_in_a_body_sqlglot_cannot_parse_are_found_in_its_tokens(projec
     catalog, problems = discover_udfs(project, sources)
     assert problems == []
     ctx = PassContext(sources=sources, reporter=Reporter(), project_dir=project, udfs=catalog)
-    sql = ir.Sql(text=text, display=text, span=Span(file_id, 0, len(text)))  # no tree: opaque
-    stmt = ir.SqlStatement(verb="INSERT", sql=sql, span=sql.span, barrier=True)
-    prog = ir.Program(statements=(stmt,), sources={}, project_dir=str(project))
+    sql = ir.Sql(text=text, display=text, span=Span(file_id, 0, len(text)))
+    stmt = ir.SqlStatement(verb="INSERT", sql=sql, span=sql.span)
+    opaque = ir.Binding(tree=ir.OPAQUE, reads=frozenset(), writes=frozenset(), barrier=True)
+    prog = ir.BoundProgram(
+        statements=(stmt,), sources={}, project_dir=str(project), bindings=(opaque,)
+    )
     out = resolve_udfs(prog, ctx)
-    assert not ctx.reporter.has_errors, ctx.reporter.diagnostics
+    assert ctx.reporter.diagnostics == []
     lifted, insert = out.statements
     assert isinstance(lifted, ir.TableUdf) and lifted.input == "t"
     assert isinstance(insert, ir.SqlStatement)
@@ -378,10 +382,12 @@ def test_udf_calls_in_a_body_sqlglot_cannot_parse_are_found_in_its_tokens(projec
         '"python_udfs.text.pad/2"(name, 3) FROM udf_first_rows_t'
     )
     assert insert.sql.udfs == ("python_udfs.text.explode", "python_udfs.text.pad/2")
-    # the rewritten text parses, so the statement is bound again: no longer a barrier
-    assert insert.sql.tree is not None and not insert.barrier
-    assert insert.writes == frozenset({"log"})
-    assert insert.reads == frozenset({"log", "udf_first_rows_t"})
+    # the rewritten text parses: its binding is the new tree's, no longer a barrier
+    found = out.bindings[1]
+    assert isinstance(found.tree, exp.Expr) and not found.barrier
+    assert found.writes == frozenset({"log"})
+    assert found.reads == frozenset({"log", "udf_first_rows_t"})
+    assert out.bindings[0].reads == frozenset({"t"})
 
 
 def test_a_table_udf_named_like_a_keyword(tmp_path: Path) -> None:

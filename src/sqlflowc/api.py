@@ -1,9 +1,13 @@
 """The whole toolchain, stage by stage, with the passes as data:
 
     text ──parse──▶ ast.Pipeline ──SURFACE_PASSES──▶ ast.Pipeline ──LOWERING──▶ program.Program
-         ──PROGRAM_PASSES──▶ program.Program ──to_plan──▶ Plan ──run──▶ RunResult
+         ──PROGRAM_PASSES──▶ program.Program ──BINDING──▶ program.BoundProgram
+         ──BOUND_PASSES──▶ program.BoundProgram ──ORDERING──▶ program.OrderedProgram
+         ──CHECKS──▶ program.OrderedProgram ──to_plan──▶ Plan ──run──▶ RunResult
 
-`parse`, `to_program` and `to_plan` are the stages; `compile_source` chains them and
+`parse`, `to_program`, `to_bound`, `to_ordered` and `to_plan` are the stages, each returning
+the next stage's type (what a later pass computes is never a placeholder on an earlier type);
+`compile_source` chains them and
 `format_source` (what `sqlflowc fmt` does) is `parse` → print. Each pass is a function
 `(ir, PassContext) -> ir` that reports what it finds on `ctx.reporter`; the chain stops after the
 first pass that reported an error (`CompileError` with every diagnostic so far). The CLI is a thin
@@ -47,7 +51,11 @@ if TYPE_CHECKING:
     from sqlflowc.schema.catalog import Catalog
 
 __all__ = [
+    "BINDING",
+    "BOUND_PASSES",
+    "CHECKS",
     "LOWERING",
+    "ORDERING",
     "PROGRAM_PASSES",
     "SURFACE_PASSES",
     "Compilation",
@@ -60,12 +68,16 @@ __all__ = [
     "parse",
     "project_catalog",
     "run",
+    "to_bound",
+    "to_ordered",
     "to_plan",
     "to_program",
 ]
 
 SurfacePass = Callable[[ast.Pipeline, PassContext], ast.Pipeline]
 ProgramPass = Callable[[ir.Program, PassContext], ir.Program]
+BoundPass = Callable[[ir.BoundProgram, PassContext], ir.BoundProgram]
+Check = Callable[[ir.OrderedProgram, PassContext], ir.OrderedProgram]
 
 SURFACE_PASSES: tuple[SurfacePass, ...] = (
     expand_includes,  # no Include
@@ -76,11 +88,15 @@ LOWERING: Callable[[ast.Pipeline, PassContext], ir.Program] = lower_program
 PROGRAM_PASSES: tuple[ProgramPass, ...] = (
     mask_secrets,  # secrets in parameters and options become placeholders
     check_splices,  # no spliced value changes a SQL body's structure
-    bind,  # sqlglot trees; the tables each statement reads and writes
+)
+BINDING: Callable[[ir.Program, PassContext], ir.BoundProgram] = bind  # trees; tables read/written
+BOUND_PASSES: tuple[BoundPass, ...] = (
     resolve_udfs,  # UDF calls rewritten to registered names; table UDFs become statements
     check_load_modes,  # INCREMENTAL macros only where they mean something
     check_connectors,  # sources and exports fit their connectors
-    build_dag,  # Program.deps: what each statement runs after
+)
+ORDERING: Callable[[ir.BoundProgram, PassContext], ir.OrderedProgram] = build_dag  # deps
+CHECKS: tuple[Check, ...] = (
     check_schemas,  # APPEND/MERGE/INCREMENTAL loads fit their targets
     check_columns,  # every column a query names exists, once (check and run: verify_sql)
 )
@@ -91,7 +107,7 @@ class Compilation:
     """A successful compilation: the plan, the program it came from, and any warnings."""
 
     plan: Plan
-    program: ir.Program
+    program: ir.OrderedProgram
     sources: SourceMap
     warnings: tuple[Diagnostic, ...]
     profile: Profile
@@ -150,9 +166,9 @@ def to_program(
     surface_passes: tuple[SurfacePass, ...] = SURFACE_PASSES,
     program_passes: tuple[ProgramPass, ...] = PROGRAM_PASSES,
 ) -> ir.Program:
-    """Stage 2, surface IR → checked program: the surface passes, `LOWERING`, the program
-    passes. Raises CompileError after the first pass that reports an error; a test may run a
-    prefix of the passes.
+    """Stage 2, surface IR → program: the surface passes, `LOWERING`, the program passes.
+    Raises CompileError after the first pass that reports an error; a test may run a prefix of
+    the passes.
 
     >>> ctx = compile_context(cli_vars={"n": 2})
     >>> prog = to_program(parse("CREATE TABLE t AS SELECT ${n} AS n;", sources=ctx.sources), ctx)
@@ -171,12 +187,51 @@ def to_program(
     return prog
 
 
+def to_bound(
+    prog: ir.Program, ctx: PassContext, *, bound_passes: tuple[BoundPass, ...] = BOUND_PASSES
+) -> ir.BoundProgram:
+    """Stage 3, program → bound program: `BINDING`, then the bound passes (CompileError as in
+    `to_program`).
+
+    >>> ctx = compile_context()
+    >>> prog = to_program(parse("CREATE TABLE t AS SELECT * FROM a;", sources=ctx.sources), ctx)
+    >>> sorted(to_bound(prog, ctx).bindings[0].reads)
+    ['a']
+    """
+    bound = BINDING(prog, ctx)
+    ctx.reporter.raise_if_errors(ctx.sources)
+    for bound_pass in bound_passes:
+        bound = bound_pass(bound, ctx)
+        ctx.reporter.raise_if_errors(ctx.sources)
+    return bound
+
+
+def to_ordered(
+    bound: ir.BoundProgram, ctx: PassContext, *, checks: tuple[Check, ...] = CHECKS
+) -> ir.OrderedProgram:
+    """Stage 4, bound program → ordered, checked program: `ORDERING`, then the checks that
+    need every statement's place known (a dependency cycle is reported before them).
+
+    >>> ctx = compile_context()
+    >>> text = "CREATE TABLE a AS SELECT 1 AS x; CREATE TABLE b AS SELECT x FROM a;"
+    >>> prog = to_program(parse(text, sources=ctx.sources), ctx)
+    >>> to_ordered(to_bound(prog, ctx), ctx).deps
+    ((), (0,))
+    """
+    ordered = ORDERING(bound, ctx)
+    ctx.reporter.raise_if_errors(ctx.sources)
+    for check in checks:
+        ordered = check(ordered, ctx)
+        ctx.reporter.raise_if_errors(ctx.sources)
+    return ordered
+
+
 def to_plan(
-    prog: ir.Program, ctx: PassContext, path: str = "<string>", *, engine: str = "duckdb"
+    prog: ir.OrderedProgram, ctx: PassContext, path: str = "<string>", *, engine: str = "duckdb"
 ) -> Plan:
-    """Stage 3, program → plan for `engine` (`backend/duckdb.py`, then `backend/spark.py` for
-    Spark, which raises CompileError for what Spark cannot run); `path` is the pipeline's, as
-    the plan records it."""
+    """Stage 5, ordered program → plan for `engine` (`backend/duckdb.py`, then
+    `backend/spark.py` for Spark, which raises CompileError for what Spark cannot run); `path`
+    is the pipeline's, as the plan records it."""
     plan = lower_to_plan(prog, ctx.sources, path, schema_policy=ctx.schema_policy)
     if engine == "spark":
         from sqlflowc.backend.spark import spark_problems, to_spark_plan
@@ -291,7 +346,8 @@ def compile_source(
     )
     for diagnostic in (*prof.warnings, *udf_problems):
         ctx.reporter.add(diagnostic)
-    prog = to_program(parse(text, path, sources=sources, reporter=ctx.reporter), ctx)
+    surface = parse(text, path, sources=sources, reporter=ctx.reporter)
+    prog = to_ordered(to_bound(to_program(surface, ctx), ctx), ctx)
     if report_unused:
         for warning in unused_warnings(ctx.cli_vars, ctx.used_variables):
             ctx.reporter.add(warning)

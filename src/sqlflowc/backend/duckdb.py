@@ -1,4 +1,4 @@
-"""Lower a bound, ordered `Program` to the plan for DuckDB.
+"""Lower an `OrderedProgram` to the plan for DuckDB.
 
 Requires: `bind`, the checks and `build_dag` have run without errors.
 Ensures: one typed step per statement (`backend/plan.py`), in program order (a topological order
@@ -32,7 +32,7 @@ _ID_CHARS = re.compile(r"[^a-z0-9]+")
 
 
 def to_plan(
-    prog: ir.Program,
+    prog: ir.OrderedProgram,
     sources: SourceMap,
     pipeline_path: str,
     *,
@@ -40,18 +40,18 @@ def to_plan(
 ) -> p.Plan:
     """The plan for a program whose statements are all lowered."""
     project = Path(prog.project_dir)
-    ids = _step_ids(prog.statements)
+    ids = _step_ids(prog)
     steps: list[p.Step] = []
-    for i, stmt in enumerate(prog.statements):
+    for i, (stmt, found) in enumerate(prog.bound()):
         envelope = _Envelope(
             id=ids[i],
-            depends_on=tuple(ids[d] for d in prog.deps[i]) if prog.deps else (),
+            depends_on=tuple(ids[d] for d in prog.deps[i]),
             location=_location(stmt.span, sources, project),
             label=prog.labels.get(stmt.span.file_id),
-            reads=tuple(sorted(stmt.reads)) if not isinstance(stmt, ir.Load) else (),
-            writes=tuple(sorted(stmt.writes)) if not isinstance(stmt, ir.Export) else (),
+            reads=tuple(sorted(found.reads)),
+            writes=tuple(sorted(found.writes)),
         )
-        steps.append(_lower(stmt, envelope, project, schema_policy))
+        steps.append(_lower(stmt, found, envelope, project, schema_policy))
     return p.Plan(
         pipeline=_relative(pipeline_path, project),
         project_dir=str(project),
@@ -85,7 +85,9 @@ class _Envelope(TypedDict):
     writes: tuple[str, ...]
 
 
-def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) -> p.Step:
+def _lower(
+    stmt: ir.Statement, found: ir.Binding, env: _Envelope, project: Path, policy: Policy
+) -> p.Step:
     from sqlflowc.backend.load_modes import lower_load
 
     mode: p.LoadMode
@@ -146,7 +148,7 @@ def _lower(stmt: ir.Statement, env: _Envelope, project: Path, policy: Policy) ->
                 udfs=stmt.query.udfs,
             )
         case ir.SqlStatement():
-            return p.Sql(**env, sql=stmt.sql.display, barrier=stmt.barrier, udfs=stmt.sql.udfs)
+            return p.Sql(**env, sql=stmt.sql.display, barrier=found.barrier, udfs=stmt.sql.udfs)
         case ir.TableUdf():
             return p.TableUdf(
                 **env,
@@ -171,13 +173,13 @@ def _is_query(sql: str) -> bool:
     return head in {"SELECT", "FROM", "WITH", "VALUES", "("}
 
 
-def _step_ids(statements: tuple[ir.Statement, ...]) -> list[str]:
+def _step_ids(prog: ir.BoundProgram) -> list[str]:
     """Stable, readable, unique ids: `load_users`, `table_daily`, `export_report`, `sql_insert_t`
     (a repeated id gets `_2`, `_3`, ... in program order)."""
     seen: dict[str, int] = {}
     used: set[str] = set()
     ids: list[str] = []
-    for stmt in statements:
+    for stmt, found in prog.bound():
         match stmt:
             case ir.Load():
                 base = f"load_{stmt.table}"
@@ -189,7 +191,7 @@ def _step_ids(statements: tuple[ir.Statement, ...]) -> list[str]:
                 stem = Path(stmt.uri_display.rstrip("/")).name.split(".")[0] or "output"
                 base = f"export_{stem}"
             case ir.SqlStatement():
-                target = sorted(stmt.writes)[0] if len(stmt.writes) == 1 else ""
+                target = sorted(found.writes)[0] if len(found.writes) == 1 else ""
                 base = f"sql_{stmt.verb.lower()}_{target}" if target else f"sql_{stmt.verb.lower()}"
             case ir.TableUdf():
                 base = f"table_{stmt.target}"

@@ -1,16 +1,21 @@
-"""Resolved IR: no variables, no IF, no INCLUDE. SQL bodies are text after substitution plus,
-once `bind` has run, the sqlglot tree and the tables each statement reads and writes.
+"""Resolved IR: no variables, no IF, no INCLUDE; SQL bodies are text after substitution.
 
-Produced by the surface passes (`expand_includes` → `fold_conditionals` → `lower_program`),
-completed by `bind`, consumed by `build_dag` and the backend.
+Three stages, each its own type, so that nothing a later pass computes is a placeholder on an
+earlier one:
+
+- `Program` (made by `lower_program`): the statements, as text.
+- `BoundProgram` (made by `bind`): also a `Binding` per statement, its sqlglot tree (or
+  `OPAQUE` when sqlglot cannot parse a body DuckDB accepts) and the tables it reads and writes.
+- `OrderedProgram` (made by `build_dag`): also `deps`, what each statement runs after. The
+  backend lowers this one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any, Final, assert_never
 
 from sqlflowc.ir.ast import Append, Incremental, LoadMode, Merge, Replace
 from sqlflowc.names import table_key
@@ -20,7 +25,10 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "OPAQUE",
     "Append",
+    "Binding",
+    "BoundProgram",
     "CreateTable",
     "CreateView",
     "Export",
@@ -28,6 +36,8 @@ __all__ = [
     "Load",
     "LoadMode",
     "Merge",
+    "Opaque",
+    "OrderedProgram",
     "Program",
     "Replace",
     "Source",
@@ -63,7 +73,8 @@ class Sql:
     `origin` maps `text` back to the `.sf` file: `(text_offset, file_offset)` pairs, each
     starting a stretch where both advance together (a spliced value maps to its reference).
     `splices` lists each spliced value: where it is in `text` and the reference it came from.
-    `udfs` lists the registered names of the Python UDFs the body calls (set by `resolve_udfs`).
+    `udfs` lists the registered names of the Python UDFs the body calls (`resolve_udfs` makes
+    the bodies that call any).
     """
 
     text: str
@@ -72,7 +83,6 @@ class Sql:
     origin: tuple[tuple[int, int], ...] = ()
     splices: tuple[Splice, ...] = field(default=(), compare=False)
     udfs: tuple[str, ...] = ()
-    tree: exp.Expr | None = field(default=None, compare=False, repr=False)
 
     def file_offset(self, text_offset: int) -> int:
         """The `.sf` file offset of a character of `text` (for diagnostics inside SQL)."""
@@ -124,7 +134,6 @@ class Load:
     mode: LoadMode
     span: Span
     target_span: Span | None = field(default=None, compare=False)
-    writes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,8 +147,6 @@ class CreateTable:
     span: Span
     target_span: Span | None = field(default=None, compare=False)
     if_not_exists: bool = False
-    reads: frozenset[str] = frozenset()
-    writes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,8 +158,6 @@ class CreateView:
     span: Span
     target_span: Span | None = field(default=None, compare=False)
     if_not_exists: bool = False
-    reads: frozenset[str] = frozenset()
-    writes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,20 +173,15 @@ class Export:
     span: Span
     option_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
     option_key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False)
-    reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SqlStatement:
-    """Any other SQL. `barrier` when its tables cannot be determined (see "Ordering" in
-    docs/language.md)."""
+    """Any other SQL."""
 
     verb: str
     sql: Sql
     span: Span
-    reads: frozenset[str] = frozenset()
-    writes: frozenset[str] = frozenset()
-    barrier: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,8 +197,6 @@ class TableUdf:
     target: str
     span: Span
     temporary: bool = False
-    reads: frozenset[str] = frozenset()
-    writes: frozenset[str] = frozenset()
 
 
 Statement = Load | CreateTable | CreateView | Export | SqlStatement | TableUdf
@@ -220,12 +218,11 @@ def sql_body(stmt: Statement) -> Sql | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Program:
-    """A whole pipeline after the surface passes.
+    """A whole pipeline after the surface passes (`lower_program`).
 
     `labels` maps a file id to the INCLUDE alias its statements carry in plans and graphs.
     `secrets` maps secret variable names to their values (never rendered); `secret_templates`
     how to build a secret a SET made from other secrets, from their `${name}` placeholders.
-    `deps[i]` lists the indexes of the statements statement `i` must run after (set by build_dag).
     """
 
     statements: tuple[Statement, ...]
@@ -235,7 +232,58 @@ class Program:
     secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     secret_templates: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[int, str] = field(default_factory=dict)
-    deps: tuple[tuple[int, ...], ...] = ()
+
+
+class Opaque:
+    """The tree of a SQL body sqlglot cannot parse and DuckDB's parser accepts: it runs as
+    written, as an ordering barrier (its tables are unknown)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OPAQUE"
+
+
+OPAQUE: Final = Opaque()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Binding:
+    """What `bind` found in one statement.
+
+    `tree` is the sqlglot tree of its SQL body, `OPAQUE` when sqlglot cannot parse it, None for
+    a statement without one (LOAD, table UDF). `reads` and `writes` are table keys
+    (`names.table_key`). `barrier` when its tables cannot be determined (see "Ordering" in
+    docs/language.md): an opaque body, or DDL without a table.
+    """
+
+    tree: exp.Expr | Opaque | None = field(compare=False, repr=False)
+    reads: frozenset[str]
+    writes: frozenset[str]
+    barrier: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoundProgram(Program):
+    """A program after `bind`: `bindings[i]` is what statement `i` reads and writes."""
+
+    bindings: tuple[Binding, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.bindings) != len(self.statements):
+            raise ValueError("a BoundProgram has one binding per statement")
+
+    def bound(self) -> Iterator[tuple[Statement, Binding]]:
+        """Each statement with its binding."""
+        return zip(self.statements, self.bindings, strict=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderedProgram(BoundProgram):
+    """A bound program after `build_dag`: `deps[i]` lists, ascending, the indexes of the
+    statements statement `i` must run after."""
+
+    deps: tuple[tuple[int, ...], ...]
 
 
 def udf_table_name(udf_name: str, source: str, n: int = 1) -> str:

@@ -1,23 +1,24 @@
 """Bind SQL bodies: parse each with sqlglot (dialect duckdb); find the tables each reads and writes.
 
 Requires: a resolved `Program` (no variables, no IF, no INCLUDE).
-Ensures: every `Sql` has its sqlglot `tree` (None when sqlglot cannot parse a body DuckDB accepts —
-such a statement becomes an opaque barrier, with a warning); every statement has `reads`/`writes`
-(table keys, see `names.table_key`); SQL syntax errors are reported at their `.sf` position.
-Valid DuckDB SQL is never rejected because sqlglot cannot parse it: DuckDB's own parser decides.
+Ensures: a `BoundProgram` with one `Binding` per statement: the body's sqlglot tree (`OPAQUE`
+when sqlglot cannot parse a body DuckDB accepts: such a statement is an ordering barrier, which
+`build_dag` warns of), the tables it reads and writes (table keys, see `names.table_key`).
+SQL syntax errors are reported at their `.sf` position. Valid DuckDB SQL is never rejected
+because sqlglot cannot parse it: DuckDB's own parser decides. `binding` and `sqlglot_tree` do the
+same without diagnostics, for a pass that rewrites a body (`resolve_udfs`).
 
 >>> from sqlflowc.api import compile_context, parse, to_program
 >>> ctx = compile_context()
 >>> text = "CREATE TABLE t AS SELECT * FROM a JOIN b USING (id);"
 >>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=())
->>> stmt = bind(prog, ctx).statements[0]
->>> sorted(stmt.reads), sorted(stmt.writes), stmt.query.tree is not None
-(['a', 'b'], ['t'], True)
+>>> found = bind(prog, ctx).bindings[0]
+>>> sorted(found.reads), sorted(found.writes), found.barrier
+(['a', 'b'], ['t'], False)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import logging
@@ -36,17 +37,83 @@ from sqlflowc.names import parts_key, table_key
 from sqlflowc.passes.context import PassContext
 from sqlflowc.secret_masking import mask_secrets
 
+__all__ = ["bind", "binding", "duckdb_syntax_error", "sqlglot_tree"]
+
 _QUERY_TYPES = (exp.Query, exp.Values)
 
-# sqlglot logs "falling back to parsing as a Command" on stderr; our SF0402 warning says it.
+# sqlglot logs "falling back to parsing as a Command" on stderr; build_dag's SF0402 warning
+# says it.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
-def bind(prog: ir.Program, ctx: PassContext) -> ir.Program:
-    """Attach sqlglot trees and table reads/writes to every statement."""
+def bind(prog: ir.Program, ctx: PassContext) -> ir.BoundProgram:
+    """The program with a `Binding` for every statement."""
     binder = _Binder(ctx, prog.secrets.values())
-    statements = tuple(binder.statement(s) for s in prog.statements)
-    return dataclasses.replace(prog, statements=statements)
+    return ir.BoundProgram(
+        statements=prog.statements,
+        sources=prog.sources,
+        project_dir=prog.project_dir,
+        variables=prog.variables,
+        secrets=prog.secrets,
+        secret_templates=prog.secret_templates,
+        labels=prog.labels,
+        bindings=tuple(binder.statement(s) for s in prog.statements),
+    )
+
+
+def sqlglot_tree(text: str) -> exp.Expr | ir.Opaque:
+    """sqlglot's tree of one statement, `OPAQUE` when sqlglot cannot parse it (no diagnostic)."""
+    try:
+        trees = sqlglot.parse(text, dialect="duckdb")
+    except (ParseError, TokenError, RecursionError):
+        # RecursionError: sqlglot's parser is recursive; DuckDB's handles deep nesting.
+        return ir.OPAQUE
+    tree = trees[0] if len(trees) == 1 else None
+    if tree is None or isinstance(tree, exp.Command):
+        return ir.OPAQUE  # sqlglot keeps what it does not understand as a Command
+    return tree
+
+
+def binding(stmt: ir.Statement, tree: exp.Expr | ir.Opaque | None) -> ir.Binding:
+    """What `stmt` reads and writes, given the tree of its SQL body (None for a LOAD or a
+    table UDF)."""
+    match stmt:
+        case ir.Load():
+            return ir.Binding(
+                tree=None,
+                reads=frozenset(),
+                writes=frozenset({table_key(stmt.table)}),
+                barrier=False,
+            )
+        case ir.TableUdf():
+            return ir.Binding(
+                tree=None,
+                reads=frozenset({table_key(stmt.input)}),
+                writes=frozenset({table_key(stmt.target)}),
+                barrier=False,
+            )
+        case ir.CreateTable() | ir.CreateView():
+            target = stmt.table if isinstance(stmt, ir.CreateTable) else stmt.view
+            return ir.Binding(
+                tree=tree,
+                reads=_reads(tree),
+                writes=frozenset({table_key(target)}),
+                barrier=not isinstance(tree, exp.Expr),
+            )
+        case ir.Export():
+            return ir.Binding(
+                tree=tree,
+                reads=_reads(tree),
+                writes=frozenset(),
+                barrier=not isinstance(tree, exp.Expr),
+            )
+        case ir.SqlStatement():
+            if not isinstance(tree, exp.Expr):
+                return ir.Binding(tree=tree, reads=frozenset(), writes=frozenset(), barrier=True)
+            reads, writes, barrier = _effects(tree)
+            return ir.Binding(tree=tree, reads=reads, writes=writes, barrier=barrier)
+        case _:
+            raise AssertionError(f"unexpected statement {stmt!r}")
 
 
 class _Binder:
@@ -54,80 +121,44 @@ class _Binder:
         self.ctx = ctx
         self.secrets = tuple(secrets)
 
-    def statement(self, stmt: ir.Statement) -> ir.Statement:
+    def statement(self, stmt: ir.Statement) -> ir.Binding:
         match stmt:
-            case ir.Load():
-                return dataclasses.replace(stmt, writes=frozenset({table_key(stmt.table)}))
             case ir.CreateTable() | ir.CreateView():
-                is_table = isinstance(stmt, ir.CreateTable)
-                target = stmt.table if isinstance(stmt, ir.CreateTable) else stmt.view
-                query = self.query(stmt.query, f"CREATE {'TABLE' if is_table else 'VIEW'} ... AS")
-                return dataclasses.replace(
-                    stmt,
-                    query=query,
-                    reads=_reads(query.tree),
-                    writes=frozenset({table_key(target)}),
-                )
+                verb = "TABLE" if isinstance(stmt, ir.CreateTable) else "VIEW"
+                return binding(stmt, self.query(stmt.query, f"CREATE {verb} ... AS"))
             case ir.Export():
-                query = self.query(stmt.query, "EXPORT")
-                return dataclasses.replace(stmt, query=query, reads=_reads(query.tree))
+                return binding(stmt, self.query(stmt.query, "EXPORT"))
             case ir.SqlStatement():
-                sql = self.parse(stmt.sql)
-                if sql.tree is None:
-                    return dataclasses.replace(stmt, sql=sql, barrier=True)
-                reads, writes, barrier = _effects(sql.tree)
-                return dataclasses.replace(
-                    stmt, sql=sql, reads=reads, writes=writes, barrier=barrier
-                )
+                return binding(stmt, self.parse(stmt.sql))
             case _:
-                raise AssertionError(f"unexpected statement {stmt!r}")
+                return binding(stmt, None)
 
-    def query(self, sql: ir.Sql, where: str) -> ir.Sql:
+    def query(self, sql: ir.Sql, where: str) -> exp.Expr | ir.Opaque:
         """Parse a body that must be a query (SELECT, WITH, VALUES, FROM-first)."""
-        bound = self.parse(sql)
-        if bound.tree is not None and not isinstance(bound.tree, _QUERY_TYPES):
+        tree = self.parse(sql)
+        if isinstance(tree, exp.Expr) and not isinstance(tree, _QUERY_TYPES):
             self.ctx.reporter.error(
                 Code.SQL_WRONG_KIND,
-                f"{where} needs a query, found {_a(bound.tree.key.upper())} statement",
+                f"{where} needs a query, found {_a(tree.key.upper())} statement",
                 sql.span_of(0, len(sql.text.split(None, 1)[0]) if sql.text.strip() else 1),
                 label="expected SELECT, WITH, VALUES or FROM",
             )
-        return bound
+        return tree
 
-    def parse(self, sql: ir.Sql) -> ir.Sql:
+    def parse(self, sql: ir.Sql) -> exp.Expr | ir.Opaque:
+        """The body's tree; a syntax error (DuckDB's parser decides) is reported, and the body
+        is `OPAQUE` then (the compilation stops after this pass)."""
         if not sql.text.strip():
             self.ctx.reporter.error(Code.SQL_EMPTY, "empty SQL statement", sql.span)
-            return sql
-        try:
-            trees = sqlglot.parse(sql.text, dialect="duckdb")
-        except (ParseError, TokenError, RecursionError):
-            # RecursionError: sqlglot's parser is recursive; DuckDB's handles deep nesting.
-            return self.fallback(sql)
-        tree = trees[0] if len(trees) == 1 else None
-        if tree is None or isinstance(tree, exp.Command):
-            # sqlglot keeps what it does not understand as a Command: let DuckDB decide.
-            return self.fallback(sql)
-        if self.ctx.verify_sql:
-            problem = duckdb_syntax_error(sql.text)
-            if problem is not None:
-                self.syntax_error(sql, *problem)
-                return sql
-        return dataclasses.replace(sql, tree=tree)
-
-    def fallback(self, sql: ir.Sql) -> ir.Sql:
-        """sqlglot could not parse the body: DuckDB's parser decides."""
+            return ir.OPAQUE
+        tree = sqlglot_tree(sql.text)
+        if isinstance(tree, exp.Expr) and not self.ctx.verify_sql:
+            return tree
         problem = duckdb_syntax_error(sql.text)
         if problem is not None:
             self.syntax_error(sql, *problem)
-            return sql
-        self.ctx.reporter.warning(
-            Code.SQL_OPAQUE,
-            "sqlglot cannot analyse this statement; it runs as written, as an ordering barrier",
-            sql.span_of(0, min(len(sql.text), len(sql.text.split("\n", 1)[0]))),
-            help="its table dependencies are unknown, so it runs after everything "
-            "before it and before everything after it",
-        )
-        return sql
+            return ir.OPAQUE
+        return tree
 
     def syntax_error(self, sql: ir.Sql, message: str, position: int) -> None:
         """Report DuckDB's syntax error at its place in the `.sf` file."""
@@ -246,9 +277,9 @@ def _table_keys(tables: list[exp.Table]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _reads(tree: exp.Expr | None) -> frozenset[str]:
+def _reads(tree: exp.Expr | ir.Opaque | None) -> frozenset[str]:
     """Tables a query reads, from sqlglot scopes (CTE names are scopes, not tables)."""
-    if tree is None:
+    if not isinstance(tree, exp.Expr):
         return frozenset()
     tables: list[exp.Table] = []
     try:

@@ -1,21 +1,22 @@
 """Build the dependency graph of a bound program (docs/language.md, "Ordering").
 
-Requires: `bind` has run (reads/writes known).
-Ensures: `Program.deps[i]` lists, in ascending order, the statements that statement `i` must run
-after: every earlier statement it shares a table with by read-after-write, write-after-write or
-write-after-read; every earlier statement when it is a barrier (and every later one runs after a
-barrier). Reading a view counts as reading what the view reads (transitively); a view whose
-definition reaches itself is a cycle (SF0501). A table read but never written by the pipeline
-gets a warning (it may already exist in the database), with "did you mean" when close to one
-that is written. Writing a table named like the tool's own (`names.is_reserved`:
-`_sqlflow_state`, ...) is an error (SF0505). Only the direct (non-redundant) edges are kept.
+Requires: a `BoundProgram` (`bind` has run: reads/writes known).
+Ensures: an `OrderedProgram`, whose `deps[i]` lists, in ascending order, the statements that
+statement `i` must run after: every earlier statement it shares a table with by read-after-write,
+write-after-write or write-after-read; every earlier statement when it is a barrier (and every
+later one runs after a barrier). Reading a view counts as reading what the view reads
+(transitively); a view whose definition reaches itself is a cycle (SF0501). A table read but
+never written by the pipeline gets a warning (it may already exist in the database), with "did
+you mean" when close to one that is written. A body sqlglot could not parse (`OPAQUE`) gets a
+warning that it is a barrier (SF0402). Writing a table named like the tool's own
+(`names.is_reserved`: `_sqlflow_state`, ...) is an error (SF0505). Only the direct
+(non-redundant) edges are kept.
 
->>> from sqlflowc.api import compile_context, parse, to_program
->>> from sqlflowc.passes.bind import bind
+>>> from sqlflowc.api import compile_context, parse, to_bound, to_program
 >>> ctx = compile_context()
 >>> text = "CREATE TABLE a AS SELECT 1 AS x; CREATE TABLE b AS SELECT 2 AS y; "
 >>> text += "CREATE TABLE c AS SELECT * FROM a, b;"
->>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=(bind,))
+>>> prog = to_bound(to_program(parse(text, sources=ctx.sources), ctx), ctx)
 >>> build_dag(prog, ctx).deps
 ((), (), (0, 1))
 """
@@ -39,19 +40,36 @@ from sqlflowc.source import Span
 from sqlflowc.suggest import closest
 
 
-def build_dag(prog: ir.Program, ctx: PassContext) -> ir.Program:
+def build_dag(prog: ir.BoundProgram, ctx: PassContext) -> ir.OrderedProgram:
     """Compute `deps` for every statement, in one forward pass (`_Dag`)."""
+    _warn_opaque(prog, ctx)
     dag = _Dag(ctx)
     files = _Files(prog)
     deps: list[tuple[int, ...]] = []
     all_writes: list[frozenset[str]] = []
-    for i, stmt in enumerate(prog.statements):
-        writes = files.writes(stmt)
+    for i, (stmt, found) in enumerate(prog.bound()):
+        writes = files.writes(stmt, found)
         all_writes.append(writes)
-        deps.append(dag.add(i, stmt, writes, files.reads(stmt)))
-    _reject_reserved(prog.statements, all_writes, ctx)
-    _warn_unknown_tables(prog.statements, all_writes, ctx)
-    return dataclasses.replace(prog, deps=_reduce(deps))
+        deps.append(dag.add(i, stmt, found, writes, files.reads(stmt, found)))
+    _reject_reserved(prog, all_writes, ctx)
+    _warn_unknown_tables(prog, all_writes, ctx)
+    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(prog)}
+    return ir.OrderedProgram(**fields, deps=_reduce(deps))
+
+
+def _warn_opaque(prog: ir.BoundProgram, ctx: PassContext) -> None:
+    """SF0402 at each body sqlglot could not parse: it runs as written, as a barrier."""
+    for stmt, found in prog.bound():
+        sql = ir.sql_body(stmt)
+        if sql is None or found.tree is not ir.OPAQUE:
+            continue
+        ctx.reporter.warning(
+            Code.SQL_OPAQUE,
+            "sqlglot cannot analyse this statement; it runs as written, as an ordering barrier",
+            sql.span_of(0, min(len(sql.text), len(sql.text.split("\n", 1)[0]))),
+            help="its table dependencies are unknown, so it runs after everything "
+            "before it and before everything after it",
+        )
 
 
 class _Dag:
@@ -83,14 +101,19 @@ class _Dag:
         self.last_barrier = -1
 
     def add(
-        self, i: int, stmt: ir.Statement, writes: frozenset[str], files: frozenset[str]
+        self,
+        i: int,
+        stmt: ir.Statement,
+        found: ir.Binding,
+        writes: frozenset[str],
+        files: frozenset[str],
     ) -> tuple[int, ...]:
         """Statement `i`'s direct dependencies; records what it reads (`files`: the exported
         files it may read) and writes."""
         own = table_key(stmt.view) if isinstance(stmt, ir.CreateView) else None
         through_views = self.written(writes)
-        reads = self.expand(_direct_reads(stmt), own, stmt.span) | files
-        if _is_barrier(stmt):
+        reads = self.expand(found.reads, own, stmt.span) | files
+        if found.barrier:
             direct = set(self.since_barrier) or (
                 {self.last_barrier} if self.last_barrier >= 0 else set()
             )
@@ -113,8 +136,8 @@ class _Dag:
             for t in reads & self.views.keys():  # also a view it writes: INSERT INTO v ... v
                 self.view_readers.setdefault(t, []).append(i)
         if own is not None and isinstance(stmt, ir.CreateView):
-            self.views[own] = (i, _direct_reads(stmt))
-            for r in _direct_reads(stmt):
+            self.views[own] = (i, found.reads)
+            for r in found.reads:
                 self.above.setdefault(r, set()).add(own)
             self.stale.discard(own)
         else:
@@ -165,17 +188,6 @@ class _Dag:
         return frozenset(parent)
 
 
-def _is_barrier(stmt: ir.Statement) -> bool:
-    """SQL whose tables are unknown: DDL without a table, or a body only DuckDB could parse."""
-    match stmt:
-        case ir.SqlStatement():
-            return stmt.barrier
-        case ir.CreateTable() | ir.CreateView() | ir.Export():
-            return stmt.query.tree is None
-        case _:
-            return False
-
-
 class _Files:
     """Files as tables: an EXPORT writes `file:<location>`, and a LOAD whose source may read
     that location (`connectors.locations.may_read`) reads it, as does SQL naming it (`FROM
@@ -191,35 +203,26 @@ class _Files:
             if isinstance(stmt, ir.Export)
         }
 
-    def writes(self, stmt: ir.Statement) -> frozenset[str]:
-        match stmt:
-            case ir.Export():
-                return frozenset({"file:" + export_location(stmt.uri, self.project)})
-            case ir.Load() | ir.CreateTable() | ir.CreateView() | ir.SqlStatement() | ir.TableUdf():
-                return stmt.writes
-            case _:
-                raise AssertionError(stmt)
+    def writes(self, stmt: ir.Statement, found: ir.Binding) -> frozenset[str]:
+        if isinstance(stmt, ir.Export):
+            return frozenset({"file:" + export_location(stmt.uri, self.project)})
+        return found.writes
 
-    def reads(self, stmt: ir.Statement) -> frozenset[str]:
+    def reads(self, stmt: ir.Statement, found: ir.Binding) -> frozenset[str]:
         if not self.written:
             return frozenset()
-        match stmt:
-            case ir.Load():
-                pattern = source_location(stmt.source, self.project)
-                patterns = [pattern] if pattern is not None else []
-            case ir.CreateTable() | ir.CreateView() | ir.Export():
-                patterns = self.in_sql(stmt.query.tree)
-            case ir.SqlStatement():
-                patterns = self.in_sql(stmt.sql.tree)
-            case _:
-                patterns = []
+        if isinstance(stmt, ir.Load):
+            pattern = source_location(stmt.source, self.project)
+            patterns = [pattern] if pattern is not None else []
+        else:
+            patterns = self.in_sql(found.tree)
         return frozenset("file:" + w for w in self.written for p in patterns if may_read(p, w))
 
-    def in_sql(self, tree: exp.Expr | None) -> list[str]:
+    def in_sql(self, tree: exp.Expr | ir.Opaque | None) -> list[str]:
         """The files a SQL body reads itself: `FROM 'out/t.csv'`, and every string argument of
         a table function (`read_csv('out/*.csv')`) — relative to the project directory, where
         the run's DuckDB looks for them."""
-        if tree is None:
+        if not isinstance(tree, exp.Expr):
             return []
         found: list[str] = []
         for table in tree.find_all(exp.Table):
@@ -240,16 +243,6 @@ class _Files:
         return os.path.normpath(os.path.join(glob.escape(str(self.project)), path))
 
 
-def _direct_reads(stmt: ir.Statement) -> frozenset[str]:
-    match stmt:
-        case ir.Load():
-            return frozenset()
-        case ir.CreateTable() | ir.CreateView() | ir.Export() | ir.SqlStatement() | ir.TableUdf():
-            return stmt.reads
-        case _:
-            raise AssertionError(stmt)
-
-
 def _cycle(ctx: PassContext, chain: list[str], span: Span) -> None:
     shown = " → ".join(c for c in chain if c)
     ctx.reporter.error(
@@ -261,17 +254,15 @@ def _cycle(ctx: PassContext, chain: list[str], span: Span) -> None:
     )
 
 
-def _reject_reserved(
-    stmts: tuple[ir.Statement, ...], writes: list[frozenset[str]], ctx: PassContext
-) -> None:
+def _reject_reserved(prog: ir.BoundProgram, writes: list[frozenset[str]], ctx: PassContext) -> None:
     """A statement may not write a table named like the tool's own (`_sqlflow_state`, ...)."""
-    for stmt, names in zip(stmts, writes, strict=True):
+    for (stmt, found), names in zip(prog.bound(), writes, strict=True):
         for name in sorted(n for n in names if is_reserved(n)):
             match stmt:
                 case ir.Load() | ir.CreateTable() | ir.CreateView():
                     span = stmt.target_span or stmt.span
                 case _:
-                    span = _reference_span(stmt, name)
+                    span = _reference_span(stmt, found, name)
             ctx.reporter.error(
                 Code.RESERVED_TABLE,
                 f"table name `{name}` is reserved for sqlflowc's own tables",
@@ -282,12 +273,12 @@ def _reject_reserved(
 
 
 def _warn_unknown_tables(
-    stmts: tuple[ir.Statement, ...], writes: list[frozenset[str]], ctx: PassContext
+    prog: ir.BoundProgram, writes: list[frozenset[str]], ctx: PassContext
 ) -> None:
     written = {w for ws in writes for w in ws if not w.startswith("file:")}
     seen: set[str] = set()
-    for stmt in stmts:
-        for name in sorted(_direct_reads(stmt)):
+    for stmt, found in prog.bound():
+        for name in sorted(found.reads):
             if name in written or name in seen:
                 continue
             seen.add(name)
@@ -295,7 +286,7 @@ def _warn_unknown_tables(
             ctx.reporter.warning(
                 Code.UNKNOWN_TABLE,
                 f"table `{name}` is not created by this pipeline",
-                _reference_span(stmt, name),
+                _reference_span(stmt, found, name),
                 label="read here",
                 help=f"did you mean `{close}`?"
                 if close
@@ -303,18 +294,12 @@ def _warn_unknown_tables(
             )
 
 
-def _reference_span(stmt: ir.Statement, name: str) -> Span:
+def _reference_span(stmt: ir.Statement, found: ir.Binding, name: str) -> Span:
     """Where `stmt` names table `name` (from sqlglot's token positions), else the statement."""
-    match stmt:
-        case ir.CreateTable() | ir.CreateView() | ir.Export():
-            sql = stmt.query
-        case ir.SqlStatement():
-            sql = stmt.sql
-        case _:
-            return stmt.span
-    if sql.tree is None:
+    sql = ir.sql_body(stmt)
+    if sql is None or not isinstance(found.tree, exp.Expr):
         return stmt.span
-    for table in sql.tree.find_all(exp.Table):
+    for table in found.tree.find_all(exp.Table):
         meta = table.this.meta if isinstance(table.this, exp.Identifier) else {}
         if parts_key([p.name for p in table.parts]) == name and "start" in meta and "end" in meta:
             return sql.span_of(int(meta["start"]), int(meta["end"]) + 1)

@@ -1,6 +1,6 @@
 """Check, before any data moves, that every column a SQL body names exists — and only once.
 
-Requires: `bind` has run (SQL trees, reads and writes); `resolve_udfs` for table UDF steps.
+Requires: a bound program (`bind`: SQL trees, reads and writes; `resolve_udfs`: table UDF steps).
 Runs when `ctx.verify_sql` is set — the deeper checks of `check` and `run`: reading sources'
 metadata needs DuckDB, which `compile` does not import to keep its start-up short.
 Ensures, reporting and never raising: in every query of the program (CREATE TABLE/VIEW ... AS,
@@ -27,24 +27,23 @@ source may have changed since, and the run will tell.
 
 Example (`customers` already in the project database with columns id, name):
 
->>> from sqlflowc.api import PROGRAM_PASSES, compile_context, parse, to_program
+>>> from sqlflowc.api import compile_context, parse, to_bound, to_ordered, to_program
 >>> from sqlflowc.schema import Column
 >>> from sqlflowc.schema.catalog import MappingCatalog
 >>> catalog = MappingCatalog({"customers": [Column("id", "INTEGER"), Column("name", "VARCHAR")]})
 >>> ctx = compile_context(catalog=catalog, verify_sql=True)
 >>> text = "CREATE TABLE t AS SELECT nmae FROM customers;"
->>> before = PROGRAM_PASSES[: PROGRAM_PASSES.index(check_columns)]
->>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=before)
->>> _ = check_columns(prog, ctx)
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx)
+>>> _ = check_columns(to_ordered(to_bound(prog, ctx), ctx, checks=()), ctx)
 >>> [(d.code.value, d.help) for d in ctx.reporter.diagnostics if d.is_error]
 [('SF0711', 'did you mean `name`?')]
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlglot import exp
 
@@ -62,6 +61,8 @@ if TYPE_CHECKING:
 __all__ = ["check_columns"]
 
 _SHOWN = 8  # columns listed in a note
+
+P = TypeVar("P", bound=ir.BoundProgram)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +85,13 @@ class _Upstream:
     pipeline: str
 
 
-def check_columns(prog: ir.Program, ctx: PassContext) -> ir.Program:
+def check_columns(prog: P, ctx: PassContext) -> P:
     """Report unknown and ambiguous column references; see the module docstring."""
     if not ctx.verify_sql:
         return prog
     replay = _Replay(ctx)
-    for stmt in prog.statements:
-        if not replay.step(stmt):
+    for stmt, found in prog.bound():
+        if not replay.step(stmt, found):
             break
     return prog
 
@@ -102,24 +103,24 @@ class _Replay:
         self.tables: dict[str, _Relation | None] = {}
         self.absent: set[str] = set()  # tables that do not exist (yet)
 
-    def step(self, stmt: ir.Statement) -> bool:
+    def step(self, stmt: ir.Statement, found: ir.Binding) -> bool:
         """Check one statement and record what it writes; False when nothing after it can be
         known (an ordering barrier)."""
         match stmt:
             case ir.Load():
                 self._load(stmt)
             case ir.CreateTable():
-                made = self._query(stmt.query, stmt.reads, self._line(stmt.span))
+                made = self._query(stmt.query, found, self._line(stmt.span))
                 key = table_key(stmt.table)
                 if not (stmt.if_not_exists and self._lookup(key) is not None):
                     self._write(key, made, stmt.mode)
             case ir.CreateView():
-                made = self._query(stmt.query, stmt.reads, self._line(stmt.span))
+                made = self._query(stmt.query, found, self._line(stmt.span))
                 self._set(table_key(stmt.view), made)
             case ir.Export():
-                self._query(stmt.query, stmt.reads, "")
+                self._query(stmt.query, found, "")
             case ir.SqlStatement():
-                return self._sql(stmt)
+                return self._sql(stmt, found)
             case ir.TableUdf():
                 udf = self.ctx.udfs.get(stmt.udf)
                 declared = udf.output_schema if udf is not None else None
@@ -156,26 +157,26 @@ class _Replay:
             )
         self._write(table_key(stmt.table), made, stmt.mode)
 
-    def _sql(self, stmt: ir.SqlStatement) -> bool:
-        tree = stmt.sql.tree
-        if stmt.barrier:
+    def _sql(self, stmt: ir.SqlStatement, found: ir.Binding) -> bool:
+        tree = found.tree
+        if found.barrier:
             # `CREATE SCHEMA` changes no table; any other barrier may change anything.
             return isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "SCHEMA"
         if isinstance(tree, exp.Query):
-            self._query(stmt.sql, stmt.reads, "")
+            self._query(stmt.sql, found, "")
             return True
         made: _Relation | None = None
         if isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() in {"TABLE", "VIEW"}:
             query = tree.args.get("expression")
             where = self._line(stmt.span)
             if isinstance(query, exp.Query):
-                made = self._query(stmt.sql, stmt.reads, where, query)
+                made = self._query(stmt.sql, found, where, query)
             elif isinstance(tree.this, exp.Schema):
                 names = [d.name for d in tree.this.expressions if isinstance(d, exp.ColumnDef)]
                 made = _Relation(tuple(names), f"created {where}") if names else None
         if stmt.verb.upper() in {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"}:
             return True  # rows change, columns do not
-        for key in stmt.writes:
+        for key in found.writes:
             self._set(key, made)  # DROP, ALTER, ...: unknown from here on
         return True
 
@@ -221,16 +222,17 @@ class _Replay:
         return made
 
     def _query(
-        self, sql: ir.Sql, reads: Iterable[str], where: str, tree: exp.Expr | None = None
+        self, sql: ir.Sql, found: ir.Binding, where: str, tree: exp.Expr | None = None
     ) -> _Relation | None:
         """Check the query of `sql` (or its part `tree`) and return its output columns."""
         # sqlglot's optimizer is imported here: `compile` never runs this pass.
         from sqlflowc.passes.query_columns import resolve_columns
 
-        tree = tree if tree is not None else sql.tree
         if tree is None:
-            return None
-        relations = {key: rel for key in reads if (rel := self._lookup(key)) is not None}
+            if not isinstance(found.tree, exp.Expr):
+                return None
+            tree = found.tree
+        relations = {key: rel for key in found.reads if (rel := self._lookup(key)) is not None}
         resolved = resolve_columns(tree, {k: r.columns for k, r in relations.items()})
         recorded = any(r.recorded for r in relations.values())
         dropped = {k: v for r in relations.values() for k, v in r.dropped.items()}

@@ -18,6 +18,7 @@ write (`Connector.check_target`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from sqlflowc.connectors import check_export, check_source
 from sqlflowc.connectors.locations import export_location, may_read, source_location
@@ -25,8 +26,10 @@ from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
 
+P = TypeVar("P", bound=ir.Program)
 
-def check_connectors(prog: ir.Program, ctx: PassContext) -> ir.Program:
+
+def check_connectors(prog: P, ctx: PassContext) -> P:
     """Validate each source's parameters and each export's options (reports, never raises)."""
     project = Path(prog.project_dir)
     exported = [

@@ -1,6 +1,6 @@
 """Check the INCREMENTAL macros against the statements that use them.
 
-Requires: `bind` has run. Ensures, reporting and never raising:
+Requires: a resolved program (SQL bodies as text). Ensures, reporting and never raising:
 - `@start_dt`, `@end_dt`, `@start_date`, `@end_date` appear only in the query of a
   `CREATE TABLE ... MODE INCREMENTAL`: anywhere else DuckDB would read `@start_dt` as
   `abs(start_dt)` and fail on a missing column, so it is an error at the macro (SF0611);
@@ -10,10 +10,9 @@ Macros are found with sqlglot's DuckDB tokenizer, so text in strings and comment
 The clause-level rules (MERGE needs KEY, no KEY with APPEND, ...) are checked when lowering.
 
 >>> from sqlflowc.api import compile_context, parse, to_program
->>> from sqlflowc.passes.bind import bind
 >>> ctx = compile_context()
 >>> text = "CREATE TABLE t AS SELECT * FROM a WHERE d > @start_dt;"
->>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=(bind,))
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx)
 >>> _ = check_load_modes(prog, ctx)
 >>> [d.code.value for d in ctx.reporter.diagnostics]
 ['SF0611']
@@ -21,13 +20,17 @@ The clause-level rules (MERGE needs KEY, no KEY with APPEND, ...) are checked wh
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
 from sqlflowc.sqlbuild.loads import MACROS, find_macros
 
+P = TypeVar("P", bound=ir.Program)
 
-def check_load_modes(prog: ir.Program, ctx: PassContext) -> ir.Program:
+
+def check_load_modes(prog: P, ctx: PassContext) -> P:
     """Report misplaced and missing INCREMENTAL macros."""
     for stmt in prog.statements:
         match stmt:

@@ -1,6 +1,6 @@
 """Check, at compile time, that APPEND/MERGE/INCREMENTAL loads fit their target tables.
 
-Requires: `bind`, `check_connectors` and `build_dag` have run without errors.
+Requires: an ordered program (`bind`, `check_connectors` and `build_dag` ran without errors).
 Ensures, reporting and never raising: every load whose source schema and target schema are both
 knowable is checked by `sqlflowc.schema.check_load` under the compilation's schema policy, and each
 problem is reported at the statement's MODE clause with its SF07xx code — the same verdict the
@@ -25,15 +25,14 @@ target unknown. Nothing is written anywhere.
 
 DuckDB is imported only when the program has a non-REPLACE load.
 
->>> from sqlflowc.api import compile_context, parse, to_program, PROGRAM_PASSES
+>>> from sqlflowc.api import compile_context, parse, to_bound, to_ordered, to_program
 >>> from sqlflowc.schema import Column
 >>> from sqlflowc.schema.catalog import MappingCatalog
 >>> catalog = MappingCatalog({"t": [Column("id", "INTEGER")]})
 >>> ctx = compile_context(catalog=catalog)
 >>> text = "CREATE TABLE t MODE APPEND AS SELECT 1 AS id, 'x' AS name;"
->>> before = PROGRAM_PASSES[: PROGRAM_PASSES.index(check_schemas)]
->>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=before)
->>> _ = check_schemas(prog, ctx)
+>>> prog = to_program(parse(text, sources=ctx.sources), ctx)
+>>> _ = check_schemas(to_ordered(to_bound(prog, ctx), ctx, checks=()), ctx)
 >>> [d.code.value for d in ctx.reporter.diagnostics]
 ['SF0701']
 """
@@ -42,7 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlglot import exp
 
@@ -74,7 +73,10 @@ _SAMPLE = {
 }
 
 
-def check_schemas(prog: ir.Program, ctx: PassContext) -> ir.Program:
+P = TypeVar("P", bound=ir.BoundProgram)
+
+
+def check_schemas(prog: P, ctx: PassContext) -> P:
     """Report schema incompatibilities of loads whose schemas are knowable."""
     if not any(_is_checked(s) for s in prog.statements):
         return prog
@@ -82,8 +84,8 @@ def check_schemas(prog: ir.Program, ctx: PassContext) -> ir.Program:
 
     replay = _Replay(duckdb.connect(":memory:"), ctx)
     try:
-        for stmt in prog.statements:
-            if not replay.step(stmt):
+        for stmt, bound in prog.bound():
+            if not replay.step(stmt, bound):
                 break
     finally:
         replay.close()
@@ -161,7 +163,7 @@ class _Replay:
 
     # ------------------------------------------------------------------ statements
 
-    def step(self, stmt: ir.Statement) -> bool:
+    def step(self, stmt: ir.Statement, bound: ir.Binding) -> bool:
         """Replay one statement; False when nothing after it can be known."""
         match stmt:
             case ir.Load():
@@ -176,7 +178,7 @@ class _Replay:
                     from_source=True,
                 )
             case ir.CreateTable():
-                self._prepare(stmt.reads)
+                self._prepare(bound.reads)
                 text = stmt.query.text
                 params: dict[str, str] = {}
                 if isinstance(stmt.mode, ir.Incremental):
@@ -187,7 +189,7 @@ class _Replay:
                     stmt.table, columns, lambda key: self._define(key, text, params), stmt.mode
                 )
             case ir.CreateView():
-                self._prepare(stmt.reads)
+                self._prepare(bound.reads)
                 key = table_key(stmt.view)
                 self.touched.add(key)
                 if self._run(_create_view(key, stmt.query.text)):
@@ -198,36 +200,35 @@ class _Replay:
             case ir.Export():
                 pass
             case ir.SqlStatement():
-                return self._sql(stmt)
+                return self._sql(stmt, bound)
             case ir.TableUdf():
                 self._forget(table_key(stmt.target))
             case _:
                 raise AssertionError(stmt)
         return True
 
-    def _sql(self, stmt: ir.SqlStatement) -> bool:
-        if stmt.barrier:
+    def _sql(self, stmt: ir.SqlStatement, bound: ir.Binding) -> bool:
+        tree = bound.tree
+        if bound.barrier:
             # `CREATE SCHEMA` touches no table; any other barrier may change anything.
-            tree = stmt.sql.tree
             schema = isinstance(tree, exp.Create) and str(tree.args.get("kind")).upper() == "SCHEMA"
             return schema and self._run(stmt.sql.text)
-        self._prepare(stmt.reads | stmt.writes)
+        self._prepare(bound.reads | bound.writes)
         if stmt.verb.upper() in _DML:
             return True
-        tree = stmt.sql.tree
         replayable = (
             isinstance(tree, exp.Create)
             and str(tree.args.get("kind")).upper() == "TABLE"
             and tree.args.get("expression") is None
         ) or isinstance(tree, exp.Alter | exp.Drop)
-        for key in stmt.writes:
+        for key in bound.writes:
             self.touched.add(key)
         if replayable and self._run(stmt.sql.text):
-            for key in stmt.writes:
+            for key in bound.writes:
                 self.unknown.discard(key)
                 self.views.discard(key)
         else:
-            for key in stmt.writes:
+            for key in bound.writes:
                 self._forget(key)
         return True
 

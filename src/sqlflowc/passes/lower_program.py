@@ -2,8 +2,8 @@
 
 Requires: no `ast.Include`, no `ast.If` (run `expand_includes` and `fold_conditionals` first).
 Ensures: no `${...}` reference is left; SET statements are consumed; every statement is mapped to
-its `program` node with `reads`/`writes`/`deps`/`tree` left empty for `bind` to fill; every LOAD
-names a declared SOURCE. Secrets in parameters are still in clear: `mask_secrets` runs next.
+its `program` node (text only: `bind` makes the next stage, `BoundProgram`); every LOAD names a
+declared SOURCE. Secrets in parameters are still in clear: `mask_secrets` runs next.
 
 - Templates (SQL bodies, export URIs, JSON strings) splice each value's text verbatim; no quotes
   are guessed. `Sql.display` (and `Export.uri_display`) show `${key}` where a secret variable

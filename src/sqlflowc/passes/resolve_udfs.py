@@ -1,6 +1,6 @@
 """Resolve Python UDF calls in SQL bodies (docs/language.md, "Python UDFs").
 
-Requires: `bind` has run (SQL bodies have sqlglot trees); `ctx.udfs` is the project's catalog.
+Requires: a `BoundProgram` (SQL bodies have sqlglot trees); `ctx.udfs` is the project's catalog.
 Ensures:
 - Every UDF call found in a sqlglot tree is rewritten to the UDF's registered name, a quoted
   identifier: `PYTHON_FUNC("python_udfs.text.clean", x)`, `PYTHON_FUNC("text.clean", x)` (any
@@ -17,15 +17,16 @@ Ensures:
   count (SF0802), an ambiguous name (SF0803), a table UDF used as a scalar or the reverse, or a
   table UDF whose input is not a table name (SF0807).
 Only the call's head is rewritten in `text` and `display` (arguments stay verbatim, so no
-secret leaks into `display`); `origin` is kept in step and the tree is re-parsed.
+secret leaks into `display`); `origin` is kept in step. A rewritten statement's binding is
+its rewritten text's tree and tables (a body sqlglot could not parse may parse now: a UDF named
+like a function sqlglot knows, with other arguments); no diagnostic of another pass is touched.
 A bare name that is no UDF is left alone (it is a DuckDB function); a UDF named like a DuckDB
 built-in known to sqlglot (`lower`, ...) is reachable only through PYTHON_FUNC.
 
->>> from sqlflowc.api import compile_context, parse, to_program
->>> from sqlflowc.passes.bind import bind
+>>> from sqlflowc.api import compile_context, parse, to_bound, to_program
 >>> ctx = compile_context()
 >>> text = 'CREATE TABLE t AS SELECT PYTHON_FUNC("python_udfs.m.f", x) FROM a;'
->>> prog = to_program(parse(text, sources=ctx.sources), ctx, program_passes=(bind,))
+>>> prog = to_bound(to_program(parse(text, sources=ctx.sources), ctx), ctx, bound_passes=())
 >>> _ = resolve_udfs(prog, ctx)
 >>> [d.code.value for d in ctx.reporter.diagnostics]
 ['SF0801']
@@ -43,6 +44,7 @@ from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.ir.program import udf_table_name
 from sqlflowc.names import table_key
+from sqlflowc.passes.bind import binding, sqlglot_tree
 from sqlflowc.passes.context import PassContext
 from sqlflowc.source import Span
 from sqlflowc.udf import UdfKind, sql_calls
@@ -50,17 +52,21 @@ from sqlflowc.udf.find_calls import Call, find_calls
 from sqlflowc.udf.signature import Udf
 
 
-def resolve_udfs(prog: ir.Program, ctx: PassContext) -> ir.Program:
+def resolve_udfs(prog: ir.BoundProgram, ctx: PassContext) -> ir.BoundProgram:
     """Rewrite UDF calls to registered names and lift table UDF calls into their own steps."""
     if not ctx.udfs.udfs and not any(_mentions_python_func(s) for s in prog.statements):
         return prog  # nothing to resolve, and no PYTHON_FUNC call to report as unknown
     resolver = _Resolver(prog, ctx)
-    statements: list[ir.Statement] = []
-    for stmt in prog.statements:
-        statements.extend(resolver.statement(stmt))
+    out: list[tuple[ir.Statement, ir.Binding]] = []
+    for stmt, found in prog.bound():
+        out.extend(resolver.statement(stmt, found))
     if not resolver.changed:
         return prog
-    return dataclasses.replace(prog, statements=tuple(statements))
+    return dataclasses.replace(
+        prog,
+        statements=tuple(stmt for stmt, _ in out),
+        bindings=tuple(found for _, found in out),
+    )
 
 
 def _mentions_python_func(stmt: ir.Statement) -> bool:
@@ -86,65 +92,49 @@ class _Body:
 
 
 class _Resolver:
-    def __init__(self, prog: ir.Program, ctx: PassContext) -> None:
+    def __init__(self, prog: ir.BoundProgram, ctx: PassContext) -> None:
         self.ctx = ctx
         self.catalog = ctx.udfs
-        self.prog = prog
         self.changed = False
-        self.taken = {w for s in prog.statements for w in _writes(s)}
+        self.taken = {w for found in prog.bindings for w in found.writes}
 
     # -- statements ---------------------------------------------------------------------------
 
-    def statement(self, stmt: ir.Statement) -> list[ir.Statement]:
+    def statement(
+        self, stmt: ir.Statement, found: ir.Binding
+    ) -> list[tuple[ir.Statement, ir.Binding]]:
+        """The statement, or what replaces it (table UDF steps first), each with its binding."""
         sql = ir.sql_body(stmt)
         if sql is None:
-            return [stmt]
-        body = self.body(sql, stmt)
+            return [(stmt, found)]
+        body = self.body(sql, found.tree, stmt)
         if body.replaced_by is not None:
             self.changed = True
-            return [body.replaced_by]
+            return [_bound(body.replaced_by)]
         if not (body.edits or body.lifted or body.names):
-            return [stmt]
+            return [(stmt, found)]
         self.changed = True
         rewritten = self.apply(sql, body)
         if rewritten is None:
-            return [stmt]
+            return [(stmt, found)]
         if not body.edits:
-            return [_with_sql(stmt, rewritten)]
-        return [*body.lifted, self.rebind(_with_sql(stmt, rewritten), sql)]
-
-    def rebind(self, stmt: ir.Statement, before: ir.Sql) -> ir.Statement:
-        """Bind a rewritten statement again: its tree and tables now come from the rewritten
-        text (generated tables of table UDFs included). A body sqlglot could not parse may
-        parse now (a UDF named like a function sqlglot knows, with other arguments), so its
-        earlier SF0402 warning is dropped (bind gives it again if it still applies)."""
-        from sqlflowc.passes.bind import bind
-
-        span = before.span
-        self.ctx.reporter.diagnostics[:] = [
-            d
-            for d in self.ctx.reporter.diagnostics
-            if not (
-                d.code is Code.SQL_OPAQUE
-                and d.span is not None
-                and d.span.file_id == span.file_id
-                and span.start <= d.span.start < span.end
-            )
-        ]
-        rebound = bind(dataclasses.replace(self.prog, statements=(stmt,)), self.ctx)
-        return rebound.statements[0]
+            return [(_with_sql(stmt, rewritten), found)]
+        new = _with_sql(stmt, rewritten)
+        # The rewritten text's tree: generated tables of table UDFs are read in place of calls.
+        return [*map(_bound, body.lifted), (new, binding(new, sqlglot_tree(rewritten.text)))]
 
     # -- one SQL body -------------------------------------------------------------------------
 
-    def body(self, sql: ir.Sql, stmt: ir.Statement) -> _Body:
+    def body(self, sql: ir.Sql, tree: exp.Expr | ir.Opaque | None, stmt: ir.Statement) -> _Body:
         found = _Body()
-        calls = find_calls(sql, self.catalog, self.ctx.reporter)
+        parsed = tree if isinstance(tree, exp.Expr) else None
+        calls = find_calls(sql, parsed, self.catalog, self.ctx.reporter)
         ctes: set[str] = set()
-        if sql.tree is not None:
-            ctes = {c.alias_or_name.lower() for c in sql.tree.find_all(exp.CTE)}
+        if parsed is not None:
+            ctes = {c.alias_or_name.lower() for c in parsed.find_all(exp.CTE)}
         for call in calls:
             if call.udf.kind is UdfKind.TABLE:
-                self.table_call(sql, stmt, call, ctes, found)
+                self.table_call(sql, parsed, stmt, call, ctes, found)
             else:
                 self.scalar_call(sql, call, found)
         return found
@@ -165,7 +155,13 @@ class _Resolver:
             body.edits.append((call.start, call.name_end + 1, quoted))
 
     def table_call(
-        self, sql: ir.Sql, stmt: ir.Statement, call: Call, ctes: set[str], body: _Body
+        self,
+        sql: ir.Sql,
+        tree: exp.Expr | None,
+        stmt: ir.Statement,
+        call: Call,
+        ctes: set[str],
+        body: _Body,
     ) -> None:
         udf = call.udf
         span = sql.span_of(call.start, call.end + 1)
@@ -199,7 +195,7 @@ class _Resolver:
         simple = (
             isinstance(stmt, ir.CreateTable)
             and call.table is not None
-            and sql_calls.whole_query(sql.tree, call.table, misparsed=call.node is None)
+            and sql_calls.whole_query(tree, call.table, misparsed=call.node is None)
         )
         if simple and isinstance(stmt, ir.CreateTable) and isinstance(stmt.mode, ir.Replace):
             body.replaced_by = _table_udf(udf, source, args, stmt.table, stmt.span)
@@ -285,7 +281,7 @@ class _Resolver:
     # -- rewriting ----------------------------------------------------------------------------
 
     def apply(self, sql: ir.Sql, body: _Body) -> ir.Sql | None:
-        """The body with its calls rewritten (tree dropped: `rebind` parses the new text)."""
+        """The body with its calls rewritten."""
         names = tuple(sorted(body.names))
         if not body.edits:
             return dataclasses.replace(sql, udfs=names)
@@ -298,7 +294,7 @@ class _Resolver:
                 sql.span,
             )
             return None
-        return dataclasses.replace(rewritten, tree=None, udfs=names)
+        return dataclasses.replace(rewritten, udfs=names)
 
     # -- diagnostics --------------------------------------------------------------------------
 
@@ -346,9 +342,11 @@ def _table_udf(
         target=target,
         temporary=temporary,
         span=span,
-        reads=frozenset({table_key(source)}),
-        writes=frozenset({table_key(target)}),
     )
+
+
+def _bound(stmt: ir.TableUdf) -> tuple[ir.Statement, ir.Binding]:
+    return stmt, binding(stmt, None)
 
 
 def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
@@ -359,7 +357,3 @@ def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
             return dataclasses.replace(stmt, sql=sql)
         case _:
             raise AssertionError(stmt)
-
-
-def _writes(stmt: ir.Statement) -> frozenset[str]:
-    return frozenset() if isinstance(stmt, ir.Export) else stmt.writes

@@ -1,6 +1,6 @@
 """The Python UDF calls in one SQL body and the UDF each one means, for `passes/resolve_udfs.py`.
 
-`find_calls(sql, catalog, reporter)` finds the calls:
+`find_calls(sql, tree, catalog, reporter)` finds the calls:
 - in a body sqlglot parsed, as function nodes of its tree (not `schema.fn(...)`), and as
   `FROM name(args)` that sqlglot read as a table with column aliases when `name` is a UDF's;
 - in a body it could not parse, in its tokens: a UDF's name, a quoted name or PYTHON_FUNC before
@@ -49,10 +49,13 @@ class Call:
     table: exp.Table | None = None  # the FROM item of a call in FROM, when the tree has it
 
 
-def find_calls(sql: ir.Sql, catalog: UdfCatalog, reporter: Reporter) -> list[Call]:
-    """The UDF calls of a body that resolve and stand where their kind belongs, in order."""
+def find_calls(
+    sql: ir.Sql, tree: exp.Expr | None, catalog: UdfCatalog, reporter: Reporter
+) -> list[Call]:
+    """The UDF calls of a body (`tree` is its sqlglot tree, None when sqlglot cannot parse it)
+    that resolve and stand where their kind belongs, in order."""
     finder = _Finder(catalog, reporter)
-    return finder.calls(sql) if sql.tree is not None else finder.token_calls(sql)
+    return finder.calls(sql, tree) if tree is not None else finder.token_calls(sql)
 
 
 class _Finder:
@@ -60,12 +63,11 @@ class _Finder:
         self.catalog = catalog
         self.reporter = reporter
 
-    def calls(self, sql: ir.Sql) -> list[Call]:
+    def calls(self, sql: ir.Sql, tree: exp.Expr) -> list[Call]:
         """The UDF calls in a body that resolve, each checked for its position (errors
         reported, unresolved calls left out)."""
-        assert sql.tree is not None
         found: list[tuple[int, exp.Func | None, exp.Table | None]] = []  # (offset, node, FROM)
-        for func in sql.tree.find_all(exp.Func):
+        for func in tree.find_all(exp.Func):
             if "start" not in func.meta:
                 continue
             owner = func.parent if isinstance(func.parent, exp.Table) else None
@@ -74,7 +76,7 @@ class _Finder:
             if owner is not None and (owner.args.get("db") or owner.args.get("catalog")):
                 continue  # schema.fn(...) is not a UDF call
             found.append((int(func.meta["start"]), func, owner))
-        for item in sql.tree.find_all(exp.Table):
+        for item in tree.find_all(exp.Table):
             start = sql_calls.misparsed_call(item)
             if start is not None and self.catalog.bare(item.name):
                 found.append((start, None, item))
