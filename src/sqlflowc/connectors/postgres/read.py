@@ -47,6 +47,7 @@ from psycopg import pq, sql
 from psycopg.errors import error_from_result
 from sqlglot import exp
 
+from sqlflowc.connectors.postgres import socket_wait
 from sqlflowc.connectors.postgres.catalog import (
     PgColumn,
     query_columns,
@@ -123,7 +124,7 @@ class CopyStream(io.RawIOBase):
         """Whether the COPY sent no row at all (reads ahead one chunk, kept for `readinto`)."""
         if not self._pending and not self.finished:
             try:
-                nbytes, data = self._pgconn.get_copy_data(0)
+                nbytes, data = socket_wait.copy_data(self._pgconn)
             except psycopg.Error as err:
                 self._broken(err)
             if nbytes > 0:
@@ -140,10 +141,10 @@ class CopyStream(io.RawIOBase):
             done = min(want, len(self._pending))
             out[:done] = self._pending[:done]
             self._pending = self._pending[done:]
-        get = self._pgconn.get_copy_data
+        pgconn = self._pgconn
         while done < want and not self.finished:
             try:
-                nbytes, data = get(0)
+                nbytes, data = socket_wait.copy_data(pgconn)
             except psycopg.Error as err:  # the connection broke (libpq's own message)
                 self._broken(err)
             if nbytes > 0:
@@ -162,7 +163,7 @@ class CopyStream(io.RawIOBase):
         self.finished = True
         cause: BaseException = err
         try:
-            while (result := self._pgconn.get_result()) is not None:
+            while (result := socket_wait.result(self._pgconn)) is not None:
                 if result.status == pq.ExecStatus.FATAL_ERROR and result.error_field(
                     pq.DiagnosticField.SQLSTATE
                 ):
@@ -177,7 +178,7 @@ class CopyStream(io.RawIOBase):
         """After the last row: the final result (COPY n), or the error that cut it short."""
         self.finished = True
         error: BaseException | None = None
-        while (result := self._pgconn.get_result()) is not None:
+        while (result := socket_wait.result(self._pgconn)) is not None:
             if result.status == pq.ExecStatus.COMMAND_OK:
                 status = (result.command_status or b"").split()
                 if len(status) == 2 and status[1].isdigit():
@@ -244,14 +245,14 @@ def open_rows(conn: Conn, spec: ReadSpec) -> PostgresRows:
     pgconn = conn.pgconn
     encoding = conn.info.encoding
     pgconn.send_query(copy.as_bytes(conn))
-    result = pgconn.get_result()
+    result = socket_wait.result(pgconn)  # the server may take long to start the COPY
     if result is None or result.status != pq.ExecStatus.COPY_OUT:
         error = (
             error_from_result(result, encoding=encoding)
             if result is not None
             else psycopg.OperationalError(pgconn.get_error_message(encoding))
         )
-        while pgconn.get_result() is not None:
+        while socket_wait.result(pgconn) is not None:
             pass
         raise error
     stream = CopyStream(pgconn, encoding)
