@@ -1,8 +1,9 @@
 """Readable views of run records for `sqlflowc runs` and `sqlflowc status`.
 
 `runs_table(runs)` lists runs one a line, newest first; `status_text(run)` shows one run, step by
-step: state, attempts, duration, rows and what a load did, and the error or skip reason. Times
-are UTC, as recorded.
+step: state, attempts, duration, rows and what a load did, and the error or skip reason, then
+each failed step in full (its statement's `file:line:col`, the attempt, the engine's message
+and the SQL that ran). Times are UTC, as recorded.
 """
 
 from __future__ import annotations
@@ -81,7 +82,24 @@ def status_text(run: RunInfo) -> str:
     counts = [f"{run.count(s)} {s}" for s in ("succeeded", "failed", "skipped") if run.count(s)]
     rest = [f"{run.count(s)} {s}" for s in ("interrupted", "running", "pending") if run.count(s)]
     lines.append("  " + ", ".join([*counts, *rest]) if counts or rest else "  no steps")
+    for step in run.steps:
+        if step.state == "failed":
+            lines.extend(_failure_lines(step))
     return "\n".join(lines) + "\n"
+
+
+def _failure_lines(step: StepInfo) -> list[str]:
+    """A failed step in full: where, which attempt, the engine's message, the SQL that ran."""
+    where = f" at {step.location}" if step.location else ""
+    tries = f" (attempt {step.attempts} of {step.max_attempts})" if step.max_attempts else ""
+    out = [f"  step {step.id} failed{where}{tries}:"]
+    out.extend(f"    {line}" for line in (step.error or "").strip().splitlines() if line.strip())
+    if step.sql:
+        out.append("    the SQL that ran:")
+        out.extend(
+            f"      {line.rstrip()}" for line in step.sql.strip().splitlines() if line.strip()
+        )
+    return out
 
 
 def _step_row(step: StepInfo) -> tuple[str, ...]:

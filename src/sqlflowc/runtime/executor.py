@@ -379,6 +379,9 @@ def _step_failure(step: Step, outcome: StepOutcome) -> Failure:
         code=outcome.code or default,
         help=outcome.help,
         notes=outcome.notes,
+        sql=outcome.sql,
+        attempt=outcome.attempt,
+        max_attempts=outcome.max_attempts,
     )
 
 

@@ -8,9 +8,12 @@ compares it). The `.jsonl` file is append-only JSON lines, one per event:
     {"event": "step_reused", "step", "from_run"}            (a resumed run: done earlier)
     {"event": "step_start", "step", "at", "attempt"}
     {"event": "step_retry", "step", "at", "attempt", "error"}
-    {"event": "step_end", "step", "state", "at", "duration_ms", "rows", ...}
+    {"event": "step_end", "step", "state", "at", "duration_ms", "rows", ..., "attempts"}
+        (a failed step also: "error", "code", "location" `file:line:col`, "sql" that ran,
+        "max_attempts" its retries allow)
     {"event": "step_skip", "step", "at", "reason"}
     {"event": "run_end", "at", "status", "duration_ms", "peak_memory_bytes", "failures"}
+        (each failure: "step", "code", "message", "location", "sql", "attempt", "max_attempts")
 
 Contract of `Ledger`:
 - It listens to a run: its `hook()` goes first among the run's lifecycle hooks (run start and
@@ -241,6 +244,10 @@ class Ledger:
                 line["error"] = outcome.message
                 default = Code.EXPORT_FAILED if isinstance(step.step, Export) else Code.STEP_FAILED
                 line["code"] = (outcome.code or default).value
+                location = step.step.location
+                line["location"] = str(location) if location is not None else None
+                line["sql"] = outcome.sql
+                line["max_attempts"] = outcome.max_attempts
         with self._lock:
             line["attempts"] = self._attempts.pop(step.id, 1)
             self._write(line)
@@ -267,7 +274,15 @@ class Ledger:
             )
             line["duration_ms"] = round(result.duration_ms, 3)
             line["failures"] = [
-                {"step": f.step_id, "code": f.code.value, "message": f.message}
+                {
+                    "step": f.step_id,
+                    "code": f.code.value,
+                    "message": f.message,
+                    "location": str(f.location) if f.location is not None else None,
+                    "sql": f.sql,
+                    "attempt": f.attempt,
+                    "max_attempts": f.max_attempts,
+                }
                 for f in result.failures
             ]
             line["counts"] = {s.value: result.count(s) for s in StepStatus}

@@ -2,7 +2,8 @@
 failures (and warnings, such as a lifecycle hook that raised) as diagnostics anchored in the
 pipeline's source, or in the hook's.
 
-A failed step is reported like a compile error: `file:line:col`, the source line and a caret.
+A failed step is reported like a compile error: `file:line:col`, the source line and a caret,
+then a note with the attempt that failed (`attempt 3 of 3`) and the SQL that ran.
 When DuckDB's message points into the SQL (its `LINE 1: ...` excerpt with `^^^`), the caret is
 moved onto the same text in the `.sf` file when that text occurs there exactly once; otherwise it
 underlines the whole statement.
@@ -91,11 +92,15 @@ class StepOutcome:
     help: str = ""  # of a failure: what to change
     notes: tuple[str, ...] = ()  # of a failure: details, one line each
     load: LoadCounts | None = None
+    sql: str = ""  # of a failure: the statement that failed (secrets masked), else the step's
+    attempt: int = 1  # of a failure: the attempt that ended it (1-based) ...
+    max_attempts: int = 1  # ... of how many its retries allow
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Failure:
-    """A run-time failure: of a step (with its statement's location), or of the database."""
+    """A run-time failure: of a step (with its statement's location, the SQL that ran and the
+    attempt that failed: `attempt` of `max_attempts`), or of the database."""
 
     step_id: str | None
     message: str
@@ -103,6 +108,14 @@ class Failure:
     code: Code = Code.STEP_FAILED
     help: str = ""
     notes: tuple[str, ...] = ()
+    sql: str = ""
+    attempt: int = 1
+    max_attempts: int = 1
+
+    @property
+    def attempts_text(self) -> str:
+        """`attempt 3 of 3`."""
+        return f"attempt {self.attempt} of {self.max_attempts}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,6 +199,8 @@ def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
     # DuckDB adds detail on further lines ("Candidate bindings: ..."): those become notes.
     message, *rest = [line.strip() for line in full.splitlines() if line.strip()] or [""]
     notes = (*rest, *failure.notes)
+    if failure.step_id:
+        notes = (*notes, _failure_note(failure))
     prefix = f"step `{failure.step_id}` failed: " if failure.step_id else ""
     loc = failure.location
     span = _statement_span(loc, plan, sources) if loc is not None else None
@@ -202,6 +217,15 @@ def _diagnostic(failure: Failure, plan: Plan, sources: SourceMap) -> Diagnostic:
     return Diagnostic(
         failure.code, prefix + message, span, label=label, help=failure.help, notes=notes
     )
+
+
+def _failure_note(failure: Failure) -> str:
+    """`attempt 3 of 3; the SQL that ran:` and the statement below it, indented."""
+    lines = [line.rstrip() for line in failure.sql.strip().splitlines() if line.strip()]
+    if not lines:
+        return failure.attempts_text
+    sql = "\n".join(f"      {line}" for line in lines)
+    return f"{failure.attempts_text}; the SQL that ran:\n{sql}"
 
 
 def _split_excerpt(message: str) -> tuple[str, str]:

@@ -53,6 +53,9 @@ class StepInfo:
     code: str | None = None
     reason: str | None = None  # why it was skipped
     reused_from: str | None = None  # done in this earlier run (a resumed run)
+    location: str | None = None  # of a failed step: `file:line:col` of its statement
+    sql: str | None = None  # of a failed step: the SQL that ran
+    max_attempts: int | None = None  # of a failed step: the attempts its retries allow
 
     @property
     def retries(self) -> int:
@@ -227,6 +230,9 @@ def _apply(run: RunInfo, event: object, line: dict[str, Any]) -> None:
                 setattr(step, name, line.get(name))
             step.error = line.get("error")
             step.code = line.get("code")
+            step.location = line.get("location")
+            step.sql = line.get("sql")
+            step.max_attempts = line.get("max_attempts")
         case "step_skip":
             step.state = "skipped"
             step.finished_at = line.get("at")

@@ -12,6 +12,8 @@ Contract of `Scheduler(...).run()`:
   statement, a barrier (its effects are unknown), and every step after a session statement or
   a barrier, run on the run's connection (`pinned`), one at a time.
 - INCREMENTAL loads share the state table `_sqlflow_state`: they never run at the same time.
+- A failed step's outcome says which attempt failed (`attempt` of `max_attempts`, from its
+  last retry when it was retried).
 - Everything the listener hears (`Listener`) it hears on the thread that called `run()`, one
   call at a time, in the order things happened: workers only run `run_step` and post what
   happened (a connector's retry, the step's outcome) to a queue the loop reads.
@@ -187,6 +189,7 @@ class Scheduler:
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._running: dict[str, _Running] = {}
+        self._retries: dict[str, RetryEvent] = {}  # the last retry of each running step
         self.outcomes: dict[str, StepOutcome] = {}
         self.failed: list[str] = []  # failed step ids, in the order they failed
         self.interrupted: str | None = None  # the signal's name
@@ -271,6 +274,7 @@ class Scheduler:
         if step is None:  # a wake-up
             return
         if kind == "retry":
+            self._retries[step.id] = payload  # type: ignore[assignment]
             self._listener.retrying(step, payload)  # type: ignore[arg-type]
             return
         running = self._running.pop(step.id)
@@ -283,6 +287,11 @@ class Scheduler:
             return
         assert isinstance(payload, StepOutcome)
         outcome = payload
+        retried = self._retries.pop(step.id, None) if self._retries else None
+        if retried is not None and outcome.status is StepStatus.FAILED:
+            # The retries came before the outcome, from the same thread, through one queue.
+            attempt, allowed = retried.retry + 1, retried.retries + 1
+            outcome = dataclasses.replace(outcome, attempt=attempt, max_attempts=allowed)
         if self.interrupted is not None and outcome.status is StepStatus.FAILED:
             outcome = self._interrupted_outcome(step, outcome.duration_ms)
         self._end(step, outcome)

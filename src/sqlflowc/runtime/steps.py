@@ -30,7 +30,10 @@ Contract of `run_step`:
   after it commits (and captured together, `SchemaCapture.flush`), and noted tables it may
   change are captured before it starts.
 - Run-time errors (`duckdb.Error`, `OSError`, `ConnectorError`, a load's or a UDF's) make a
-  FAILED outcome with the message; anything else is a bug and propagates.
+  FAILED outcome with the message, the SQL that ran (the statement that failed when the step
+  has several, else the step's own; secrets masked) and how many attempts the step's retries
+  allow (`max_attempts`: its source's or export's `retries` + 1, else 1); anything else is a
+  bug and propagates.
 - Commit marks (`ctx.marked_run`, a recorded run): a step that would not give the same result
   when run twice marks its commit in its own transaction (`runtime/commit_marks.py`).
 """
@@ -57,6 +60,7 @@ from sqlflowc.backend.plan import (
     Sql,
     Step,
     TableUdf,
+    step_statements,
     step_udfs,
 )
 from sqlflowc.diagnostics import Code, StepFailure
@@ -75,6 +79,9 @@ if TYPE_CHECKING:
     from sqlflowc.runtime.udfs import UdfRuntime
 
 T = TypeVar("T")
+
+# The statement a step's thread runs (`_execute_sql`), for the step's failure to show.
+_running = threading.local()
 
 __all__ = ["Secrets", "StepContext", "StepError", "run_step"]
 
@@ -271,6 +278,7 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     notes: tuple[str, ...] = ()
     counts: tuple[int | None, ...] = ()
     load: LoadCounts | None = None
+    _running.sql = None
     token = commit_marks.begin_step(ctx.marked_run, step)
     try:
         if ctx.schemas is not None:
@@ -294,6 +302,7 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
     elapsed = (time.perf_counter() - t0) * 1000
     mask = ctx.secrets.mask
     if error is not None:
+        ran = _running.sql or _step_sql(step)
         return StepOutcome(
             step_id=step.id,
             status=StepStatus.FAILED,
@@ -302,6 +311,8 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
             code=code,
             help=mask(help),
             notes=notes,
+            sql=mask(ran),
+            max_attempts=_max_attempts(step, ctx),
         )
     return StepOutcome(
         step_id=step.id,
@@ -427,6 +438,7 @@ def _atomic(con: Connection, body: Callable[[], T]) -> T:
 
 
 def _execute_sql(con: Connection, sql: BoundSql) -> int | None:
+    _running.sql = sql.text  # what a failure shows
     result = con.execute(sql.text, dict(sql.params)) if sql.params else con.execute(sql.text)
     description = result.description
     if description and len(description) == 1 and description[0][0] == "Count":
@@ -480,3 +492,45 @@ def _substituted(value: Any, substitute: Callable[[str], str]) -> Any:
     if isinstance(value, list | tuple):
         return [_substituted(v, substitute) for v in value]
     return value
+
+
+def _step_sql(step: Step) -> str:
+    """A failed step's SQL, when no statement of its own was running: its statements, and for
+    a run-time source what was asked of it (`-- "_sqlflow_read_x" reads source `s` (postgres):
+    SELECT ...`), placeholders of secrets as written."""
+    text = "\n".join(step_statements(step))
+    if isinstance(step, Load) and step.read is not None:
+        params = step.source.params
+        asked = params.get("query") or params.get("table") or params.get("path")
+        source = f"source `{step.source.name}` ({step.source.connector})"
+        if isinstance(asked, str) and asked.strip():
+            reads = " ".join(asked.split())
+            text += f'\n-- "{step.read}" reads {source}: {reads}'
+    return text
+
+
+def _max_attempts(step: Step, ctx: StepContext) -> int:
+    """How many attempts a step's retries allow: its run-time source's `retries` + 1, an
+    export's to a database or to S3 (not to a local file, written once), else 1."""
+    from sqlflowc.connectors import get_connector
+
+    try:
+        match step:
+            case Load() if step.read is not None:
+                connector = get_connector(step.source.connector)
+                raw = _substituted(step.source.params, ctx.secrets.substitute)
+                parsed = connector.parse(raw) if connector is not None else None
+            case Export():
+                from sqlflowc.connectors.files.base import FileConnector
+
+                connector = get_connector(step.format)
+                uri = ctx.secrets.substitute(step.uri)
+                local = "://" not in uri or uri.startswith("file://")
+                if connector is None or (isinstance(connector, FileConnector) and local):
+                    return 1
+                parsed = connector.parse_export(_substituted(step.options, ctx.secrets.substitute))
+            case _:
+                return 1
+    except (ValueError, StepError):  # a hand-edited plan, a missing secret: told elsewhere
+        return 1
+    return int(getattr(parsed, "retries", 0)) + 1
