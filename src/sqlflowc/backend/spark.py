@@ -16,7 +16,9 @@ tables here are Parquet files, which such statements cannot change.
 - SQL bodies are transpiled (`spark_sql.to_spark`), Python UDF calls renamed for Spark;
 - a `Load` or `CreateTable` has as `sql` the query whose rows are written, then (MERGE,
   INCREMENTAL) the key checks and the query of the target rows that are kept
-  (`sqlbuild/spark.py`); the executor writes the rows and swaps them in;
+  (`sqlbuild/spark.py`); the executor writes the rows and swaps them in. A `LOAD ... MODE
+  INCREMENTAL`'s rows are those past `:watermark`, the target's high-water mark, which the
+  executor reads (`sqlbuild.spark.watermark_of`) and binds;
 - a view is a temporary view of the run's Spark session.
 """
 
@@ -38,16 +40,6 @@ __all__ = ["spark_problems", "to_spark_plan"]
 def spark_problems(prog: ir.Program, reporter: Reporter) -> None:
     """Report what of `prog` cannot run on Spark (SF1001), at its place in the sources."""
     for stmt in prog.statements:
-        if isinstance(stmt, ir.Load) and isinstance(stmt.mode, ir.Incremental):
-            reporter.error(
-                Code.ENGINE_UNSUPPORTED,
-                "LOAD ... MODE INCREMENTAL cannot run on Spark yet: the source cannot be read "
-                "from the target's high-water mark on",
-                stmt.span,
-                label="not supported on Spark",
-                help="LOAD the source with MODE REPLACE, then CREATE TABLE ... MODE INCREMENTAL "
-                "BY column AS SELECT ... WHERE column BETWEEN @start_dt AND @end_dt",
-            )
         body = ir.sql_body(stmt)
         if body is None:
             continue
@@ -137,7 +129,13 @@ def _writes(target: str, mode: p.LoadMode, query: str) -> tuple[str, ...]:
                 return (stage, *_merge(target, mode.stage, mode.keys))
             return (stage, build.window_kept(target, mode.by))
         case p.IncrementalLoad():
-            raise AssertionError("spark_problems refuses LOAD ... MODE INCREMENTAL")
+            inclusive = mode.lookback is not None
+            stage = build.watermark_stage(query, mode.by, inclusive=inclusive)
+            if mode.keys:
+                return (stage, *_merge(target, mode.stage, mode.keys))
+            if inclusive:
+                return (stage, build.watermark_kept(target, mode.by))
+            return (stage,)
         case _:
             assert_never(mode)
 

@@ -8,6 +8,11 @@ checks are DuckDB's own builders (`sqlbuild/loads.py`) written for Spark by sqlg
 engines check the same things. Window parameters are Spark's named markers
 (`CAST(:start_dt AS TIMESTAMP_NTZ)`), bound by the executor. Pure functions; the backend shows
 them (`sqlflowc compile --engine spark`) and the Spark executor runs them.
+
+A `LOAD ... MODE INCREMENTAL` reads only the source's rows past the target's high-water mark:
+the mark is the target's largest `BY` value (minus LOOKBACK) as text (`watermark_of`), bound as
+`:watermark`, which Spark compares with the column by casting the text to its type (so the
+filter is a literal one, pushed down to the Parquet or JDBC reader). NULL: every row.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ __all__ = [
     "quote",
     "select_all",
     "target_duplicates",
+    "watermark_kept",
+    "watermark_of",
+    "watermark_stage",
     "window_kept",
 ]
 
@@ -112,3 +120,34 @@ def max_of(stage: str, by: str) -> str:
     largest = exp.Max(this=exp.cast(_col(by), "TIMESTAMP", dialect="duckdb"))
     query = exp.select(exp.cast(largest, "VARCHAR")).from_(exp.table_(_ident(stage)))
     return _spark(query.sql(dialect="duckdb"))
+
+
+def _past_watermark(column: exp.Expr, *, inclusive: bool) -> str:
+    """`:watermark IS NULL OR column > :watermark` (`>=` when `inclusive`)."""
+    mark = exp.Placeholder(this=duck.WATERMARK)
+    compare = (exp.GTE if inclusive else exp.GT)(this=column, expression=mark.copy())
+    return exp.or_(exp.Is(this=mark, expression=exp.Null()), compare).sql(dialect="spark")
+
+
+def watermark_stage(query: str, by: str, *, inclusive: bool) -> str:
+    """Only the query's rows past `:watermark` (`query` is Spark SQL already)."""
+    where = _past_watermark(_col(by, "_q"), inclusive=inclusive)
+    return f"SELECT * FROM (\n{query.strip()}\n) AS `_q` WHERE {where}"
+
+
+def watermark_of(target: str, by: str, *, lookback: str | None) -> str:
+    """The target's high-water mark as text: its largest `by`, minus `lookback` when given
+    (NULL when it holds no value)."""
+    largest: exp.Expr = exp.Max(this=_col(by))
+    if lookback is not None:
+        interval = exp.cast(exp.Literal.string(lookback), "INTERVAL", dialect="duckdb")
+        largest = exp.Sub(this=largest, expression=interval)
+    query = exp.select(exp.cast(largest, "VARCHAR")).from_(exp.table_(_ident(target)))
+    return _spark(query.sql(dialect="duckdb"))
+
+
+def watermark_kept(target: str, by: str) -> str:
+    """The target's rows before `:watermark` (those at or past it the staged rows replace; a
+    NULL in `by` is kept; no mark: none is kept)."""
+    inside = _past_watermark(_col(by), inclusive=True)
+    return f"SELECT * FROM {quote(target)} WHERE ({inside}) IS NOT TRUE"

@@ -13,6 +13,10 @@ statements (`backend/spark.py`: the rows, then the checks and the kept rows):
 5. the new table — the target's rows (APPEND: all; MERGE: those no staged row replaces;
    INCREMENTAL: those outside the window) together with the staged rows, by column name — is
    written to a staging directory and swapped in (`tables.Warehouse.write`);
+   A `LOAD ... MODE INCREMENTAL` (`IncrementalLoad`) keeps no state: its mark is the target's
+   largest `BY` (minus LOOKBACK), read before the source and bound as `:watermark` in the rows'
+   query; the target's rows are all kept, or (LOOKBACK) those before the mark, or (KEY) those
+   no staged row replaces;
 6. INCREMENTAL keeps its high-water mark in `<warehouse>/_sqlflow_state/<target>.json`,
    written after the swap (a run that stops between the two re-reads the window next time,
    which rewrites the same rows).
@@ -26,12 +30,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlflowc.backend.plan import Append, Incremental, IncrementalLoad, Merge, RowKeepingMode
+from sqlflowc.backend.plan import Incremental, IncrementalLoad, Merge, RowKeepingMode
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.load_modes import LoadCounts, LoadError, check_source_keys
 from sqlflowc.runtime.spark.types import duckdb_columns, spark_type
-from sqlflowc.schema import check_load
+from sqlflowc.schema import check_load, watermark_column_problem
 from sqlflowc.sqlbuild import spark as build
+from sqlflowc.sqlbuild.loads import WATERMARK
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -51,21 +56,29 @@ def run_load(
     rows: str,
 ) -> LoadCounts:
     """Carry out one load (see the module docstring); `rows` is `sql[0]`, secrets in."""
-    if isinstance(mode, IncrementalLoad):
-        raise LoadError(Code.ENGINE_UNSUPPORTED, "LOAD ... MODE INCREMENTAL cannot run on Spark")
-    window: dict[str, str] = {}
+    window: dict[str, str | None] = {}
     previous = None
     if isinstance(mode, Incremental):
         previous = _high_water(warehouse, mode) if warehouse.exists(target) else None
-        window = _window(previous, mode.lookback)
-    args = {p: window[p] for p in getattr(mode, "parameters", ())}
+        window = dict(_window(previous, mode.lookback))
+    args: dict[str, str | None] = {p: window[p] for p in getattr(mode, "parameters", ())}
+    if isinstance(mode, IncrementalLoad):
+        window[WATERMARK] = args[WATERMARK] = _watermark(session, warehouse, target, mode)
     staged_at = warehouse.stage(session.sql(rows, args=args or None))
     try:
         stage = session.read.parquet(staged_at)
         stage.createOrReplaceTempView(mode.stage)
         staged = stage.count()
         largest = _largest(session, mode) if isinstance(mode, Incremental) else None
-        keys = mode.keys if isinstance(mode, Merge | Incremental) else ()
+        if isinstance(mode, IncrementalLoad):
+            problem = watermark_column_problem(
+                target, mode.by, duckdb_columns(stage.schema), lookback=mode.lookback
+            )
+            if problem is not None:
+                raise LoadError(
+                    problem.code, problem.message + "; nothing was written", problem.help
+                )
+        keys = mode.keys if isinstance(mode, Merge | Incremental | IncrementalLoad) else ()
         if keys:
             check_source_keys(
                 lambda query: session.sql(query).collect(),
@@ -93,13 +106,13 @@ def _rewrite(
     session: SparkSession,
     warehouse: Warehouse,
     target: str,
-    mode: Append | Merge | Incremental,
+    mode: RowKeepingMode,
     stage: DataFrame,
     staged: int,
-    window: Mapping[str, str],
+    window: Mapping[str, str | None],
 ) -> LoadCounts:
     existing = warehouse.read(target)
-    keys = mode.keys if isinstance(mode, Merge | Incremental) else ()
+    keys = mode.keys if isinstance(mode, Merge | Incremental | IncrementalLoad) else ()
     diff = check_load(
         target,
         duckdb_columns(stage.schema),
@@ -114,6 +127,7 @@ def _rewrite(
     changes = [f"widened `{c.name}` to {c.type}" for c in diff.alter]
     changes += [f"added column `{c.name}` {c.type}" for c in diff.add]
     bounds = {"start_dt": window.get("start_dt", ""), "end_dt": window.get("end_dt", "")}
+    mark = {WATERMARK: window.get(WATERMARK)}
     updated: int | None = None
     deleted: int | None = None
     if keys:
@@ -126,6 +140,9 @@ def _rewrite(
         updated, inserted = int(target_rows), staged - int(matched)
     elif isinstance(mode, Incremental):
         kept = session.sql(build.window_kept(target, mode.by), args=bounds)
+        deleted, inserted = existing.count() - kept.count(), staged
+    elif isinstance(mode, IncrementalLoad) and mode.lookback is not None:
+        kept = session.sql(build.watermark_kept(target, mode.by), args=mark)
         deleted, inserted = existing.count() - kept.count(), staged
     else:
         kept, inserted = existing, staged
@@ -171,6 +188,20 @@ def _show_key(values: Sequence[Any]) -> str:
 # ---------------------------------------------------------------------------- incremental
 
 _MIN = "0001-01-01 00:00:00"
+
+
+def _watermark(
+    session: SparkSession, warehouse: Warehouse, target: str, mode: IncrementalLoad
+) -> str | None:
+    """The target's high-water mark for a `LOAD ... MODE INCREMENTAL`, as text (read before
+    the source is): its largest `by` minus LOOKBACK; None (every row) when the target or the
+    column is missing or holds no value."""
+    if not warehouse.exists(target):
+        return None
+    if not any(f.name.lower() == mode.by.lower() for f in warehouse.read(target).schema):
+        return None
+    row = session.sql(build.watermark_of(target, mode.by, lookback=mode.lookback)).first()
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def _state_file(warehouse: Warehouse, mode: Incremental) -> str:
