@@ -196,3 +196,74 @@ def test_load_incremental_reads_past_the_watermark_as_on_duckdb(spark: Any, tmp_
     second = second.replace("2,2024-01-02 10:00:00,b\n", "")
     third = second + "5,2024-01-03 09:00:00,e\n"
     _both(tmp_path, pipeline, [first, second, third])
+
+
+def test_schema_snapshots_and_drift_on_spark_runs(spark: Any, tmp_path: Path) -> None:
+    """`sqlflowc run --profile spark` captures the source's schema before its load and each
+    table's after, as on DuckDB; a changed source is a warning under `warn` and stops its load
+    under `fail` (the table left as it was); `sqlflowc schema` lists, compares (--live reads the
+    warehouse) and accepts them."""
+    import subprocess
+
+    from helpers import SQLFLOWC
+    from sqlflowc.profiles import load_profile
+    from sqlflowc.schema.store import SnapshotStore
+    from sqlflowc.source import SourceMap
+
+    root = tmp_path
+    (root / "profiles").mkdir()
+    (root / "profiles" / "spark.yml").write_text(
+        "engine: {type: spark, master: 'local[1]', warehouse: target/wh}\n"
+    )
+    (root / "data.csv").write_text("id,name\n1,a\n2,b\n")
+    (root / "p.sf").write_text(
+        'SOURCE s TYPE CSV PARAMS {"path": "data.csv"};\n'
+        "LOAD t FROM s;\nCREATE TABLE n AS SELECT count(*) AS rows FROM t;\n"
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [SQLFLOWC, *args], cwd=root, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        return done
+
+    first = cli("run", "p.sf", "--profile", "spark")
+    assert first.returncode == 0, first.stdout + first.stderr
+    store = SnapshotStore(root)
+    assert store.objects() == ["source:s", "table:n", "table:t"]
+    t = store.history("table:t").snapshots[0].snapshot
+    assert [(c.name, c.type) for c in t.columns] == [("id", "BIGINT"), ("name", "VARCHAR")]
+    assert t.origin.startswith("Spark local[1], warehouse ")
+    listed = cli("schema", "list")
+    assert listed.returncode == 0 and "table:t" in listed.stdout, listed.stdout
+
+    # an added column upstream: `fail` stops the load before anything moves
+    (root / "data.csv").write_text("id,name,region\n1,a,eu\n2,b,us\n3,c,eu\n")
+    profile = load_profile(root, "spark", SourceMap())
+    plan = compile_file(root / "p.sf", engine="spark").plan
+    stopped = run(plan, engine=_engine(root), capture_schemas=True, schema_drift="fail")
+    (failure,) = stopped.failures
+    assert failure.code.value == "SF0709" and "source `s`" in failure.message
+    table = spark.read.parquet(str(root / "target" / "wh" / "t"))
+    assert table.columns == ["id", "name"] and table.count() == 2
+    # `warn`: loaded, and the drift is a warning at the LOAD
+    warned = run(plan, engine=_engine(root), capture_schemas=True, profile=profile)
+    assert warned.ok, warned.failures
+    (warning,) = [w for w in warned.warnings if w.code.value == "SF0709"]
+    assert "source `s`" in warning.message and warning.location.line == 2
+    assert store.history("table:t").pending
+    live = cli("schema", "compare", "table:t", "--live", "--profile", "spark")
+    assert live.returncode == 0, live.stdout + live.stderr
+    assert "live" in live.stdout and "verdict: compatible" in live.stdout, live.stdout
+    assert [line.split() for line in live.stdout.splitlines() if "region" in line] == [
+        ["added", "region", "-", "VARCHAR", "compatible"]
+    ]
+    accepted = cli("schema", "accept", "source:s", "table:t")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert not store.history("table:t").pending
+    assert [c.name for c in store.history("table:t").accepted.snapshot.columns] == [
+        "id",
+        "name",
+        "region",
+    ]

@@ -1,5 +1,6 @@
 """The schema an object has now (`sqlflowc schema compare --live`): a source asked through its
-connector, from metadata only, or a table described in the project's database, read-only."""
+connector, from metadata only, or a table described in the project's database, read-only (or
+in the Spark warehouse's Parquet files, with a Spark profile)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def live_schema(
 
     A source is found in `pipeline` (compiled with `profile` and `cli_vars`) and asked for its
     schema by its connector, from metadata only; a table is described in the project's
-    database, opened read-only. Raises LiveSchemaError when it cannot be.
+    database, opened read-only (with a Spark profile: its Parquet files in the warehouse, read
+    by DuckDB, which names Spark's types as the Spark run's snapshots do). Raises
+    LiveSchemaError when it cannot be.
     """
     from sqlflowc.connectors import get_connector
     from sqlflowc.placeholders import expand
@@ -44,6 +47,8 @@ def live_schema(
     kind, name = split_object(obj)
     if kind == "table":
         prof = load_profile(project_dir, profile, SourceMap())
+        if prof.engine.type == "spark" and database is None:
+            return _live_spark_table(name, prof.engine.warehouse)
         return _live_table(name, database_path(project_dir, prof, database))
     if not pipeline:
         raise LiveSchemaError(f"no pipeline is known to load {obj}: give it with --pipeline")
@@ -88,3 +93,28 @@ def _live_table(key: str, database: str) -> tuple[list[Column], str]:
     if columns is None:
         raise LiveSchemaError(f"{database} has no table `{key}`")
     return columns, f"DuckDB {database}"
+
+
+def _live_spark_table(key: str, warehouse: str) -> tuple[list[Column], str]:
+    """The columns of a Spark table: the schema of its Parquet files (a local warehouse)."""
+    import duckdb
+
+    from sqlflowc.names import table_key
+    from sqlflowc.schema import Column
+
+    if "://" in warehouse and not warehouse.startswith("file:"):
+        raise LiveSchemaError(
+            f"the Spark warehouse {warehouse} is not on this machine: table `{key}` was not "
+            "read (compare with the latest snapshot instead)"
+        )
+    folder = Path(warehouse.removeprefix("file:")) / table_key(key)
+    if not any(folder.glob("*.parquet")):
+        raise LiveSchemaError(f"the Spark warehouse {warehouse} has no table `{key}`")
+    pattern = str(folder / "*.parquet").replace("'", "''")
+    try:
+        with duckdb.connect(":memory:") as con:
+            rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{pattern}')").fetchall()
+    except duckdb.Error as err:
+        raise LiveSchemaError(f"cannot read {folder}: {str(err).splitlines()[0]}") from None
+    columns = [Column(str(r[0]), str(r[1]), r[2] != "NO") for r in rows]
+    return columns, f"Spark warehouse {warehouse}"

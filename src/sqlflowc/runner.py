@@ -73,10 +73,10 @@ def run(
     from sqlflowc.runtime.drift import SchemaCapture
     from sqlflowc.runtime.executor import run_plan
 
+    origin = None
     if plan.engine == "spark":
         options.setdefault("engine", _spark_engine(plan, profile))
-        options["database"] = options["engine"].description
-        capture_schemas = False  # schema snapshots are taken on DuckDB runs only
+        options["database"] = origin = options["engine"].description
 
     if capture_schemas:
         options["schemas"] = SchemaCapture(
@@ -84,6 +84,7 @@ def run(
             database=str(options.get("database", "")),
             override=schema_drift,
             default=profile.schema_drift if profile is not None else None,
+            origin=origin,
         )
     if reused:
         options["already_done"] = frozenset(reused)

@@ -15,7 +15,9 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
   tables among them are captured (`table:<key>`) with one catalog query for all of them: by
   `flush(con)` when the run ends, or by `before_step(con, step)` before a later step that may
   change one of them (writes it, or is a barrier), so each capture is the table as that step
-  left it. A table's drift is reported, never stops anything (its data has moved): `accept`
+  left it. Another engine (Spark) captures a step's tables right after it with
+  `capture_tables(step, describe)`, its own way to describe a table, and calls `before_load`
+  with a DuckDB connection of its own for the connectors' discovery. A table's drift is reported, never stops anything (its data has moved): `accept`
   accepts it, `warn` and `fail` record it as observed.
 - A table a `Load` wrote whose source drifted in the same step changed because its source did:
   it is recorded, and not reported twice.
@@ -79,6 +81,7 @@ class SchemaCapture:
         database: str,
         override: DriftPolicy | None = None,
         default: DriftPolicy | None = None,
+        origin: str | None = None,
     ) -> None:
         self.project_dir = Path(plan.project_dir)
         self.store = SnapshotStore(self.project_dir)
@@ -86,6 +89,8 @@ class SchemaCapture:
         self.database = (
             database if database.startswith(":memory:") else _shown(database, self.project_dir)
         )
+        # where the tables' snapshots say they were read: the database, or another engine's
+        self.origin = origin or f"DuckDB {self.database}"
         self.run_id: str | None = None  # set by the executor when the run starts
         self.override = override
         self.default = default
@@ -176,6 +181,12 @@ class SchemaCapture:
             self._pending.clear()
         self._capture_tables(con, batch)
 
+    def capture_tables(self, step: Step, describe: Callable[[str], list[Column] | None]) -> None:
+        """Capture now every base table `step` wrote, its columns from `describe` (another
+        engine's, e.g. Spark's: None for a view or a table dropped since)."""
+        found = {key: describe(key) for key in _written(step)}
+        self._record_tables([(key, step) for key in found], found)
+
     def _capture_tables(self, con: Connection, batch: list[tuple[str, Step]]) -> None:
         """Capture the base tables of `batch` (a view, or a table dropped since, is not one)."""
         import duckdb
@@ -186,6 +197,11 @@ class SchemaCapture:
             found = describe_tables(con, [key for key, _ in batch])
         except duckdb.Error:
             return  # the catalog cannot be read now: nothing is recorded, the run goes on
+        self._record_tables(batch, found)
+
+    def _record_tables(
+        self, batch: list[tuple[str, Step]], found: Mapping[str, list[Column] | None]
+    ) -> None:
         policy = self.override or self.default or "warn"
         for key, step in batch:
             columns = found.get(key)
@@ -194,7 +210,7 @@ class SchemaCapture:
             snap = Snapshot.capture(
                 object_name("table", key),
                 columns,
-                origin=f"DuckDB {self.database}",
+                origin=self.origin,
                 pipeline=self.pipeline,
                 run_id=self.run_id,
             )

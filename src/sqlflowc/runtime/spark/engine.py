@@ -30,6 +30,7 @@ class SparkEngine:
         self.conf = dict(conf)
         self.stop = stop
         self._warehouse: Warehouse | None = None
+        self._discovery: Any = None  # a DuckDB connection for the connectors' discovery
 
     @property
     def description(self) -> str:
@@ -68,9 +69,21 @@ class SparkEngine:
         from sqlflowc.runtime.spark.steps import run_spark_step
 
         assert self._warehouse is not None, "connect() first"
-        return run_spark_step(session, self._warehouse, step, ctx)
+        return run_spark_step(session, self._warehouse, step, ctx, self._discovery_connection)
+
+    def _discovery_connection(self) -> Any:
+        """An in-memory DuckDB connection, opened on first use: the connectors' schema
+        discovery (a source's snapshot before its load) runs on one, as on DuckDB runs."""
+        if self._discovery is None:
+            import duckdb
+
+            self._discovery = duckdb.connect(":memory:")
+        return self._discovery
 
     def close(self, session: Any) -> None:
+        if self._discovery is not None:
+            self._discovery.close()
+            self._discovery = None
         for name in [t.name for t in session.catalog.listTables() if t.isTemporary]:
             session.catalog.dropTempView(name)
         if self.stop:

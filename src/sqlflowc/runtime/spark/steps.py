@@ -10,6 +10,9 @@ counterpart of `runtime/steps.run_step`, with the same outcomes, codes and maski
 - `TableUdf`: the UDF called once on the whole input as Arrow (`udfs.table_udf`), its output
   written as a table (a `temporary` one is a view of the session only).
 - `Sql`: `CREATE TABLE t (columns)` writes an empty table; `DROP TABLE|VIEW` drops it.
+With schema capture (`ctx.schemas`, `runtime/drift.py`), a `Load`'s source is captured before
+it (a `fail` policy stops it there) and every table a step wrote after it, from the table's
+Spark schema in DuckDB's type names, as on DuckDB runs.
 Every table is written to a staging directory and swapped in whole, so a failed step leaves
 the tables as they were. Spark's analysis and execution errors, a load's checks, a UDF's
 failure and file errors are FAILED outcomes.
@@ -31,13 +34,16 @@ from sqlflowc.backend.plan import (
     Step,
     TableUdf,
 )
-from sqlflowc.diagnostics import Code
+from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.names import table_key
-from sqlflowc.runtime.load_modes import LoadCounts, LoadError
+from sqlflowc.runtime.load_modes import LoadCounts
 from sqlflowc.runtime.report import StepOutcome, StepStatus
 from sqlflowc.runtime.steps import StepContext, StepError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from duckdb import DuckDBPyConnection
     from pyspark.sql import SparkSession
 
     from sqlflowc.runtime.spark.tables import Warehouse
@@ -46,26 +52,32 @@ __all__ = ["run_spark_step"]
 
 
 def run_spark_step(
-    session: SparkSession, warehouse: Warehouse, step: Step, ctx: StepContext
+    session: SparkSession,
+    warehouse: Warehouse,
+    step: Step,
+    ctx: StepContext,
+    discovery: Callable[[], DuckDBPyConnection],
 ) -> StepOutcome:
-    """Run one step; its outcome, with any error message masked."""
+    """Run one step; its outcome, with any error message masked. `discovery` gives a DuckDB
+    connection for the connectors' schema discovery (the source's snapshot, `ctx.schemas`)."""
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
-
-    from sqlflowc.runtime.udfs import UdfStepError
 
     t0 = time.perf_counter()
     error: str | None = None
     code: Code | None = None
     help = ""
+    notes: tuple[str, ...] = ()
     rows: int | None = None
     load: LoadCounts | None = None
     try:
+        if ctx.schemas is not None and isinstance(step, Load):
+            ctx.schemas.before_load(discovery(), step, ctx.secrets.substitute)
         rows, load = _execute(session, warehouse, step, ctx)
-    except LoadError as err:
-        error, code, help = err.message, err.code, err.help
-    except UdfStepError as err:
-        error, code = str(err), err.code
+        if ctx.schemas is not None:
+            ctx.schemas.capture_tables(step, warehouse.columns)
+    except StepFailure as err:  # a load's checks, a drift stop, a UDF
+        error, code, help, notes = err.message, err.code, err.help, err.notes
     except StepError as err:
         error = str(err)
     except (PySparkException, Py4JJavaError) as err:
@@ -84,6 +96,7 @@ def run_spark_step(
             message=mask(error),
             code=code,
             help=mask(help),
+            notes=notes,
         )
     return StepOutcome(
         step_id=step.id,

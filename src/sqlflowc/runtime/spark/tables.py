@@ -16,6 +16,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.names import table_key
+from sqlflowc.schema import Column
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -63,6 +64,15 @@ class Warehouse:
     def register_all(self) -> None:
         for table in self.tables():
             self.register(table)
+
+    def columns(self, table: str) -> list[Column] | None:
+        """The table's columns with DuckDB's type names (its schema snapshot); None when the
+        warehouse has no such table (a view, a dropped table)."""
+        from sqlflowc.runtime.spark.types import duckdb_columns
+
+        if not self.exists(table):
+            return None
+        return duckdb_columns(self.session.table(table_key(table)).schema)
 
     def read(self, table: str) -> DataFrame:
         return self.session.read.parquet(self.location(table))
