@@ -6,13 +6,12 @@ checks; the SQL the backend emits is accepted by Spark's own parser."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
+from spark_pipelines import duck_tables, export_rows, spark_engine
 from sqlflowc.api import compile_file, run
 from sqlflowc.backend.plan import step_statements
 
@@ -23,19 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    from sqlflowc.runtime.spark.session import start
-
-    session = start("local[2]", {"spark.sql.shuffle.partitions": "2"})
-    yield session
-    session.stop()
-
-
 def _engine(project: Path) -> Any:
-    from sqlflowc.runtime.spark import SparkEngine
-
-    return SparkEngine("local[2]", str(project / "target" / "wh"), {}, stop=False)
+    return spark_engine(project)
 
 
 def _copy(tmp_path: Path, name: str) -> Path:
@@ -56,28 +44,8 @@ def _pipelines() -> list[Path]:
     ]
 
 
-def _tables(db: str) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
-    """Every table DuckDB wrote: its types and rows."""
-    out = {}
-    with duckdb.connect(db, read_only=True) as con:
-        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        for name in names:
-            if not name.startswith("_sqlflow"):
-                types = [r[1] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
-                out[name] = (types, con.execute(f'SELECT * FROM "{name}"').fetchall())
-    return out
-
-
-def _exports(project: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """The rows of every export file under target/ (read by DuckDB)."""
-    out = {}
-    with duckdb.connect() as con:
-        for path in (
-            sorted((project / "target").glob("*.*")) if (project / "target").is_dir() else []
-        ):
-            if path.suffix in (".csv", ".parquet", ".json"):
-                out[path.name] = con.execute(f"SELECT * FROM '{path}'").fetchall()
-    return out
+_tables = duck_tables
+_exports = export_rows
 
 
 @pytest.mark.parametrize("pipeline", _pipelines(), ids=lambda p: str(p.relative_to(EXAMPLES)))
@@ -267,3 +235,33 @@ def test_schema_snapshots_and_drift_on_spark_runs(spark: Any, tmp_path: Path) ->
         "name",
         "region",
     ]
+
+
+def test_postgres_and_s3_sources_without_their_jars_fail_with_sf1002(
+    spark: Any, tmp_path: Path
+) -> None:
+    """This session has neither the PostgreSQL JDBC driver nor hadoop-aws (they cannot be
+    downloaded here): each load fails with SF1002 at its statement, naming the jar to add; the
+    other steps still run (--continue). The class lookup does find a class the session has."""
+    from sqlflowc.runtime.spark.remote import has_class
+
+    assert has_class(spark, "org.apache.spark.sql.SparkSession")
+    assert not has_class(spark, "org.postgresql.Driver")
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    pipeline = tmp_path / "p.sf"
+    pipeline.write_text(
+        'SOURCE pg TYPE POSTGRES PARAMS {"host": "127.0.0.1", "dbname": "test", '
+        '"user": "postgres", "table": "public.orders"};\n'
+        'SOURCE lake TYPE PARQUET PARAMS {"path": "s3://bkt/orders/*.parquet"};\n'
+        'SOURCE a TYPE CSV PARAMS {"path": "a.csv"};\n'
+        "LOAD orders FROM pg;\nLOAD lake_orders FROM lake;\nLOAD a FROM a;\n"
+    )
+    plan = compile_file(pipeline, engine="spark").plan
+    result = run(plan, engine=_engine(tmp_path), fail_fast=False)
+    pg, s3 = result.failures
+    assert (pg.code.value, pg.location.line) == ("SF1002", 4)
+    assert "no PostgreSQL JDBC driver" in pg.message
+    assert "org.postgresql:postgresql" in pg.help
+    assert (s3.code.value, s3.location.line) == ("SF1002", 5)
+    assert "s3a://bkt/orders/*.parquet" in s3.message and "hadoop-aws" in s3.help
+    assert [o.status.value for o in result.outcomes][-1] == "ok"

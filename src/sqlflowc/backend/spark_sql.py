@@ -102,10 +102,22 @@ def to_spark(sql: str, udfs: Iterable[str] = ()) -> str:
             key = (head.this if isinstance(head, exp.Identifier) else str(head)).lower()
             if key in names:
                 call.set("this", names[key])
+    _rank_as_bigint(tree)
     try:
         return tree.sql(dialect="spark")
     except SqlglotError as err:
         raise TranspileError(str(err).splitlines()[0]) from None
+
+
+# Window functions DuckDB types BIGINT and Spark INT.
+_RANKING = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
+
+
+def _rank_as_bigint(tree: exp.Expr) -> None:
+    """`row_number() OVER (...)` (and rank, dense_rank, ntile) cast to BIGINT, DuckDB's type."""
+    for window in list(tree.find_all(exp.Window)):
+        if isinstance(window.this, _RANKING):
+            window.replace(exp.cast(window.copy(), exp.DataType.build("BIGINT")))
 
 
 def runs_on_spark(sql: str) -> bool:

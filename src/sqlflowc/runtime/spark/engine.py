@@ -45,9 +45,12 @@ class SparkEngine:
             self._warehouse = Warehouse(session, self.warehouse_root)
             self._warehouse.register_all()
         except Exception as err:  # noqa: BLE001 - Hadoop's errors come through py4j
+            from sqlflowc.runtime.spark.remote import S3_HELP, missing_s3_jars
+
+            s3 = missing_s3_jars(err, self.warehouse_root)
             raise EngineUnavailable(
                 f"cannot open the Spark warehouse {self.warehouse_root}: {err}".splitlines()[0],
-                "check the profile's engine.warehouse",
+                S3_HELP if s3 is not None else "check the profile's engine.warehouse",
             ) from None
         return session
 

@@ -5,9 +5,8 @@ readers and the source's parameters (header, delimiter, quote, escape, encoding,
 date and timestamp formats, typed columns, globs). The column types are those DuckDB gives the
 same files (the connector's own schema discovery on the driver, which reads a CSV sample or a
 Parquet footer, never the data), so both engines load the same types; a remote path Spark
-reads and types itself. A POSTGRES source reads through Spark's JDBC reader, which needs the
-PostgreSQL JDBC driver on the cluster: without it the step fails and says so (with it, this
-release still says that POSTGRES sources are read on DuckDB only).
+reads and types itself. A POSTGRES source reads through Spark's JDBC reader and an `s3://`
+path through `s3a://` (`remote.py`: the jars they need, and SF1002 when they are missing).
 
 `write_export(frame, step, uri, project_dir)` writes an export as one file at the path the user
 gave (Spark writes a directory of parts: one part is written to a staging directory beside the
@@ -31,16 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["read_source", "write_export"]
 
-_JDBC_HELP = (
-    "the cluster needs the PostgreSQL JDBC driver: start it with "
-    "`spark.jars.packages: org.postgresql:postgresql:42.7.4` (or spark.jars) in the profile's "
-    "engine.conf (docs/engines.md)"
-)
-_S3_HELP = (
-    "s3:// and s3a:// paths need hadoop-aws and its AWS SDK on the cluster "
-    "(`spark.jars.packages: org.apache.hadoop:hadoop-aws:<Hadoop version>`, docs/engines.md)"
-)
-
 
 def read_source(
     session: SparkSession, connector: str, params: Mapping[str, Any], project_dir: Path
@@ -49,20 +38,28 @@ def read_source(
     from sqlflowc.connectors import get_connector
 
     if connector == "postgres":
-        return _jdbc(session, params)
+        from sqlflowc.runtime.spark.remote import jdbc_reader
+
+        return jdbc_reader(session, params)
     found = get_connector(connector)
     if found is None or connector not in ("csv", "parquet", "json"):
         raise StepError(f"the {connector.upper()} connector cannot read on Spark")
     from sqlflowc.connectors.files.base import resolve_location
 
     location = resolve_location(str(params["path"]), project_dir, connector)
+    reader = session.read
+    remote = "://" in location
     if location.startswith(("s3://", "s3a://")):
+        from sqlflowc.runtime.spark.remote import require_s3a, s3_options
+
         location = "s3a://" + location.split("://", 1)[1]
+        require_s3a(session, location)
+        for key, value in s3_options(params, location).items():
+            reader = reader.option(key, value)
     columns = None
-    if "://" not in location:
+    if not remote:
         discovered = found.discover_schema(params, project_dir)
         columns = [(c.name, c.type) for c in discovered] if discovered else None
-    reader = session.read
     if columns:
         reader = reader.schema(spark_ddl(columns))
     try:
@@ -75,9 +72,11 @@ def read_source(
         wanted = params.get("columns")
         return frame.select(*wanted) if isinstance(wanted, list) else frame
     except Exception as err:
-        text = str(err)
-        if "S3AFileSystem" in text or "No FileSystem for scheme" in text:
-            raise StepError(f"cannot read {location}: {_S3_HELP}") from None
+        from sqlflowc.runtime.spark.remote import missing_s3_jars
+
+        missing = missing_s3_jars(err, location)
+        if missing is not None:
+            raise missing from None
         raise
 
 
@@ -120,20 +119,6 @@ def _java_format(strftime: Any) -> str | None:
     for a, b in pairs.items():
         out = out.replace(a, b)
     return out
-
-
-def _jdbc(session: SparkSession, params: Mapping[str, Any]) -> DataFrame:
-    """PostgreSQL through Spark's JDBC reader: checked for the driver, then not read (this
-    release reads PostgreSQL sources on DuckDB only; docs/engines.md)."""
-    jvm: Any = session.sparkContext._jvm
-    try:
-        jvm.java.lang.Class.forName("org.postgresql.Driver")
-    except Exception:  # noqa: BLE001 - py4j raises its own error for a missing class
-        raise StepError(f"cannot read from PostgreSQL on Spark: {_JDBC_HELP}") from None
-    raise StepError(
-        "POSTGRES sources are read on DuckDB only in this release: load the table into files "
-        "(EXPORT ... TYPE PARQUET on DuckDB) and read those on Spark"
-    )
 
 
 def write_export(
