@@ -17,8 +17,9 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
   change one of them (writes it, or is a barrier), so each capture is the table as that step
   left it. Another engine (Spark) captures a step's tables right after it with
   `capture_tables(step, describe)`, its own way to describe a table, and calls `before_load`
-  with a DuckDB connection of its own for the connectors' discovery. A table's drift is reported, never stops anything (its data has moved): `accept`
-  accepts it, `warn` and `fail` record it as observed.
+  with a DuckDB connection of its own for the connectors' discovery. A table's drift is
+  reported, never stops anything (its data has moved): `accept` accepts it, `warn` and `fail`
+  record it as observed.
 - A table a `Load` wrote whose source drifted in the same step changed because its source did:
   it is recorded, and not reported twice.
 - Drift that does not stop the run (and snapshot files that could not be read, quarantined and
