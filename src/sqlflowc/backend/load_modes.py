@@ -39,12 +39,12 @@ from sqlflowc.schema import Policy
 from sqlflowc.sqlbuild.loads import (
     bind_macros,
     delete_matched,
+    distinct_keys,
     drop_stage,
-    duplicate_keys,
     incremental_stage,
     insert_from,
+    key_counts,
     matched_counts,
-    null_keys,
     stage_table,
     stage_view,
     watermark_delete,
@@ -137,9 +137,11 @@ def expected_statements(target: str, mode: RowKeepingMode) -> tuple[str, ...]:
 
 
 def _merge_statements(target: str, stage: str, keys: Sequence[str]) -> tuple[str, ...]:
+    """The key checks (the rows and NULL keys, then the distinct keys, counted; the offending
+    keys are listed only when there are any) and the write."""
     return (
-        null_keys(stage, keys),
-        duplicate_keys(stage, keys),
+        key_counts(stage, keys),
+        distinct_keys(stage, keys),
         matched_counts(target, stage, keys),
         delete_matched(target, stage, keys),
         insert_from(target, stage),

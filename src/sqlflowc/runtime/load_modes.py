@@ -6,9 +6,14 @@ entirely or leaves every table (and the incremental state) exactly as it was. No
 begins, commits or rolls back. In order:
 
 1. stage the source (`staging`, the step's first statement: a temp view for APPEND, a temp
-   table for MERGE and INCREMENTAL; INCREMENTAL binds `$start_dt`... to its window first);
+   table for MERGE and INCREMENTAL; INCREMENTAL binds `$start_dt`... to its window first). A
+   MERGE whose query is a projection of one table (`rereadable`) stages a view instead and
+   copies only its keys (`<stage>_keys`): the checks and the delete read that copy, the insert
+   reads the table again — the same rows, inside one transaction;
 2. MERGE, and INCREMENTAL with KEY: reject NULL and duplicate source keys (`SOURCE_NULL_KEYS`,
-   `SOURCE_DUPLICATE_KEYS`), showing up to 5 offending key values;
+   `SOURCE_DUPLICATE_KEYS`): one scan counts the rows and the NULL keys, a second the distinct
+   keys (a bitmap for one integer key whose values lie close together, else a hash); only when
+   they disagree are up to 5 offending key values listed;
 3. a missing target is created from the stage (every row inserted);
 4. otherwise the schemas are compared by name (`sqlflowc.schema.check_load`, the step's policy):
    problems raise `LoadError` with the first problem's code; under `evolve`, columns are added
@@ -16,9 +21,11 @@ begins, commits or rolls back. In order:
 5. the write: APPEND inserts by name; MERGE deletes the matched target rows and inserts the stage
    when the source carries every target column (no PRIMARY KEY needed, and no slower than
    `MERGE INTO`), else — or when a FOREIGN KEY references the target, whose rows cannot be
-   deleted — `MERGE INTO` updates the source's columns; before the delete, target
-   rows that match are counted against source rows that match: more target rows means
-   duplicate keys in the target, which a delete would collapse: `TARGET_DUPLICATE_KEYS`;
+   deleted — `MERGE INTO` updates the source's columns; before the delete, one join of the
+   target with the source's keys counts the target rows that match against the source keys
+   that match: more target rows means duplicate keys in the target among the rows the source
+   touches, which a delete would collapse: `TARGET_DUPLICATE_KEYS` (duplicates among other
+   rows are left alone);
    INCREMENTAL deletes the window's rows and inserts the stage (or merges on KEY);
 6. INCREMENTAL stores the new high-water mark (the larger of the old one and the max of the
    written `BY` column) in `_sqlflow_state`, in the same transaction.
@@ -41,6 +48,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from sqlflowc.backend.plan import Append, Incremental, IncrementalLoad, Merge, RowKeepingMode
 from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.runtime.rereadable import rereadable
 from sqlflowc.runtime.schema import describe_columns
 from sqlflowc.schema import (
     Column,
@@ -135,10 +143,17 @@ def _append(con: Connection, target: str, mode: Append, staging: str) -> LoadCou
 def _merge(
     con: Connection, target: str, mode: Merge, staging: str, params: Mapping[str, Any]
 ) -> LoadCounts:
-    staged = _count(con, staging, dict(params) or None)
+    query = None if params else sql.staged_query(staging, mode.stage)
+    reread = query is not None and rereadable(con, query, target)
+    if query is not None and reread:
+        con.execute(sql.stage_view(mode.stage, query))
+    else:
+        _count(con, staging, dict(params) or None)
     source = _describe(con, mode.stage)
-    counts = _merge_stage(con, target, mode.stage, mode.keys, mode.schema_policy, source, staged)
-    con.execute(sql.drop_stage(mode.stage))
+    counts = _merge_stage(
+        con, target, mode.stage, mode.keys, mode.schema_policy, source, reread=reread
+    )
+    con.execute(sql.drop_stage(mode.stage, view=reread))
     return counts
 
 
@@ -149,13 +164,11 @@ def _incremental(
     existing = target_columns(con, target)
     previous = _high_water(con, mode) if existing is not None else None
     window = _window(con, previous, mode.lookback)
-    staged = _count(con, staging, {**{p: window[p] for p in mode.parameters}, **params})
+    _count(con, staging, {**{p: window[p] for p in mode.parameters}, **params})
     source = _describe(con, mode.stage)
     _check_by_column(target, mode, source)
     if mode.keys:
-        counts = _merge_stage(
-            con, target, mode.stage, mode.keys, mode.schema_policy, source, staged
-        )
+        counts = _merge_stage(con, target, mode.stage, mode.keys, mode.schema_policy, source)
     elif existing is None:
         inserted = _count(con, sql.create_from(target, mode.stage))
         counts = LoadCounts(inserted=inserted, created=True)
@@ -196,16 +209,14 @@ def watermark_binding(con: Connection, target: str, mode: Any) -> dict[str, Any]
 def _incremental_load(
     con: Connection, target: str, mode: IncrementalLoad, staging: str, params: Mapping[str, Any]
 ) -> LoadCounts:
-    staged = _count(con, staging, dict(params))
+    _count(con, staging, dict(params))
     source = _describe(con, mode.stage)
     problem = watermark_column_problem(target, mode.by, source, lookback=mode.lookback)
     if problem is not None:
         _raise_problem(problem)
     existing = target_columns(con, target)
     if mode.keys:
-        counts = _merge_stage(
-            con, target, mode.stage, mode.keys, mode.schema_policy, source, staged
-        )
+        counts = _merge_stage(con, target, mode.stage, mode.keys, mode.schema_policy, source)
     elif existing is None:
         counts = LoadCounts(inserted=_count(con, sql.create_from(target, mode.stage)), created=True)
     else:
@@ -230,19 +241,35 @@ def _merge_stage(
     keys: Sequence[str],
     policy: Policy,
     source: Sequence[Column],
-    staged: int,
+    *,
+    reread: bool = False,
 ) -> LoadCounts:
-    """Merge a checked stage into `target` on `keys` (the stage has `staged` rows)."""
+    """Merge a stage into `target` on `keys`, after checking them. `reread`: the stage is a
+    view of the source (`rereadable`), whose keys are copied for the checks and the delete."""
     key_problems = check_load(target, source, None, policy, keys=keys).problems
     if key_problems:
         _raise_problem(key_problems[0])
-    check_source_keys(
-        lambda query: con.execute(query).fetchall(),
-        target,
-        keys,
-        sql.null_keys(stage, keys),
-        sql.duplicate_keys(stage, keys),
-    )
+    checked = f"{stage}_keys" if reread else stage
+    if reread:
+        con.execute(sql.key_stage(checked, stage, keys))
+    bounds = _check_source_keys(con, target, checked, keys, source)
+    counts = _merge_checked(con, target, stage, checked, keys, policy, source, bounds)
+    if reread:
+        con.execute(sql.drop_stage(checked))
+    return counts
+
+
+def _merge_checked(
+    con: Connection,
+    target: str,
+    stage: str,
+    checked: str,
+    keys: Sequence[str],
+    policy: Policy,
+    source: Sequence[Column],
+    bounds: _Bounds,
+) -> LoadCounts:
+    """The write of a merge whose source keys passed the checks; `checked` holds those keys."""
     existing = target_columns(con, target)
     if existing is None:
         return LoadCounts(
@@ -250,19 +277,77 @@ def _merge_stage(
         )
     diff = check_load(target, source, existing, policy, keys=keys)
     changes = _apply(con, target, diff)
-    matched, target_rows = con.execute(sql.matched_counts(target, stage, keys)).fetchall()[0]
-    inserted = staged - matched
+    query = sql.matched_counts(target, checked, keys, bitmap=bounds.bitmap)
+    matched, target_rows = con.execute(query, bounds.params).fetchall()[0]
+    inserted = bounds.rows - matched
     referenced = _scalar(con, sql.FOREIGN_KEYS_TO, [sql.split_name(target)[1]])
     if not diff.missing and not referenced:
         if target_rows != matched:
-            _raise_target_duplicates(con, target, stage, keys)
-        con.execute(sql.delete_matched(target, stage, keys))
+            _raise_target_duplicates(con, target, checked, keys)
+        con.execute(sql.delete_matched(target, checked, keys))
         con.execute(sql.insert_from(target, stage))
     else:
         folded = {k.lower() for k in keys}
         update = [c.name for c in source if c.name.lower() not in folded]
         con.execute(sql.merge_into(target, stage, keys, update, [c.name for c in source]))
     return LoadCounts(inserted=inserted, updated=target_rows, changes=changes)
+
+
+# A bitmap of one integer key costs a bit per value between the smallest and largest key: used
+# while that is at most this many bits per row (a hash of the keys costs more) or this few bits.
+_BITMAP_BITS_PER_ROW = 64
+_BITMAP_BITS_ANYWAY = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """What the checks found: the source's row count and, for a single integer key whose
+    values are close enough together, its smallest and largest value (`sql.LOW`, `sql.HIGH`),
+    so that distinct keys are counted with a bitmap."""
+
+    rows: int
+    params: dict[str, Any] | None = None
+
+    @property
+    def bitmap(self) -> bool:
+        return self.params is not None
+
+
+def _check_source_keys(
+    con: Connection, target: str, checked: str, keys: Sequence[str], source: Sequence[Column]
+) -> _Bounds:
+    """NULL or duplicate keys in the stage `checked`: counted first (one scan of the keys, then
+    a count of the distinct keys), listed only when there are any (`check_source_keys`)."""
+    folded = {c.name.lower(): c.type.upper() for c in source}
+    integer = len(keys) == 1 and folded.get(keys[0].lower()) in sql.BITMAP_TYPES
+    counted = con.execute(sql.key_counts(checked, keys, bounds=integer)).fetchall()[0]
+    rows, nulls = int(counted[0]), int(counted[1])
+    bounds = _Bounds(rows)
+    if integer and rows and nulls == 0:
+        low, high = counted[2], counted[3]
+        if high - low < max(_BITMAP_BITS_PER_ROW * rows, _BITMAP_BITS_ANYWAY):
+            bounds = _Bounds(rows, {sql.LOW: low, sql.HIGH: high})
+    if nulls == 0 and rows > 0:
+        query = sql.distinct_keys(checked, keys, bitmap=bounds.bitmap)
+        distinct = int(_scalar(con, query, bounds.params))
+    else:
+        distinct = rows
+    if nulls or distinct != rows:
+        check_source_keys(
+            lambda query: con.execute(query).fetchall(),
+            target,
+            keys,
+            sql.null_keys(checked, keys),
+            sql.duplicate_keys(checked, keys),
+        )
+        raise LoadError(
+            Code.SOURCE_DUPLICATE_KEYS,
+            f"internal error: the data for `{target}` has {rows:,} rows, {nulls:,} with a NULL "
+            f"key and {distinct:,} distinct keys, yet no NULL or duplicate key was found; "
+            "nothing was written",
+            "please report this",
+        )
+    return bounds
 
 
 def check_source_keys(

@@ -239,22 +239,86 @@ def duplicate_keys(stage: str, keys: Sequence[str]) -> str:
     return _sql(query)
 
 
-def matched_counts(target: str, stage: str, keys: Sequence[str]) -> str:
+def matched_counts(target: str, stage: str, keys: Sequence[str], *, bitmap: bool = False) -> str:
     """`(source_rows, target_rows)` that match, in one join of the target with the stage: the
     distinct source keys that meet a target row (as many as source rows, the source's keys being
     unique — checked first) and the target rows that meet one. They differ only when the
-    target holds several rows for one key."""
+    target holds several rows for one key. `bitmap`: see `distinct_keys`."""
     source_keys = [_col(k, _SOURCE) for k in keys]
-    distinct = exp.Distinct(
-        expressions=source_keys if len(source_keys) == 1 else [exp.Tuple(expressions=source_keys)]
-    )
-    join = exp.Join(this=_aliased(stage, _SOURCE, temp=True), on=_keys_match(keys))
     query = exp.select(
-        exp.alias_(exp.Count(this=distinct), "source_rows"),
+        exp.alias_(_distinct_count(source_keys, bitmap=bitmap), "source_rows"),
         exp.alias_(exp.Count(this=exp.Star()), "target_rows"),
     ).from_(_aliased(target, _TARGET, temp=False))
-    query.append("joins", join)
+    query.append("joins", exp.Join(this=_aliased(stage, _SOURCE, temp=True), on=_keys_match(keys)))
     return _sql(query)
+
+
+# The integer types `bitstring_agg` takes: one bit per value between two bounds.
+BITMAP_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+)
+# Placeholders of a bitmap count's bounds: the smallest and largest key (`key_counts`).
+LOW, HIGH = "low", "high"
+
+
+def _distinct_count(columns: Sequence[exp.Expr], *, bitmap: bool) -> exp.Expr:
+    """How many distinct values `columns` hold (NULLs left out): `bitmap` (one integer column
+    whose values lie between `$low` and `$high`) sets one bit per value, which costs a fraction
+    of hashing them; else `COUNT(DISTINCT ...)`."""
+    if bitmap:
+        (column,) = columns
+        bits = exp.Anonymous(
+            this="bitstring_agg",
+            expressions=[column, exp.Placeholder(this=LOW), exp.Placeholder(this=HIGH)],
+        )
+        count = exp.Anonymous(this="bit_count", expressions=[bits])
+        return exp.Coalesce(this=count, expressions=[exp.Literal.number(0)])
+    values = list(columns) if len(columns) == 1 else [exp.Tuple(expressions=list(columns))]
+    return exp.Count(this=exp.Distinct(expressions=values))
+
+
+def key_counts(stage: str, keys: Sequence[str], *, bounds: bool = False) -> str:
+    """`(rows, null_rows)` of a stage — how many rows, how many with a NULL key — and, with
+    `bounds` (one integer key), its smallest and largest key: one scan of the key columns."""
+    any_null = exp.or_(*(exp.Is(this=_col(k), expression=exp.Null()) for k in keys))
+    columns: list[exp.Expr] = [
+        exp.alias_(exp.Count(this=exp.Star()), "source_rows"),
+        exp.alias_(
+            exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=any_null)),
+            "null_rows",
+        ),
+    ]
+    if bounds:
+        (key,) = keys
+        columns += [
+            exp.alias_(exp.Min(this=_col(key)), LOW),
+            exp.alias_(exp.Max(this=_col(key)), HIGH),
+        ]
+    return _sql(exp.select(*columns).from_(exp.table_(_ident(stage))))
+
+
+def distinct_keys(stage: str, keys: Sequence[str], *, bitmap: bool = False) -> str:
+    """How many distinct keys a stage holds (fewer than its rows: duplicates). `bitmap`: one
+    integer key, counted with a bitmap between `$low` and `$high`."""
+    count = _distinct_count([_col(k) for k in keys], bitmap=bitmap)
+    return _sql(exp.select(exp.alias_(count, "distinct_keys")).from_(exp.table_(_ident(stage))))
+
+
+def key_stage(name: str, stage: str, keys: Sequence[str]) -> str:
+    """`CREATE TEMPORARY TABLE name AS SELECT keys FROM stage`: the keys of a source that is
+    read again to be written (the checks and the delete read this copy of its keys)."""
+    body = exp.select(*(_col(k) for k in keys)).from_(exp.table_(_ident(stage)))
+    return _create_temp("TABLE", name, body)
+
+
+def staged_query(staging: str, stage: str) -> str | None:
+    """The query of a `stage_table(stage, query)` statement, as written; None for other text."""
+    probe = "SELECT 1"
+    prefix = stage_table(stage, probe)[: -len(probe)]
+    if not staging.startswith(prefix):
+        return None
+    query = staging[len(prefix) :]
+    return query if stage_table(stage, query) == staging else None
 
 
 def delete_matched(target: str, stage: str, keys: Sequence[str]) -> str:
