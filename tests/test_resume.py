@@ -132,18 +132,44 @@ def test_no_run_to_resume(project: Path) -> None:
     assert "no run of pipelines/p.sf is recorded" in result.stderr
 
 
+KILL_HOOK = """
+import os, signal
+
+def on_step_start(step):
+    if step.id == "table_totals":
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def killed_before_totals(project: Path) -> Path:
+    """Run the pipeline (one step at a time) in a process killed as `table_totals` starts;
+    the record of that run."""
+    (project / "hooks").mkdir(exist_ok=True)
+    (project / "hooks" / "kill.py").write_text(KILL_HOOK, encoding="utf-8")
+    try:
+        killed = subprocess.run(
+            [SQLFLOWC, "run", "pipelines/p.sf", "--jobs", "1"], cwd=project, capture_output=True
+        )
+    finally:
+        (project / "hooks" / "kill.py").unlink()
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (path,) = runs_dir(project).glob("*.jsonl")
+    return path
+
+
+def marks(project: Path) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(project / "target" / "sqlflow.duckdb"), read_only=True) as con:
+        return con.execute("SELECT run_id, step_id FROM _sqlflow_commits ORDER BY 1, 2").fetchall()
+
+
 def test_a_step_killed_after_its_commit_is_not_run_again(
     project: Path, clean: dict[str, list[tuple[Any, ...]]]
 ) -> None:
     """The ledger's line for a step comes after its COMMIT: a kill in between leaves a step
-    `running` in the record whose data is in the database. Its commit mark tells. (One step
-    at a time, so that which steps ended before the cut is always the same.)"""
-    assert sqlflowc("run", "pipelines/p.sf", "--jobs", "1").exit_code == 0
-    path = next(runs_dir(project).glob("*.jsonl"))
+    `running` in the record whose data is in the database. Its commit mark tells. (The run
+    is killed a step later, and the record cut back to before the step's end.)"""
+    path = killed_before_totals(project)
     lines = [json.loads(x) for x in path.read_text().splitlines()]
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    lines[0]["pid"] = gone.pid
     cut = next(
         i for i, x in enumerate(lines) if x["event"] == "step_end" and x["step"] == "load_item_log"
     )
@@ -153,6 +179,35 @@ def test_a_step_killed_after_its_commit_is_not_run_again(
     assert resumed.exit_code == 0, resumed.output
     assert "2 of 5 steps done in it" in resumed.stdout
     assert tables(project / "target" / "sqlflow.duckdb") == clean
+
+
+def test_commit_marks_are_removed_once_no_resume_can_read_them(project: Path) -> None:
+    """A run that ends removes its own marks (its record says how each step ended) and those
+    of the run it resumed; a killed run's stay until then; a run whose record is gone loses
+    its marks at the next run's end."""
+    assert sqlflowc("run", "pipelines/p.sf").exit_code == 0
+    assert marks(project) == []
+    failed = sqlflowc("run", "pipelines/p.sf", "--var", "divisor='x'")
+    assert failed.exit_code == 3  # load_item_log committed, a later step failed
+    assert marks(project) == []
+    for path in runs_dir(project).iterdir():
+        path.unlink()
+    killed = killed_before_totals(project).name.removesuffix(".jsonl")
+    assert marks(project) == [(killed, "load_item_log")]
+    with duckdb.connect(str(project / "target" / "sqlflow.duckdb")) as con:
+        con.execute("INSERT INTO _sqlflow_commits VALUES ('20000101T000000Z-000000', 'x', now())")
+    (project / "pipelines" / "other.sf").write_text(
+        "CREATE TABLE other_log MODE APPEND AS SELECT 1 AS x;\n", encoding="utf-8"
+    )
+    assert sqlflowc("run", "pipelines/other.sf").exit_code == 0  # marks, then prunes
+    assert marks(project) == [(killed, "load_item_log")]  # still resumable
+    resumed = sqlflowc("run", "pipelines/p.sf", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert marks(project) == []
+    # Its marks are gone: resuming it again would run its APPEND twice. Refused.
+    again = sqlflowc("run", "pipelines/p.sf", "--resume", killed)
+    assert again.exit_code == 1
+    assert f"cannot resume: run {killed} of pipelines/p.sf was resumed already" in again.stderr
 
 
 SLOW_PIPELINE = """\

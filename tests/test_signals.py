@@ -228,3 +228,31 @@ def test_a_second_ctrl_c_does_not_wait_for_the_steps(tmp_path: Path) -> None:
     assert took < 10, "the second Ctrl-C left at once"
     assert "! table_out" in out and "rolled back: 1 step" in err
     assert tables(root / "t.duckdb") == {"src"}
+
+
+RETRY_HOOK = """
+from pathlib import Path
+
+def on_step_retry(step):
+    Path("retrying").touch()
+"""
+
+
+def test_ctrl_c_while_a_connector_waits_to_retry_stops_at_once(tmp_path: Path) -> None:
+    """A source that cannot connect waits 50 s before its first retry; Ctrl-C during that
+    wait ends the run at once (well before the wait would have), with status 130."""
+    root = project(
+        tmp_path,
+        'SOURCE o TYPE POSTGRES PARAMS {"host": "127.0.0.1", "port": 1, "dbname": "x", '
+        '"table": "t", "retries": 3, "retry_delay": 50};\n'
+        "LOAD o FROM o;\n",
+    )
+    (root / "hooks" / "retrying.py").write_text(RETRY_HOOK, encoding="utf-8")
+    proc = start(root, "run", "p.sf")
+    wait_for(root / "retrying", proc)
+    status, out, err, took = stop(proc, signal.SIGINT)
+    assert status == 130, out + err
+    assert took < 40, f"the run went on for {took:.1f} s after Ctrl-C"
+    assert "load_o  retrying (1/3) in 50 s" in out
+    assert "interrupted (SIGINT); rolled back" in out
+    assert "retrying (2/3)" not in out

@@ -12,6 +12,10 @@ Contract of `call_with_retries(action, policy=..., is_transient=..., what=..., o
   raises: it is simply called again.
 - `describe` turns an exception into the text of the report (default `str`); callers pass one
   that masks secrets. `sleep` is injectable so tests need not wait.
+- The wait is cut short when the run stops: in a thread that called `stop_waits_on(event)`
+  (each step's thread does), setting `event` (Ctrl-C, SIGTERM) ends a wait at once with
+  `RetryStopped`, a `KeyboardInterrupt` (so no `except Exception` of a connector keeps it), and
+  no attempt starts after it. Elsewhere the wait is `time.sleep`.
 
 The module is connector-neutral: each connector classifies its own exceptions (PostgreSQL by
 SQLSTATE, S3 by HTTP status) and hands that predicate in.
@@ -19,8 +23,10 @@ SQLSTATE, S3 by HTTP status) and hands that predicate in.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -53,6 +59,26 @@ class RetryPolicy:
 
 NO_RETRIES = RetryPolicy(retries=0)
 
+_STOP: ContextVar[threading.Event | None] = ContextVar("sqlflowc_retry_stop", default=None)
+
+
+class RetryStopped(KeyboardInterrupt):
+    """The run stopped while a retry waited (see the module docstring)."""
+
+
+def stop_waits_on(event: threading.Event) -> None:
+    """Retry waits in this thread (its context) end when `event` is set."""
+    _STOP.set(event)
+
+
+def pause(seconds: float) -> None:
+    """Sleep `seconds`, or until the run stops (`RetryStopped`)."""
+    stop = _STOP.get()
+    if stop is None:
+        time.sleep(seconds)
+    elif stop.wait(seconds):
+        raise RetryStopped(f"the run stopped while waiting {_seconds(seconds)} to retry")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetryEvent:
@@ -79,7 +105,7 @@ def call_with_retries(
     what: str,
     on_retry: Callable[[RetryEvent], None] | None = None,
     describe: Callable[[Exception], str] = str,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = pause,
 ) -> T:
     """`action()`, retried on transient exceptions as the module docstring says."""
     retry = 0

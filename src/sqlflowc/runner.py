@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlflowc.backend.plan import Plan
     from sqlflowc.profiles import Profile
+    from sqlflowc.runtime.ledger import Ledger
     from sqlflowc.runtime.report import RunResult
     from sqlflowc.schema.catalog import Catalog
     from sqlflowc.schema.drift import DriftPolicy
@@ -139,7 +140,26 @@ def _recorded_run(
 
         options["on_connect"] = prepare
         options["mark_commits"] = True
+    pruning: list[str] = []  # why the marks could not be pruned
+    if options.get("mark_commits") or resumed_from is not None:
+        finished = options.get("on_finish")
+
+        def prune(con: Any) -> None:
+            if finished is not None:
+                finished(con)
+            problem = _prune_marks(con, ledger, resumed_from)
+            if problem is not None:
+                pruning.append(problem)
+
+        options["on_finish"] = prune
     result = run_plan(plan, **options)
+    if pruning:
+        warning = RunWarning(
+            code=Code.DATABASE_ERROR,
+            message=f"the commit marks of ended runs were not removed: {pruning[0]}",
+            help="nothing to do: a later run removes them",
+        )
+        result = dataclasses.replace(result, warnings=(*result.warnings, warning))
     if ledger.problem is None:
         return result
     problem = RunWarning(
@@ -150,6 +170,27 @@ def _recorded_run(
         "and free space",
     )
     return dataclasses.replace(result, warnings=(*result.warnings, problem))
+
+
+def _prune_marks(con: Any, ledger: Ledger, resumed_from: str | None) -> str | None:
+    """Remove the commit marks no resume will read (`runtime/commit_marks.prune`): this run's
+    (it ended: its record says how every step ended), the run's it resumed, and those of runs
+    whose record is gone. None when done, else why not."""
+    import duckdb
+
+    from sqlflowc.runtime.commit_marks import prune
+
+    if ledger.problem is not None or ledger.run_id is None:
+        return None  # no record of this run, maybe none readable: keep every mark
+    ended = {ledger.run_id, resumed_from}
+    recorded = {p.name.removesuffix(".jsonl") for p in ledger.directory.glob("*.jsonl")}
+    try:
+        prune(con, recorded - ended)
+    except duckdb.CatalogException:
+        return None  # no step ever marked a commit in this database
+    except duckdb.Error as err:
+        return str(err)
+    return None
 
 
 def _spark_engine(plan: Plan, profile: Profile | None) -> Any:

@@ -12,10 +12,17 @@ database; `runtime/resume.py` reads the marks.
 transaction, inserting its mark first. The table is created by the run when it connects
 (`DDL`), never inside a step's transaction (two steps' transactions creating it at once would
 conflict).
+
+`prune(con, keep)` deletes the marks of every run not in `keep`. A mark is read only to resume a
+run whose process died between a step's commit and its record (`kill -9`): once a run has ended
+(its record says how every step ended) its marks are never read, nor are a run's once it was
+resumed, nor those of a run whose record is gone. The runner prunes at the end of a run that
+marked commits or resumed one, keeping the marks of the other runs recorded in `target/runs/`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
@@ -25,7 +32,7 @@ from sqlflowc.sqlbuild import sql_string
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["DDL", "TABLE", "begin_step", "commit", "end_step", "needs_mark", "pending"]
+__all__ = ["DDL", "TABLE", "begin_step", "commit", "end_step", "needs_mark", "pending", "prune"]
 
 TABLE = "_sqlflow_commits"
 DDL = (
@@ -70,3 +77,9 @@ def commit(con: Connection) -> None:
     run_id, step_id = current
     values = f"{sql_string(run_id)}, {sql_string(step_id)}, now()"
     con.execute(f"INSERT INTO {TABLE} VALUES ({values}); COMMIT")
+
+
+def prune(con: Connection, keep: Iterable[str]) -> None:
+    """Delete the marks of every run whose id is not in `keep` (see the module docstring)."""
+    keep_ids = sorted(keep)
+    con.execute(f"DELETE FROM {TABLE} WHERE NOT list_contains(?::VARCHAR[], run_id)", [keep_ids])

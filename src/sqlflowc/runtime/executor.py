@@ -108,6 +108,7 @@ def run_plan(
     secrets: Mapping[str, str] | None = None,
     events: Callable[[RunEvent], None] | None = None,
     on_connect: Callable[[Connection], None] | None = None,
+    on_finish: Callable[[Connection], None] | None = None,
     hooks: Hooks | None = None,
     schemas: SchemaCapture | None = None,
     already_done: frozenset[str] = frozenset(),
@@ -118,6 +119,8 @@ def run_plan(
 
     `on_connect` is called with the open connection before the first step (to register UDFs
     or filesystems); a `duckdb.Error` it raises is reported like a database that cannot open.
+    `on_finish` is called with it once no step runs any more (not after a second signal, which
+    leaves steps running), before it is closed; a DuckDB run only.
     `schemas` captures the schema of each source before its load and of each table written.
     `engine` runs the plan on another engine than DuckDB (`runtime/engine.py`, e.g. Spark);
     `database` is then only what the run's record shows.
@@ -223,6 +226,8 @@ def run_plan(
             return finish()  # its steps' threads still use the connection: leave it open
         if schemas is not None and engine is None:
             schemas.flush(con)  # the tables written, in one catalog query
+        if on_finish is not None and engine is None:
+            on_finish(con)
     except BaseException:
         _close(con, engine)
         raise

@@ -13,6 +13,8 @@ Contract of `resume_point(plan, database, run_id, force=...)`:
   the database (`runtime/steps.py`: steps that cannot be run twice mark their commits). Every
   other step runs; a step that can run twice without harm (a REPLACE, a view, an export) and
   was cut short simply runs again. So the end state is a clean run's.
+- A run already resumed by another is refused: what it left undone, the later run did (or
+  tried), and the commit marks it left are gone (`runtime/commit_marks.prune`).
 - Refusals raise `ResumeRefused` with the reason and what to do.
 """
 
@@ -76,6 +78,13 @@ def resume_point(
             if not run.database.startswith(":memory:")
             else "run the pipeline again without --resume",
         )
+    later = _resumed_by(directory, run.run_id) if run_id is not None else None
+    if later is not None:
+        raise ResumeRefused(
+            f"run {run.run_id} of {run.pipeline} was resumed already, by run {later}: what it "
+            "left undone was run then",
+            help=f"resume the latest run instead: `sqlflowc run {run.pipeline} --resume`",
+        )
     fingerprint = plan_fingerprint(plan)
     if run.fingerprint != fingerprint and not force:
         raise ResumeRefused(
@@ -115,19 +124,37 @@ def _find(directory: Path, plan: Plan, run_id: str | None) -> RunInfo:
     return latest
 
 
-def _latest(directory: Path, pipeline: str) -> RunInfo | None:
-    """The latest run of `pipeline`: only the first line of newer runs' records is read."""
-    if not directory.is_dir():
-        return None
-    candidates: list[tuple[str, Path]] = []
+def _heads(directory: Path) -> list[tuple[dict[str, object], Path]]:
+    """The first line (`run_start`) of every record in `directory`, and its file."""
+    heads: list[tuple[dict[str, object], Path]] = []
     for path in directory.glob("*.jsonl"):
         try:
             with path.open(encoding="utf-8") as f:
                 head = json.loads(f.readline())
         except (OSError, ValueError):
             continue
-        if isinstance(head, dict) and head.get("pipeline") == pipeline:
-            candidates.append((str(head.get("at", "")), path))
+        if isinstance(head, dict):
+            heads.append((head, path))
+    return heads
+
+
+def _resumed_by(directory: Path, run_id: str) -> str | None:
+    """The id of a run that resumed run `run_id`, if any."""
+    for head, _ in _heads(directory):
+        if head.get("resumed_from") == run_id:
+            return str(head.get("run_id"))
+    return None
+
+
+def _latest(directory: Path, pipeline: str) -> RunInfo | None:
+    """The latest run of `pipeline`: only the first line of newer runs' records is read."""
+    if not directory.is_dir():
+        return None
+    candidates = [
+        (str(head.get("at", "")), path)
+        for head, path in _heads(directory)
+        if head.get("pipeline") == pipeline
+    ]
     for _, path in sorted(candidates, reverse=True):
         run = read_run(path)
         if run is not None:

@@ -25,7 +25,8 @@ Contract of `Scheduler(...).run()`:
   step's id; every other step runs.
 - `interrupt(signal_name)` (called from a signal handler, on the loop's thread): nothing new
   starts, every running statement is interrupted (`interrupt()` of its connection; a step in a
-  Python UDF also gets a `KeyboardInterrupt` in its thread), each running step rolls back and
+  Python UDF also gets a `KeyboardInterrupt` in its thread; a connector waiting to retry stops
+  waiting: `sqlflowc.retry.stop_waits_on`), each running step rolls back and
   ends INTERRUPTED, the rest are skipped (`not run: the run was interrupted`). A second call
   stops waiting: `run()` returns at once with the running steps INTERRUPTED (the process is
   expected to exit: their threads still hold the connection).
@@ -42,6 +43,7 @@ import heapq
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -56,6 +58,7 @@ from sqlflowc.backend.plan import (
     TableUdf,
     step_udfs,
 )
+from sqlflowc.retry import stop_waits_on
 from sqlflowc.runtime.report import StepOutcome, StepStatus
 
 if TYPE_CHECKING:
@@ -194,6 +197,7 @@ class Scheduler:
         self.failed: list[str] = []  # failed step ids, in the order they failed
         self.interrupted: str | None = None  # the signal's name
         self._abandon = False
+        self._stop = threading.Event()  # set when interrupted: ends connectors' retry waits
         self._bug: BaseException | None = None
 
     # -- the loop ------------------------------------------------------------------------------
@@ -350,6 +354,7 @@ class Scheduler:
             self._abandon = True
         else:
             self.interrupted = signal_name
+            self._stop.set()
             if self._on_interrupt is not None:
                 self._on_interrupt()
             for running in list(self._running.values()):
@@ -382,6 +387,7 @@ class Scheduler:
         return worker.cursor
 
     def _work(self, worker: _Worker) -> None:
+        stop_waits_on(self._stop)  # a connector waiting to retry stops with the run
         while True:
             job = worker.jobs.get()
             if job is None:
@@ -395,6 +401,7 @@ class Scheduler:
 
     def _attempt(self, worker: _Worker, step: Step, connection: Connection) -> StepOutcome:
         udf = bool(step_udfs(step))
+        started = time.perf_counter()
         try:
             try:
                 with worker.lock:
@@ -405,8 +412,11 @@ class Scheduler:
                     worker.in_udf = False
                     if udf and worker.thread.ident is not None:
                         _raise_in(worker.thread.ident, None)  # one sent too late is dropped
-        except KeyboardInterrupt:
-            return StepOutcome(step_id=step.id, status=StepStatus.FAILED, message="interrupted")
+        except KeyboardInterrupt:  # in a Python UDF, or a connector's wait to retry
+            took = (time.perf_counter() - started) * 1000
+            return StepOutcome(
+                step_id=step.id, status=StepStatus.FAILED, duration_ms=took, message="interrupted"
+            )
 
     def _retry_report(self, step: Step, event: RetryEvent) -> None:
         """A connector retrying `step` (called in the step's worker thread)."""
