@@ -55,12 +55,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlflowc.connectors.params import CommonParams, ParamSite, check_params
 from sqlflowc.connectors.secrets import is_secret_field
 from sqlflowc.diagnostics import Code, Reporter
-from sqlflowc.ir import program
 from sqlflowc.source import Span
 from sqlflowc.validation import describe_type, schema_fields, validate
 
 if TYPE_CHECKING:
     from sqlflowc.connectors.runtime import ConnectorRuntime
+    from sqlflowc.ir import program  # annotations only: the IR is the compiler's
     from sqlflowc.schema import Column
 
 __all__ = ["Connector", "ParamInfo", "describe_params", "source_site"]

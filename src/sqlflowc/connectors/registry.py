@@ -37,11 +37,12 @@ from sqlflowc.connectors.conformance import connector_problems
 from sqlflowc.connectors.params import ParamSite
 from sqlflowc.connectors.runtime import ConnectorError
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
-from sqlflowc.ir import program
 from sqlflowc.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
+
+    from sqlflowc.ir import program  # annotations only: the IR is the compiler's
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -90,8 +91,11 @@ def _entries() -> dict[str, tuple[ConnectorEntry, EntryPoint]]:
     from importlib.metadata import entry_points
 
     found: dict[str, tuple[ConnectorEntry, EntryPoint]] = {}
+    names: dict[int, str] = {}  # a distribution's name parses its METADATA: once per distribution
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist.name if ep.dist is not None else ""
+        dist = "" if ep.dist is None else names.get(id(ep.dist), "")
+        if ep.dist is not None and not dist:
+            dist = names[id(ep.dist)] = ep.dist.name
         entry = ConnectorEntry(ep.name.upper(), ep.value, dist)
         have = found.get(entry.name)
         if have is None or (entry.builtin and not have[0].builtin):

@@ -39,11 +39,11 @@ from sqlflowc.connectors.s3.params import (
     remote_scheme,
 )
 from sqlflowc.diagnostics import Code, Reporter
-from sqlflowc.ir import program
 from sqlflowc.source import Span
 from sqlflowc.validation import Check
 
 if TYPE_CHECKING:
+    from sqlflowc.ir import program  # annotations only: the IR is the compiler's
     from sqlflowc.schema import Column
 
 __all__ = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from sqlflowc.connectors.files.base import (
     COMMON_OBSOLETE,
@@ -25,11 +25,13 @@ from sqlflowc.connectors.files.base import (
     has_glob,
 )
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
-from sqlflowc.ir import program
 from sqlflowc.source import Span
 from sqlflowc.sqlbuild import select_from, sql_string, table_function
 from sqlflowc.suggest import did_you_mean
 from sqlflowc.validation import Check, Gt
+
+if TYPE_CHECKING:
+    from sqlflowc.ir import program  # annotations only: the IR is the compiler's
 
 
 def _columns(value: list[str] | None) -> list[str] | None:

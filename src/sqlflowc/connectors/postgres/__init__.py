@@ -30,10 +30,10 @@ from sqlglot.errors import ParseError
 from sqlflowc.connectors.base import Connector
 from sqlflowc.connectors.postgres.params import ConnectionParams, ExportOptions, SourceParams
 from sqlflowc.diagnostics import Code, Reporter
-from sqlflowc.ir import program
 from sqlflowc.source import Span
 
 if TYPE_CHECKING:
+    from sqlflowc.ir import program  # annotations only: the IR is the compiler's
     from sqlflowc.schema import Column
 
 __all__ = ["PostgresConnector"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sqlflowc.connectors.base import Connector, source_site
 from sqlflowc.connectors.files.base import FileConnector, FileExportOptions
@@ -31,9 +31,11 @@ from sqlflowc.connectors.params import ParamSite, check_params
 from sqlflowc.connectors.registry import get_connector
 from sqlflowc.connectors.s3.params import S3Credentials, is_s3
 from sqlflowc.diagnostics import Code, Reporter
-from sqlflowc.ir import program
 from sqlflowc.source import Span
 from sqlflowc.validation import validate
+
+if TYPE_CHECKING:
+    from sqlflowc.ir import program  # annotations only: the IR is the compiler's
 
 __all__ = ["S3Connector", "S3ExportOptions", "S3Params", "file_export", "file_source"]
 
