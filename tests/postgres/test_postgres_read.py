@@ -436,10 +436,9 @@ def test_a_backend_terminated_mid_copy_fails_the_read_and_keeps_the_cause(
     duck = duckdb.connect()
     duck.execute("CREATE TABLE r AS SELECT 1 AS kept")
     with connection(params, target_of(params)) as conn:
-        pid = conn.info.backend_pid
         rows = open_rows(conn, ReadSpec(table=TableName("public", "t"), batch_size=1000))
         duck.register("pg", rows.reader)
-        killer = threading.Thread(target=_terminate_soon, args=(pg_db, pid))
+        killer = threading.Thread(target=_terminate_soon, args=(pg_db,))
         killer.start()
         try:
             with pytest.raises(Exception) as caught:
@@ -453,9 +452,13 @@ def test_a_backend_terminated_mid_copy_fails_the_read_and_keeps_the_cause(
     assert duck.execute("SELECT * FROM r").fetchall() == [(1,)]
 
 
-def _terminate_soon(db: PgDatabase, pid: int) -> None:
+def _terminate_soon(db: PgDatabase) -> None:
+    """Terminate the backend running the read's COPY (its own connection), 0.2 s in."""
     time.sleep(0.2)
-    db.rows("SELECT pg_terminate_backend(%s)", [pid])
+    db.rows(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND query LIKE 'COPY (SELECT%%'"
+    )
 
 
 def _unused(*_: Any) -> None:

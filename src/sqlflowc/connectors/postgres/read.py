@@ -1,53 +1,60 @@
-"""Reading PostgreSQL rows into Arrow record batches: `COPY ... TO STDOUT (FORMAT CSV)`,
-streamed, typed exactly, memory bounded by the batch size.
+"""Reading PostgreSQL rows into Arrow record batches: `COPY ... TO STDOUT (FORMAT binary)`,
+decoded by the ADBC PostgreSQL driver, typed exactly, memory bounded by the batch size.
 
-`open_rows(conn, spec)` describes the relation or query (the catalog; nothing is read yet),
-maps every column (`types.read_transfer`; a type without an exact counterpart raises
-`ReadRefused` naming the columns), then starts
+`open_rows(conn, spec)` describes the relation or query on `conn` (the catalog; nothing is read
+yet), maps every column (`types.read_transfer`; a type without an exact counterpart raises
+`ReadRefused` naming the columns), then opens a second connection to the same server, with the
+same parameters and session settings, through the ADBC driver, and runs
 
-    COPY (SELECT <columns> FROM <table | (query)> [WHERE col > <watermark>]) TO STDOUT (FORMAT CSV)
+    SELECT <column or its text> AS c0, ... FROM <table | (query)> [WHERE col > <watermark>]
 
-and returns `PostgresRows`, whose `reader` is a `pyarrow.RecordBatchReader` of batches of at
-most `spec.batch_size` rows in their final types (DECIMAL, TIMESTAMPTZ, UUID, JSON, lists, ...).
+which the driver sends as `COPY (...) TO STDOUT (FORMAT binary)`. It returns `PostgresRows`,
+whose `reader` is a `pyarrow.RecordBatchReader` of batches of at most `spec.batch_size` rows in
+their final types (DECIMAL, TIMESTAMPTZ, UUID, JSON, lists, ...).
 
 The path, and why (each step measured on the COPY of millions of rows):
-- libpq hands the COPY data over one row at a time. `CopyStream` pulls it with
-  `PGconn.get_copy_data` — psycopg's own `Copy.read()` costs twice as much per row — and
-  serves it as a file of bytes.
-- pyarrow's streaming CSV reader parses those bytes in blocks on its own threads: integers,
-  floats and booleans straight into their Arrow types, everything else as text. NULL is the
-  unquoted empty field, `""` is the empty string, the text `NULL` and `NaN` stay what they are.
+- libpq hands COPY data over one row at a time. Python cannot take it faster than about a
+  million rows a second (one call per row, holding the GIL); the driver's C++ loop takes it and
+  decodes the binary rows into Arrow batches (of about 4 MB) without Python, and releases the
+  GIL while it does.
+- PostgreSQL's binary output costs it less than its text, and the common types need no parsing
+  at all (integers, floats, booleans, text, dates, timestamps, uuid, bytea: `Wire.BINARY`). The
+  other columns are sent as their text (`Wire.TEXT`: numeric, whose decoding by the driver costs
+  more than PostgreSQL's own text, intervals, json, arrays, and every rarer type).
 - A private in-memory DuckDB turns the text columns into their types (`types.py`: BC dates,
-  ±infinity, intervals in PostgreSQL's verbose style, hex bytea, arrays sent as JSON) and hands
-  the rows on as Arrow batches of `batch_size` rows, with `arrow_lossless_conversion` so UUID,
-  JSON, TIMETZ and HUGEINT keep their DuckDB types in the batches.
-Memory holds a few CSV blocks of 1 MiB and a few batches,
-whatever the table's size (the private DuckDB's `memory_limit` is 64MB: it converts a stream and
-has nothing to cache).
+  ±infinity, intervals in PostgreSQL's verbose style, hex bytea, arrays sent as JSON), restores
+  the ±infinity of binary dates and timestamps, and hands the rows on as Arrow batches of
+  `batch_size` rows, with `arrow_lossless_conversion` so UUID, JSON, TIMETZ and HUGEINT keep
+  their DuckDB types in the batches.
+Memory holds a driver batch and a few Arrow batches, whatever the table's size (the private
+DuckDB's `memory_limit` is 64MB: it converts a stream and has nothing to cache).
 
-Failures: the reader raises, and `PostgresRows.failure` keeps the original error (a psycopg
-error from the server, say a terminated backend, or pyarrow's/DuckDB's conversion error) so
-the caller can tell a transient fault from a permanent one after DuckDB has wrapped it.
-`close()` ends the COPY (closing the connection when it was cut short) and frees everything;
-it is safe to call twice.
+Failures: the reader raises, and `PostgresRows.failure` keeps the original error as a psycopg
+error (the driver's, translated: the server's SQLSTATE when it sent one, else an
+`OperationalError` with libpq's words — a terminated backend, a lost connection) or DuckDB's
+conversion error, so the caller can tell a transient fault from a permanent one after DuckDB has
+wrapped it. The driver checks how the COPY ended: a COPY cut short is an error, never fewer
+rows. `close()` ends the COPY (closing its connection) and frees everything; it is safe to call
+twice.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator, Sequence
+import contextlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi as adbc_postgres
 import duckdb
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
-from psycopg import pq, sql
-from psycopg.errors import error_from_result
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from sqlglot import exp
 
-from sqlflowc.connectors.postgres import socket_wait
 from sqlflowc.connectors.postgres.catalog import (
     PgColumn,
     query_columns,
@@ -55,11 +62,12 @@ from sqlflowc.connectors.postgres.catalog import (
     table_columns,
 )
 from sqlflowc.connectors.postgres.params import TableName
-from sqlflowc.connectors.postgres.types import ReadTransfer, Unsupported, Wire, read_transfer
+from sqlflowc.connectors.postgres.session import SESSION_SETTINGS
+from sqlflowc.connectors.postgres.types import ReadTransfer, Unsupported, read_transfer
 from sqlflowc.connectors.postgres.watermark import WatermarkFilter, watermark_predicate
 
 __all__ = [
-    "CopyStream",
+    "BinaryCopy",
     "NoSuchRelation",
     "PostgresRows",
     "ReadRefused",
@@ -70,19 +78,13 @@ __all__ = [
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
-_ARROW: dict[Wire, pa.DataType] = {
-    Wire.INT16: pa.int16(),
-    Wire.INT32: pa.int32(),
-    Wire.INT64: pa.int64(),
-    Wire.UINT32: pa.uint32(),
-    Wire.FLOAT32: pa.float32(),
-    Wire.FLOAT64: pa.float64(),
-    Wire.BOOL: pa.bool_(),
-    Wire.TEXT: pa.string(),
-}
-# pyarrow parses the CSV in blocks of this many bytes; larger blocks made the process grow with
-# the size of the table (freed blocks are not handed back), smaller ones parse slower.
-CSV_BLOCK = 1 << 20
+# The driver's batches hold about this many bytes. Its default (16 MB) made the process grow with
+# the table (by 10% from 1M to 5M rows: freed buffers are not all handed back); at 4 MB it does
+# not, at no cost in speed.
+DRIVER_BATCH_BYTES = 4 << 20
+_BATCH_HINT = "adbc.postgresql.batch_size_hint_bytes"
+# What the driver raises: its own errors, and pyarrow's account of a failed batch.
+_DRIVER_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 
 
 class ReadRefused(Exception):
@@ -105,93 +107,89 @@ class ReadSpec:
     batch_size: int = 100_000
 
 
-class CopyStream(io.RawIOBase):
-    """The bytes of a running `COPY ... TO STDOUT`, as a readable binary file."""
+class BinaryCopy:
+    """`query` run by the ADBC driver on a connection of its own (as `conninfo` says, with
+    `settings` set first), its rows as Arrow batches; every driver error translated to a
+    psycopg one (`driver_error`) and kept in `failure`."""
 
-    def __init__(self, pgconn: pq.abc.PGconn, encoding: str) -> None:
-        super().__init__()
-        self._pgconn = pgconn
-        self._encoding = encoding
-        self._pending: memoryview = memoryview(b"")
-        self.finished = False  # the server sent everything and said COPY n
-        self.rows: int | None = None
-        self.failure: BaseException | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def empty(self) -> bool:
-        """Whether the COPY sent no row at all (reads ahead one chunk, kept for `readinto`)."""
-        if not self._pending and not self.finished:
-            try:
-                nbytes, data = socket_wait.copy_data(self._pgconn)
-            except psycopg.Error as err:
-                self._broken(err)
-            if nbytes > 0:
-                self._pending = memoryview(data)
-            else:
-                self._end()
-        return not self._pending and self.finished
-
-    def readinto(self, buffer: Any) -> int:
-        out = memoryview(buffer).cast("B")
-        want = len(out)
-        done = 0
-        if self._pending:
-            done = min(want, len(self._pending))
-            out[:done] = self._pending[:done]
-            self._pending = self._pending[done:]
-        pgconn = self._pgconn
-        while done < want and not self.finished:
-            try:
-                nbytes, data = socket_wait.copy_data(pgconn)
-            except psycopg.Error as err:  # the connection broke (libpq's own message)
-                self._broken(err)
-            if nbytes > 0:
-                take = min(nbytes, want - done)
-                out[done : done + take] = data[:take]
-                if take < nbytes:
-                    self._pending = data[take:]
-                done += take
-            else:
-                self._end()
-        return done
-
-    def _broken(self, err: psycopg.Error) -> NoReturn:
-        """The connection broke mid-COPY: raise the server's own reason when it sent one before
-        closing (`terminating connection due to administrator command`), else libpq's."""
-        self.finished = True
-        cause: BaseException = err
+    def __init__(self, conninfo: str, query: str, settings: Mapping[str, str]) -> None:
+        self.failure: psycopg.Error | None = None
+        self.finished = False  # the last batch was read, or the COPY failed
+        self._reader: pa.RecordBatchReader | None = None
+        self._cursor: Any = None
         try:
-            while (result := socket_wait.result(self._pgconn)) is not None:
-                if result.status == pq.ExecStatus.FATAL_ERROR and result.error_field(
-                    pq.DiagnosticField.SQLSTATE
-                ):
-                    cause = error_from_result(result, encoding=self._encoding)
-                    break
-        except psycopg.Error:
-            pass  # nothing more to read: libpq's message is all there is
-        self.failure = cause
-        raise cause from None
+            self._conn = adbc_postgres.connect(conninfo, autocommit=True)
+        except _DRIVER_ERRORS as err:
+            raise driver_error(err) from None
+        try:
+            self._cursor = self._conn.cursor()
+            if settings:
+                calls = ", ".join(
+                    f"set_config(${2 * i + 1}, ${2 * i + 2}, false)" for i in range(len(settings))
+                )
+                values = [x for pair in settings.items() for x in pair]
+                self._cursor.execute(f"SELECT {calls}", values)
+                self._cursor.fetchall()
+            self._cursor.adbc_statement.set_options(**{_BATCH_HINT: str(DRIVER_BATCH_BYTES)})
+            self._cursor.execute(query)
+            self._reader = self._cursor.fetch_record_batch()
+        except _DRIVER_ERRORS as err:
+            self.close()
+            raise driver_error(err) from None
+        except BaseException:
+            self.close()
+            raise
 
-    def _end(self) -> None:
-        """After the last row: the final result (COPY n), or the error that cut it short."""
-        self.finished = True
-        error: BaseException | None = None
-        while (result := socket_wait.result(self._pgconn)) is not None:
-            if result.status == pq.ExecStatus.COMMAND_OK:
-                status = (result.command_status or b"").split()
-                if len(status) == 2 and status[1].isdigit():
-                    self.rows = int(status[1])
-            elif error is None:
-                error = error_from_result(result, encoding=self._encoding)
-        if error is None and self._pgconn.status != pq.ConnStatus.OK:
-            error = psycopg.OperationalError(
-                "the connection is lost: " + self._pgconn.get_error_message(self._encoding).strip()
-            )
-        if error is not None:
-            self.failure = error
-            raise error
+    @property
+    def schema(self) -> pa.Schema:
+        assert self._reader is not None
+        return self._reader.schema
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows; raises the translated error if the COPY fails on the way."""
+        assert self._reader is not None
+        try:
+            yield from self._reader  # each batch is read with the GIL released
+        except _DRIVER_ERRORS as err:
+            self.failure = driver_error(err)
+            raise self.failure from None
+        finally:
+            self.finished = True
+
+    def close(self) -> None:
+        """Stop the COPY if it still runs and close the connection; safe to call twice."""
+        for thing in (self._reader, self._cursor, self._conn):
+            if thing is not None:
+                with contextlib.suppress(*_DRIVER_ERRORS):  # a broken one has nothing to release
+                    thing.close()
+        self._reader = self._cursor = None
+
+
+def driver_error(err: BaseException) -> psycopg.Error:
+    """The driver's error as psycopg would have raised it: PostgreSQL's message (without the
+    driver's prefixes and the query it ran) as the error of its SQLSTATE, else an
+    `OperationalError` (libpq's words: a lost connection, a refused one)."""
+    text = str(err)
+    state = getattr(err, "sqlstate", None)
+    found = re.search(r"SQLSTATE: ([0-9A-Z]{5})", text)
+    if not state and found is not None:
+        state = found.group(1)
+    text = re.split(r"\s*Query was: ", text)[0]
+    text = re.sub(r"\.?\s*SQLSTATE: [0-9A-Z]{5}\s*$", "", text)
+    text = re.sub(r"^(?:[A-Z_]+: )?\[libpq\] ", "", text.strip())
+    text = re.sub(
+        r"^(?:Failed to execute query: |Execution error \[\w+\]: |PQgetCopyData\(\) failed: )",
+        "",
+        text,
+    )
+    text = re.sub(r"^(?:could not begin COPY: )?(?:ERROR|FATAL):\s+", "", text)
+    message = " ".join(text.split()) or type(err).__name__
+    if state and not state.startswith("08"):
+        try:
+            return psycopg.errors.lookup(state)(message)
+        except KeyError:
+            return psycopg.DatabaseError(message)
+    return psycopg.OperationalError(message)
 
 
 @dataclass(slots=True)
@@ -209,8 +207,7 @@ class PostgresRows:
     columns: list[ReadTransfer]
     reader: pa.RecordBatchReader
     warnings: list[str]
-    _conn: Conn
-    _stream: CopyStream
+    _stream: BinaryCopy
     _duck: duckdb.DuckDBPyConnection
     _outcome: _Outcome
     _closed: bool = field(default=False)
@@ -233,55 +230,43 @@ class PostgresRows:
         try:
             self._duck.close()
         finally:
-            if not self._stream.finished:
-                self._conn.close()  # mid-COPY: closing is the quick way to stop the server
+            self._stream.close()
 
 
 def open_rows(conn: Conn, spec: ReadSpec) -> PostgresRows:
     """Describe, map, and start streaming `spec` (see the module docstring)."""
     described = _describe(conn, spec)
     transfers, warnings = _map(described)
-    copy = _copy_statement(conn, spec, transfers)
-    pgconn = conn.pgconn
-    encoding = conn.info.encoding
-    pgconn.send_query(copy.as_bytes(conn))
-    result = socket_wait.result(pgconn)  # the server may take long to start the COPY
-    if result is None or result.status != pq.ExecStatus.COPY_OUT:
-        error = (
-            error_from_result(result, encoding=encoding)
-            if result is not None
-            else psycopg.OperationalError(pgconn.get_error_message(encoding))
-        )
-        while socket_wait.result(pgconn) is not None:
-            pass
-        raise error
-    stream = CopyStream(pgconn, encoding)
+    query, settings = _select_statement(spec, transfers)
+    stream = BinaryCopy(_conninfo(conn), query.as_string(conn), {**SESSION_SETTINGS, **settings})
     duck = duckdb.connect()
     outcome = _Outcome()
     try:
-        wire: pa.RecordBatchReader | pacsv.CSVStreamingReader
-        if stream.empty():  # pyarrow's CSV reader refuses an empty input
-            schema = pa.schema([(f"c{i}", _ARROW[t.wire]) for i, t in enumerate(transfers)])
-            wire = pa.RecordBatchReader.from_batches(schema, [])
-        else:
-            wire = _csv_reader(stream, transfers)
+        wire = pa.RecordBatchReader.from_batches(stream.schema, stream.batches())
         typed = _typed(duck, wire, transfers, spec.batch_size)
         reader = pa.RecordBatchReader.from_batches(typed.schema, _checked(typed, stream, outcome))
     except BaseException as err:
         duck.close()
-        if not stream.finished:
-            conn.close()
+        stream.close()
         if stream.failure is not None and stream.failure is not err:
-            raise stream.failure from None  # the cause, not pyarrow's account of it
+            raise stream.failure from None  # the cause, not DuckDB's account of it
         raise
-    return PostgresRows(transfers, reader, warnings, conn, stream, duck, outcome)
+    return PostgresRows(transfers, reader, warnings, stream, duck, outcome)
+
+
+def _conninfo(conn: Conn) -> str:
+    """What `conn` was opened with (every parameter not at its default, and the password)."""
+    params: dict[str, Any] = dict(conn.info.get_parameters())
+    if conn.info.password:
+        params["password"] = conn.info.password
+    return make_conninfo("", **params)
 
 
 def _checked(
-    batches: pa.RecordBatchReader, stream: CopyStream, outcome: _Outcome
+    batches: pa.RecordBatchReader, stream: BinaryCopy, outcome: _Outcome
 ) -> Iterator[pa.RecordBatch]:
-    """`batches`, then proof that PostgreSQL sent them all: its `COPY n` equals the rows
-    handed on. An error on the way is kept in `outcome` and raised as the original."""
+    """`batches`, counted; an error on the way is kept in `outcome` and raised as the
+    original (the driver checks that the COPY ended as PostgreSQL said it would)."""
     try:
         for batch in batches:
             outcome.rows += batch.num_rows
@@ -289,11 +274,6 @@ def _checked(
     except (pa.ArrowException, duckdb.Error, psycopg.Error, OSError) as err:
         outcome.failure = stream.failure or err
         raise outcome.failure from None
-    if stream.rows != outcome.rows:
-        outcome.failure = psycopg.OperationalError(
-            f"the COPY ended after {outcome.rows} rows, but PostgreSQL reported {stream.rows}"
-        )
-        raise outcome.failure
 
 
 def _describe(conn: Conn, spec: ReadSpec) -> list[PgColumn]:
@@ -348,8 +328,16 @@ def clean_query(query: str) -> str:
     return text
 
 
-def _copy_statement(conn: Conn, spec: ReadSpec, transfers: Sequence[ReadTransfer]) -> sql.Composed:
-    select = sql.SQL(", ").join(sql.SQL(t.server.sql(dialect="postgres")) for t in transfers)
+def _select_statement(
+    spec: ReadSpec, transfers: Sequence[ReadTransfer]
+) -> tuple[sql.Composed, dict[str, str]]:
+    """The SELECT the driver copies out, and the session settings its watermark reads."""
+    select = sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(
+            sql.SQL(t.server.sql(dialect="postgres")), sql.Identifier(f"c{i}")
+        )
+        for i, t in enumerate(transfers)
+    )
     source: sql.Composable
     if spec.table is not None:
         source = relation_sql(spec.table)
@@ -357,37 +345,18 @@ def _copy_statement(conn: Conn, spec: ReadSpec, transfers: Sequence[ReadTransfer
         assert spec.query is not None
         source = sql.SQL("(\n{}\n) AS q").format(sql.SQL(clean_query(spec.query)))
     where: sql.Composable = sql.SQL("")
+    settings: dict[str, str] = {}
     if spec.watermark is not None:
         try:
-            where = watermark_predicate(conn, spec.watermark, transfers)
+            where, settings = watermark_predicate(spec.watermark, transfers)
         except ValueError as err:  # no such column
             raise ReadRefused(str(err)) from None
-    return sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT CSV)").format(
-        select, source, where
-    )
-
-
-def _csv_reader(stream: CopyStream, transfers: Sequence[ReadTransfer]) -> pacsv.CSVStreamingReader:
-    names = [f"c{i}" for i in range(len(transfers))]
-    return pacsv.open_csv(
-        stream,
-        read_options=pacsv.ReadOptions(column_names=names, block_size=CSV_BLOCK),
-        # A row of one NULL column is an empty line: it must count.
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: _ARROW[t.wire] for n, t in zip(names, transfers, strict=True)},
-            null_values=[""],
-            quoted_strings_can_be_null=False,
-            strings_can_be_null=True,
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
+    return sql.SQL("SELECT {} FROM {}{}").format(select, source, where), settings
 
 
 def _typed(
     duck: duckdb.DuckDBPyConnection,
-    rows: pa.RecordBatchReader | pacsv.CSVStreamingReader,
+    rows: pa.RecordBatchReader,
     transfers: Sequence[ReadTransfer],
     batch_size: int,
 ) -> pa.RecordBatchReader:

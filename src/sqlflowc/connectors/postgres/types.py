@@ -1,9 +1,10 @@
 """PostgreSQL ⇄ DuckDB types: one mapping, both directions, exact or refused with a reason.
 
-Reading (PostgreSQL → DuckDB). Rows cross as CSV (`COPY ... TO STDOUT (FORMAT CSV)`, session
+Reading (PostgreSQL → DuckDB). Rows cross as PostgreSQL's binary COPY (`COPY (...) TO STDOUT
+(FORMAT binary)`, decoded into Arrow by the ADBC PostgreSQL driver), in a session with
 `DateStyle=ISO`, `IntervalStyle=postgres_verbose`, `TimeZone=UTC`, `bytea_output=hex`,
-`extra_float_digits=3`): pyarrow parses each field by its `Wire` type and DuckDB converts the
-text ones. `read_transfer(name, pg_type)` says, for one column, how:
+`extra_float_digits=3` for the columns sent as text. `read_transfer(name, pg_type)` says, for
+one column, how:
 - `duckdb_type`: smallint/integer/bigint → SMALLINT/INTEGER/BIGINT; oid → UINTEGER;
   numeric(p,s) → DECIMAL(p,s) (a negative scale or a scale above the precision widened to a
   DuckDB decimal holding every value); real/double → FLOAT/DOUBLE; boolean; text, varchar,
@@ -15,10 +16,18 @@ text ones. `read_transfer(name, pg_type)` says, for one column, how:
 - `warning`: set when DuckDB cannot hold every value exactly: numeric without a precision, or
   with more than 38 digits, becomes DOUBLE (about 15 significant digits). A value DOUBLE cannot
   hold at all (beyond ±1.8e308, or so small it would read as 0) is an error, never ±inf or 0.
+- `wire`: `Wire.BINARY` — the driver decodes the value straight into its Arrow type (integers,
+  floats, boolean, text/varchar/bpchar, date, timestamp(tz), uuid, bytea: the common types,
+  decoded in C++ with no text on the way); `Wire.TEXT` — PostgreSQL sends the value's text
+  (its output function) and DuckDB converts it (numeric: the driver's own decimal decoding
+  costs more than PostgreSQL's text; arrays, intervals, json, and every rarer type).
 - `server`: what PostgreSQL selects (arrays as JSON arrays of their elements' text).
 - `convert`: the DuckDB expression from the wire value to the column's value; a value it
   cannot convert (a timestamp past DuckDB's year 294247, a multi-dimensional array) fails the
-  read with the column's name, its PostgreSQL type and the value.
+  read with the column's name, its PostgreSQL type and the value. The driver adds PostgreSQL's
+  2000-01-01 epoch to dates and timestamps without a check, so ±infinity (and timestamps past
+  DuckDB's range) arrive wrapped far below any real value: `convert` turns the two infinities
+  back into DuckDB's and refuses the rest.
 Every other type (composite, range, money, ...) is `Unsupported`, with a help that says how to
 cast it in a `query`.
 
@@ -60,15 +69,9 @@ MAX_DECIMAL_DIGITS = 38
 
 
 class Wire(enum.Enum):
-    """How pyarrow parses a CSV field: straight into its type, or as text for DuckDB."""
+    """How a value crosses the binary COPY: decoded by the driver, or as text for DuckDB."""
 
-    INT16 = "int16"
-    INT32 = "int32"
-    INT64 = "int64"
-    UINT32 = "uint32"
-    FLOAT32 = "float32"
-    FLOAT64 = "float64"
-    BOOL = "bool"
+    BINARY = "binary"
     TEXT = "text"
 
 
@@ -151,15 +154,39 @@ _TEXT_LIKE = frozenset(
         "hstore",
     }
 )
-_WIRED: dict[str, tuple[str, Wire]] = {
-    "int2": ("SMALLINT", Wire.INT16),
-    "int4": ("INTEGER", Wire.INT32),
-    "int8": ("BIGINT", Wire.INT64),
-    "oid": ("UINTEGER", Wire.UINT32),
-    "float4": ("FLOAT", Wire.FLOAT32),
-    "float8": ("DOUBLE", Wire.FLOAT64),
-    "bool": ("BOOLEAN", Wire.BOOL),
+_WIRED: dict[str, str] = {
+    "int2": "SMALLINT",
+    "int4": "INTEGER",
+    "int8": "BIGINT",
+    "oid": "UINTEGER",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "bool": "BOOLEAN",
 }
+# The types the driver decodes exactly into their Arrow (and so DuckDB) type. Not oid (the driver
+# makes it a signed int32), numeric (its decoding costs more than PostgreSQL's text), nor the
+# rest, which are rarer and whose text DuckDB converts as before.
+_BINARY = frozenset(
+    {
+        "int2",
+        "int4",
+        "int8",
+        "float4",
+        "float8",
+        "bool",
+        "text",
+        "varchar",
+        "bpchar",
+        "date",
+        "timestamp",
+        "timestamptz",
+        "uuid",
+        "bytea",
+    }
+)
+# Types whose cast to text is not their output function (`'10.0.0.1/32'::inet::text` keeps the
+# /32 that the output drops, `"char"` gives the raw byte): their output function is called.
+_OUTPUT_FUNCTIONS = {"inet": "inet_out", "cidr": "cidr_out", "char": "charout"}
 _CAST = "TRY_CAST(:v AS {t})"
 # PostgreSQL prints BC as a suffix (`0044-03-15 BC`, `0044-03-15 12:00:00+00 BC`, the year
 # always four digits); DuckDB reads `0044-03-15 (BC)` and `0044-03-15 (BC) 12:00:00+00`, and
@@ -177,6 +204,32 @@ _DOUBLE = (
     "ELSE TRY_CAST(:v AS DOUBLE) END"
 )
 _BYTEA = "CASE WHEN STARTS_WITH(:v, '\\x') THEN TRY(UNHEX(SUBSTRING(:v, 3))) END"
+# The driver's dates are days since 1970 = PostgreSQL's days since 2000 + 10957, its timestamps
+# microseconds since 1970 = PostgreSQL's + 946684800000000, both added without a check: the
+# infinities (INT_MAX, INT_MIN) wrap to the two values below, and timestamps past DuckDB's
+# range (294247 AD) wrap too — all far below PostgreSQL's earliest value (4714-11-24 BC). Such a
+# timestamp is refused with its year: its days since 1970, unwrapped, less whole 400-year cycles
+# (146097 days), make a date DuckDB can hold.
+_BINARY_DATE = (
+    "CASE WHEN :v IS NULL THEN NULL "
+    "WHEN :v - DATE '1970-01-01' >= -2440588 THEN :v "
+    "WHEN :v - DATE '1970-01-01' = -2147472692 THEN CAST('infinity' AS DATE) "
+    "WHEN :v - DATE '1970-01-01' = -2147472691 THEN CAST('-infinity' AS DATE) "
+    "ELSE ERROR({message}) END"
+)
+_BINARY_TIMESTAMP = (
+    "CASE WHEN :v IS NULL THEN NULL "
+    "WHEN EPOCH_US(:v) >= -210866803200000000 THEN :v "
+    "WHEN EPOCH_US(:v) = -9222425352054775809 THEN CAST('infinity' AS {t}) "
+    "WHEN EPOCH_US(:v) = -9222425352054775808 THEN CAST('-infinity' AS {t}) "
+    "ELSE ERROR({message} || CAST(YEAR(DATE '1970-01-01' + CAST({days} % 146097 AS INTEGER)) "
+    "+ 400 * CAST({days} // 146097 AS BIGINT) AS VARCHAR)) END"
+).replace("{days}", "((CAST(EPOCH_US(:v) AS HUGEINT) + 18446744073709551616) // 86400000000)")
+_BINARY_CONVERTED: dict[str, str] = {
+    "date": _BINARY_DATE,
+    "timestamp": _BINARY_TIMESTAMP.replace("{t}", "TIMESTAMP"),
+    "timestamptz": _BINARY_TIMESTAMP.replace("{t}", "TIMESTAMPTZ"),
+}
 _CONVERTED: dict[str, tuple[str, str]] = {
     "date": ("DATE", _DATE.format(c=_CAST.format(t="DATE"))),
     "timestamp": ("TIMESTAMP", _TIMESTAMP.format(t="TIMESTAMP", c=_CAST.format(t="TIMESTAMP"))),
@@ -231,29 +284,30 @@ def _decimal_for(precision: int, scale: int) -> str | None:
     return f"DECIMAL({max(total, 1)},{digits_scale})"
 
 
-def _scalar(pg: PgType) -> tuple[str, Wire, str | None, str | None] | Unsupported:
-    """(DuckDB type, wire, conversion template over :v, warning) of a non-array type."""
+def _scalar(pg: PgType) -> tuple[str, str | None, str | None] | Unsupported:
+    """(DuckDB type, conversion template over :v, warning) of a non-array type sent as text;
+    the template is None when the text is the value."""
     base = pg.base
     if pg.typtype == "e" or base in _TEXT_LIKE:
-        return "VARCHAR", Wire.TEXT, None, None
+        return "VARCHAR", None, None
     if base in _WIRED:
-        duck, wire = _WIRED[base]
-        return duck, wire, None, None
+        duck = _WIRED[base]
+        return duck, _CAST.format(t=duck), None
     if base in _CONVERTED:
         duck, template = _CONVERTED[base]
-        return duck, Wire.TEXT, template, None
+        return duck, template, None
     if base == "numeric":
         numeric = decode_numeric_typmod(pg.typmod)
         decimal = _decimal_for(*numeric) if numeric is not None else None
         if decimal is not None:
-            return decimal, Wire.TEXT, _CAST.format(t=decimal), None
+            return decimal, _CAST.format(t=decimal), None
         why = (
             "numeric without a precision"
             if numeric is None
             else f"numeric with {numeric[0]} digits (DuckDB's DECIMAL holds at most 38)"
         )
         warning = f"{why} is read as DOUBLE (about 15 significant digits)"
-        return "DOUBLE", Wire.TEXT, _DOUBLE, warning
+        return "DOUBLE", _DOUBLE, warning
     kinds = {"c": "composite type", "r": "range type", "m": "multirange type", "p": "pseudo-type"}
     return Unsupported("", pg.name, f"{kinds.get(pg.typtype, 'type')} `{pg.name}`", "")
 
@@ -263,13 +317,12 @@ def read_transfer(name: str, pg: PgType, wire_name: str = "v") -> ReadTransfer |
     wire value from column `wire_name`."""
     column = exp.column(exp.to_identifier(name, quoted=True))
     wire_value = exp.column(exp.to_identifier(wire_name, quoted=True))
+    server: exp.Expr
     if pg.element is not None:
         element = _scalar(pg.element)
         if isinstance(element, Unsupported) or pg.element.element is not None:
             return _refuse(name, pg, f"array of {pg.element.name}")
-        duck, wire, template, warning = element
-        if template is None and wire is not Wire.TEXT:
-            template = _CAST.format(t=duck)
+        duck, template, warning = element
         x = exp.column("x")
         element_value = x if template is None else _fill(_checked(name, pg, duck, template), x)
         message = (
@@ -278,17 +331,32 @@ def read_transfer(name: str, pg: PgType, wire_name: str = "v") -> ReadTransfer |
         )
         array = _fill(_ARRAY.format(message=_sql_string(message)), wire_value, e=element_value)
         if pg.element.base == "bpchar":  # a cast to text[] would trim the padding
-            server: exp.Expr = exp.func("to_json", column)
+            json: exp.Expr = exp.func("to_json", column)
         else:
             text_array = exp.DataType.build("text[]", dialect="postgres")
-            server = exp.func("to_json", exp.Cast(this=column, to=text_array))
+            json = exp.func("to_json", exp.Cast(this=column, to=text_array))
+        server = exp.Cast(this=json, to=exp.DataType.build("text", dialect="postgres"))
         return ReadTransfer(name, pg, f"{duck}[]", Wire.TEXT, server, array, warning)
     scalar = _scalar(pg)
     if isinstance(scalar, Unsupported):
         return _refuse(name, pg, scalar.reason)
-    duck, wire, template, warning = scalar
+    duck, template, warning = scalar
+    if pg.typtype != "e" and pg.base in _BINARY:
+        # A domain arrives as its base type: PostgreSQL describes the column so.
+        binary = _BINARY_CONVERTED.get(pg.base)
+        message = _sql_string(
+            f'column "{name}" ({pg.name}): cannot read as {duck}: '
+            "a value past DuckDB's range, in the year "
+        )
+        convert = None if binary is None else _fill(binary.format(message=message), wire_value)
+        return ReadTransfer(name, pg, duck, Wire.BINARY, column, convert, warning)
+    text = exp.DataType.build("text", dialect="postgres")
+    if pg.base in _OUTPUT_FUNCTIONS:
+        server = exp.Cast(this=exp.func(_OUTPUT_FUNCTIONS[pg.base], column), to=text)
+    else:
+        server = exp.Cast(this=column, to=text)
     convert = None if template is None else _fill(_checked(name, pg, duck, template), wire_value)
-    return ReadTransfer(name, pg, duck, wire, column, convert, warning)
+    return ReadTransfer(name, pg, duck, Wire.TEXT, server, convert, warning)
 
 
 def _checked(name: str, pg: PgType, duck: str, template: str) -> str:

@@ -1,10 +1,11 @@
 """An INCREMENTAL load's high-water mark, filtered by PostgreSQL.
 
-`watermark_predicate(conn, mark, columns)` is the ` WHERE ...` of the read's COPY: rows with the
-column past `mark.after` (and not past `mark.until`). PostgreSQL takes no parameters in `COPY`,
-so each bound is set as a session setting with a bound value (`SELECT set_config(
-'sqlflowc.after', $1, false)`) and read back in the query (`CAST(current_setting(
-'sqlflowc.after') AS <type>)`): the COPY statement's text never holds a value, whatever it is.
+`watermark_predicate(mark, columns)` is the ` WHERE ...` of the read's COPY: rows with the column
+past `mark.after` (and not past `mark.until`), and the session settings it reads. PostgreSQL
+takes no parameters in `COPY`, so each bound is a session setting the reader sets on the COPY's
+connection with a bound value (`SELECT set_config('sqlflowc.after', $1, false)`) and the query
+reads back (`CAST(current_setting('sqlflowc.after') AS <type>)`): the COPY statement's text never
+holds a value, whatever it is.
 
 Only for columns PostgreSQL orders exactly as DuckDB does (`pushable`): integers, floats,
 numeric, date, timestamp, timestamptz, and text/varchar compared byte-wise (`COLLATE "C"`, the
@@ -19,14 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
 from sqlflowc.connectors.postgres.types import ReadTransfer
 
 __all__ = ["WatermarkFilter", "pushable", "watermark_predicate"]
-
-Conn = psycopg.Connection[tuple[object, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,36 +61,37 @@ def pushable(column: ReadTransfer) -> bool:
 
 
 def watermark_predicate(
-    conn: Conn, mark: WatermarkFilter, transfers: Sequence[ReadTransfer]
-) -> sql.Composable:
-    """` WHERE "col" > <after> AND "col" <= <until>`, the bounds bound as session settings
-    (see `WatermarkFilter`); nothing when the column's type is not `pushable`."""
+    mark: WatermarkFilter, transfers: Sequence[ReadTransfer]
+) -> tuple[sql.Composable, dict[str, str]]:
+    """(` WHERE "col" > <after> AND "col" <= <until>`, the session settings holding the bounds
+    as text); nothing when the column's type is not `pushable`."""
     by_name = {t.name.lower(): t for t in transfers}
     column = by_name.get(mark.column.lower())
     if column is None:
         raise ValueError(f'the INCREMENTAL column "{mark.column}" is not in the source')
     if not pushable(column):
-        return sql.SQL("")
+        return sql.SQL(""), {}
     base = column.pg_type.base
     col: sql.Composable = sql.Identifier(column.name)
     if base in _TEXT:
         col = sql.SQL('{} COLLATE "C"').format(col)
     cast = sql.Identifier("pg_catalog", _BOUND_TYPES[base])
     parts: list[sql.Composable] = []
+    settings: dict[str, str] = {}
     bounds = (("after", mark.after, ">=" if mark.inclusive else ">"), ("until", mark.until, "<="))
     for name, value, op in bounds:
         if value is None:
             continue
         setting = f"sqlflowc.{name}"
-        conn.execute("SELECT set_config(%s, %s, false)", [setting, _text(value)])
+        settings[setting] = _text(value)
         parts.append(
             sql.SQL("{} {} CAST(current_setting({}) AS {})").format(
                 col, sql.SQL(op), sql.Literal(setting), cast
             )
         )
     if not parts:
-        return sql.SQL("")
-    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts)
+        return sql.SQL(""), {}
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts), settings
 
 
 def _text(value: Any) -> str:
