@@ -18,9 +18,8 @@ from sqlflowc.connectors.postgres.read import ReadSpec, open_rows
 SLOW = 20  # seconds the query sleeps unless cancelled; the test waits for it, at worst
 
 
-def _read_in_thread(db: PgDatabase, query: str) -> tuple[threading.Thread, list[object], int]:
+def _read_in_thread(db: PgDatabase, query: str) -> tuple[threading.Thread, list[object]]:
     conn = db.connect()
-    pid = conn.info.backend_pid
     outcome: list[object] = []
 
     def read() -> None:
@@ -37,19 +36,19 @@ def _read_in_thread(db: PgDatabase, query: str) -> tuple[threading.Thread, list[
 
     thread = threading.Thread(target=read)
     thread.start()
-    return thread, outcome, pid
+    return thread, outcome
 
 
-def _cancel_when_sleeping(db: PgDatabase, pid: int, thread: threading.Thread) -> bool:
-    """Cancel backend `pid` once it is in `pg_sleep`; False when the read ended first."""
+def _cancel_when_sleeping(db: PgDatabase, thread: threading.Thread) -> bool:
+    """Cancel the read's COPY (on a connection of its own) once it is in `pg_sleep`; False when
+    the read ended first."""
     while thread.is_alive():
         waiting = db.rows(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND state = 'active' "
-            "AND wait_event = 'PgSleep'",
-            [pid],
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND wait_event = 'PgSleep' AND query LIKE 'COPY (SELECT%%'"
         )
-        if waiting == [(1,)]:
-            db.rows("SELECT pg_cancel_backend(%s)", [pid])
+        if len(waiting) == 1:
+            db.rows("SELECT pg_cancel_backend(%s)", [waiting[0][0]])
             return True
         time.sleep(0.02)
     return False
@@ -67,8 +66,8 @@ def _cancel_when_sleeping(db: PgDatabase, pid: int, thread: threading.Thread) ->
     ],
 )
 def test_another_thread_runs_while_a_read_waits(pg_db: PgDatabase, query: str) -> None:
-    thread, outcome, pid = _read_in_thread(pg_db, query)
-    cancelled = _cancel_when_sleeping(pg_db, pid, thread)
+    thread, outcome = _read_in_thread(pg_db, query)
+    cancelled = _cancel_when_sleeping(pg_db, thread)
     thread.join(timeout=SLOW * 3)
     assert cancelled, f"the read ended before it could be cancelled: {outcome}"
     (ended,) = outcome

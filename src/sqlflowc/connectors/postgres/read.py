@@ -132,7 +132,7 @@ class BinaryCopy:
                 self._cursor.fetchall()
             self._cursor.adbc_statement.set_options(**{_BATCH_HINT: str(DRIVER_BATCH_BYTES)})
             self._cursor.execute(query)
-            self._reader = self._cursor.fetch_record_batch()
+            self._reader = _driver_reader(self._cursor)
         except _DRIVER_ERRORS as err:
             self.close()
             raise driver_error(err) from None
@@ -165,12 +165,40 @@ class BinaryCopy:
         self._reader = self._cursor = None
 
 
+def _driver_reader(cursor: Any) -> pa.RecordBatchReader:
+    """The driver's own reader of the result, whose errors carry PostgreSQL's SQLSTATE and
+    message fields (`fetch_record_batch()` hands out the plain pyarrow reader inside it, whose
+    errors are text only); that one if the driver's is out of reach."""
+    results = getattr(cursor, "_results", None)
+    reader = getattr(results, "reader", None)
+    if isinstance(reader, pa.RecordBatchReader):
+        return reader
+    return cursor.fetch_record_batch()
+
+
 def driver_error(err: BaseException) -> psycopg.Error:
-    """The driver's error as psycopg would have raised it: PostgreSQL's message (without the
-    driver's prefixes and the query it ran) as the error of its SQLSTATE, else an
-    `OperationalError` (libpq's words: a lost connection, a refused one)."""
+    """The driver's error as psycopg would have raised it: PostgreSQL's message (its fields when
+    the driver kept them, else its text without the driver's prefixes and the query it ran) as
+    the error of its SQLSTATE, else an `OperationalError` (libpq's words: a lost connection, a
+    refused one)."""
+    fields = {
+        bytes(k).decode("utf-8", "replace"): bytes(v).decode("utf-8", "replace")
+        for k, v in (getattr(err, "details", None) or [])
+        if isinstance(k, bytes) and isinstance(v, bytes)
+    }
+    state = getattr(err, "sqlstate", None) or fields.get("PG_DIAG_SQLSTATE")
+    primary = fields.get("PG_DIAG_MESSAGE_PRIMARY")
+    if primary:
+        parts = [primary]
+        for label, key in (
+            ("detail", "PG_DIAG_MESSAGE_DETAIL"),
+            ("hint", "PG_DIAG_MESSAGE_HINT"),
+            ("context", "PG_DIAG_CONTEXT"),
+        ):
+            if fields.get(key):
+                parts.append(f"{label}: {' '.join(fields[key].split())}")
+        return _psycopg_error(state, "; ".join(parts))
     text = str(err)
-    state = getattr(err, "sqlstate", None)
     found = re.search(r"SQLSTATE: ([0-9A-Z]{5})", text)
     if not state and found is not None:
         state = found.group(1)
@@ -183,7 +211,10 @@ def driver_error(err: BaseException) -> psycopg.Error:
         text,
     )
     text = re.sub(r"^(?:could not begin COPY: )?(?:ERROR|FATAL):\s+", "", text)
-    message = " ".join(text.split()) or type(err).__name__
+    return _psycopg_error(state, " ".join(text.split()) or type(err).__name__)
+
+
+def _psycopg_error(state: str | None, message: str) -> psycopg.Error:
     if state and not state.startswith("08"):
         try:
             return psycopg.errors.lookup(state)(message)
