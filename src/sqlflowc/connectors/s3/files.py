@@ -8,13 +8,17 @@
   directories) and typed CSV columns behave exactly as for local files. A key ending in `/`, or
   naming a "directory" (a prefix with objects under it), means every `*.<format>` object below.
 - `discover(files, params, request)`: `DESCRIBE` of that scan: a Parquet footer, a CSV sample.
-- `write(files, options, request)`: DuckDB writes the export into a local temporary directory,
-  then it is uploaded: one object uploaded whole (S3 makes an object visible only once its upload
-  completes, so a reader never sees part of it and a failed upload leaves the previous object);
-  with `partition_by`, the `_SUCCESS` marker under the target prefix is removed first, the
-  partition files are uploaded, objects of an earlier export under the prefix that this one did
-  not write are removed, and `_SUCCESS` is written last. Uploads are retried on transient faults
-  (`retries`, `retry_delay`), each retry reported.
+- `write(files, options, request)`: one object is streamed: DuckDB's `COPY` writes into a named
+  pipe that a thread reads into an s3fs upload (a single PUT, or a multipart upload in blocks of
+  `BLOCK_SIZE`) while DuckDB goes on writing, with nothing on local disk. The upload completes
+  only once DuckDB's `COPY` succeeded, and is aborted otherwise (S3 makes an object visible only
+  once its upload completes, so a reader never sees part of it and a failed export leaves the
+  previous object). A transient fault (the S3 endpoint lost mid-upload) runs the `COPY` and the
+  upload again. With `partition_by`, DuckDB writes the partitions into a local temporary
+  directory; the `_SUCCESS` marker under the target prefix is removed first, the partition files
+  are uploaded, objects of an earlier export under the prefix that this one did not write are
+  removed, and `_SUCCESS` is written last. Uploads are retried on transient faults (`retries`,
+  `retry_delay`), each retry reported.
 - `test(files, params)`: the bucket answers; the first matching objects.
 
 Every failure is a `ConnectorError` naming the connection and the bucket, with S3's message,
@@ -23,8 +27,11 @@ never a secret (`errors.S3Failure`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +61,7 @@ __all__ = ["S3Access", "discover", "scan", "test", "write"]
 
 T = TypeVar("T")
 SUCCESS = "_SUCCESS"
+CHUNK = 1 << 20  # bytes read from the pipe at a time
 _SHOWN = 10
 
 
@@ -165,7 +173,8 @@ def discover(files: FileConnector, params: Any, request: ReadRequest) -> list[Co
 
 
 def write(options: Any, request: WriteRequest, copy_options: str) -> WriteResult:
-    """Write the export locally, then upload it (module docstring)."""
+    """Stream the export into its object, or write the partitions locally and upload them
+    (module docstring)."""
     place = access(options, request.target)
     partition_by = list(getattr(options, "partition_by", None) or [])
     if not place.key or (place.key.endswith("/") and not partition_by):
@@ -175,15 +184,106 @@ def write(options: Any, request: WriteRequest, copy_options: str) -> WriteResult
     try:
         name = Path(place.key.rstrip("/")).name
         local = workdir / ("out" if partition_by else name)
-        rows = _copy(request, local, copy_options)
         if partition_by:
+            rows = _copy(request, local, copy_options)
             _upload_partitions(place, local, policy, request)
         else:
-            target = f"{place.bucket}/{place.key}"
-            _retrying(place, policy, request, lambda: place.fs.put_file(str(local), target))
+            rows = call_with_retries(
+                lambda: _stream(place, request, local, copy_options),
+                policy=policy,
+                is_transient=lambda err: isinstance(err, ConnectorError) and err.transient,
+                what=place.uri,
+                on_retry=request.on_retry,
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return WriteResult(rows=rows, location=place.uri)
+
+
+def _stream(place: S3Access, request: WriteRequest, fifo: Path, options: str) -> int | None:
+    """DuckDB's COPY into the pipe `fifo`, read into the upload of the object; the rows written
+    (module docstring). An S3 failure raises `ConnectorError`, DuckDB's its own error."""
+    import duckdb
+
+    os.mkfifo(fifo, 0o600)
+    try:
+        # The read end first (non-blocking, so it returns at once), then a write end of our own
+        # held open until DuckDB is done: the reader sees the end only when both are closed,
+        # never because DuckDB has not opened the pipe yet.
+        read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(read_fd, True)
+        hold_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        uploader = _Uploader(place, f"{place.bucket}/{place.key}", read_fd)
+        uploader.start()
+        rows: int | None = None
+        duck_error: BaseException | None = None
+        try:
+            rows = _copy(request, fifo, options[:-1] + ", USE_TMP_FILE false)")
+        except (duckdb.Error, OSError) as err:
+            duck_error = err
+        finally:
+            os.close(hold_fd)
+            uploader.finish(complete=duck_error is None)
+    finally:
+        fifo.unlink(missing_ok=True)
+    if uploader.error is not None:  # S3's failure is the cause; DuckDB's follows from it
+        raise place.fail(uploader.error)
+    if duck_error is not None:
+        raise duck_error
+    return rows
+
+
+class _Uploader(threading.Thread):
+    """Reads the pipe into an upload of `path`, then completes it or aborts it as told; keeps
+    the error that stopped it. After an error it reads the pipe to its end, unused, so DuckDB
+    is never left blocked on a pipe nobody reads (nor on opening one nobody holds)."""
+
+    def __init__(self, place: S3Access, path: str, read_fd: int) -> None:
+        super().__init__(name="sqlflowc-s3-upload", daemon=True)
+        self._place = place
+        self._path = path
+        self._fd = read_fd
+        self._decided = threading.Event()
+        self._complete = False
+        self.error: BaseException | None = None
+
+    def finish(self, *, complete: bool) -> None:
+        """Say whether to complete the upload (DuckDB wrote everything), and wait for it."""
+        self._complete = complete
+        self._decided.set()
+        self.join()
+
+    def run(self) -> None:
+        target: Any = None
+        try:
+            try:
+                target = self._place.fs.open(self._path, "wb")
+                while chunk := os.read(self._fd, CHUNK):
+                    target.write(chunk)
+            except Exception as err:  # noqa: BLE001 - s3fs's, botocore's and aiohttp's own
+                self.error = err
+                with contextlib.suppress(OSError):
+                    while os.read(self._fd, CHUNK):
+                        pass
+            os.close(self._fd)
+            self._decided.wait()
+            if self._complete and self.error is None:
+                try:
+                    target.close()  # the last part; the upload completes: the object appears
+                    target = None
+                except Exception as err:  # noqa: BLE001 - as above
+                    self.error = err
+        finally:
+            if target is not None:
+                _abort(target)
+
+
+def _abort(target: Any) -> None:
+    """Abort an upload: nothing of it becomes visible (s3fs's `discard`), and the file is marked
+    closed so that it is never completed by a later `close`."""
+    with contextlib.suppress(Exception):  # a lost endpoint: S3 drops unfinished uploads itself
+        target.discard()
+    target.closed = True
 
 
 def _copy(request: WriteRequest, local: Path, options: str) -> int | None:
