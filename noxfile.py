@@ -97,6 +97,8 @@ def build(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each prints its ratio against a baseline measured in the same run."""
-    session.install(".", "moto[server]")  # the s3 group's local S3-protocol server
+    # moto: the s3 group's local S3-protocol server; pydantic and msgspec: what the validation
+    # group compares sqlflowc.validation with
+    session.install(".", "moto[server]", "pydantic", "msgspec")
     env = {"PYTHONHASHSEED": "0", **{k: v for k, v in os.environ.items() if k == "BENCH_SCALE"}}
     session.run("python", "benchmarks/run.py", *session.posargs, env=env)

@@ -41,6 +41,7 @@ import schema_capture
 import spark
 import startup
 import udfs
+import validation
 import versus_raw
 from _common import (
     Context,
@@ -64,6 +65,7 @@ GROUPS: dict[str, ModuleType] = {
         versus_raw,
         compile_small,
         compile_large,
+        validation,
         per_statement,
         ledger,
         big_run,

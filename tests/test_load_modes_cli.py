@@ -100,5 +100,5 @@ def test_a_hand_edited_load_step_is_refused_before_anything_runs(project: Path) 
     result = sqlflowc("run", str(plan), "--db", str(project / "x.duckdb"))
     assert result.exit_code == 1
     assert "error[SF0910]" in result.stderr
-    assert "`steps.0.load.mode.merge.keys`: Input should be a valid list" in result.stderr
+    assert "`steps.0.mode.keys` expects a list of strings, got 'id'" in result.stderr
     assert not (project / "x.duckdb").exists()

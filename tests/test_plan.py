@@ -119,14 +119,16 @@ def test_a_merge_without_keys_is_refused(tmp_path: Path) -> None:
     doc = compiled(tmp_path)
     doc["steps"][1]["mode"]["keys"] = []
     [message] = refused(tmp_path, doc)
-    assert "`steps.1.create_table.mode.merge.keys`" in message and "at least 1 item" in message
+    assert message.endswith("`steps.1.mode.keys`: needs at least one item, got []")
 
 
 def test_keys_on_an_append_are_refused(tmp_path: Path) -> None:
     doc = compiled(tmp_path)
     doc["steps"][1]["mode"]["kind"] = "append"
     [message] = refused(tmp_path, doc)
-    assert "`steps.1.create_table.mode.append.keys`" in message and "Extra inputs" in message
+    assert message.endswith(
+        "`steps.1.mode.keys` is not an accepted key (accepted: schema_policy, stage)"
+    )
 
 
 def test_an_unknown_op_or_engine_is_refused(tmp_path: Path) -> None:

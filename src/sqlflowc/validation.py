@@ -32,10 +32,11 @@ numeric strings, a string accepts UTF-8 bytes; a list accepts a tuple or a set; 
 every member without coercion before trying them with it. `strict=True` turns every coercion
 off: a boolean must be `true`/`false`, an integer must not be a boolean.
 
-It imports nothing heavy: it sits on the compile path (profiles, connector parameters). Importing
-pydantic and building its models (even deferred) costs about four times as much as this module
-with the same validations; msgspec costs about the same but has neither the lax coercions nor
-per-field checks with these messages.
+It is the one validator of the project — profiles, connector parameters, export options, plan
+files — and imports nothing heavy: it sits on the compile path. `benchmarks/validation.py`
+compares it, in fresh processes, with pydantic (models built deferred) and msgspec on the same
+schemas: pydantic costs several times as much; msgspec about the same, but it has neither the
+lax coercions nor per-field checks with these messages.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Version 1 wrote every step as `{"id", "kind", "target", "depends_on", "sql", "location", "label",
 "details", "udfs"}`, with what is not SQL in a free-form `details` object. `read_format1` checks
-that shape (pydantic; a `ValidationError` names the field) and turns each step into its op:
+that shape (`sqlflowc.validation`; a `ValidationError` names the field) and turns each step into
+its op:
 
 - `load` → `Load`: `details.source` and `details.connector`; a version-1 plan did not record
   the connector's parameters, so `source.params` is empty (the step's SQL reads the source);
@@ -22,15 +23,15 @@ A version-1 step did not list the tables it reads; `writes` is its target table.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, JsonValue
 
 from sqlflowc.backend import plan as p
 from sqlflowc.ir.program import is_udf_table_name
 from sqlflowc.names import table_key
 from sqlflowc.schema import Policy
 from sqlflowc.sqlbuild.loads import MACROS
+from sqlflowc.validation import validate
 
 __all__ = ["Format1Error", "read_format1"]
 
@@ -43,11 +44,11 @@ class Format1Error(Exception):
         self.problems = problems
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+JsonValue = Any  # a value json.loads made
 
 
-class _Location(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Location:
     file: str
     line: int
     column: int
@@ -55,30 +56,32 @@ class _Location(_Model):
     end_column: int
 
 
-class _Step(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Step:
     id: str
     kind: Literal["load", "create_table", "create_view", "export", "sql", "table_udf"]
     target: str | None
-    depends_on: list[str]
-    sql: list[str]
+    depends_on: tuple[str, ...]
+    sql: tuple[str, ...]
     location: _Location
     label: str | None = None
-    details: dict[str, JsonValue] = {}
-    udfs: list[str] = []
+    details: dict[str, JsonValue] = field(default_factory=dict)
+    udfs: tuple[str, ...] = ()
 
 
-class _Plan(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Plan:
     version: Literal[1]
     pipeline: str
     project_dir: str
-    variables: dict[str, JsonValue] = {}
-    secret_vars: list[str] = []
-    steps: list[_Step]
+    variables: dict[str, JsonValue] = field(default_factory=dict)
+    secret_vars: tuple[str, ...] = ()
+    steps: tuple[_Step, ...]
 
 
 def read_format1(data: Mapping[str, Any]) -> p.Plan:
     """A version-1 document as a plan; ValidationError or Format1Error when it is not one."""
-    parsed = _Plan.model_validate(data)
+    parsed = validate(_Plan, data)
     steps: list[p.Step] = []
     problems: list[str] = []
     for s in parsed.steps:
@@ -93,16 +96,21 @@ def read_format1(data: Mapping[str, Any]) -> p.Plan:
         project_dir=parsed.project_dir,
         steps=tuple(steps),
         variables=parsed.variables,
-        secret_vars=tuple(parsed.secret_vars),
+        secret_vars=parsed.secret_vars,
     )
 
 
 def _step(s: _Step) -> p.Step:
     """The op of a version-1 step; ValueError naming what is wrong."""
     loc = s.location
-    location = p.Location(loc.file, loc.line, loc.column, loc.end_line, loc.end_column)
+    env: dict[str, Any] = {
+        "id": s.id,
+        "depends_on": s.depends_on,
+        "location": p.Location(loc.file, loc.line, loc.column, loc.end_line, loc.end_column),
+        "label": s.label,
+    }
     details = s.details
-    udfs = tuple(s.udfs)
+    udfs = s.udfs
     match s.kind:
         case "load":
             target = _target(s)
@@ -110,10 +118,7 @@ def _step(s: _Step) -> p.Step:
                 name=_text(details, "source"), connector=_text(details, "connector"), params={}
             )
             return p.Load(
-                id=s.id,
-                depends_on=tuple(s.depends_on),
-                location=location,
-                label=s.label,
+                **env,
                 writes=(table_key(target),),
                 target=target,
                 source=source,
@@ -123,10 +128,7 @@ def _step(s: _Step) -> p.Step:
         case "create_table":
             target = _target(s)
             return p.CreateTable(
-                id=s.id,
-                depends_on=tuple(s.depends_on),
-                location=location,
-                label=s.label,
+                **env,
                 writes=(table_key(target),),
                 target=target,
                 mode=_mode(details),
@@ -136,10 +138,7 @@ def _step(s: _Step) -> p.Step:
         case "create_view":
             view = _target(s)
             return p.CreateView(
-                id=s.id,
-                depends_on=tuple(s.depends_on),
-                location=location,
-                label=s.label,
+                **env,
                 writes=(table_key(view),),
                 view=view,
                 sql=_one(s),
@@ -150,10 +149,7 @@ def _step(s: _Step) -> p.Step:
             if not isinstance(options, dict):
                 raise ValueError("`details.options` must be an object")
             return p.Export(
-                id=s.id,
-                depends_on=tuple(s.depends_on),
-                location=location,
-                label=s.label,
+                **env,
                 uri=_text(details, "uri"),
                 format=_format(details.get("format")),
                 options=options,
@@ -165,10 +161,7 @@ def _step(s: _Step) -> p.Step:
             if not isinstance(barrier, bool):
                 raise ValueError("`details.barrier` must be true or false")
             return p.Sql(
-                id=s.id,
-                depends_on=tuple(s.depends_on),
-                location=location,
-                label=s.label,
+                **env,
                 writes=(table_key(s.target),) if s.target else (),
                 sql=_one(s),
                 barrier=barrier,
@@ -181,10 +174,7 @@ def _step(s: _Step) -> p.Step:
             if not isinstance(args, dict):
                 raise ValueError("`details.args` must be an object")
             return p.TableUdf(
-                id=s.id,
-                depends_on=tuple(s.depends_on),
-                location=location,
-                label=s.label,
+                **env,
                 writes=(table_key(target),),
                 target=target,
                 udf=udf,
@@ -274,7 +264,7 @@ def _target(s: _Step) -> str:
 def _statements(s: _Step) -> tuple[str, ...]:
     if not s.sql:
         raise ValueError(f"a `{s.kind}` step needs its `sql`")
-    return tuple(s.sql)
+    return s.sql
 
 
 def _one(s: _Step) -> str:

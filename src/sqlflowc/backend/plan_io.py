@@ -2,39 +2,103 @@
 
 The document is checked before anything runs: it must be JSON, carry a plan format `version`
 this toolchain reads (`PLAN_VERSION`, or 1: `plan_format1.py` turns a version-1 document into
-the same typed steps), match the plan's shape (pydantic models, one per op and load mode,
-discriminated by `op` and `kind`), name an engine (`duckdb` or `spark`), have unique
-step ids, and every `depends_on` must name an earlier step. Any problem is a `BAD_PLAN`
-diagnostic in a `CompileError`, anchored in the plan file where a position is known. Kept apart
-from `plan.py` so that module stays free of dependencies.
+the same typed steps), match the plan's shape (a schema per op and per load mode, chosen by the
+object's `op` or `kind`, checked by `sqlflowc.validation`), name an engine (`duckdb` or
+`spark`), have unique step ids, and every `depends_on` must name an earlier step. Any problem is
+a `BAD_PLAN` diagnostic in a `CompileError`, anchored in the plan file where a position is
+known. Kept apart from `plan.py` so that module stays free of dependencies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from sqlflowc.backend import plan as p
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.limits import MAX_NESTING, FileTooLarge, json_nesting, read_bounded
 from sqlflowc.schema import Policy
 from sqlflowc.source import SourceMap, Span
+from sqlflowc.validation import Check, FieldError, FieldPath, ValidationError, validate
 
 __all__ = ["load_plan"]
 
-_Name = Annotated[str, Field(min_length=1)]
-_Statements = Annotated[list[_Name], Field(min_length=1)]
+
+def _name(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _some(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("needs at least one item")
+    return value
 
 
-class _Location(_Model):
+_Name = Annotated[str, Check(_name)]
+_Names = Annotated[tuple[_Name, ...], Check(_some)]
+_Json = dict[str, Any]  # what json.loads made: JSON already
+
+
+# -- load modes (the JSON object's `kind` chooses the schema) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Replace:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Append:
+    stage: _Name
+    schema_policy: Policy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Merge:
+    stage: _Name
+    schema_policy: Policy
+    keys: _Names
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Incremental:
+    stage: _Name
+    schema_policy: Policy
+    by: _Name
+    lookback: str | None
+    keys: tuple[_Name, ...]
+    parameters: tuple[p.WindowParameter, ...]
+    state_key: _Name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _IncrementalLoad:
+    stage: _Name
+    schema_policy: Policy
+    by: _Name
+    lookback: str | None
+    keys: tuple[_Name, ...]
+
+
+_MODES: dict[str, tuple[type[Any], Callable[..., p.LoadMode]]] = {
+    "replace": (_Replace, p.Replace),
+    "append": (_Append, p.Append),
+    "merge": (_Merge, p.Merge),
+    "incremental": (_Incremental, p.Incremental),
+    "incremental_load": (_IncrementalLoad, p.IncrementalLoad),
+}
+
+# -- steps (`op` chooses the schema; `mode` and `source` are read after) ---------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Location:
     file: str
     line: int
     column: int
@@ -42,145 +106,94 @@ class _Location(_Model):
     end_column: int
 
 
-class _Replace(_Model):
-    kind: Literal["replace"]
-
-
-class _Append(_Model):
-    kind: Literal["append"]
-    stage: _Name
-    schema_policy: Policy
-
-
-class _Merge(_Model):
-    kind: Literal["merge"]
-    stage: _Name
-    schema_policy: Policy
-    keys: Annotated[list[_Name], Field(min_length=1)]
-
-
-class _Incremental(_Model):
-    kind: Literal["incremental"]
-    stage: _Name
-    schema_policy: Policy
-    by: _Name
-    lookback: str | None
-    keys: list[_Name]
-    parameters: list[p.WindowParameter]
-    state_key: _Name
-
-
-class _IncrementalLoad(_Model):
-    kind: Literal["incremental_load"]
-    stage: _Name
-    schema_policy: Policy
-    by: _Name
-    lookback: str | None
-    keys: list[_Name]
-
-
-_Mode = Annotated[
-    _Replace | _Append | _Merge | _Incremental | _IncrementalLoad, Field(discriminator="kind")
-]
-
-
-class _Source(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Source:
     name: str
     connector: _Name
-    params: dict[str, JsonValue]
+    params: _Json
 
 
-class _Step(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Step:
     id: _Name
-    depends_on: list[str] = []
+    depends_on: tuple[str, ...] = ()
     location: _Location
     label: str | None = None
-    reads: list[str] = []
-    writes: list[str] = []
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Load(_Step):
-    op: Literal["load"]
     target: _Name
     source: _Source
-    mode: _Mode
-    sql: _Statements
+    mode: _Json
+    sql: _Names
     read: _Name | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _CreateTable(_Step):
-    op: Literal["create_table"]
     target: _Name
-    mode: _Mode
-    sql: _Statements
-    udfs: list[str] = []
+    mode: _Json
+    sql: _Names
+    udfs: tuple[str, ...] = ()
     if_not_exists: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _CreateView(_Step):
-    op: Literal["create_view"]
     view: _Name
     sql: _Name
-    udfs: list[str] = []
+    udfs: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Export(_Step):
-    op: Literal["export"]
     uri: _Name
     format: p.ExportFormat
-    options: dict[str, JsonValue]
+    options: _Json
     query: _Name
-    udfs: list[str] = []
+    udfs: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _TableUdf(_Step):
-    op: Literal["table_udf"]
     target: _Name
     udf: _Name
     input: _Name
-    args: dict[str, JsonValue]
+    args: _Json
     query: _Name
     temporary: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Sql(_Step):
-    op: Literal["sql"]
     sql: _Name
     barrier: bool = False
-    udfs: list[str] = []
+    udfs: tuple[str, ...] = ()
 
 
-_AnyStep = Annotated[
-    _Load | _CreateTable | _CreateView | _Export | _TableUdf | _Sql, Field(discriminator="op")
-]
+_OPS: dict[str, tuple[type[Any], Callable[..., p.Step]]] = {
+    "load": (_Load, p.Load),
+    "create_table": (_CreateTable, p.CreateTable),
+    "create_view": (_CreateView, p.CreateView),
+    "export": (_Export, p.Export),
+    "table_udf": (_TableUdf, p.TableUdf),
+    "sql": (_Sql, p.Sql),
+}
 
 
-class _Plan(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Plan:
     version: Literal[2]
     engine: p.Engine
     pipeline: str
     project_dir: str
-    variables: dict[str, JsonValue] = {}
-    secret_vars: list[str] = []
-    secret_templates: dict[str, str] = {}
-    steps: list[_AnyStep]
-
-
-_OPS: dict[type[_Step], Callable[..., p.Step]] = {
-    _Load: p.Load,
-    _CreateTable: p.CreateTable,
-    _CreateView: p.CreateView,
-    _Export: p.Export,
-    _TableUdf: p.TableUdf,
-    _Sql: p.Sql,
-}
-_MODES: dict[type[_Model], Callable[..., p.LoadMode]] = {
-    _Replace: p.Replace,
-    _Append: p.Append,
-    _Merge: p.Merge,
-    _Incremental: p.Incremental,
-    _IncrementalLoad: p.IncrementalLoad,
-}
+    variables: _Json = dataclasses.field(default_factory=dict)
+    secret_vars: tuple[str, ...] = ()
+    secret_templates: dict[str, str] = dataclasses.field(default_factory=dict)
+    steps: tuple[_Json, ...]
 
 
 def load_plan(path: Path, sources: SourceMap | None = None) -> p.Plan:
@@ -221,14 +234,7 @@ def load_plan(path: Path, sources: SourceMap | None = None) -> p.Plan:
         plan = read_format1(data) if version == 1 else _read(data)
     except ValidationError as err:
         raise CompileError(
-            [
-                Diagnostic(
-                    Code.BAD_PLAN,
-                    f"plan {path}: `{'.'.join(str(part) for part in e['loc'])}`: {e['msg']}",
-                )
-                for e in err.errors()
-            ],
-            sources,
+            [Diagnostic(Code.BAD_PLAN, f"plan {path}: {e}") for e in err.errors], sources
         ) from None
     except Format1Error as err:
         raise CompileError(
@@ -244,43 +250,71 @@ def load_plan(path: Path, sources: SourceMap | None = None) -> p.Plan:
 
 
 def _read(data: dict[str, Any]) -> p.Plan:
-    """A version-2 document as a plan (ValidationError when it has the wrong shape)."""
-    parsed = _Plan.model_validate(data)
+    """A version-2 document as a plan (ValidationError with every problem when it has the
+    wrong shape)."""
+    doc = validate(_Plan, data)
+    errors: list[FieldError] = []
+    steps = [_step(raw, ("steps", i), errors) for i, raw in enumerate(doc.steps)]
+    if errors:
+        raise ValidationError(_Plan, errors)
     return p.Plan(
-        pipeline=parsed.pipeline,
-        project_dir=parsed.project_dir,
-        engine=parsed.engine,
-        steps=tuple(_step(s) for s in parsed.steps),
-        variables=parsed.variables,
-        secret_vars=tuple(parsed.secret_vars),
-        secret_templates=parsed.secret_templates,
+        pipeline=doc.pipeline,
+        project_dir=doc.project_dir,
+        engine=doc.engine,
+        steps=tuple(s for s in steps if s is not None),
+        variables=doc.variables,
+        secret_vars=doc.secret_vars,
+        secret_templates=doc.secret_templates,
     )
 
 
-def _step(model: _Step) -> p.Step:
-    values = {name: _value(getattr(model, name)) for name in type(model).model_fields}
-    del values["op"]
-    return _OPS[type(model)](**values)
+def _step(raw: Mapping[str, Any], at: FieldPath, errors: list[FieldError]) -> p.Step | None:
+    """One step as its op (None after problems, added to `errors`)."""
+    found = _tagged(raw, "op", _OPS, at, errors)
+    if found is None:
+        return None
+    model, make = found
+    values = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
+    loc = values["location"]
+    values["location"] = p.Location(loc.file, loc.line, loc.column, loc.end_line, loc.end_column)
+    if "source" in values:
+        src = values["source"]
+        values["source"] = p.Source(name=src.name, connector=src.connector, params=src.params)
+    if "mode" in values:
+        mode = _tagged(values["mode"], "kind", _MODES, (*at, "mode"), errors)
+        if mode is None:
+            return None
+        fields, make_mode = mode
+        values["mode"] = make_mode(
+            **{f.name: getattr(fields, f.name) for f in dataclasses.fields(fields)}
+        )
+    step: p.Step = make(**values)
+    return step
 
 
-def _value(value: Any) -> Any:
-    """A validated field as the plan's dataclasses hold it: lists as tuples, nested models as
-    their dataclasses (JSON objects stay as they are)."""
-    match value:
-        case _Location():
-            return p.Location(
-                value.file, value.line, value.column, value.end_line, value.end_column
-            )
-        case _Source():
-            return p.Source(name=value.name, connector=value.connector, params=value.params)
-        case _Replace() | _Append() | _Merge() | _Incremental() | _IncrementalLoad():
-            fields = {n: _value(getattr(value, n)) for n in type(value).model_fields}
-            del fields["kind"]
-            return _MODES[type(value)](**fields)
-        case list():
-            return tuple(value)
-        case _:
-            return value
+def _tagged(
+    raw: Any,
+    tag: str,
+    schemas: Mapping[str, tuple[type[Any], Callable[..., Any]]],
+    at: FieldPath,
+    errors: list[FieldError],
+) -> tuple[Any, Callable[..., Any]] | None:
+    """`raw` validated against the schema its `tag` key names, and what makes the plan's value
+    from it; None after problems (added to `errors`, at their place under `at`)."""
+    if not isinstance(raw, Mapping):
+        errors.append(FieldError(at, "type", raw, expected="an object"))
+        return None
+    name = raw.get(tag)
+    if not isinstance(name, str) or name not in schemas:
+        reason = f"must be one of {', '.join(schemas)}"
+        errors.append(FieldError((*at, tag), "value", name, reason=reason))
+        return None
+    schema, make = schemas[name]
+    try:
+        return validate(schema, {k: v for k, v in raw.items() if k != tag}), make
+    except ValidationError as err:
+        errors.extend(dataclasses.replace(e, path=(*at, *e.path)) for e in err.errors)
+        return None
 
 
 def _order_problems(plan: p.Plan) -> Sequence[str]:
