@@ -180,7 +180,7 @@ def test_alias_labels_the_included_file(tmp_path: Path) -> None:
     })  # fmt: skip
     pipeline, ctx = expand(tmp_path / "main.sf")
     assert ctx.reporter.diagnostics == []
-    labels = [ctx.labels.get(s.span.file_id) for s in pipeline.statements]
+    labels = [pipeline.labels.get(s.span.file_id) for s in pipeline.statements]
     assert labels == ["staging", "staging", "marts", None]
 
 

@@ -4,6 +4,7 @@ tests/test_splices.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -475,8 +476,8 @@ def test_variables_and_labels_are_deterministic() -> None:
     text = "SELECT ${b}, ${a}, ${c|3}, ${a};"
     first, ctx = compile_text(text, cli_vars={"a": 1, "b": "x"})
     assert first is not None
-    ctx.labels[0] = "main"
-    again = lower_program(fold_conditionals(parse_again(text), ctx), ctx)
+    labelled = dataclasses.replace(parse_again(text), labels={0: "main"})
+    again = lower_program(fold_conditionals(labelled, ctx), ctx)
     assert list(first.variables.items()) == [("a", 1), ("b", "x"), ("c", 3)]
     assert again.variables == first.variables
     assert again.labels == {0: "main"}

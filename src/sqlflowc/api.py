@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlflowc.backend.duckdb import to_plan as lower_to_plan
 from sqlflowc.diagnostics import CompileError, Diagnostic, Reporter
@@ -74,6 +74,7 @@ __all__ = [
     "to_program",
 ]
 
+T = TypeVar("T")
 SurfacePass = Callable[[ast.Pipeline, PassContext], ast.Pipeline]
 ProgramPass = Callable[[ir.Program, PassContext], ir.Program]
 BoundPass = Callable[[ir.BoundProgram, PassContext], ir.BoundProgram]
@@ -176,15 +177,8 @@ def to_program(
     'SELECT 2 AS n'
     """
 
-    for surface_pass in surface_passes:
-        surface = surface_pass(surface, ctx)
-        ctx.reporter.raise_if_errors(ctx.sources)
-    prog = LOWERING(surface, ctx)
-    ctx.reporter.raise_if_errors(ctx.sources)
-    for program_pass in program_passes:
-        prog = program_pass(prog, ctx)
-        ctx.reporter.raise_if_errors(ctx.sources)
-    return prog
+    surface = _chain(surface, surface_passes, ctx)
+    return _chain(_checked(LOWERING(surface, ctx), ctx), program_passes, ctx)
 
 
 def to_bound(
@@ -198,12 +192,7 @@ def to_bound(
     >>> sorted(to_bound(prog, ctx).bindings[0].reads)
     ['a']
     """
-    bound = BINDING(prog, ctx)
-    ctx.reporter.raise_if_errors(ctx.sources)
-    for bound_pass in bound_passes:
-        bound = bound_pass(bound, ctx)
-        ctx.reporter.raise_if_errors(ctx.sources)
-    return bound
+    return _chain(_checked(BINDING(prog, ctx), ctx), bound_passes, ctx)
 
 
 def to_ordered(
@@ -218,12 +207,20 @@ def to_ordered(
     >>> to_ordered(to_bound(prog, ctx), ctx).deps
     ((), (0,))
     """
-    ordered = ORDERING(bound, ctx)
+    return _chain(_checked(ORDERING(bound, ctx), ctx), checks, ctx)
+
+
+def _checked(stage: T, ctx: PassContext) -> T:
+    """`stage`, once no error is reported (else CompileError with every diagnostic)."""
     ctx.reporter.raise_if_errors(ctx.sources)
-    for check in checks:
-        ordered = check(ordered, ctx)
-        ctx.reporter.raise_if_errors(ctx.sources)
-    return ordered
+    return stage
+
+
+def _chain(stage: T, passes: tuple[Callable[[T, PassContext], T], ...], ctx: PassContext) -> T:
+    """`stage` through each pass, stopping after the first that reports an error."""
+    for each in passes:
+        stage = _checked(each(stage, ctx), ctx)
+    return stage
 
 
 def to_plan(

@@ -7,7 +7,9 @@ Raw token text is kept where `fmt` must reproduce the user's spelling (quotes, n
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlflowc.source import Span
 
@@ -348,8 +350,18 @@ class Comment:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pipeline:
-    """One parsed file. `label` is the INCLUDE alias of an included file, if any."""
+    """A pipeline: one parsed file, then what the surface passes make of it. Each pass returns
+    what it found with the statements, and each field below holds for the statements as they
+    are (so, for a file as parsed, both are empty):
+
+    - `labels`: the INCLUDE alias of each file (by file id) whose statements an INCLUDE brought
+      in (`expand_includes`);
+    - `decided`: the variables, with their values, whose values decided which branch of an IF
+      the statements are (`fold_conditionals`; secrets left out).
+    """
 
     statements: tuple[Statement, ...]
     file_id: int = field(default=-1, compare=False)
     comments: tuple[Comment, ...] = field(default=(), compare=False)
+    labels: Mapping[int, str] = field(default_factory=dict)
+    decided: Mapping[str, Any] = field(default_factory=dict)

@@ -21,9 +21,7 @@ class PassContext:
     `cli_vars` come from `--var`/`--vars` (already JSON-typed); `profile_vars` from the profile's
     `variables:`; `environ` is the process environment (injected so tests control it).
     `connections` are the profile's named connections (raw, resolved lazily).
-    `labels` maps included files' ids to their INCLUDE alias.
     `udfs` is the project's Python UDFs (discovered before the passes run).
-    `condition_vars` holds the non-secret variables IF conditions used (for the plan's record).
     `verify_sql` asks for the checks that need DuckDB (`check` and `run` do; `compile` relies
     on sqlglot to keep start-up short): `bind` checks every SQL body with DuckDB's own parser
     too, and `check_columns` checks column references against the sources' metadata.
@@ -39,10 +37,8 @@ class PassContext:
     profile_vars: Mapping[str, Any] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict)
     connections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    labels: dict[int, str] = field(default_factory=dict)
     udfs: UdfCatalog = field(default_factory=UdfCatalog)
     schema_policy: Policy = "strict"
     catalog: Catalog = field(default_factory=MappingCatalog)
     verify_sql: bool = False
-    condition_vars: dict[str, Any] = field(default_factory=dict)
     used_variables: frozenset[str] = frozenset()

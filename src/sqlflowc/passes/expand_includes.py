@@ -17,8 +17,9 @@ even in a branch that will turn out inactive, so its syntax errors are always re
   expands at most `MAX_INCLUDES` of them (a file included twice is expanded twice); past either,
   `INCLUDE_LIMIT` once, at the INCLUDE, and nothing more is expanded. A file larger than
   `MAX_FILE_BYTES` is `INCLUDE_NOT_FOUND` (never read whole).
-- `AS alias` labels the included file: `ctx.labels[file_id] = alias`. A file included without an
-  alias from a labelled file inherits that label, so nested includes stay in their group.
+- `AS alias` labels the included file: the pipeline returned has `labels[file_id] = alias`. A
+  file included without an alias from a labelled file inherits that label, so nested includes
+  stay in their group.
 
 >>> import pathlib, tempfile
 >>> from sqlflowc.api import compile_context, parse
@@ -26,7 +27,8 @@ even in a branch that will turn out inactive, so its syntax errors are always re
 >>> _ = (root / "part.sf").write_text("CREATE TABLE t AS SELECT 1;")
 >>> ctx = compile_context(project_dir=root)
 >>> main = parse('INCLUDE "part.sf" AS part;', str(root / "main.sf"), sources=ctx.sources)
->>> [type(s).__name__ for s in expand_includes(main, ctx).statements], ctx.labels
+>>> expanded = expand_includes(main, ctx)
+>>> [type(s).__name__ for s in expanded.statements], expanded.labels
 (['CreateTable'], {1: 'part'})
 """
 
@@ -50,7 +52,7 @@ def expand_includes(pipeline: ast.Pipeline, ctx: PassContext) -> ast.Pipeline:
     expander = _Expander(ctx)
     frame = _Frame(key=_key(root), shown=root, file_id=pipeline.file_id, site=None)
     statements = expander.block(pipeline.statements, (frame,))
-    return replace(pipeline, statements=statements)
+    return replace(pipeline, statements=statements, labels={**pipeline.labels, **expander.labels})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class _Expander:
     reported: set[Span] = field(default_factory=set)
     expanded: int = 0
     over_limit: bool = False
+    labels: dict[int, str] = field(default_factory=dict)
 
     def block(
         self, statements: tuple[ast.Statement, ...], stack: tuple[_Frame, ...]
@@ -174,9 +177,9 @@ class _Expander:
             return ()
         file_id, included = loaded
         if stmt.alias is not None:
-            self.ctx.labels[file_id] = stmt.alias.value
-        elif here.file_id in self.ctx.labels:
-            self.ctx.labels.setdefault(file_id, self.ctx.labels[here.file_id])
+            self.labels[file_id] = stmt.alias.value
+        elif here.file_id in self.labels:
+            self.labels.setdefault(file_id, self.labels[here.file_id])
         if included is None:
             return ()
         return self.block(included.statements, (*stack, replace(frame, file_id=file_id)))

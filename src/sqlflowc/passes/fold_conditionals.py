@@ -64,8 +64,8 @@ def fold_conditionals(pipeline: ast.Pipeline, ctx: PassContext) -> ast.Pipeline:
     statements = folder.block(pipeline.statements)
     folder.unknown.add_other_uses(statements)
     folder.unknown.report(ctx, folder.scope, set_sites(pipeline.statements))
-    ctx.condition_vars.update((n, v.data) for n, v in folder.scope.used.items() if not v.secret)
-    return replace(pipeline, statements=statements)
+    decided = {n: v.data for n, v in folder.scope.used.items() if not v.secret}
+    return replace(pipeline, statements=statements, decided={**pipeline.decided, **decided})
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,14 +58,14 @@ def lower_program(pipeline: ast.Pipeline, ctx: PassContext) -> program.Program:
         variables=dict(
             sorted(
                 {
-                    **ctx.condition_vars,
+                    **pipeline.decided,
                     **{n: v.data for n, v in scope.used.items() if not v.secret},
                 }.items()
             )
         ),
         secrets=dict(sorted(scope.secrets.items())),
         secret_templates=dict(sorted(scope.templates.items())),
-        labels=dict(ctx.labels),
+        labels=dict(pipeline.labels),
     )
 
 
