@@ -43,15 +43,16 @@ def sqlflowc(*args: str) -> Result:
 
 
 def sqlflowc_process(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """The installed console script in a fresh process, as a user runs it."""
+    """The installed console script in a fresh process, as a user runs it (`env` on top of
+    this process's environment)."""
     return subprocess.run(
         [SQLFLOWC, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
         env=None if env is None else {**os.environ, **env},
     )
@@ -62,3 +63,28 @@ def run_ok(pipeline: str, *args: str) -> Result:
     result = sqlflowc("run", f"pipelines/{pipeline}.sf", *args)
     assert result.exit_code == 0, result.output
     return result
+
+
+_IMPORT_PROBE = """
+import sys
+from click.testing import CliRunner
+from sqlflowc.cli import cli
+result = CliRunner().invoke(cli, sys.argv[1:])
+assert result.exit_code == 0, result.output
+print(" ".join(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def imported_modules(cwd: Path, *args: str) -> set[str]:
+    """The top-level modules a fresh interpreter has imported once it ran `sqlflowc *args` (the
+    CLI in-process, which must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return set(done.stdout.split())

@@ -4,35 +4,13 @@ Each command runs in a fresh interpreter, which then reports what it imported.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import imported_modules
+
 HEAVY = ("psycopg", "s3fs", "boto3", "botocore", "aiobotocore")
-
-PROBE = """
-import sys
-from click.testing import CliRunner
-from sqlflowc.cli import cli
-result = CliRunner().invoke(cli, sys.argv[1:])
-assert result.exit_code == 0, result.output
-print(" ".join(sorted({m.split(".")[0] for m in sys.modules})))
-"""
-
-
-def imported(cwd: Path, *args: str) -> set[str]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return set(done.stdout.split())
 
 
 @pytest.fixture
@@ -54,6 +32,6 @@ def local_project(tmp_path: Path) -> Path:
     ids=lambda a: " ".join(a),
 )
 def test_no_heavy_client_is_imported(local_project: Path, args: tuple[str, ...]) -> None:
-    found = imported(local_project, *args)
+    found = imported_modules(local_project, *args)
     assert "sqlflowc" in found  # the probe sees what it should
     assert not found & set(HEAVY), f"sqlflowc {' '.join(args)} imported {found & set(HEAVY)}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,11 @@ from pgserver import PgDatabase
 from test_postgres_pipelines import (
     PASSWORD,
     _no_secret_anywhere,
-    _terminate_first_copy,
     duck,
     pipeline,
     project,
     run,
+    run_cutting_copy,
 )
 
 __all__ = ["project"]  # the fixture, shared with the pipeline tests
@@ -43,13 +42,7 @@ def test_a_read_cut_short_without_retries_fails_and_leaves_the_table(
         'SOURCE wide FROM "warehouse" OPTIONS {"table": "wide", "retries": 0};\n'
         "LOAD wide FROM wide MODE APPEND;\n",
     )
-    killer = threading.Thread(target=_terminate_first_copy, args=(pg_db, "COPY (SELECT"))
-    killer.start()
-    try:
-        failed = run(project, "run", sf)
-    finally:
-        killer.join()
-    out = failed.stdout + failed.stderr
+    failed, out = run_cutting_copy(project, pg_db, sf, "COPY (SELECT")
     assert failed.returncode == 3, out
     assert "pipelines/p.sf:2:1" in out
     assert "connection warehouse (127.0.0.1:" in out
@@ -76,13 +69,7 @@ EXPORT SELECT * FROM src TO "warehouse" TYPE POSTGRES
   OPTIONS {"table": "big", "mode": "append", "retries": 0};
 """,
     )
-    killer = threading.Thread(target=_terminate_first_copy, args=(pg_db, 'COPY "public"'))
-    killer.start()
-    try:
-        failed = run(project, "run", sf)
-    finally:
-        killer.join()
-    out = failed.stdout + failed.stderr
+    failed, out = run_cutting_copy(project, pg_db, sf, 'COPY "public"')
     assert failed.returncode == 3, out
     assert "pipelines/p.sf:2:1" in out
     assert "connection warehouse (127.0.0.1:" in out

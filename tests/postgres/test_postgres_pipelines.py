@@ -4,9 +4,7 @@ never shown, permanent failures named, transient ones retried."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +14,8 @@ import duckdb
 import pytest
 from pgserver import PgDatabase
 
-SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")
+from helpers import sqlflowc_process
+
 PASSWORD = "s3cr3t-Pa55word"  # sent to the server, which trusts local users and ignores it
 
 
@@ -45,16 +44,7 @@ def project(tmp_path: Path, pg_db: PgDatabase) -> Iterator[Path]:
 
 def run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """The installed console script, as a user runs it, with PG_PASSWORD set."""
-    environ = {**os.environ, "PG_PASSWORD": PASSWORD, **env}
-    return subprocess.run(
-        [SQLFLOWC, *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=environ,
-    )
+    return sqlflowc_process(*args, cwd=project, env={"PG_PASSWORD": PASSWORD, **env}, timeout=300)
 
 
 def pipeline(project: Path, text: str, name: str = "p") -> str:
@@ -182,13 +172,7 @@ def test_a_backend_terminated_mid_load_is_retried_and_the_load_completes(
         'SOURCE wide FROM "warehouse" OPTIONS {"table": "wide", "retries": 2};\n'
         "LOAD wide FROM wide;\n",
     )
-    killer = threading.Thread(target=_terminate_first_copy, args=(pg_db, "COPY (SELECT"))
-    killer.start()
-    try:
-        done = run(project, "run", sf)
-    finally:
-        killer.join()
-    out = done.stdout + done.stderr
+    done, out = run_cutting_copy(project, pg_db, sf, "COPY (SELECT")
     assert done.returncode == 0, out
     assert "load_wide  retrying (1/2)" in out
     assert duck(project, "SELECT count(*), count(DISTINCT id) FROM wide") == [(600000, 600000)]
@@ -205,17 +189,25 @@ CREATE TABLE src AS SELECT range AS id, repeat('x', 100) AS s FROM range(1, 1500
 EXPORT SELECT * FROM src TO "warehouse" TYPE POSTGRES OPTIONS {"table": "big", "retries": 2};
 """,
     )
-    killer = threading.Thread(target=_terminate_first_copy, args=(pg_db, 'COPY "public"'))
+    done, out = run_cutting_copy(project, pg_db, sf, 'COPY "public"')
+    assert done.returncode == 0, out
+    assert "export_warehouse  retrying (1/2)" in out
+    assert "error ignored" not in out  # nothing of psycopg's own logging leaks out
+    assert pg_db.rows("SELECT count(*), min(id), max(id) FROM big") == [(1500000, 1, 1500000)]
+
+
+def run_cutting_copy(
+    project: Path, pg_db: PgDatabase, sf: str, copy: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`sqlflowc run sf` while the first server backend running a statement that starts with
+    `copy` is terminated mid-way: the finished process and its whole output."""
+    killer = threading.Thread(target=_terminate_first_copy, args=(pg_db, copy))
     killer.start()
     try:
         done = run(project, "run", sf)
     finally:
         killer.join()
-    out = done.stdout + done.stderr
-    assert done.returncode == 0, out
-    assert "export_warehouse  retrying (1/2)" in out
-    assert "error ignored" not in out  # nothing of psycopg's own logging leaks out
-    assert pg_db.rows("SELECT count(*), min(id), max(id) FROM big") == [(1500000, 1, 1500000)]
+    return done, done.stdout + done.stderr
 
 
 def _terminate_first_copy(db: PgDatabase, prefix: str) -> None:
