@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 from click.testing import CliRunner, Result
 
+from sqlflowc.api import Compilation
 from sqlflowc.cli import cli
 
 SQLFLOWC = str(Path(sys.executable).parent / "sqlflowc")  # the installed console script
@@ -88,3 +89,12 @@ def imported_modules(cwd: Path, *args: str) -> set[str]:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return set(done.stdout.split())
+
+
+def compile_text(text: str, root: Path, **settings: Any) -> Compilation:
+    """Compile `text` as the pipeline `root/p.sf` of project `root`, with no environment
+    variables; `settings` go to `compile_source` (`verify_sql=True` compiles as `check` and
+    `run` do)."""
+    from sqlflowc.api import compile_source
+
+    return compile_source(text, str(root / "p.sf"), project_dir=root, environ={}, **settings)

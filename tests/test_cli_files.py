@@ -22,7 +22,7 @@ PIPELINE = "CREATE TABLE t AS SELECT 1 AS n;\n"
 UNFORMATTED = "create table t as SELECT 1 AS n;\n"
 
 
-def sqlflowc(*args: str, cwd: Path, user: bool = False) -> subprocess.CompletedProcess[str]:
+def console(*args: str, cwd: Path, user: bool = False) -> subprocess.CompletedProcess[str]:
     """The console script; `user=True` runs it without root's privileges."""
     command = [SQLFLOWC, *args]
     if user and os.geteuid() == 0:
@@ -58,10 +58,10 @@ def shared() -> Iterator[Path]:
 
 
 def test_compile_and_graph_into_a_read_only_directory(shared: Path) -> None:
-    done = sqlflowc("compile", "p.sf", "-o", "locked/plan.json", cwd=shared, user=True)
+    done = console("compile", "p.sf", "-o", "locked/plan.json", cwd=shared, user=True)
     assert_file_error(done, "cannot write locked/plan.json: Permission denied")
     assert done.stderr.endswith("1 error; nothing was written.\n")
-    done = sqlflowc(
+    done = console(
         "graph", "p.sf", "--format", "html", "-o", "locked/g.html", cwd=shared, user=True
     )
     assert_file_error(done, "cannot write locked/g.html: Permission denied")
@@ -71,7 +71,7 @@ def test_compile_and_graph_into_a_read_only_directory(shared: Path) -> None:
 def test_fmt_of_a_read_only_file_leaves_it_alone(shared: Path) -> None:
     (shared / "ugly.sf").write_text(UNFORMATTED, encoding="utf-8")
     (shared / "ugly.sf").chmod(0o444)
-    done = sqlflowc("fmt", "ugly.sf", cwd=shared, user=True)
+    done = console("fmt", "ugly.sf", cwd=shared, user=True)
     assert_file_error(done, "cannot write ugly.sf: Permission denied")
     assert (shared / "ugly.sf").read_text(encoding="utf-8") == UNFORMATTED
     assert sorted(os.listdir(shared)) == ["locked", "p.sf", "ugly.sf"]  # no temporary file left
@@ -80,14 +80,14 @@ def test_fmt_of_a_read_only_file_leaves_it_alone(shared: Path) -> None:
 @pytest.mark.parametrize("command", ["fmt", "compile", "check", "run", "graph"])
 def test_an_unreadable_pipeline_is_a_usage_error(shared: Path, command: str) -> None:
     (shared / "p.sf").chmod(0o000)
-    done = sqlflowc(command, "p.sf", cwd=shared, user=True)
+    done = console(command, "p.sf", cwd=shared, user=True)
     assert done.returncode == 2, done.stderr
     assert "'p.sf' is not readable" in done.stderr
     assert "internal error" not in done.stderr
 
 
 def test_init_into_a_read_only_directory(shared: Path) -> None:
-    done = sqlflowc("init", "locked/demo", cwd=shared, user=True)
+    done = console("init", "locked/demo", cwd=shared, user=True)
     assert_file_error(done, "cannot create locked/demo")
     assert "Permission denied" in done.stderr
     assert os.listdir(shared / "locked") == []
@@ -95,7 +95,7 @@ def test_init_into_a_read_only_directory(shared: Path) -> None:
 
 def test_init_when_a_part_of_the_path_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("x", encoding="utf-8")
-    done = sqlflowc("init", "taken/demo", cwd=tmp_path)
+    done = console("init", "taken/demo", cwd=tmp_path)
     assert_file_error(done, "cannot create taken/demo/profiles/dev.yml: Not a directory")
     assert (tmp_path / "taken").read_text(encoding="utf-8") == "x"
 
@@ -103,7 +103,7 @@ def test_init_when_a_part_of_the_path_is_a_file(tmp_path: Path) -> None:
 def test_init_refuses_existing_files_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "demo" / "data").mkdir(parents=True)
     (tmp_path / "demo" / "data" / "orders.csv").write_text("mine\n", encoding="utf-8")
-    done = sqlflowc("init", "demo", cwd=tmp_path)
+    done = console("init", "demo", cwd=tmp_path)
     assert_file_error(done, "cannot create demo/data/orders.csv: it already exists")
     assert sorted(p.name for p in (tmp_path / "demo").rglob("*")) == ["data", "orders.csv"]
 
@@ -111,7 +111,7 @@ def test_init_refuses_existing_files_and_writes_nothing(tmp_path: Path) -> None:
 def test_an_output_path_through_a_file(tmp_path: Path) -> None:
     (tmp_path / "p.sf").write_text(PIPELINE, encoding="utf-8")
     (tmp_path / "notes").write_text("x", encoding="utf-8")
-    done = sqlflowc("compile", "p.sf", "-o", "notes/plan.json", cwd=tmp_path)
+    done = console("compile", "p.sf", "-o", "notes/plan.json", cwd=tmp_path)
     assert_file_error(done, "cannot write notes/plan.json: Not a directory")
     assert "a part of the path is a file" in done.stderr
 
@@ -132,7 +132,7 @@ def full_device(tmp_path: Path) -> Path:
 def test_a_full_disk(tmp_path: Path) -> None:
     (tmp_path / "p.sf").write_text(PIPELINE, encoding="utf-8")
     device = full_device(tmp_path)
-    done = sqlflowc("compile", "p.sf", "-o", str(device), cwd=tmp_path)
+    done = console("compile", "p.sf", "-o", str(device), cwd=tmp_path)
     assert_file_error(done, f"cannot write {device}: No space left on device")
     assert device.is_char_device()  # written through, never replaced
 
@@ -155,7 +155,7 @@ def test_a_long_output_name(tmp_path: Path) -> None:
     """The temporary file has a short name of its own: a name at the limit still works."""
     (tmp_path / "p.sf").write_text(PIPELINE, encoding="utf-8")
     name = "p" * (255 - len(".json")) + ".json"
-    done = sqlflowc("compile", "p.sf", "-o", name, cwd=tmp_path)
+    done = console("compile", "p.sf", "-o", name, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / name).read_text(encoding="utf-8").startswith("{")
 
@@ -164,7 +164,7 @@ def test_fmt_of_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     (tmp_path / "latin1.sf").write_bytes(
         "CREATE TABLE t AS SELECT 'café' AS c;\n".encode("latin-1")
     )
-    done = sqlflowc("fmt", "latin1.sf", cwd=tmp_path)
+    done = console("fmt", "latin1.sf", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith(
         "error[SF0009]: latin1.sf is not UTF-8 text (invalid continuation byte at byte 29)\n"

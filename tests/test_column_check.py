@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import sql, sqlflowc
+from helpers import compile_text, sql, sqlflowc
 from sqlflowc.api import Compilation, compile_source
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic, Severity, render_text
 from sqlflowc.schema import Column
@@ -39,22 +39,15 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def compile_text(text: str, root: Path, **kwargs: object) -> Compilation:
+def checked(text: str, root: Path, **settings: object) -> Compilation:
     """Compile as `check` and `run` do (`verify_sql`: the column check runs)."""
-    return compile_source(
-        text,
-        str(root / "p.sf"),
-        project_dir=root,
-        environ={},
-        verify_sql=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    return compile_text(text, root, verify_sql=True, **settings)
 
 
 def column_diagnostics(text: str, root: Path, **kwargs: object) -> tuple[list[Diagnostic], str]:
     """The SF0711/SF0712 diagnostics of compiling `text` in `root`, and all of them rendered."""
     try:
-        comp = compile_text(text, root, **kwargs)
+        comp = checked(text, root, **kwargs)
         diags, sources = list(comp.warnings), comp.sources
     except CompileError as err:
         assert err.sources is not None
@@ -88,7 +81,7 @@ def test_compile_leaves_the_column_check_to_check_and_run(project: Path) -> None
     comp = compile_source(text, str(project / "p.sf"), project_dir=project, environ={})
     assert not [d for d in comp.warnings if d.code is Code.UNKNOWN_COLUMN]
     with pytest.raises(CompileError):
-        compile_text(text, project)
+        checked(text, project)
 
 
 def test_unknown_qualified_and_ambiguous_columns(project: Path) -> None:
@@ -238,7 +231,7 @@ def test_unknowable_schemas_make_the_check_silent(project: Path, statements: str
         "def everyone(people: pa.Table) -> pa.Table:\n"
         "    return people\n"
     )
-    comp = compile_text(HEAD + statements + "\n", project)  # compiles: no error at all
+    comp = checked(HEAD + statements + "\n", project)  # compiles: no error at all
     assert not [d for d in comp.warnings if d.code in (Code.UNKNOWN_COLUMN, Code.AMBIGUOUS_COLUMN)]
 
 

@@ -41,7 +41,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def sqlflowc(
+def with_plugin(
     cwd: Path, *args: str, site: Path | None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The installed console script in a fresh process, with `site` (the plugin) on the path."""
@@ -63,7 +63,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_the_example_project_runs(site: Path, project: Path) -> None:
-    ran = sqlflowc(
+    ran = with_plugin(
         project,
         *("run", "pipelines/1_export_orders.sf", "pipelines/2_report.sf"),
         *("--db", "target/shop.duckdb"),
@@ -105,7 +105,7 @@ def test_the_example_project_runs(site: Path, project: Path) -> None:
             "INSERT INTO orders VALUES (6, 'Ada Lovelace', 10.0, '2024-03-04 09:00:00'), "
             "(0, 'Old', 'n/a', '2024-01-01 00:00:00')"
         )
-    again = sqlflowc(
+    again = with_plugin(
         project, "run", "pipelines/2_report.sf", "--db", "target/shop.duckdb", site=site
     )
     assert again.returncode == 0, again.stdout + again.stderr
@@ -114,7 +114,7 @@ def test_the_example_project_runs(site: Path, project: Path) -> None:
 
 
 def test_connect_list_and_test_show_the_plugin(site: Path, project: Path) -> None:
-    listed = sqlflowc(project, "connect", "list", "sqlite", "--format", "json", site=site)
+    listed = with_plugin(project, "connect", "list", "sqlite", "--format", "json", site=site)
     assert listed.returncode == 0, listed.stderr
     [entry] = json.loads(listed.stdout)
     assert entry["type"] == "SQLITE" and entry["distribution"] == "sqlflowc-sqlite"
@@ -124,7 +124,7 @@ def test_connect_list_and_test_show_the_plugin(site: Path, project: Path) -> Non
     assert params["key"]["secret"] is True  # declared in `secret_fields`
     assert [o["name"] for o in entry["export_options"]][:2] == ["table", "mode"]
 
-    missing = sqlflowc(project, "connect", "test", "shop", site=site)
+    missing = with_plugin(project, "connect", "test", "shop", site=site)
     assert missing.returncode == 1
     assert missing.stderr.startswith(
         "error: connection `shop` (SQLITE, profile dev): sqlite data/shop.db: database file "
@@ -133,7 +133,7 @@ def test_connect_list_and_test_show_the_plugin(site: Path, project: Path) -> Non
     with sqlite3.connect(project / "data" / "shop.db") as db:
         db.execute("CREATE TABLE orders (id INTEGER)")
         db.execute("CREATE VIEW recent AS SELECT * FROM orders")
-    ok = sqlflowc(project, "connect", "test", "shop", site=site)
+    ok = with_plugin(project, "connect", "test", "shop", site=site)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout == (
         "ok: connection `shop` (SQLITE, profile dev)\n"
@@ -143,7 +143,7 @@ def test_connect_list_and_test_show_the_plugin(site: Path, project: Path) -> Non
 
 
 def test_without_the_plugin_the_type_is_unknown(project: Path) -> None:
-    result = sqlflowc(project, "check", "pipelines/1_export_orders.sf", site=None)
+    result = with_plugin(project, "check", "pipelines/1_export_orders.sf", site=None)
     assert result.returncode == 1
     assert "error[SF0904]: unknown export format `SQLITE`" in result.stderr
 
@@ -165,7 +165,7 @@ def test_the_compile_time_face_reports_at_the_right_place(site: Path, project: P
     with sqlite3.connect(project / "data" / "shop.db") as db:
         db.execute("CREATE TABLE orders (order_id INTEGER NOT NULL, amount REAL)")
     (project / "pipelines" / "bad.sf").write_text(BAD, encoding="utf-8")
-    result = sqlflowc(project, "check", "pipelines/bad.sf", site=site)
+    result = with_plugin(project, "check", "pipelines/bad.sf", site=site)
     assert result.returncode == 1
     err = result.stderr
     assert "bad.sf:1:38: error[SF0903]: SQLITE source `a`: database file not found" in err
@@ -180,7 +180,7 @@ def test_the_compile_time_face_reports_at_the_right_place(site: Path, project: P
     # schema discovery (SQLite's catalog, through the run-time face) lets the compiler check
     # the MERGE key before anything runs
     (project / "pipelines" / "merge.sf").write_text(MERGE, encoding="utf-8")
-    merge = sqlflowc(project, "check", "pipelines/merge.sf", site=site)
+    merge = with_plugin(project, "check", "pipelines/merge.sf", site=site)
     assert merge.returncode == 1
     assert (
         "merge.sf:3:15: error[SF0705]: key column `order_no` of table `o` is not a column"
@@ -197,13 +197,13 @@ def test_a_declared_secret_field_never_reaches_the_plan(site: Path, project: Pat
         '"key": "Hq7-vault-Kz2"};\nLOAD o FROM e;\n',
         encoding="utf-8",
     )
-    plan = sqlflowc(project, "compile", "pipelines/keyed.sf", site=site)
+    plan = with_plugin(project, "compile", "pipelines/keyed.sf", site=site)
     assert plan.returncode == 0, plan.stderr
     assert "Hq7-vault-Kz2" not in plan.stdout
     assert '"key": "${__source__.e.key}"' in plan.stdout
-    as_json = sqlflowc(project, "compile", "pipelines/keyed.sf", "--format", "json", site=site)
+    as_json = with_plugin(project, "compile", "pipelines/keyed.sf", "--format", "json", site=site)
     assert "Hq7-vault-Kz2" not in as_json.stdout
-    ran = sqlflowc(project, "run", "pipelines/keyed.sf", "--db", "target/k.duckdb", site=site)
+    ran = with_plugin(project, "run", "pipelines/keyed.sf", "--db", "target/k.duckdb", site=site)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "2 rows" in ran.stdout and "Hq7-vault-Kz2" not in ran.stdout + ran.stderr
     # from a variable whose name says nothing of secrets: still kept out of the plan
@@ -213,6 +213,6 @@ def test_a_declared_secret_field_never_reaches_the_plan(site: Path, project: Pat
         encoding="utf-8",
     )
     env = {"SHOP_DB": "Hq7-vault-Kz2"}
-    plan = sqlflowc(project, "compile", "pipelines/keyed.sf", "-o", "p.json", site=site, env=env)
+    plan = with_plugin(project, "compile", "pipelines/keyed.sf", "-o", "p.json", site=site, env=env)
     assert plan.returncode == 0, plan.stderr
     assert "Hq7-vault-Kz2" not in (project / "p.json").read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import compile_text
 from sqlflowc.api import Compilation, compile_source
 from sqlflowc.backend.plan import (
     Append,
@@ -21,10 +22,6 @@ from sqlflowc.backend.plan import (
 )
 from sqlflowc.diagnostics import Code, CompileError, Severity
 from sqlflowc.ir import program as ir
-
-
-def compile_text(text: str, tmp_path: Path) -> Compilation:
-    return compile_source(text, str(tmp_path / "p.sf"), project_dir=tmp_path, environ={})
 
 
 def deps(comp: Compilation) -> dict[str, tuple[str, ...]]:

@@ -26,7 +26,7 @@ MEMORY = 2 << 30  # bytes of address space the child may use
 TIMEOUT = 60  # seconds: generous for a loaded machine; each case takes a few
 
 
-def sqlflowc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def limited(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
@@ -61,7 +61,7 @@ def test_a_long_chain_of_includes(project: Path) -> None:
     for i in range(500):
         body = f'INCLUDE "f{i + 1}.sf";\n' if i < 499 else "CREATE TABLE t AS SELECT 1 AS a;\n"
         (project / f"f{i}.sf").write_text(body)
-    result = sqlflowc(project, "compile", "f0.sf")
+    result = limited(project, "compile", "f0.sf")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0105", f"INCLUDEs nest more than {MAX_INCLUDE_DEPTH} files deep")
 
@@ -70,7 +70,7 @@ def test_includes_that_double_at_every_level(project: Path) -> None:
     for i in range(25):
         body = f'INCLUDE "d{i + 1}.sf";\n' * 2 if i < 24 else "SELECT 1;\n"
         (project / f"d{i}.sf").write_text(body)
-    result = sqlflowc(project, "compile", "d0.sf")
+    result = limited(project, "compile", "d0.sf")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0105", "expands more than 10,000 INCLUDEs")
 
@@ -79,7 +79,7 @@ def test_includes_that_double_at_every_level(project: Path) -> None:
 
 
 def test_compile_dev_zero(project: Path) -> None:
-    result = sqlflowc(project, "compile", "/dev/zero")
+    result = limited(project, "compile", "/dev/zero")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0913", "cannot read /dev/zero: it is larger than 32 MiB")
 
@@ -87,19 +87,19 @@ def test_compile_dev_zero(project: Path) -> None:
 def test_include_of_a_file_that_never_ends(project: Path) -> None:
     (project / "zero.sf").symlink_to("/dev/zero")
     (project / "p.sf").write_text('INCLUDE "zero.sf";\n')
-    result = sqlflowc(project, "compile", "p.sf")
+    result = limited(project, "compile", "p.sf")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0101", "it is larger than 32 MiB, the limit")
 
 
 def test_a_plan_that_never_ends_and_a_huge_profile(project: Path) -> None:
     (project / "plan.json").symlink_to("/dev/zero")
-    result = sqlflowc(project, "run", "plan.json")
+    result = limited(project, "run", "plan.json")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0910", "larger than 32 MiB")
     with open(project / "profiles" / "dev.yml", "w") as fh:
         fh.write(("# " + "x" * 1022 + "\n") * (33 * 1024))
-    result = sqlflowc(project, "compile", "p.sf")
+    result = limited(project, "compile", "p.sf")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0906", "larger than 32 MiB")
 
@@ -111,7 +111,7 @@ def test_deep_json_in_var_and_vars(project: Path) -> None:
     deep = "[" * 1500 + "]" * 1500
     for option in ("--vars", "--var"):
         arg = '{"x": ' + deep + "}" if option == "--vars" else f"x={deep}"
-        result = sqlflowc(project, "compile", "p.sf", option, arg)
+        result = limited(project, "compile", "p.sf", option, arg)
         assert result.returncode == 2, result.stderr
         assert f"nests deeper than {MAX_NESTING} levels" in result.stderr
         assert "Traceback" not in result.stderr
@@ -121,7 +121,7 @@ def test_a_deep_plan_file(project: Path) -> None:
     (project / "plan.json").write_text(
         '{"version": 2, "engine": "duckdb", "steps": ' + "[" * 5000 + "]" * 5000 + "}"
     )
-    result = sqlflowc(project, "run", "plan.json")
+    result = limited(project, "run", "plan.json")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0910", f"nests deeper than {MAX_NESTING} levels")
 
@@ -143,7 +143,7 @@ def test_a_deep_plan_file(project: Path) -> None:
 )
 def test_hostile_profiles(yaml: str, message: str, project: Path) -> None:
     (project / "profiles" / "dev.yml").write_text(yaml)
-    result = sqlflowc(project, "compile", "p.sf")
+    result = limited(project, "compile", "p.sf")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0906", message)
 
@@ -156,7 +156,7 @@ def test_anchors_and_merge_keys_within_the_limits_still_work(project: Path) -> N
         "variables: {n: 3}\n"
     )
     (project / "p.sf").write_text("CREATE TABLE t AS SELECT ${n} AS a;\n")
-    result = sqlflowc(project, "compile", "p.sf")
+    result = limited(project, "compile", "p.sf")
     assert result.returncode == 0, result.stderr
 
 
@@ -164,11 +164,11 @@ def test_anchors_and_merge_keys_within_the_limits_still_work(project: Path) -> N
 
 
 def test_threads_are_bounded(project: Path) -> None:
-    result = sqlflowc(project, "run", "p.sf", "--threads", "100000")
+    result = limited(project, "run", "p.sf", "--threads", "100000")
     assert result.returncode == 2
     assert "100000 is not in the range 1<=x<=1024" in result.stderr
     (project / "profiles" / "dev.yml").write_text("engine: {threads: 100000}\n")
-    result = sqlflowc(project, "run", "p.sf")
+    result = limited(project, "run", "p.sf")
     assert result.returncode == 1
     assert_diagnostic(result, "SF0906", "less than or equal to 1024")
 

@@ -10,10 +10,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from helpers import run_ok, sqlflowc
+from helpers import rows, run_ok, sqlflowc
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "load_modes"
 
@@ -26,9 +25,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
-def rows(project: Path, query: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(project / "target" / "load_modes.duckdb"), read_only=True) as con:
-        return con.execute(query).fetchall()
+def db(project: Path) -> Path:
+    return project / "target" / "load_modes.duckdb"
 
 
 def test_basic_modes(project: Path) -> None:
@@ -41,10 +39,10 @@ def test_basic_modes(project: Path) -> None:
         (4, "Desk lamp", 32.5),
         (5, "Webcam", 59.0),
     ]
-    assert rows(project, "SELECT * FROM products ORDER BY product_id") == expected
+    assert rows(db(project), "SELECT * FROM products ORDER BY product_id") == expected
     run_ok("basic_modes")  # REPLACE then MERGE: the same catalog; APPEND: a second snapshot
-    assert rows(project, "SELECT * FROM products ORDER BY product_id") == expected
-    assert rows(project, "SELECT count(*), count(DISTINCT product_id) FROM price_history") == [
+    assert rows(db(project), "SELECT * FROM products ORDER BY product_id") == expected
+    assert rows(db(project), "SELECT count(*), count(DISTINCT product_id) FROM price_history") == [
         (10, 5)
     ]
     assert (project / "target" / "products.csv").read_text().splitlines()[1] == "1,Keyboard,49.9"
@@ -53,7 +51,7 @@ def test_basic_modes(project: Path) -> None:
 def test_composite_keys(project: Path) -> None:
     result = run_ok("composite_keys")
     assert "(inserted 1, updated 1)" in result.output
-    assert rows(project, "SELECT * FROM stock ORDER BY store_id, sku") == [
+    assert rows(db(project), "SELECT * FROM stock ORDER BY store_id, sku") == [
         (1, "A-100", 10),
         (1, "B-200", 3),
         (2, "A-100", 7),
@@ -64,7 +62,7 @@ def test_composite_keys(project: Path) -> None:
 
 def test_schema_compatibility_strict_then_evolve(project: Path) -> None:
     run_ok("schema_compatibility")
-    assert rows(project, "SELECT sensor_id, value, unit FROM readings ORDER BY sensor_id") == [
+    assert rows(db(project), "SELECT sensor_id, value, unit FROM readings ORDER BY sensor_id") == [
         (1, 20.5, "C"),
         (2, 19.25, "C"),
     ]
@@ -78,12 +76,12 @@ def test_schema_compatibility_strict_then_evolve(project: Path) -> None:
         strict.output
     )
     assert "--schema-policy evolve" in strict.output
-    assert rows(project, "SELECT count(*) FROM readings") == [(2,)]
+    assert rows(db(project), "SELECT count(*) FROM readings") == [(2,)]
 
     evolved = run_ok("schema_compatibility", "--schema-policy", "evolve")
     assert "added column `battery` DOUBLE" in evolved.output
     assert rows(
-        project, "SELECT sensor_id, battery FROM readings ORDER BY taken_at, sensor_id"
+        db(project), "SELECT sensor_id, battery FROM readings ORDER BY taken_at, sensor_id"
     ) == [
         (1, None),
         (2, None),
@@ -95,7 +93,8 @@ def test_schema_compatibility_strict_then_evolve(project: Path) -> None:
 
 def daily(project: Path) -> list[tuple[Any, ...]]:
     return rows(
-        project, "SELECT day, store_id, revenue, events FROM daily_revenue ORDER BY day, store_id"
+        db(project),
+        "SELECT day, store_id, revenue, events FROM daily_revenue ORDER BY day, store_id",
     )
 
 
@@ -122,5 +121,5 @@ def test_incremental_over_several_days(project: Path) -> None:
         (day(2024, 3, 3), 1, 25.0, 1),
     ]
     assert rows(
-        project, "SELECT target, column_name, CAST(high_water AS DATE) FROM _sqlflow_state"
+        db(project), "SELECT target, column_name, CAST(high_water AS DATE) FROM _sqlflow_state"
     ) == [("daily_revenue", "day", day(2024, 3, 3))]

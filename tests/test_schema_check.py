@@ -11,13 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sqlflowc.api import Compilation, compile_source
+from helpers import compile_text
 from sqlflowc.backend.plan import Append, CreateTable, Merge
 from sqlflowc.diagnostics import Code, CompileError, Severity, render_text
-
-
-def compile_text(text: str, tmp_path: Path, **kwargs: object) -> Compilation:
-    return compile_source(text, str(tmp_path / "p.sf"), project_dir=tmp_path, environ={}, **kwargs)  # type: ignore[arg-type]
 
 
 def errors(text: str, tmp_path: Path, **kwargs: object) -> CompileError:

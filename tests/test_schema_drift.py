@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from helpers import SQLFLOWC, sql
+from helpers import SQLFLOWC, rows, sqlflowc_process
 from sqlflowc.schema.store import SnapshotStore
 
 PIPELINE = """\
@@ -33,21 +33,15 @@ def project(tmp_path: Path, *, params: str = "", profile: str = "") -> Path:
     return tmp_path
 
 
-def sqlflowc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SQLFLOWC, *args], cwd=root, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 def run(root: Path, *args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
-    done = sqlflowc(root, "run", "pipelines/p.sf", *args)
+    done = sqlflowc_process("run", "pipelines/p.sf", *args, cwd=root)
     assert done.returncode == status, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     return done
 
 
-def rows(root: Path, query: str) -> list[tuple[object, ...]]:
-    return sql(root / "target" / "sqlflow.duckdb", query)
+def db(root: Path) -> Path:
+    return root / "target" / "sqlflow.duckdb"
 
 
 def test_first_run_captures_accepted_baselines(tmp_path: Path) -> None:
@@ -87,12 +81,12 @@ def test_warn_is_the_default(tmp_path: Path) -> None:
     assert "= note: added   region  -       VARCHAR  compatible" in done.stderr
     assert "sqlflowc schema accept source:orders_csv" in done.stderr
     assert "table `orders`" not in done.stderr  # follows from its source: reported once
-    assert rows(root, "SELECT count(*) FROM orders") == [(3,)]
-    listing = json.loads(sqlflowc(root, "schema", "list", "--format", "json").stdout)
+    assert rows(db(root), "SELECT count(*) FROM orders") == [(3,)]
+    listing = json.loads(sqlflowc_process("schema", "list", "--format", "json", cwd=root).stdout)
     pending = {r["object"] for r in listing if r["drift_pending"]}
     assert pending == {"source:orders_csv", "table:orders"}
     # accepted: later runs are quiet
-    assert sqlflowc(root, "schema", "accept", "--all").returncode == 0
+    assert sqlflowc_process("schema", "accept", "--all", cwd=root).returncode == 0
     assert "SF0709" not in run(root).stderr
 
 
@@ -111,7 +105,7 @@ def test_fail_stops_the_source_before_its_data_moves(
 ) -> None:
     root = project(tmp_path, params=params, profile=profile)
     run(root)
-    before = rows(root, "SELECT * FROM orders ORDER BY id")
+    before = rows(db(root), "SELECT * FROM orders ORDER BY id")
     (root / "data" / "orders.csv").write_text(REMOVED)
     done = run(root, *args, status=3)
     assert "pipelines/p.sf:2:1: error[SF0709]: step `load_orders` failed: the schema of source" in (
@@ -120,13 +114,13 @@ def test_fail_stops_the_source_before_its_data_moves(
     assert "with schema_drift `fail` it is not loaded" in done.stderr
     assert "= note: removed  amount  DOUBLE  -      breaking" in done.stderr
     assert "table_totals  skipped" in done.stdout
-    assert rows(root, "SELECT * FROM orders ORDER BY id") == before
+    assert rows(db(root), "SELECT * FROM orders ORDER BY id") == before
     # the observed schema is recorded: compare shows it, accept lets the next run through
-    compare = sqlflowc(root, "schema", "compare", "orders_csv")
+    compare = sqlflowc_process("schema", "compare", "orders_csv", cwd=root)
     assert compare.returncode == 1 and "removed" in compare.stdout
-    assert sqlflowc(root, "schema", "accept", "orders_csv").returncode == 0
+    assert sqlflowc_process("schema", "accept", "orders_csv", cwd=root).returncode == 0
     run(root, *args)
-    assert rows(root, "SELECT * FROM orders ORDER BY id") == [(1, "a"), (2, "b")]
+    assert rows(db(root), "SELECT * FROM orders ORDER BY id") == [(1, "a"), (2, "b")]
 
 
 def test_accept_records_the_new_schema_as_accepted(tmp_path: Path) -> None:
@@ -163,7 +157,7 @@ def test_a_hand_edited_snapshot_is_named_set_aside_and_recaptured(tmp_path: Path
     assert f"schema snapshot {path} cannot be used: its fingerprint does not match" in (done.stderr)
     assert "the schema captured now is the accepted baseline of source:orders_csv" in done.stderr
     assert Path(f"{path}.corrupt").exists()
-    assert rows(root, "SELECT count(*) FROM orders") == [(3,)]
+    assert rows(db(root), "SELECT count(*) FROM orders") == [(3,)]
     assert "SF0710" not in run(root).stderr
 
 
@@ -218,24 +212,26 @@ def test_two_runs_at_once_lose_nothing(tmp_path: Path) -> None:
 def test_compare_live(tmp_path: Path) -> None:
     root = project(tmp_path)
     run(root)
-    done = sqlflowc(root, "schema", "compare", "orders_csv", "--live")
+    done = sqlflowc_process("schema", "compare", "orders_csv", "--live", cwd=root)
     assert done.returncode == 0 and "verdict: identical" in done.stdout
     (root / "data" / "orders.csv").write_text(REMOVED)
-    done = sqlflowc(root, "schema", "compare", "orders_csv", "--live", "--format", "json")
+    done = sqlflowc_process(
+        "schema", "compare", "orders_csv", "--live", "--format", "json", cwd=root
+    )
     assert done.returncode == 1
     data = json.loads(done.stdout)
     assert data["new"]["ref"] == "live" and data["verdict"] == "breaking"
     assert len(SnapshotStore(root).history("source:orders_csv").snapshots) == 1  # not recorded
-    done = sqlflowc(root, "schema", "compare", "table:orders", "--live")
+    done = sqlflowc_process("schema", "compare", "table:orders", "--live", cwd=root)
     assert done.returncode == 0 and "verdict: identical" in done.stdout
-    done = sqlflowc(root, "schema", "compare", "orders_csv", "@0", "@0", "--live")
+    done = sqlflowc_process("schema", "compare", "orders_csv", "@0", "@0", "--live", cwd=root)
     assert done.returncode == 2 and "at most one snapshot with --live" in done.stderr
     (root / "pipelines" / "p.sf").write_text("LOAD x FROM nowhere;\n")
-    done = sqlflowc(root, "schema", "compare", "orders_csv", "--live")
+    done = sqlflowc_process("schema", "compare", "orders_csv", "--live", cwd=root)
     assert done.returncode == 3 and "error[SF0504]" in done.stderr
     assert "does not compile: source:orders_csv was not read" in done.stderr
     (root / "target" / "sqlflow.duckdb").unlink()
-    done = sqlflowc(root, "schema", "compare", "table:orders", "--live")
+    done = sqlflowc_process("schema", "compare", "table:orders", "--live", cwd=root)
     assert done.returncode == 3 and "there is no database" in done.stderr
 
 

@@ -12,10 +12,9 @@ import textwrap
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from helpers import SQLFLOWC
+from helpers import SQLFLOWC, rows, sqlflowc_process
 
 MODULE = """
     import sys
@@ -83,26 +82,16 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def sqlflowc(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SQLFLOWC, *args], cwd=project, capture_output=True, text=True, timeout=120
-    )
-
-
 def run(project: Path, body: str, *args: str) -> subprocess.CompletedProcess[str]:
     (project / "pipelines" / "p.sf").write_text(
         "CREATE TABLE n AS SELECT range::INTEGER AS x FROM range(1, 7);\n" + body,
         encoding="utf-8",
     )
-    return sqlflowc(project, "run", "pipelines/p.sf", "--db", "target/t.duckdb", *args)
+    return sqlflowc_process("run", "pipelines/p.sf", "--db", "target/t.duckdb", *args, cwd=project)
 
 
-def rows(project: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(project / "target" / "t.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+def db(project: Path) -> Path:
+    return project / "target" / "t.duckdb"
 
 
 def test_none_from_a_non_optional_signature_is_null(project: Path) -> None:
@@ -114,7 +103,7 @@ def test_none_from_a_non_optional_signature_is_null(project: Path) -> None:
         "doubled_or_null(CASE WHEN x = 4 THEN NULL ELSE x END) AS d FROM n ORDER BY x;\n",
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert rows(project, "SELECT x, h, d, z FROM r ORDER BY x") == [
+    assert rows(db(project), "SELECT x, h, d, z FROM r ORDER BY x") == [
         (1, None, 2, None),
         (2, 1, 4, None),
         (3, None, None, None),
@@ -123,7 +112,7 @@ def test_none_from_a_non_optional_signature_is_null(project: Path) -> None:
         (6, 3, None, None),
     ]
     # A NULL argument still skips the call (the function never sees None)...
-    assert rows(project, "SELECT h, d FROM with_nulls") == [
+    assert rows(db(project), "SELECT h, d FROM with_nulls") == [
         (None, 2),
         (None, 4),
         (None, None),
@@ -199,7 +188,7 @@ def test_a_real_ctrl_c_during_a_udf_stops_the_run(project: Path) -> None:
     assert proc.returncode in (1, 130), out + err
     assert "SF0808" not in err and "failed" not in out
     assert "Traceback" not in err
-    tables = {t for (t,) in rows(project, "SELECT table_name FROM duckdb_tables()")}
+    tables = {t for (t,) in rows(db(project), "SELECT table_name FROM duckdb_tables()")}
     assert tables == {"keep"}  # the interrupted step rolled back; nothing after it ran
 
 
@@ -212,7 +201,7 @@ def test_print_at_import_does_not_corrupt_json_output(project: Path) -> None:
         ("compile", "pipelines/p.sf", "--format", "json"),
         ("udf", "list", "--format", "json"),
     ):
-        done = sqlflowc(project, *args)
+        done = sqlflowc_process(*args, cwd=project)
         assert done.returncode == 0, done.stderr
         json.loads(done.stdout)
         assert "loading the UDFs" in done.stderr
@@ -221,7 +210,7 @@ def test_print_at_import_does_not_corrupt_json_output(project: Path) -> None:
 def test_a_module_calling_sys_exit_at_import(project: Path) -> None:
     (project / "python_udfs" / "leaves.py").write_text("import sys\nsys.exit(2)\n", "utf-8")
     (project / "pipelines" / "p.sf").write_text("CREATE TABLE r AS SELECT 1 AS a;\n", "utf-8")
-    done = sqlflowc(project, "check", "pipelines/p.sf")
+    done = sqlflowc_process("check", "pipelines/p.sf", cwd=project)
     assert done.returncode == 1
     assert "error[SF0804]: cannot import UDF module `python_udfs.leaves`: SystemExit: 2" in (
         done.stderr
@@ -249,14 +238,14 @@ def test_the_table_of_a_table_udf_inside_a_query_is_not_left_behind(project: Pat
         "EXPORT SELECT count(*) AS c FROM tagged(n) TO 'target/c.csv' TYPE CSV;\n",
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert rows(project, "SELECT * FROM r") == [(5, "t"), (6, "t")]
-    tables = {t for (t,) in rows(project, "SELECT table_name FROM duckdb_tables()")}
+    assert rows(db(project), "SELECT * FROM r") == [(5, "t"), (6, "t")]
+    tables = {t for (t,) in rows(db(project), "SELECT table_name FROM duckdb_tables()")}
     assert tables == {"n", "r"}
     assert (project / "target" / "c.csv").read_text(encoding="utf-8") == "c\n6\n"
     # ... and not after a failed run either.
     failed = run(project, "CREATE TABLE r2 AS SELECT x, nope FROM tagged(n) WHERE x > 4;\n")
     assert failed.returncode == 3
-    tables = {t for (t,) in rows(project, "SELECT table_name FROM duckdb_tables()")}
+    tables = {t for (t,) in rows(db(project), "SELECT table_name FROM duckdb_tables()")}
     assert tables == {"n", "r"}
 
 
@@ -266,7 +255,7 @@ def test_a_table_udf_in_a_view_is_refused(project: Path) -> None:
         "CREATE VIEW v AS SELECT * FROM quits_table(n) WHERE x > 0;\n",
         encoding="utf-8",
     )
-    done = sqlflowc(project, "check", "pipelines/p.sf")
+    done = sqlflowc_process("check", "pipelines/p.sf", cwd=project)
     assert done.returncode == 1
     assert (
         "pipelines/p.sf:2:32: error[SF0807]: table UDF `python_udfs.funcs.quits_table` "

@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
-import os
 import shutil
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from helpers import rows
+from helpers import rows, sqlflowc_process
 from sqlflowc.api import compile_source
 from sqlflowc.cli import cli
 from sqlflowc.diagnostics import Code
@@ -389,13 +387,7 @@ def test_earlier_releases_modules_run_unchanged(tmp_path: Path) -> None:
 # -- whole runs through the command line ----------------------------------------------------------
 
 
-def sqlflowc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The console script in a fresh process (nothing imported or cached from this one)."""
-    exe = Path(sys.executable).parent / "sqlflowc"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run(
-        [str(exe), *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
+FRESH = {"PYTHONDONTWRITEBYTECODE": "1"}  # a fresh process: nothing cached from this one
 
 
 def test_a_compiled_plan_runs_in_a_fresh_process(project: Path) -> None:
@@ -406,13 +398,17 @@ def test_a_compiled_plan_runs_in_a_fresh_process(project: Path) -> None:
         + "CREATE TABLE scored AS SELECT * FROM score(nums, 2);\n",
         encoding="utf-8",
     )
-    compiled = sqlflowc("compile", "pipelines/p.sf", "-o", "target/plan.json", cwd=project)
+    compiled = sqlflowc_process(
+        "compile", "pipelines/p.sf", "-o", "target/plan.json", cwd=project, env=FRESH
+    )
     assert compiled.returncode == 0, compiled.stderr
     plan = json.loads((project / "target" / "plan.json").read_text(encoding="utf-8"))
     assert [s.get("udfs") for s in plan["steps"]] == [None, ["python_udfs.types.shout"], None]
     assert plan["steps"][2]["op"] == "table_udf"
     assert plan["steps"][2]["udf"] == "python_udfs.tables.score"
-    ran = sqlflowc("run", "target/plan.json", "--db", "target/plan.duckdb", cwd=project)
+    ran = sqlflowc_process(
+        "run", "target/plan.json", "--db", "target/plan.duckdb", cwd=project, env=FRESH
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     db = project / "target" / "plan.duckdb"
     assert rows(db, "SELECT count(*), max(s) FROM shouted") == [(10, "A9!")]
@@ -421,14 +417,18 @@ def test_a_compiled_plan_runs_in_a_fresh_process(project: Path) -> None:
     # the plan names a UDF the module no longer defines: SF0810, nothing runs
     tables = project / "python_udfs" / "tables.py"
     tables.write_text(tables.read_text(encoding="utf-8").replace("def score(", "def scor("))
-    ran = sqlflowc("run", "target/plan.json", "--db", "target/other.duckdb", cwd=project)
+    ran = sqlflowc_process(
+        "run", "target/plan.json", "--db", "target/other.duckdb", cwd=project, env=FRESH
+    )
     assert ran.returncode == 3
     assert "error[SF0810]" in ran.stderr and "python_udfs.tables.score" in ran.stderr
     assert "skipped" in ran.stdout and "✓" not in ran.stdout
 
     # a module that no longer imports: SF0804
     (project / "python_udfs" / "zz_broken.py").write_text("raise ImportError('gone')\n")
-    ran = sqlflowc("run", "target/plan.json", "--db", "target/other.duckdb", cwd=project)
+    ran = sqlflowc_process(
+        "run", "target/plan.json", "--db", "target/other.duckdb", cwd=project, env=FRESH
+    )
     assert ran.returncode == 3
     assert "error[SF0804]" in ran.stderr and "zz_broken.py:1" in ran.stderr
 

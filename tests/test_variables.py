@@ -22,7 +22,7 @@ from sqlflowc.source import SourceMap, Span
 from sqlflowc.syntax.lower import parse_pipeline
 
 
-def compile_text(text: str, **settings: Any) -> tuple[program.Program | None, PassContext]:
+def lower_text(text: str, **settings: Any) -> tuple[program.Program | None, PassContext]:
     """The program after lowering and masking secrets, or None after errors in `ctx`."""
     ctx = compile_context(project_dir=Path("/project"), **settings)
     surface = parse(text, "main.sf", sources=ctx.sources, reporter=ctx.reporter)
@@ -33,14 +33,14 @@ def compile_text(text: str, **settings: Any) -> tuple[program.Program | None, Pa
 
 
 def ok(text: str, **settings: Any) -> program.Program:
-    prog, ctx = compile_text(text, **settings)
+    prog, ctx = lower_text(text, **settings)
     assert ctx.reporter.diagnostics == [], render_text(ctx.reporter.diagnostics, ctx.sources)
     assert prog is not None
     return prog
 
 
 def failing(text: str, **settings: Any) -> tuple[list[Diagnostic], PassContext]:
-    _, ctx = compile_text(text, **settings)
+    _, ctx = lower_text(text, **settings)
     assert ctx.reporter.has_errors
     return ctx.reporter.diagnostics, ctx
 
@@ -474,7 +474,7 @@ def test_duplicate_and_unknown_sources() -> None:
 
 def test_variables_and_labels_are_deterministic() -> None:
     text = "SELECT ${b}, ${a}, ${c|3}, ${a};"
-    first, ctx = compile_text(text, cli_vars={"a": 1, "b": "x"})
+    first, ctx = lower_text(text, cli_vars={"a": 1, "b": "x"})
     assert first is not None
     labelled = dataclasses.replace(parse_again(text), labels={0: "main"})
     again = lower_program(fold_conditionals(labelled, ctx), ctx)
