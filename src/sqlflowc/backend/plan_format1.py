@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlflowc.backend import plan as p
+from sqlflowc.backend.plan_io import LocationFields
 from sqlflowc.ir.program import is_udf_table_name
 from sqlflowc.names import table_key
 from sqlflowc.schema import Policy
@@ -48,22 +49,13 @@ JsonValue = Any  # a value json.loads made
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Location:
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class _Step:
     id: str
     kind: Literal["load", "create_table", "create_view", "export", "sql", "table_udf"]
     target: str | None
     depends_on: tuple[str, ...]
     sql: tuple[str, ...]
-    location: _Location
+    location: LocationFields
     label: str | None = None
     details: dict[str, JsonValue] = field(default_factory=dict)
     udfs: tuple[str, ...] = ()

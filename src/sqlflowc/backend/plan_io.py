@@ -25,7 +25,7 @@ from sqlflowc.schema import Policy
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.validation import Check, FieldError, FieldPath, ValidationError, validate
 
-__all__ = ["load_plan"]
+__all__ = ["LocationFields", "load_plan"]
 
 
 def _name(value: str) -> str:
@@ -98,7 +98,9 @@ _MODES: dict[str, tuple[type[Any], Callable[..., p.LoadMode]]] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Location:
+class LocationFields:
+    """A step's `location` (also in version-1 plans)."""
+
     file: str
     line: int
     column: int
@@ -117,7 +119,7 @@ class _Source:
 class _Step:
     id: _Name
     depends_on: tuple[str, ...] = ()
-    location: _Location
+    location: LocationFields
     label: str | None = None
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
