@@ -15,6 +15,8 @@ import enum
 import os
 import re
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
@@ -95,6 +97,52 @@ class StepOutcome:
     sql: str = ""  # of a failure: the statement that failed (secrets masked), else the step's
     attempt: int = 1  # of a failure: the attempt that ended it (1-based) ...
     max_attempts: int = 1  # ... of how many its retries allow
+
+
+def step_outcome(
+    step_id: str,
+    started: float,
+    mask: Callable[[str], str],
+    error: str | None,
+    *,
+    code: Code | None = None,
+    help: str = "",
+    notes: tuple[str, ...] = (),
+    sql: str = "",
+    max_attempts: int = 1,
+    rows: int | None = None,
+    statement_rows: tuple[int | None, ...] = (),
+    load: LoadCounts | None = None,
+) -> StepOutcome:
+    """How a step begun at `started` (`time.perf_counter()`) ended, as every engine reports it:
+    FAILED with `error` and its code, help, notes and statement (secrets masked by `mask`), or
+    OK with its rows."""
+    elapsed = (time.perf_counter() - started) * 1000
+    if error is not None:
+        return StepOutcome(
+            step_id=step_id,
+            status=StepStatus.FAILED,
+            duration_ms=elapsed,
+            message=mask(error),
+            code=code,
+            help=mask(help),
+            notes=notes,
+            sql=mask(sql),
+            max_attempts=max_attempts,
+        )
+    return StepOutcome(
+        step_id=step_id,
+        status=StepStatus.OK,
+        duration_ms=elapsed,
+        rows=rows,
+        statement_rows=statement_rows,
+        load=load,
+    )
+
+
+def os_error_text(err: OSError) -> str:
+    """An OSError as a step's failure says it: `No such file or directory (out/t.csv)`."""
+    return f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

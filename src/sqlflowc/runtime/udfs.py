@@ -19,7 +19,7 @@ Contract:
 - A step that calls scalar UDFs runs with one DuckDB thread (`threads_for`): the UDFs hold the
   interpreter lock, and measured here more threads only made them slower.
 - A UDF that raises fails its statement; the message names the UDF, the exception and the
-  row's input (up to `INPUT_SHOWN` characters); to find the row, the failing batch is run
+  row's input (up to `udf_values.INPUT_SHOWN` characters); to find the row, the failing batch is run
   again row by row up to it. `explain()` hands that message to the executor (SF0808).
 - `run_table_udf(con, step, query)` runs a `TableUdf` step with its UDF and literal arguments
   (`runtime/table_udfs.py`), in the step's transaction.
@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import os
-import reprlib
 import threading
-import traceback
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import Plan, TableUdf, step_udfs
 from sqlflowc.diagnostics import Code, Diagnostic, StepFailure
+from sqlflowc.runtime.udf_values import (
+    CAUGHT,
+    arrow_type,
+    raised_at,
+    raised_text,
+    row_failure,
+    short,
+    to_arrow,
+)
 from sqlflowc.source import SourceMap
 from sqlflowc.udf import UdfKind
 from sqlflowc.udf.discovery import PACKAGE
@@ -50,8 +56,6 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
 __all__ = ["UdfRuntime", "UdfStepError", "plan_udfs", "raised_text"]
-
-INPUT_SHOWN = 200
 
 
 class UdfStepError(StepFailure):
@@ -150,7 +154,7 @@ class UdfRuntime:
             assert udf.return_type is not None
             ret = udf.return_type
             if ret not in arrow_types:
-                arrow_types[ret] = _arrow_type(con, ret)
+                arrow_types[ret] = arrow_type(con, ret)
             # SPECIAL: the wrappers skip the rows with a NULL in a non-Optional parameter
             # themselves, and a result may be NULL (DEFAULT refuses a None from the function).
             nulls = FunctionNullHandling.SPECIAL
@@ -272,10 +276,10 @@ class UdfRuntime:
                     ]
                 else:
                     out = list(map(fn, *values))
-            except _CAUGHT as err:
+            except CAUGHT as err:
                 failed = err
-                raise raised(err, lambda: _row_failure(udf, fn, values, strict, failed)) from err
-            return _to_arrow(udf, out, out_type, fail)
+                raise raised(err, lambda: row_failure(udf, fn, values, strict, failed)) from err
+            return to_arrow(udf, out, out_type, fail)
 
         return call
 
@@ -302,8 +306,8 @@ class UdfRuntime:
             count = len(arrays[0]) if arrays else 0
             try:
                 result = fn(*arrays)
-            except _CAUGHT as err:
-                shown = ", ".join(_short(a.slice(0, 3).to_pylist()) for a in arrays)
+            except CAUGHT as err:
+                shown = ", ".join(short(a.slice(0, 3).to_pylist()) for a in arrays)
                 message = (
                     f"UDF `{udf.qualified}` raised {raised_text(err)} "
                     f"(on a batch of {count} rows starting with {shown})"
@@ -312,7 +316,7 @@ class UdfRuntime:
             if isinstance(result, pa.ChunkedArray):
                 result = result.combine_chunks()
             if not isinstance(result, pa.Array):
-                result = _to_arrow(udf, list(result), out_type, fail)
+                result = to_arrow(udf, list(result), out_type, fail)
             if len(result) != count:
                 raise fail(
                     f"vectorized UDF `{udf.qualified}` returned {len(result)} values for a "
@@ -331,7 +335,7 @@ class UdfRuntime:
         def call() -> Any:
             try:
                 return fn()
-            except _CAUGHT as err:
+            except CAUGHT as err:
                 message = f"UDF `{udf.qualified}` raised {raised_text(err)}"
                 raise raised(err, lambda: message) from err
 
@@ -344,7 +348,7 @@ class UdfRuntime:
         place in the user's module where it was raised."""
         if isinstance(err, KeyboardInterrupt) and self._sigint.is_set():
             return err
-        where = _raised_at(err, self._folder)
+        where = raised_at(err, self._folder)
         return self._fail(message() + (f"\nraised at {where}" if where else ""))
 
     # -- table UDFs --------------------------------------------------------------------------
@@ -389,101 +393,3 @@ def _set_arity(function: Callable[..., Any], count: int) -> None:
     positional = inspect.Parameter.POSITIONAL_ONLY
     params = [inspect.Parameter(f"arg{i}", positional) for i in range(count)]
     function.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-
-
-def _arrow_type(con: Connection, type_name: str) -> pa.DataType:
-    """The Arrow type DuckDB uses for a SQL type (what a UDF returns for it)."""
-    table = con.sql(f"SELECT CAST(NULL AS {type_name}) AS v").to_arrow_table()
-    assert table is not None
-    return table.schema.field(0).type
-
-
-def _to_arrow(
-    udf: Udf, values: list[Any], out_type: pa.DataType, fail: Callable[[str], UdfRaised]
-) -> pa.Array:
-    import pyarrow as pa
-
-    try:
-        return pa.array(values, type=out_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as err:
-        if pa.types.is_decimal(out_type):
-            fixed = _quantized(values, out_type)
-            if fixed is not None:
-                return fixed
-        raise fail(
-            f"UDF `{udf.qualified}` returned a value that is not {udf.return_type}: {err}"
-        ) from err
-
-
-def _quantized(values: list[Any], out_type: Any) -> pa.Array | None:
-    """Decimal results rounded to the declared scale (Arrow refuses to round by itself)."""
-    import decimal
-
-    import pyarrow as pa
-
-    step = decimal.Decimal(1).scaleb(-out_type.scale)
-    try:
-        rounded = [v.quantize(step) if isinstance(v, decimal.Decimal) else v for v in values]
-        return pa.array(rounded, type=out_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, decimal.InvalidOperation):
-        return None
-
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = 60
-_REPR.maxother = 60
-
-
-def _short(value: Any) -> str:
-    return _REPR.repr(value)
-
-
-# What a wrapper catches from the user's function: every exception, and also `SystemExit` and
-# `KeyboardInterrupt` when the function raises them itself (not a real Ctrl-C: `_raised`).
-_CAUGHT = (Exception, SystemExit, KeyboardInterrupt)
-
-
-def raised_text(err: BaseException) -> str:
-    """`ValueError: bad input`, or just `KeyboardInterrupt` when there is no message."""
-    text = str(err)
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
-def _raised_at(err: BaseException, folder: Path | None) -> str:
-    """`python_udfs/m.py:18 in boom: return 1 // x`: the last traceback frame in the project's
-    `python_udfs/` (the user's own code, not a library it called); "" when there is none."""
-    if folder is None:
-        return ""
-    root = str(folder.resolve()) + os.sep
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.startswith(root)]
-    if not frames:
-        return ""
-    frame = frames[-1]
-    shown = frame.filename  # as diagnostics show files: relative to the current directory
-    with contextlib.suppress(ValueError):
-        shown = str(Path(frame.filename).relative_to(Path.cwd()))
-    code = f": {frame.line.strip()}" if frame.line else ""
-    return f"{shown}:{frame.lineno} in {frame.name}{code}"
-
-
-def _row_failure(
-    udf: Udf,
-    fn: Callable[..., Any],
-    values: list[list[Any]],
-    strict: Sequence[int],
-    err: BaseException,
-) -> str:
-    """The message for a row-at-a-time UDF that raised: the failing row found by running the
-    batch again row by row (the first row that raises)."""
-    head = f"UDF `{udf.qualified}` raised {raised_text(err)}"
-    for row in zip(*values, strict=True):
-        if any(row[i] is None for i in strict):
-            continue
-        try:
-            fn(*row)
-        except _CAUGHT:  # this is the row we are looking for
-            shown = "(" + ", ".join(_short(v) for v in row) + ")"
-            if len(shown) > INPUT_SHOWN:
-                shown = shown[: INPUT_SHOWN - 3] + "..."
-            return f"{head} on input {shown}"
-    return head

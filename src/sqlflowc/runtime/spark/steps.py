@@ -37,7 +37,7 @@ from sqlflowc.backend.plan import (
 from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.names import table_key
 from sqlflowc.runtime.load_modes import LoadCounts
-from sqlflowc.runtime.report import StepOutcome, StepStatus
+from sqlflowc.runtime.report import StepOutcome, os_error_text, step_outcome
 from sqlflowc.runtime.steps import StepContext, StepError
 
 if TYPE_CHECKING:
@@ -85,23 +85,15 @@ def run_spark_step(
         if "PythonException" in str(err) or "An exception was thrown from the Python" in error:
             code = Code.UDF_FAILED
     except OSError as err:
-        error = f"{err.strerror or err} ({err.filename})" if err.filename else str(err)
-    elapsed = (time.perf_counter() - t0) * 1000
-    mask = ctx.secrets.mask
-    if error is not None:
-        return StepOutcome(
-            step_id=step.id,
-            status=StepStatus.FAILED,
-            duration_ms=elapsed,
-            message=mask(error),
-            code=code,
-            help=mask(help),
-            notes=notes,
-        )
-    return StepOutcome(
-        step_id=step.id,
-        status=StepStatus.OK,
-        duration_ms=elapsed,
+        error = os_error_text(err)
+    return step_outcome(
+        step.id,
+        t0,
+        ctx.secrets.mask,
+        error,
+        code=code,
+        help=help,
+        notes=notes,
         rows=rows,
         statement_rows=(rows,),
         load=load,
