@@ -37,7 +37,6 @@ from sqlflowc.ir import program as ir
 from sqlflowc.names import table_key
 from sqlflowc.schema import Policy
 from sqlflowc.sqlbuild.loads import (
-    bind_macros,
     delete_matched,
     distinct_keys,
     drop_stage,
@@ -52,6 +51,7 @@ from sqlflowc.sqlbuild.loads import (
     window_delete,
     write_state,
 )
+from sqlflowc.sqlbuild.macros import bind_macros
 
 __all__ = ["expected_statements", "lower_load", "with_schema_policy"]
 

@@ -31,7 +31,7 @@ from sqlflowc.backend.plan_io import LocationFields
 from sqlflowc.ir.program import is_udf_table_name
 from sqlflowc.names import table_key
 from sqlflowc.schema import Policy
-from sqlflowc.sqlbuild.loads import MACROS
+from sqlflowc.sqlbuild.macros import MACROS
 from sqlflowc.validation import validate
 
 __all__ = ["Format1Error", "read_format1"]

@@ -31,8 +31,8 @@ from sqlflowc.backend import plan as p
 from sqlflowc.backend.spark_sql import TranspileError, runs_on_spark, to_spark, unsupported
 from sqlflowc.diagnostics import Code, Reporter
 from sqlflowc.ir import program as ir
-from sqlflowc.sqlbuild import loads as duck_loads
 from sqlflowc.sqlbuild import spark as build
+from sqlflowc.sqlbuild.macros import bind_macros
 
 __all__ = ["spark_problems", "to_spark_plan"]
 
@@ -99,7 +99,7 @@ def _step(step: p.Step, stmt: ir.Statement) -> p.Step:
         case p.CreateTable(), ir.CreateTable():
             text = stmt.query.display
             if isinstance(step.mode, p.Incremental):
-                text = duck_loads.bind_macros(text)[0]
+                text = bind_macros(text)[0]
             sql = _writes(step.target, step.mode, to_spark(text, step.udfs))
             return dataclasses.replace(step, sql=sql, if_not_exists=stmt.if_not_exists)
         case p.CreateView(), ir.CreateView():

@@ -25,7 +25,7 @@ from typing import TypeVar
 from sqlflowc.diagnostics import Code
 from sqlflowc.ir import program as ir
 from sqlflowc.passes.context import PassContext
-from sqlflowc.sqlbuild.loads import MACROS, find_macros
+from sqlflowc.sqlbuild.macros import MACROS, find_macros
 
 P = TypeVar("P", bound=ir.Program)
 

@@ -58,7 +58,7 @@ from sqlflowc.schema import (
 )
 from sqlflowc.schema.catalog import Known, Unknown
 from sqlflowc.sqlbuild import loads as sql
-from sqlflowc.sqlbuild.loads import bind_macros
+from sqlflowc.sqlbuild.macros import bind_macros
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection

@@ -6,74 +6,21 @@ follows it, so a trailing `--` comment ends there); DuckDB type names from `DESC
 verbatim. Used by the backend (`backend/load_modes.py`, what `compile` shows), the executor
 (`runtime/load_modes.py`, what runs) and the compile-time schema check.
 
-INCREMENTAL macros (`@start_dt`, `@end_dt` TIMESTAMP; `@start_date`, `@end_date` DATE) are found
-with sqlglot's DuckDB tokenizer, so text in strings and comments is left alone, and replaced by
-typed named parameters (`CAST($start_dt AS TIMESTAMP)`) that the executor binds.
+INCREMENTAL macros (`@start_dt`, ...) are found and bound by `sqlbuild.macros`.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from sqlglot import TokenType, exp, tokenize
-from sqlglot.errors import TokenError
+from sqlglot import exp
 
-from sqlflowc.backend.plan import WindowParameter
 from sqlflowc.schema import Column
+from sqlflowc.sqlbuild.macros import parameter
 
 STATE_TABLE = "_sqlflow_state"
-# macro → the type it is bound as
-MACROS: Mapping[WindowParameter, str] = {
-    "start_dt": "TIMESTAMP",
-    "end_dt": "TIMESTAMP",
-    "start_date": "DATE",
-    "end_date": "DATE",
-}
-_MACRO_NAMES: Mapping[str, WindowParameter] = {name: name for name in MACROS}
 _SOURCE = "_source"
 _TARGET = "_target"
-
-
-# ---------------------------------------------------------------------------- macros
-
-
-def find_macros(query: str) -> list[tuple[WindowParameter, int, int]] | None:
-    """`(name, start, end)` of each `@start_dt`-style macro in `query` (end exclusive, name
-    lower-cased); None when the text cannot be tokenised. Strings and comments are skipped."""
-    try:
-        tokens = tokenize(query, read="duckdb")
-    except TokenError:
-        return None
-    found: list[tuple[WindowParameter, int, int]] = []
-    for at, word in itertools.pairwise(tokens):
-        name = _MACRO_NAMES.get(word.text.lower())
-        if (
-            at.token_type is TokenType.PARAMETER
-            and at.text == "@"
-            and word.start == at.end + 1
-            and word.token_type is TokenType.VAR
-            and name is not None
-        ):
-            found.append((name, at.start, word.end + 1))
-    return found
-
-
-def bind_macros(query: str) -> tuple[str, tuple[WindowParameter, ...]]:
-    """`query` with each macro replaced by its typed parameter, and the macros used."""
-    found = find_macros(query) or []
-    out: list[str] = []
-    pos = 0
-    for name, start, end in found:
-        out.append(query[pos:start])
-        out.append(_parameter(name).sql(dialect="duckdb"))
-        pos = end
-    out.append(query[pos:])
-    return "".join(out), tuple(sorted({name for name, _, _ in found}))
-
-
-def _parameter(name: WindowParameter) -> exp.Expr:
-    return exp.cast(exp.Placeholder(this=name), MACROS[name])
 
 
 # ---------------------------------------------------------------------------- builders
@@ -123,7 +70,7 @@ def stage_table(stage: str, query: str) -> str:
 
 
 def _between(column: exp.Expr) -> exp.Between:
-    return exp.Between(this=column, low=_parameter("start_dt"), high=_parameter("end_dt"))
+    return exp.Between(this=column, low=parameter("start_dt"), high=parameter("end_dt"))
 
 
 def incremental_stage(stage: str, query: str, by: str) -> str:
@@ -422,7 +369,7 @@ def write_state() -> str:
             exp.Placeholder(this="target"),
             exp.Placeholder(this="column_name"),
             exp.cast(exp.Placeholder(this="high_water"), "TIMESTAMP"),
-            _parameter("end_dt"),
+            parameter("end_dt"),
         ]
     )
     insert = exp.Insert(
