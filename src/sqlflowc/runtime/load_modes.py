@@ -40,14 +40,19 @@ Returns exact counts (`LoadCounts`). A DuckDB error propagates as `duckdb.Error`
 
 from __future__ import annotations
 
-import datetime
-import decimal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
 from sqlflowc.backend.plan import Append, Incremental, IncrementalLoad, Merge, RowKeepingMode
-from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.load_checks import (
+    Bounds,
+    LoadError,
+    check_keys,
+    check_source_keys,
+    raise_target_duplicates,
+)
 from sqlflowc.runtime.rereadable import rereadable
 from sqlflowc.runtime.schema import describe_columns
 from sqlflowc.schema import (
@@ -64,16 +69,13 @@ from sqlflowc.sqlbuild import loads as sql
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["LoadCounts", "LoadError", "run_load", "watermark_binding"]
-
-_SHOWN = 5
-
-
-class LoadError(StepFailure):
-    """A load that must not happen, with its diagnostic code and what to change."""
-
-    def __init__(self, code: Code, message: str, help: str = "") -> None:
-        super().__init__(message, code, help)
+__all__ = [
+    "LoadCounts",
+    "LoadError",
+    "check_source_keys",
+    "run_load",
+    "watermark_binding",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,7 +254,7 @@ def _merge_stage(
     checked = f"{stage}_keys" if reread else stage
     if reread:
         con.execute(sql.key_stage(checked, stage, keys))
-    bounds = _check_source_keys(con, target, checked, keys, source)
+    bounds = check_keys(con, target, checked, keys, source)
     counts = _merge_checked(con, target, stage, checked, keys, policy, source, bounds)
     if reread:
         con.execute(sql.drop_stage(checked))
@@ -267,7 +269,7 @@ def _merge_checked(
     keys: Sequence[str],
     policy: Policy,
     source: Sequence[Column],
-    bounds: _Bounds,
+    bounds: Bounds,
 ) -> LoadCounts:
     """The write of a merge whose source keys passed the checks; `checked` holds those keys."""
     existing = target_columns(con, target)
@@ -283,7 +285,7 @@ def _merge_checked(
     referenced = _scalar(con, sql.FOREIGN_KEYS_TO, [sql.split_name(target)[1]])
     if not diff.missing and not referenced:
         if target_rows != matched:
-            _raise_target_duplicates(con, target, checked, keys)
+            raise_target_duplicates(con, target, checked, keys)
         con.execute(sql.delete_matched(target, checked, keys))
         con.execute(sql.insert_from(target, stage))
     else:
@@ -291,126 +293,6 @@ def _merge_checked(
         update = [c.name for c in source if c.name.lower() not in folded]
         con.execute(sql.merge_into(target, stage, keys, update, [c.name for c in source]))
     return LoadCounts(inserted=inserted, updated=target_rows, changes=changes)
-
-
-# A bitmap of one integer key costs a bit per value between the smallest and largest key: used
-# while that is at most this many bits per row (a hash of the keys costs more) or this few bits.
-_BITMAP_BITS_PER_ROW = 64
-_BITMAP_BITS_ANYWAY = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class _Bounds:
-    """What the checks found: the source's row count and, for a single integer key whose
-    values are close enough together, its smallest and largest value (`sql.LOW`, `sql.HIGH`),
-    so that distinct keys are counted with a bitmap."""
-
-    rows: int
-    params: dict[str, Any] | None = None
-
-    @property
-    def bitmap(self) -> bool:
-        return self.params is not None
-
-
-def _check_source_keys(
-    con: Connection, target: str, checked: str, keys: Sequence[str], source: Sequence[Column]
-) -> _Bounds:
-    """NULL or duplicate keys in the stage `checked`: counted first (one scan of the keys, then
-    a count of the distinct keys), listed only when there are any (`check_source_keys`)."""
-    folded = {c.name.lower(): c.type.upper() for c in source}
-    integer = len(keys) == 1 and folded.get(keys[0].lower()) in sql.BITMAP_TYPES
-    counted = con.execute(sql.key_counts(checked, keys, bounds=integer)).fetchall()[0]
-    rows, nulls = int(counted[0]), int(counted[1])
-    bounds = _Bounds(rows)
-    if integer and rows and nulls == 0:
-        low, high = counted[2], counted[3]
-        if high - low < max(_BITMAP_BITS_PER_ROW * rows, _BITMAP_BITS_ANYWAY):
-            bounds = _Bounds(rows, {sql.LOW: low, sql.HIGH: high})
-    if nulls == 0 and rows > 0:
-        query = sql.distinct_keys(checked, keys, bitmap=bounds.bitmap)
-        distinct = int(_scalar(con, query, bounds.params))
-    else:
-        distinct = rows
-    if nulls or distinct != rows:
-        check_source_keys(
-            lambda query: con.execute(query).fetchall(),
-            target,
-            keys,
-            sql.null_keys(checked, keys),
-            sql.duplicate_keys(checked, keys),
-        )
-        raise LoadError(
-            Code.SOURCE_DUPLICATE_KEYS,
-            f"internal error: the data for `{target}` has {rows:,} rows, {nulls:,} with a NULL "
-            f"key and {distinct:,} distinct keys, yet no NULL or duplicate key was found; "
-            "nothing was written",
-            "please report this",
-        )
-    return bounds
-
-
-def check_source_keys(
-    fetch: Callable[[str], Sequence[Sequence[Any]]],
-    target: str,
-    keys: Sequence[str],
-    null_keys: str,
-    duplicate_keys: str,
-) -> None:
-    """NULL or duplicate source keys: nothing may be written. `fetch` runs a query on the
-    engine at hand (DuckDB, Spark) and gives its rows; `null_keys` and `duplicate_keys` are
-    that engine's queries (`sqlbuild.loads.null_keys`, `.duplicate_keys` or their Spark
-    forms)."""
-    names = ", ".join(keys)
-    nulls = fetch(null_keys)
-    if nulls:
-        total = int(nulls[0][-1])
-        shown = ", ".join(_show_key(row[:-1]) for row in nulls)
-        raise LoadError(
-            Code.SOURCE_NULL_KEYS,
-            f"the data for `{target}` has {total:,} row{'s' * (total != 1)} with a NULL key "
-            f"({names}): {shown}{' (first 5)' if total > _SHOWN else ''}; nothing was written",
-            f"a NULL key matches no row: filter those rows out "
-            f"(`WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)}`) or give them a key",
-        )
-    dups = fetch(duplicate_keys)
-    if dups:
-        shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in dups)
-        raise LoadError(
-            Code.SOURCE_DUPLICATE_KEYS,
-            f"the data for `{target}` has duplicate keys ({names}): {shown}"
-            f"{' (first 5)' if len(dups) >= _SHOWN else ''}; nothing was written",
-            "keep one row per key in the query, e.g. `QUALIFY row_number() OVER "
-            f"(PARTITION BY {names} ORDER BY ...) = 1`, or use more key columns",
-        )
-
-
-def _raise_target_duplicates(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
-    rows = con.execute(sql.target_duplicates(target, stage, keys)).fetchall()
-    shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in rows)
-    raise LoadError(
-        Code.TARGET_DUPLICATE_KEYS,
-        f"table `{target}` holds several rows for keys the data updates ({', '.join(keys)}): "
-        f"{shown}{' (first 5)' if len(rows) >= _SHOWN else ''}; nothing was written",
-        f"a MERGE needs unique keys in the table: remove the duplicates from `{target}` "
-        "(or rebuild it with MODE REPLACE), then run again",
-    )
-
-
-def _show_key(values: Sequence[Any]) -> str:
-    shown = [_show_value(v) for v in values]
-    return shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
-
-
-def _show_value(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, str):
-        text = value if len(value) <= 40 else value[:37] + "..."
-        return "'" + text.replace("'", "''") + "'"
-    if isinstance(value, datetime.date | datetime.time | decimal.Decimal):
-        return str(value)
-    return repr(value)
 
 
 # ---------------------------------------------------------------------------- schemas

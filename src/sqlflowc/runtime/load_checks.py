@@ -1,0 +1,154 @@
+"""What a MERGE (and an INCREMENTAL load with KEY) checks before it writes, and the error a load
+raises: NULL or duplicate keys in the source (`check_keys`: counted first, listed only when
+there are any; `check_source_keys` lists them on any engine), duplicate keys in the target
+among the rows the source touches (`raise_target_duplicates`). Up to 5 offending keys are shown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.schema import Column
+from sqlflowc.sqlbuild import loads as sql
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
+
+_SHOWN = 5
+
+
+class LoadError(StepFailure):
+    """A load that must not happen, with its diagnostic code and what to change."""
+
+    def __init__(self, code: Code, message: str, help: str = "") -> None:
+        super().__init__(message, code, help)
+
+
+# A bitmap of one integer key costs a bit per value between the smallest and largest key: used
+# while that is at most this many bits per row (a hash of the keys costs more) or this few bits.
+_BITMAP_BITS_PER_ROW = 64
+_BITMAP_BITS_ANYWAY = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What the checks found: the source's row count and, for a single integer key whose
+    values are close enough together, its smallest and largest value (`sql.LOW`, `sql.HIGH`),
+    so that distinct keys are counted with a bitmap."""
+
+    rows: int
+    params: dict[str, Any] | None = None
+
+    @property
+    def bitmap(self) -> bool:
+        return self.params is not None
+
+
+def check_keys(
+    con: Connection, target: str, checked: str, keys: Sequence[str], source: Sequence[Column]
+) -> Bounds:
+    """NULL or duplicate keys in the stage `checked`: counted first (one scan of the keys, then
+    a count of the distinct keys), listed only when there are any (`check_source_keys`)."""
+    folded = {c.name.lower(): c.type.upper() for c in source}
+    integer = len(keys) == 1 and folded.get(keys[0].lower()) in sql.BITMAP_TYPES
+    counted = con.execute(sql.key_counts(checked, keys, bounds=integer)).fetchall()[0]
+    rows, nulls = int(counted[0]), int(counted[1])
+    bounds = Bounds(rows)
+    if integer and rows and nulls == 0:
+        low, high = counted[2], counted[3]
+        if high - low < max(_BITMAP_BITS_PER_ROW * rows, _BITMAP_BITS_ANYWAY):
+            bounds = Bounds(rows, {sql.LOW: low, sql.HIGH: high})
+    if nulls == 0 and rows > 0:
+        query = sql.distinct_keys(checked, keys, bitmap=bounds.bitmap)
+        distinct = int(_scalar(con, query, bounds.params))
+    else:
+        distinct = rows
+    if nulls or distinct != rows:
+        check_source_keys(
+            lambda query: con.execute(query).fetchall(),
+            target,
+            keys,
+            sql.null_keys(checked, keys),
+            sql.duplicate_keys(checked, keys),
+        )
+        raise LoadError(
+            Code.SOURCE_DUPLICATE_KEYS,
+            f"internal error: the data for `{target}` has {rows:,} rows, {nulls:,} with a NULL "
+            f"key and {distinct:,} distinct keys, yet no NULL or duplicate key was found; "
+            "nothing was written",
+            "please report this",
+        )
+    return bounds
+
+
+def check_source_keys(
+    fetch: Callable[[str], Sequence[Sequence[Any]]],
+    target: str,
+    keys: Sequence[str],
+    null_keys: str,
+    duplicate_keys: str,
+) -> None:
+    """NULL or duplicate source keys: nothing may be written. `fetch` runs a query on the
+    engine at hand (DuckDB, Spark) and gives its rows; `null_keys` and `duplicate_keys` are
+    that engine's queries (`sqlbuild.loads.null_keys`, `.duplicate_keys` or their Spark
+    forms)."""
+    names = ", ".join(keys)
+    nulls = fetch(null_keys)
+    if nulls:
+        total = int(nulls[0][-1])
+        shown = ", ".join(_show_key(row[:-1]) for row in nulls)
+        raise LoadError(
+            Code.SOURCE_NULL_KEYS,
+            f"the data for `{target}` has {total:,} row{'s' * (total != 1)} with a NULL key "
+            f"({names}): {shown}{' (first 5)' if total > _SHOWN else ''}; nothing was written",
+            f"a NULL key matches no row: filter those rows out "
+            f"(`WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)}`) or give them a key",
+        )
+    dups = fetch(duplicate_keys)
+    if dups:
+        shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in dups)
+        raise LoadError(
+            Code.SOURCE_DUPLICATE_KEYS,
+            f"the data for `{target}` has duplicate keys ({names}): {shown}"
+            f"{' (first 5)' if len(dups) >= _SHOWN else ''}; nothing was written",
+            "keep one row per key in the query, e.g. `QUALIFY row_number() OVER "
+            f"(PARTITION BY {names} ORDER BY ...) = 1`, or use more key columns",
+        )
+
+
+def raise_target_duplicates(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
+    rows = con.execute(sql.target_duplicates(target, stage, keys)).fetchall()
+    shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in rows)
+    raise LoadError(
+        Code.TARGET_DUPLICATE_KEYS,
+        f"table `{target}` holds several rows for keys the data updates ({', '.join(keys)}): "
+        f"{shown}{' (first 5)' if len(rows) >= _SHOWN else ''}; nothing was written",
+        f"a MERGE needs unique keys in the table: remove the duplicates from `{target}` "
+        "(or rebuild it with MODE REPLACE), then run again",
+    )
+
+
+def _show_key(values: Sequence[Any]) -> str:
+    shown = [_show_value(v) for v in values]
+    return shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
+
+
+def _show_value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return "'" + text.replace("'", "''") + "'"
+    if isinstance(value, datetime.date | datetime.time | decimal.Decimal):
+        return str(value)
+    return repr(value)
+
+
+def _scalar(con: Connection, query: str, params: Mapping[str, Any] | None = None) -> Any:
+    rows = con.execute(query, params).fetchall() if params else con.execute(query).fetchall()
+    return rows[0][0] if rows else None
