@@ -132,6 +132,19 @@ def test_a_hit_loads_no_compiler(project: Path) -> None:
     assert not {"lark", "sqlglot", "sqlflowc.passes"} & set(_loaded_after_run("pipelines/files.sf"))
 
 
+def test_an_unrelated_environment_variable_keeps_the_hit(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the variables the compiler looked up are inputs: a new one it never reads (a
+    shell's, CI's) does not make the next run compile again."""
+    _warm()
+    before = _entries(project)
+    monkeypatch.setenv("SFC_CACHE_TEST_UNRELATED", "1")
+    assert _run()[0] == 0
+    assert _entries(project) == before  # a hit writes nothing
+    assert "lark" not in _loaded_after_run("pipelines/main.sf")
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [

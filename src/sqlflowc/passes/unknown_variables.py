@@ -116,6 +116,8 @@ class UnknownVariables:
                 pending.discard(stmt.name.value)
 
     def report(self, ctx: PassContext, scope: Scope, sites: Mapping[str, Span]) -> None:
+        if not self._uses:
+            return  # (listing every name would make the environment's names an input)
         candidates = scope.names()
         for name, uses in self._uses.items():
             (first, where), *others = uses
