@@ -232,18 +232,19 @@ def table(id: str, target: str, sql: str, *, after: tuple[str, ...] = ()) -> Cre
 
 
 def failing_plan(tmp_path: Path) -> Plan:
-    """`bad` fails at once; `slow` (independent) takes a while; `after_bad` depends on `bad`,
-    `after_slow` on `slow`."""
+    """`slow` takes about a second (more on a busy machine); `bad` (independent, started after
+    it) fails at once, while `slow` runs; `after_bad` depends on `bad`, `after_slow` on
+    `slow`."""
     return Plan(
         pipeline="p.sf",
         project_dir=str(tmp_path),
         steps=(
-            table("bad", "bad", "CREATE TABLE bad AS SELECT nope"),
             table(
                 "slow",
                 "slow",
-                "CREATE OR REPLACE TABLE slow AS SELECT count(*) AS n FROM range(20000000)",
+                "CREATE OR REPLACE TABLE slow AS SELECT sum(hash(range)) AS n FROM range(50000000)",
             ),
+            table("bad", "bad", "CREATE TABLE bad AS SELECT nope"),
             table("after_bad", "after_bad", "CREATE TABLE after_bad AS SELECT 1", after=("bad",)),
             table(
                 "after_slow",
