@@ -10,7 +10,15 @@ import pytest
 
 from helpers import imported_modules
 
-HEAVY = ("psycopg", "s3fs", "boto3", "botocore", "aiobotocore")
+HEAVY = (
+    "psycopg",
+    "adbc_driver_manager",
+    "adbc_driver_postgresql",
+    "s3fs",
+    "boto3",
+    "botocore",
+    "aiobotocore",
+)
 
 
 @pytest.fixture
