@@ -53,6 +53,9 @@ def test_a_read_cut_short_without_retries_fails_and_leaves_the_table(
         or "server closed the connection unexpectedly" in out
     )
     assert "retrying" not in out
+    # The statement reading the rows failed; what PostgreSQL was asked is said too.
+    assert "  = note: attempt 1 of 1; the SQL that ran:\n" in out
+    assert '\n      -- "_sqlflow_read_load_wide" reads source `wide` (postgres): wide\n' in out
     assert duck(project, "SELECT count(*), max(id) FROM wide") == [(10, 10)]
     _no_secret_anywhere(project, out)
 

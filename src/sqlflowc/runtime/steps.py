@@ -166,7 +166,7 @@ def run_step(con: Connection, step: Step, ctx: StepContext) -> StepOutcome:
         code=code,
         help=help,
         notes=notes,
-        sql=(_running.sql or _step_sql(step)) if error is not None else "",
+        sql=_step_sql(step, _running.sql) if error is not None else "",
         max_attempts=_max_attempts(step, ctx) if error is not None else 1,
         rows=next((c for c in reversed(counts) if c is not None), None),
         statement_rows=counts,
@@ -344,11 +344,12 @@ def _substituted(value: Any, substitute: Callable[[str], str]) -> Any:
     return value
 
 
-def _step_sql(step: Step) -> str:
-    """A failed step's SQL, when no statement of its own was running: its statements, and for
-    a run-time source what was asked of it (`-- "_sqlflow_read_x" reads source `s` (postgres):
-    SELECT ...`), placeholders of secrets as written."""
-    text = "\n".join(step_statements(step))
+def _step_sql(step: Step, running: str | None) -> str:
+    """A failed step's SQL: the statement `running` when it failed, else its statements; and
+    for a run-time source what was asked of it (`-- "_sqlflow_read_x" reads source `s`
+    (postgres): SELECT ...`, placeholders of secrets as written): a read failing in the middle
+    of the rows fails the statement reading them."""
+    text = running or "\n".join(step_statements(step))
     if isinstance(step, Load) and step.read is not None:
         params = step.source.params
         asked = params.get("query") or params.get("table") or params.get("path")
