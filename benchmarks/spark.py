@@ -1,18 +1,27 @@
 """spark: the Spark engine's overhead. The same pipelines run through sqlflowc on Spark and as
 hand-written PySpark issuing the same Spark SQL (the SQL of the compiled plan's steps) in the
 same local[2] session, each step's rows written as a Parquet table and registered as a view —
-the ratio is what sqlflowc adds (staging and swapping each table, exact row counts, events).
-DuckDB's time for the same pipeline (sqlflowc on DuckDB) is shown beside them for context.
+the ratio is what sqlflowc adds (compiling, staging and swapping each table, exact row counts,
+schema discovery, events). DuckDB's time for the same pipeline (sqlflowc on DuckDB) is shown
+beside them for context.
 
 Workloads: `chain100` (a CSV of 2,000 rows loaded, then 100 tables each selecting from the one
-before) and `tpch` (TPC-H-like tables generated with DuckDB — the tpch extension cannot be
-installed here — at scale factor 0.05 times BENCH_SCALE: 8 loads from Parquet, 6 queries shaped like
-TPC-H Q1, Q3, Q5, Q6, Q10 and Q12, 2 exports). Three samples each (one when BENCH_SCALE < 0.5).
+before) and `tpch` (the TPC-H tables at scale factor BENCH_SCALE — SF1 by default: 6 million
+lineitems — generated deterministically with DuckDB, since its tpch extension cannot be
+installed offline; the columns the queries use: 8 loads from Parquet, 6 queries shaped like
+TPC-H Q1, Q3, Q5, Q6, Q10 and Q12, 2 exports). Before the timed samples, a warm-up run of each
+(TPC-H at SF 0.02) brings the JVM's JIT and the session up to speed. BENCH_SPARK_SAMPLES
+samples of each (default 3; 1 when BENCH_SCALE < 0.5), ours and by hand interleaved.
+
+Time is wall time and CPU time: this process's (the driver's Python) plus the JVM's (user +
+sys of the Spark driver process from /proc; the executors are its threads with local[2]).
 Skipped when PySpark is not installed.
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import time
 from pathlib import Path
@@ -77,10 +86,9 @@ _QUERIES = {
 }
 
 
-def _tpch_project(root: Path, scale: float) -> Path:
+def _tpch_project(root: Path, sf: float) -> Path:
     import duckdb
 
-    sf = 0.05 * scale
     sizes = {
         "sup": max(10, int(10_000 * sf)),
         "cust": max(10, int(150_000 * sf)),
@@ -116,28 +124,44 @@ def _chain_project(root: Path) -> Path:
     return root / "chain.sf"
 
 
-def _sqlflowc(session: Any, pipeline: Path, warehouse: Path) -> float:
+def _jvm_cpu(session: Any) -> float:
+    """CPU seconds (user + sys) of the Spark driver's JVM so far (0 where /proc is missing)."""
+    pid = session.sparkContext._gateway.proc.pid
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+
+def _cpu(session: Any) -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime + _jvm_cpu(session)
+
+
+def _sqlflowc(session: Any, pipeline: Path, warehouse: Path) -> Timing:
     from sqlflowc.api import compile_file, run
     from sqlflowc.runtime.spark import SparkEngine
 
     shutil.rmtree(warehouse, ignore_errors=True)
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(session), time.perf_counter()
     plan = compile_file(pipeline, engine="spark").plan
     result = run(plan, engine=SparkEngine("local[2]", str(warehouse), {}, stop=False))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, _cpu(session) - c0
     if not result.ok:
         raise RuntimeError(f"sqlflowc on Spark failed: {result.failures}")
-    return elapsed
+    return Timing(elapsed, cpu)
 
 
-def _by_hand(session: Any, pipeline: Path, warehouse: Path) -> float:
+def _by_hand(session: Any, pipeline: Path, warehouse: Path) -> Timing:
     """The plan's Spark SQL, issued by hand: read each source, run each query, write Parquet."""
     from sqlflowc.api import compile_file
     from sqlflowc.backend.plan import CreateTable, Export, Load
 
     plan = compile_file(pipeline, engine="spark").plan  # the SQL only; compiled outside the time
     shutil.rmtree(warehouse, ignore_errors=True)
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(session), time.perf_counter()
     for step in plan.steps:
         if isinstance(step, Load):
             path = str(Path(plan.project_dir) / str(step.source.params["path"]))
@@ -156,19 +180,21 @@ def _by_hand(session: Any, pipeline: Path, warehouse: Path) -> float:
             out = Path(plan.project_dir) / "target" / f"hand_{step.id}"
             writer = session.sql(step.query).coalesce(1).write.mode("overwrite")
             writer.parquet(str(out)) if step.format == "parquet" else writer.csv(str(out))
-    return time.perf_counter() - t0
+    return Timing(time.perf_counter() - t0, _cpu(session) - c0)
 
 
-def _duckdb(pipeline: Path, database: Path) -> float:
+def _duckdb(pipeline: Path, database: Path) -> Timing:
     from sqlflowc.api import compile_file, run
 
     database.unlink(missing_ok=True)
-    t0 = time.perf_counter()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    c0, t0 = own.ru_utime + own.ru_stime, time.perf_counter()
     result = run(compile_file(pipeline).plan, database=str(database))
-    elapsed = time.perf_counter() - t0
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    elapsed, cpu = time.perf_counter() - t0, own.ru_utime + own.ru_stime - c0
     if not result.ok:
         raise RuntimeError(f"sqlflowc on DuckDB failed: {result.failures}")
-    return elapsed
+    return Timing(elapsed, cpu)
 
 
 def run(ctx: Context) -> list[Row]:
@@ -180,22 +206,39 @@ def run(ctx: Context) -> list[Row]:
     from sqlflowc.runtime.spark.session import start
 
     session = start("local[2]", {"spark.sql.shuffle.partitions": "4"})
+    samples = int(os.environ.get("BENCH_SPARK_SAMPLES", "0") or 0)
+    samples = samples or (SAMPLES if ctx.scale >= 0.5 else 1)
     rows: list[Row] = []
     try:
         work = ctx.workdir / "spark"
         workloads = {
-            "chain100": _chain_project(work / "chain"),
-            "tpch": _tpch_project(work / "tpch", ctx.scale),
+            "chain100": (_chain_project(work / "chain"), _chain_project(work / "chain_warm")),
+            f"tpch SF{ctx.scale:g}": (
+                _tpch_project(work / "tpch", ctx.scale),
+                _tpch_project(work / "tpch_warm", 0.02),
+            ),
         }
-        for name, pipeline in workloads.items():
+        for name, (pipeline, warm) in workloads.items():
             warehouse = pipeline.parent / "target" / "wh"
-            _sqlflowc(session, pipeline, warehouse)  # warm-up: JIT, first jobs
+            _sqlflowc(session, warm, warm.parent / "target" / "wh")  # warm-up: JIT, first jobs
+            _by_hand(session, warm, warm.parent / "target" / "wh")
             ours: list[Timing] = []
             hand: list[Timing] = []
-            for _ in range(SAMPLES if ctx.scale >= 0.5 else 1):  # interleaved
-                ours.append(Timing(_sqlflowc(session, pipeline, warehouse), 0.0))
-                hand.append(Timing(_by_hand(session, pipeline, warehouse), 0.0))
-            duck = median([_duckdb(pipeline, pipeline.parent / "d.duckdb") for _ in range(2)])
+            for i in range(samples):  # interleaved, the order alternating
+                if i % 2:
+                    hand.append(_by_hand(session, pipeline, warehouse))
+                    ours.append(_sqlflowc(session, pipeline, warehouse))
+                else:
+                    ours.append(_sqlflowc(session, pipeline, warehouse))
+                    hand.append(_by_hand(session, pipeline, warehouse))
+                log(
+                    f"  {name} sample {i + 1}: sqlflowc {fmt_time(ours[-1].wall)} "
+                    f"(cpu {fmt_time(ours[-1].cpu)}), by hand {fmt_time(hand[-1].wall)} "
+                    f"(cpu {fmt_time(hand[-1].cpu)})"
+                )
+            ducks = [_duckdb(pipeline, pipeline.parent / "d.duckdb") for _ in range(2)]
+            duck = median([t.wall for t in ducks])
+            duck_cpu = median([t.cpu for t in ducks])
             row = Row.measured(
                 NAME,
                 f"spark {name}",
@@ -203,12 +246,16 @@ def run(ctx: Context) -> list[Row]:
                 ours,
                 hand,
                 target=f"<= {TARGET:.2f}x",
-                extra={"duckdb": duck},
+                extra={"duckdb": duck, "duckdb_cpu": duck_cpu},
             )
             row.met = row.ratio is not None and row.ratio <= TARGET
+            ours_cpu, hand_cpu = median([t.cpu for t in ours]), median([t.cpu for t in hand])
             log(
                 f"  {name}: sqlflowc {fmt_time(row.ours)}, by hand {fmt_time(row.baseline)} "
-                f"({fmt_ratio(row.ratio)}); DuckDB {fmt_time(duck)}"
+                f"({fmt_ratio(row.ratio)}); CPU {fmt_time(ours_cpu)} vs {fmt_time(hand_cpu)} "
+                f"({fmt_ratio(ours_cpu / hand_cpu if hand_cpu else None)}); DuckDB "
+                f"{fmt_time(duck)} (cpu {fmt_time(duck_cpu)}); load average "
+                f"{os.getloadavg()[0]:.1f}"
             )
             rows.append(row)
     finally:
