@@ -38,8 +38,9 @@ def slow(session: nox.Session) -> None:
 
 @nox.session
 def spark(session: nox.Session) -> None:
-    """The tests marked `spark`: the Spark engine on one shared local[2] session (Java 17+)."""
-    session.install("-e", ".[test,spark]")
+    """The tests marked `spark`: the Spark engine on one shared local[2] session (Java 17+), and
+    a Spark Connect server of its own for the Spark Connect client."""
+    session.install("-e", ".[test,spark,spark-connect]")
     env = {"HYPOTHESIS_PROFILE": "ci"}
     session.run("pytest", "-q", "-m", "spark", "-p", "no:xdist", *session.posargs, env=env)
 

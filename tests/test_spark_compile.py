@@ -144,6 +144,17 @@ def test_profile_engine_spark(project: Path) -> None:
     with pytest.raises(CompileError) as caught:
         load_profile(project, "bad")
     assert "the engines are duckdb and spark" in caught.value.diagnostics[0].message
+    (project / "profiles" / "connect.yml").write_text(
+        "engine: {type: spark, remote: 'sc://head:15002', warehouse: /shared/wh}\n"
+    )
+    connect = load_profile(project, "connect").engine
+    assert (connect.remote, connect.warehouse) == ("sc://head:15002", "/shared/wh")
+    (project / "profiles" / "http.yml").write_text(
+        "engine: {type: spark, remote: 'http://head:15002'}\n"
+    )
+    with pytest.raises(CompileError) as caught:
+        load_profile(project, "http")
+    assert "expected a Spark Connect URL, `sc://host:port`" in caught.value.diagnostics[0].message
 
 
 def test_cli_compile_engine_spark_without_pyspark() -> None:

@@ -184,9 +184,12 @@ def test_schema_snapshots_and_drift_on_spark_runs(spark: Any, tmp_path: Path) ->
         "engine: {type: spark, master: 'local[1]', warehouse: target/wh}\n"
     )
     (root / "data.csv").write_text("id,name\n1,a\n2,b\n")
+    (root / "h.csv").write_text("x\n1\n")
     (root / "p.sf").write_text(
         'SOURCE s TYPE CSV PARAMS {"path": "data.csv"};\n'
         "LOAD t FROM s;\nCREATE TABLE n AS SELECT count(*) AS rows FROM t;\n"
+        # an APPEND: the CLI's run on Spark takes no DuckDB commit marks
+        'SOURCE h TYPE CSV PARAMS {"path": "h.csv"};\nLOAD hist FROM h MODE APPEND;\n'
     )
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -199,7 +202,7 @@ def test_schema_snapshots_and_drift_on_spark_runs(spark: Any, tmp_path: Path) ->
     first = cli("run", "p.sf", "--profile", "spark")
     assert first.returncode == 0, first.stdout + first.stderr
     store = SnapshotStore(root)
-    assert store.objects() == ["source:s", "table:n", "table:t"]
+    assert store.objects() == ["source:h", "source:s", "table:hist", "table:n", "table:t"]
     t = store.history("table:t").snapshots[0].snapshot
     assert [(c.name, c.type) for c in t.columns] == [("id", "BIGINT"), ("name", "VARCHAR")]
     assert t.origin.startswith("Spark local[1], warehouse ")

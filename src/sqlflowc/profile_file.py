@@ -58,16 +58,24 @@ def _engine_type(value: str) -> str:
     return name
 
 
+def _remote_url(value: str | None) -> str | None:
+    if value is not None and not value.strip().lower().startswith("sc://"):
+        raise ValueError("expected a Spark Connect URL, `sc://host:port` (15002 by default)")
+    return value.strip() if value is not None else None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _EngineSection:
-    """`type: duckdb` uses `path`, `threads`, `memory_limit`; `type: spark` uses `master`,
-    `warehouse` and `conf` (Spark settings, passed to the session as they are)."""
+    """`type: duckdb` uses `path`, `threads`, `memory_limit`; `type: spark` uses `master` (or
+    `remote`, a Spark Connect server `sc://host:port`), `warehouse` and `conf` (Spark settings,
+    passed to the session as they are)."""
 
     type: Annotated[str, Check(_engine_type)] = "duckdb"
     path: str | None = None
     threads: Annotated[int, Ge(1), Le(MAX_THREADS)] | None = None
     memory_limit: str | None = None
     master: str | None = None
+    remote: Annotated[str | None, Check(_remote_url)] = None
     warehouse: str | None = None
     conf: dict[str, str | int | float | bool] | None = None
 

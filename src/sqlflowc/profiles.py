@@ -69,6 +69,7 @@ class Engine:
     memory_limit: str | None = None
     type: str = "duckdb"
     master: str = DEFAULT_MASTER
+    remote: str | None = None  # a Spark Connect server, `sc://host:port` (instead of `master`)
     warehouse: str = ""
     conf: Mapping[str, str] = field(default_factory=dict)
 
@@ -230,6 +231,7 @@ def _engine(parsed: ProfileFile, project_dir: Path) -> Engine:
         duckdb,
         type=section.type,
         master=section.master or DEFAULT_MASTER,
+        remote=section.remote,
         warehouse=_warehouse(section.warehouse, project_dir),
         conf=conf,
     )

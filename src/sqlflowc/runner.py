@@ -130,7 +130,11 @@ def _recorded_run(
             events(event)
 
     options["events"] = tee
-    if any(needs_mark(step) for step in plan.steps if step.id not in reused):
+    # commit marks are DuckDB's (a table in the database); a Spark step is one swap, not marked
+    marked = plan.engine == "duckdb" and any(
+        needs_mark(step) for step in plan.steps if step.id not in reused
+    )
+    if marked:
         connected = options.get("on_connect")
 
         def prepare(con: Any) -> None:
@@ -201,6 +205,6 @@ def _spark_engine(plan: Plan, profile: Profile | None) -> Any:
 
     if profile is not None and profile.engine.type == "spark":
         engine = profile.engine
-        return SparkEngine(engine.master, engine.warehouse, engine.conf)
+        return SparkEngine(engine.master, engine.warehouse, engine.conf, remote=engine.remote)
     warehouse = str(Path(plan.project_dir) / DEFAULT_WAREHOUSE)
     return SparkEngine(DEFAULT_MASTER, warehouse, {})

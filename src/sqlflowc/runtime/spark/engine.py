@@ -18,14 +18,22 @@ __all__ = ["SparkEngine"]
 
 
 class SparkEngine:
-    """Runs a Spark plan on the session of `master` with `conf`, its tables in `warehouse`.
+    """Runs a Spark plan on the session of `master` (or of the Spark Connect server `remote`)
+    with `conf`, its tables in `warehouse`.
     `stop`: stop the session when the run ends (False keeps it for the next run in the same
     process, as the tests and benchmarks do)."""
 
     def __init__(
-        self, master: str, warehouse: str, conf: Mapping[str, str], *, stop: bool = True
+        self,
+        master: str,
+        warehouse: str,
+        conf: Mapping[str, str],
+        *,
+        stop: bool = True,
+        remote: str | None = None,
     ) -> None:
         self.master = master
+        self.remote = remote
         self.warehouse_root = warehouse
         self.conf = dict(conf)
         self.stop = stop
@@ -34,13 +42,14 @@ class SparkEngine:
 
     @property
     def description(self) -> str:
-        return f"Spark {self.master}, warehouse {self.warehouse_root}"
+        where = f"Spark Connect {self.remote}" if self.remote else f"Spark {self.master}"
+        return f"{where}, warehouse {self.warehouse_root}"
 
     def connect(self) -> Any:
         from sqlflowc.runtime.spark.session import start
         from sqlflowc.runtime.spark.tables import Warehouse
 
-        session = start(self.master, self.conf)
+        session = start(self.master, self.conf, remote=self.remote)
         try:
             self._warehouse = Warehouse(session, self.warehouse_root)
             self._warehouse.register_all()

@@ -11,7 +11,8 @@
   (`fs.s3a.bucket.<bucket>.*`: endpoint, keys, session token, region, path-style access for an
   S3-protocol server), given as reader options, which Spark hands to Hadoop for that read.
 - Missing jars are `StepFailure`s with SF1002 naming what to add: the PostgreSQL driver class
-  (`org.postgresql.Driver`) and `S3AFileSystem` are looked up before reading; an error naming
+  (`org.postgresql.Driver`) and `S3AFileSystem` are looked up before reading (a Spark Connect
+  client cannot look: there, the read's error is recognised); an error naming
   a class of the AWS SDK (hadoop-aws without its SDK) or `No FileSystem for scheme "s3a"` met
   during the read is reported the same way (`missing_s3_jars`).
 """
@@ -57,6 +58,10 @@ S3_HELP = (
 def has_class(session: SparkSession, name: str) -> bool:
     """Whether the driver can load class `name` (through Spark's class loader, which sees the
     jars of `spark.jars` and `spark.jars.packages`, as the JDBC reader does)."""
+    from sqlflowc.runtime.spark.session import is_connect
+
+    if is_connect(session):
+        return True  # a client cannot look: a missing jar is recognised by its error instead
     jvm: Any = session.sparkContext._jvm
     try:
         jvm.org.apache.spark.util.Utils.classForName(name, True, False)
@@ -70,20 +75,30 @@ def jdbc_reader(session: SparkSession, params: Mapping[str, Any]) -> DataFrame:
     from sqlflowc.connectors import get_connector
 
     if not has_class(session, JDBC_DRIVER):
-        raise StepFailure(
-            "cannot read from PostgreSQL on Spark: the cluster has no PostgreSQL JDBC driver "
-            f"({JDBC_DRIVER})",
-            Code.ENGINE_UNAVAILABLE,
-            JDBC_HELP,
-        )
+        raise _no_driver()
     connector = get_connector("postgres")
     assert connector is not None, "a built-in connector"
     options, columns = jdbc_options(connector.parse(params), os.environ)
     reader = session.read.format("jdbc")
     for key, value in options.items():
         reader = reader.option(key, value)
-    frame: DataFrame = reader.load()
+    try:
+        frame: DataFrame = reader.load()
+    except Exception as err:
+        text = str(err)
+        if JDBC_DRIVER in text or "No suitable driver" in text:
+            raise _no_driver() from None
+        raise
     return frame.select(*columns) if columns else frame
+
+
+def _no_driver() -> StepFailure:
+    return StepFailure(
+        "cannot read from PostgreSQL on Spark: the cluster has no PostgreSQL JDBC driver "
+        f"({JDBC_DRIVER})",
+        Code.ENGINE_UNAVAILABLE,
+        JDBC_HELP,
+    )
 
 
 def jdbc_options(

@@ -6,13 +6,18 @@ write (`write`) goes to a staging directory, `<warehouse>/_sqlflow_staging/<toke
 renamed into place once complete: the old directory is renamed aside first and removed after,
 so a failed write leaves the table as it was. Renames go through Hadoop's FileSystem API, so
 the warehouse may be local, `hdfs://` or any file system the cluster has (on object stores a
-rename is a copy: see docs/engines.md on atomicity). The DataFrame is written in full before
-anything is renamed, so a query that reads the table it replaces is fine.
+rename is a copy: see docs/engines.md on atomicity). A Spark Connect client has no Hadoop
+FileSystem: its warehouse is a directory of this machine the server shares, renamed with
+`os.rename`. The DataFrame is written in full before anything is renamed, so a query that
+reads the table it replaces is fine.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.names import table_key
@@ -26,35 +31,98 @@ __all__ = ["Warehouse"]
 STAGING = "_sqlflow_staging"
 
 
+class _HadoopFiles:
+    """The warehouse's directories through the driver's Hadoop FileSystem (local, hdfs://,
+    s3a://, ... whatever the cluster has)."""
+
+    def __init__(self, session: SparkSession, root: str) -> None:
+        jvm: Any = session.sparkContext._jvm
+        self._path_class = jvm.org.apache.hadoop.fs.Path
+        conf = session.sparkContext._jsc.hadoopConfiguration()
+        self._fs = self._path_class(root).getFileSystem(conf)
+
+    def exists(self, path: str) -> bool:
+        return bool(self._fs.exists(self._path_class(path)))
+
+    def mkdirs(self, path: str) -> None:
+        self._fs.mkdirs(self._path_class(path))
+
+    def directories(self, path: str) -> list[str]:
+        return [
+            status.getPath().getName()
+            for status in self._fs.listStatus(self._path_class(path))
+            if status.isDirectory()
+        ]
+
+    def rename(self, source: str, target: str) -> bool:
+        return bool(self._fs.rename(self._path_class(source), self._path_class(target)))
+
+    def delete(self, path: str) -> None:
+        self._fs.delete(self._path_class(path), True)
+
+
+class _LocalFiles:
+    """The warehouse's directories on this machine's file system (a Spark Connect client has
+    no Hadoop FileSystem: the server must see the same directory, on the same machine or a
+    shared mount)."""
+
+    @staticmethod
+    def _local(path: str) -> Path:
+        return Path(path.removeprefix("file:"))
+
+    def exists(self, path: str) -> bool:
+        return self._local(path).exists()
+
+    def mkdirs(self, path: str) -> None:
+        self._local(path).mkdir(parents=True, exist_ok=True)
+
+    def directories(self, path: str) -> list[str]:
+        return [p.name for p in self._local(path).iterdir() if p.is_dir()]
+
+    def rename(self, source: str, target: str) -> bool:
+        try:
+            os.rename(self._local(source), self._local(target))
+        except OSError:
+            return False
+        return True
+
+    def delete(self, path: str) -> None:
+        shutil.rmtree(self._local(path), ignore_errors=True)
+
+
 class Warehouse:
     """The tables of one warehouse directory, for one session."""
 
     def __init__(self, session: SparkSession, root: str) -> None:
+        from sqlflowc.runtime.spark.session import is_connect
+
         self.session = session
         self.root = root.rstrip("/")
-        jvm: Any = session.sparkContext._jvm
-        self._path_class = jvm.org.apache.hadoop.fs.Path
-        conf = session.sparkContext._jsc.hadoopConfiguration()
-        self._fs = self._path_class(self.root).getFileSystem(conf)
-        self._fs.mkdirs(self._path_class(self.root))
+        self.files: _HadoopFiles | _LocalFiles
+        if is_connect(session):
+            if "://" in self.root and not self.root.startswith("file:"):
+                raise OSError(
+                    "on Spark Connect the warehouse must be a directory this machine and the "
+                    f"server share (a local or mounted path), not {self.root}"
+                )
+            self.files = _LocalFiles()
+        else:
+            self.files = _HadoopFiles(session, self.root)
+        self.files.mkdirs(self.root)
 
-    def _path(self, *parts: str) -> Any:
-        return self._path_class("/".join((self.root, *parts)))
+    def _path(self, *parts: str) -> str:
+        return "/".join((self.root, *parts))
 
     def location(self, table: str) -> str:
         return f"{self.root}/{table_key(table)}"
 
     def exists(self, table: str) -> bool:
-        return bool(self._fs.exists(self._path(table_key(table))))
+        return self.files.exists(self._path(table_key(table)))
 
     def tables(self) -> list[str]:
         """The tables in the warehouse (directories not starting with `_` or `.`)."""
-        found = []
-        for status in self._fs.listStatus(self._path()):
-            name = status.getPath().getName()
-            if status.isDirectory() and not name.startswith(("_", ".")):
-                found.append(name)
-        return sorted(found)
+        names = self.files.directories(self._path())
+        return sorted(name for name in names if not name.startswith(("_", ".")))
 
     def register(self, table: str) -> None:
         """Make the table visible to SQL under its name."""
@@ -80,7 +148,7 @@ class Warehouse:
     def stage(self, frame: DataFrame) -> str:
         """Write `frame` to a new staging directory; its location."""
         location = f"{self.root}/{STAGING}/{secrets.token_hex(8)}"
-        frame.write.mode("errorifexists").parquet(location)
+        frame.write.mode("error").parquet(location)
         return location
 
     def rows(self, staged: str) -> int:
@@ -88,8 +156,6 @@ class Warehouse:
         when the warehouse is local (no Spark job), else counted by Spark."""
         if "://" in self.root and not self.root.startswith("file:"):
             return int(self.session.read.parquet(staged).count())
-        from pathlib import Path
-
         import pyarrow.parquet as pq
 
         folder = Path(staged.removeprefix("file:"))
@@ -100,15 +166,15 @@ class Warehouse:
         key = table_key(table)
         target = self._path(key)
         aside = self._path(STAGING, f"{key}.old.{secrets.token_hex(4)}")
-        had = bool(self._fs.exists(target))
-        if had and not self._fs.rename(target, aside):
+        had = self.files.exists(target)
+        if had and not self.files.rename(target, aside):
             raise OSError(f"cannot move table `{key}` aside in {self.root}")
-        if not self._fs.rename(self._path_class(staged), target):
+        if not self.files.rename(staged, target):
             if had:
-                self._fs.rename(aside, target)
+                self.files.rename(aside, target)
             raise OSError(f"cannot move the new data of table `{key}` into {self.root}")
         if had:
-            self._fs.delete(aside, True)
+            self.files.delete(aside)
         self.register(key)
 
     def write(self, table: str, frame: DataFrame) -> None:
@@ -120,10 +186,10 @@ class Warehouse:
         key = table_key(table)
         if not self.exists(key):
             return False
-        self._fs.delete(self._path(key), True)
+        self.files.delete(self._path(key))
         self.session.catalog.dropTempView(key)
         return True
 
     def discard(self, staged: str) -> None:
         """Remove a staging directory that will not be swapped in."""
-        self._fs.delete(self._path_class(staged), True)
+        self.files.delete(staged)

@@ -13,6 +13,7 @@ is the output's.
 from __future__ import annotations
 
 import typing
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,9 @@ def register(session: SparkSession, udfs: UdfRuntime, names: Iterable[str]) -> N
         returns = spark_type(udf.return_type or "VARCHAR")
         if udf.vectorized:
             scalar = ArrowUDFType.SCALAR
-            function = arrow_udf(_vectorized(udf), returns, scalar)
+            with warnings.catch_warnings():  # "prefer type hints": the wrapper has none to give
+                warnings.simplefilter("ignore", UserWarning)
+                function = arrow_udf(_vectorized(udf), returns, scalar)
         else:
             function = python_udf(_row_at_a_time(udf), returns)
         session.udf.register(spark_udf_name(name), function)
