@@ -265,7 +265,7 @@ def test_bad_fields_all_reported_at_their_lines(tmp_path: Path) -> None:
     threds = by_msg["unknown profile key `engine.threds`"]
     assert threds.help == "did you mean `threads`?"
     assert threds.notes == (
-        "accepted here: conf, master, memory_limit, path, threads, type, warehouse",
+        "accepted here: conf, master, memory_limit, path, remote, threads, type, warehouse",
     )
     top = by_msg["unknown profile key `varables`"]
     assert top.help == "did you mean `variables`?"
