@@ -31,15 +31,7 @@ one column, how:
 Every other type (composite, range, money, ...) is `Unsupported`, with a help that says how to
 cast it in a `query`.
 
-Writing (DuckDB → PostgreSQL). `write_transfer(name, duckdb_type)` gives the PostgreSQL type a
-new table's column gets and the DuckDB expression DuckDB's CSV writer prints for it:
-BOOLEAN → boolean; TINYINT/SMALLINT/UTINYINT → smallint; INTEGER/USMALLINT → integer;
-BIGINT/UINTEGER → bigint; UBIGINT → numeric(20,0); HUGEINT/UHUGEINT → numeric(39,0);
-DECIMAL(p,s) → numeric(p,s); FLOAT → real; DOUBLE → double precision; VARCHAR/ENUM → text;
-BLOB → bytea (printed `\\x` + hex); DATE, TIME, TIMETZ, TIMESTAMP (and _S, _MS),
-TIMESTAMPTZ, INTERVAL, UUID → their PostgreSQL namesakes; JSON, STRUCT, MAP → jsonb;
-BIT → varbit; a LIST of a scalar → an array of its type (printed as an array literal).
-TIMESTAMP_NS (PostgreSQL keeps microseconds), nested lists and unions are `Unsupported`.
+Writing (DuckDB → PostgreSQL) is `write_types.write_transfer`.
 
 `duckdb_equivalent(pg_type)` is the DuckDB type of a PostgreSQL column (for comparing an
 existing target with the rows written to it, with `sqlflowc.schema.widens`).
@@ -61,8 +53,9 @@ __all__ = [
     "WriteTransfer",
     "decode_numeric_typmod",
     "duckdb_equivalent",
+    "fill",
     "read_transfer",
-    "write_transfer",
+    "sql_template",
 ]
 
 MAX_DECIMAL_DIGITS = 38
@@ -256,13 +249,14 @@ _ARRAY = (
 
 
 @cache
-def _template(sql: str) -> exp.Expr:
+def sql_template(sql: str) -> exp.Expr:
+    """A DuckDB expression template with `:name` placeholders, parsed once."""
     return parse_one(sql, dialect="duckdb")
 
 
-def _fill(sql: str, v: exp.Expr, **more: exp.Expr) -> exp.Expr:
+def fill(sql: str, v: exp.Expr, **more: exp.Expr) -> exp.Expr:
     """The template `sql` with `:v` replaced by `v` (and `:name` by `more[name]`)."""
-    return exp.replace_placeholders(_template(sql).copy(), v=v, **more)
+    return exp.replace_placeholders(sql_template(sql).copy(), v=v, **more)
 
 
 def decode_numeric_typmod(typmod: int) -> tuple[int, int] | None:
@@ -324,12 +318,12 @@ def read_transfer(name: str, pg: PgType, wire_name: str = "v") -> ReadTransfer |
             return _refuse(name, pg, f"array of {pg.element.name}")
         duck, template, warning = element
         x = exp.column("x")
-        element_value = x if template is None else _fill(_checked(name, pg, duck, template), x)
+        element_value = x if template is None else fill(_checked(name, pg, duck, template), x)
         message = (
             f'column "{name}" ({pg.name}): multi-dimensional arrays cannot be read; '
             "unnest them in a `query`"
         )
-        array = _fill(_ARRAY.format(message=_sql_string(message)), wire_value, e=element_value)
+        array = fill(_ARRAY.format(message=_sql_string(message)), wire_value, e=element_value)
         if pg.element.base == "bpchar":  # a cast to text[] would trim the padding
             json: exp.Expr = exp.func("to_json", column)
         else:
@@ -348,14 +342,14 @@ def read_transfer(name: str, pg: PgType, wire_name: str = "v") -> ReadTransfer |
             f'column "{name}" ({pg.name}): cannot read as {duck}: '
             "a value past DuckDB's range, in the year "
         )
-        convert = None if binary is None else _fill(binary.format(message=message), wire_value)
+        convert = None if binary is None else fill(binary.format(message=message), wire_value)
         return ReadTransfer(name, pg, duck, Wire.BINARY, column, convert, warning)
     text = exp.DataType.build("text", dialect="postgres")
     if pg.base in _OUTPUT_FUNCTIONS:
         server = exp.Cast(this=exp.func(_OUTPUT_FUNCTIONS[pg.base], column), to=text)
     else:
         server = exp.Cast(this=column, to=text)
-    convert = None if template is None else _fill(_checked(name, pg, duck, template), wire_value)
+    convert = None if template is None else fill(_checked(name, pg, duck, template), wire_value)
     return ReadTransfer(name, pg, duck, Wire.TEXT, server, convert, warning)
 
 
@@ -376,116 +370,6 @@ def _refuse(name: str, pg: PgType, what: str) -> Unsupported:
 
 def _sql_string(text: str) -> str:
     return str(exp.Literal.string(text).sql(dialect="duckdb"))
-
-
-# -- DuckDB → PostgreSQL ---------------------------------------------------------------------------
-
-_TO_PG: dict[str, str] = {
-    "BOOLEAN": "boolean",
-    "TINYINT": "smallint",
-    "SMALLINT": "smallint",
-    "UTINYINT": "smallint",
-    "INTEGER": "integer",
-    "USMALLINT": "integer",
-    "BIGINT": "bigint",
-    "UINTEGER": "bigint",
-    "UBIGINT": "numeric(20,0)",
-    "HUGEINT": "numeric(39,0)",
-    "UHUGEINT": "numeric(39,0)",
-    "FLOAT": "real",
-    "DOUBLE": "double precision",
-    "VARCHAR": "text",
-    "BLOB": "bytea",
-    "DATE": "date",
-    "TIME": "time",
-    "TIME WITH TIME ZONE": "timetz",
-    "TIMETZ": "timetz",
-    "TIMESTAMP": "timestamp",
-    "TIMESTAMP_S": "timestamp",
-    "TIMESTAMP_MS": "timestamp",
-    "TIMESTAMP WITH TIME ZONE": "timestamptz",
-    "TIMESTAMPTZ": "timestamptz",
-    "INTERVAL": "interval",
-    "UUID": "uuid",
-    "JSON": "jsonb",
-    "BIT": "varbit",
-    '"NULL"': "text",
-    "NULL": "text",
-}
-_PG_ARRAY_ELEMENT = (
-    "CASE WHEN x IS NULL THEN 'NULL' "
-    "ELSE '\"' || REPLACE(REPLACE({text}, '\\', '\\\\'), '\"', '\\\"') || '\"' END"
-)
-_PG_ARRAY = "'{{' || ARRAY_TO_STRING(LIST_TRANSFORM(:v, LAMBDA x : {element}), ',') || '}}'"
-
-
-def _split_list(duck: str) -> str | None:
-    """The element type of a DuckDB LIST or ARRAY type (`INTEGER[]`, `INTEGER[3]`), else None."""
-    if not duck.endswith("]"):
-        return None
-    depth = 0
-    for i in range(len(duck) - 1, -1, -1):
-        ch = duck[i]
-        if ch == "]":
-            depth += 1
-        elif ch == "[":
-            depth -= 1
-            if depth == 0:
-                return duck[:i]
-    return None
-
-
-def _scalar_to_pg(duck: str) -> tuple[str, str] | None:
-    """(PostgreSQL type, CSV template over :v) of a non-list DuckDB type, or None."""
-    upper = " ".join(duck.upper().split())
-    if upper in _TO_PG:
-        template = "'\\x' || HEX(:v)" if upper == "BLOB" else ":v"
-        if upper == "BIT":
-            template = "CAST(:v AS VARCHAR)"
-        return _TO_PG[upper], template
-    if upper.startswith(("DECIMAL(", "NUMERIC(")):
-        inner = upper[upper.index("(") + 1 : -1].replace(" ", "")
-        return f"numeric({inner})", ":v"
-    if upper.startswith("ENUM("):
-        return "text", "CAST(:v AS VARCHAR)"
-    if upper.startswith(("STRUCT(", "MAP(")):
-        return "jsonb", "CAST(TO_JSON(:v) AS VARCHAR)"
-    return None
-
-
-def write_transfer(name: str, duck: str) -> WriteTransfer | Unsupported:
-    """How column `name` of DuckDB type `duck` is written (see the module docstring)."""
-    column = exp.column(exp.to_identifier(name, quoted=True))
-    element = _split_list(duck)
-    if element is None:
-        scalar = _scalar_to_pg(duck)
-        if scalar is None:
-            return _refuse_duck(name, duck)
-        pg, template = scalar
-        return WriteTransfer(name, duck, pg, _fill(template, column))
-    scalar = _scalar_to_pg(element) if _split_list(element) is None else None
-    if scalar is None or scalar[0] == "jsonb":
-        return _refuse_duck(name, duck)
-    pg, template = scalar
-    text = _template(template if template != ":v" else "CAST(:v AS VARCHAR)")
-    element_text = exp.replace_placeholders(text.copy(), v=exp.column("x"))
-    element_sql = _PG_ARRAY_ELEMENT.format(text=element_text.sql(dialect="duckdb"))
-    array = _fill(_PG_ARRAY.format(element=element_sql), column)
-    return WriteTransfer(name, duck, f"{pg}[]", array)
-
-
-def _refuse_duck(name: str, duck: str) -> Unsupported:
-    upper = duck.upper()
-    if upper == "TIMESTAMP_NS":
-        reason = "PostgreSQL keeps timestamps to the microsecond; TIMESTAMP_NS would be rounded"
-        help = f'cast it: `CAST("{name}" AS TIMESTAMP)`'
-    elif _split_list(duck) is not None:
-        reason = f"{duck} has no PostgreSQL array counterpart (nested lists, structs in lists)"
-        help = f'convert it to JSON: `TO_JSON("{name}")`'
-    else:
-        reason = f"{duck} has no PostgreSQL counterpart"
-        help = f'cast it to a supported type, e.g. `CAST("{name}" AS VARCHAR)`'
-    return Unsupported(name, duck, reason, help)
 
 
 def duckdb_equivalent(pg: PgType) -> str | None:

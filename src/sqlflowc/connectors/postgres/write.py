@@ -3,7 +3,7 @@
 `write_rows(conn, duck, query, spec)` writes the rows of the DuckDB query `query` (run on
 `duck`) into `spec.target`:
 
-1. The query's columns are mapped (`types.write_transfer`); a type PostgreSQL cannot hold
+1. The query's columns are mapped (`write_types.write_transfer`); a type PostgreSQL cannot hold
    exactly, or two columns with one name, raise `WriteRefused` before anything is written.
 2. In ONE PostgreSQL transaction:
    - the target is read from the catalog (a view or other non-table is refused);
@@ -56,12 +56,8 @@ from sqlflowc.connectors.postgres.catalog import (
 from sqlflowc.connectors.postgres.errors import WriteRefused
 from sqlflowc.connectors.postgres.merge import merge_staged
 from sqlflowc.connectors.postgres.params import ExportMode, TableName
-from sqlflowc.connectors.postgres.types import (
-    Unsupported,
-    WriteTransfer,
-    duckdb_equivalent,
-    write_transfer,
-)
+from sqlflowc.connectors.postgres.types import Unsupported, WriteTransfer, duckdb_equivalent
+from sqlflowc.connectors.postgres.write_types import write_transfer
 from sqlflowc.schema import Column, check_load
 
 __all__ = ["WriteCounts", "WriteRefused", "WriteSpec", "write_rows"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlflowc.runtime.engine import EngineUnavailable
 
@@ -108,7 +108,8 @@ def _connect(remote: str, conf: Mapping[str, str]) -> SparkSession:
             "check that the Spark Connect server is running and reachable "
             "(`$SPARK_HOME/sbin/start-connect-server.sh`, port 15002 by default)",
         ) from None
-    return session  # type: ignore[return-value]
+    # A Spark Connect session stands in for the classic one (PySpark types them apart).
+    return cast("SparkSession", session)
 
 
 def _reason(err: BaseException) -> str:
