@@ -98,6 +98,21 @@ def test_merge_refuses_duplicate_keys_and_leaves_the_table(spark: Any, tmp_path:
     assert sorted(tuple(r) for r in rows) == [(1, "a"), (2, "b")]
 
 
+def test_merge_refuses_duplicate_keys_in_the_target_it_touches(spark: Any, tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,v\n1,a\n1,b\n2,c\n")
+    (tmp_path / "b.csv").write_text("id,v\n1,x\n")
+    pipeline = tmp_path / "p.sf"
+    pipeline.write_text(
+        'SOURCE a TYPE CSV PARAMS {"path": "a.csv"};\nSOURCE b TYPE CSV PARAMS {"path": "b.csv"};\n'
+        "LOAD t FROM a MODE APPEND;\nLOAD t FROM b MODE MERGE KEY (id);\n"
+    )
+    result = run(compile_file(pipeline, engine="spark").plan, engine=_engine(tmp_path))
+    (failure,) = result.failures
+    assert failure.code.value == "SF0610" and "(id): 1 (2 rows)" in failure.message
+    rows = spark.read.parquet(str(tmp_path / "target" / "wh" / "t")).collect()
+    assert sorted(tuple(r) for r in rows) == [(1, "a"), (1, "b"), (2, "c")]
+
+
 def test_emitted_sql_parses_with_sparks_parser(spark: Any) -> None:
     parser = spark._jsparkSession.sessionState().sqlParser()
     from sqlflowc.diagnostics import CompileError

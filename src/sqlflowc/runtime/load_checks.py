@@ -122,9 +122,18 @@ def check_source_keys(
 
 
 def raise_target_duplicates(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
-    rows = con.execute(sql.target_duplicates(target, stage, keys)).fetchall()
+    raise target_duplicates_error(
+        con.execute(sql.target_duplicates(target, stage, keys)).fetchall(), target, keys
+    )
+
+
+def target_duplicates_error(
+    rows: Sequence[Sequence[Any]], target: str, keys: Sequence[str]
+) -> LoadError:
+    """The error for duplicate target keys, from the rows of any engine's `target_duplicates`
+    query (the key values, then the count)."""
     shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in rows)
-    raise LoadError(
+    return LoadError(
         Code.TARGET_DUPLICATE_KEYS,
         f"table `{target}` holds several rows for keys the data updates ({', '.join(keys)}): "
         f"{shown}{' (first 5)' if len(rows) >= _SHOWN else ''}; nothing was written",

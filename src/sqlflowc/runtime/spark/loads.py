@@ -27,11 +27,11 @@ Nothing is written when anything before step 5 fails.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from sqlflowc.backend.plan import Incremental, IncrementalLoad, Merge, RowKeepingMode
-from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.load_checks import target_duplicates_error
 from sqlflowc.runtime.load_modes import LoadCounts, LoadError, check_source_keys
 from sqlflowc.runtime.spark.types import duckdb_columns, spark_type
 from sqlflowc.schema import check_load, watermark_column_problem
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from sqlflowc.runtime.spark.tables import Warehouse
 
 __all__ = ["run_load"]
-
-_SHOWN = 5
 
 
 def run_load(
@@ -135,7 +133,8 @@ def _rewrite(
         assert counted is not None, "a query of two counts returns one row"
         matched, target_rows = counted
         if target_rows != matched:
-            _raise_target_duplicates(session, target, mode.stage, keys)
+            rows = session.sql(build.target_duplicates(target, mode.stage, keys)).collect()
+            raise target_duplicates_error(rows, target, keys)
         kept = session.sql(build.kept_rows(target, mode.stage, keys))
         updated, inserted = int(target_rows), staged - int(matched)
     elif isinstance(mode, Incremental):
@@ -164,25 +163,6 @@ def _aligned(frame: DataFrame, widened: Mapping[str, str]) -> DataFrame:
         for f in frame.schema
     ]
     return frame.select(*cols)
-
-
-def _raise_target_duplicates(
-    session: SparkSession, target: str, stage: str, keys: Sequence[str]
-) -> None:
-    rows = session.sql(build.target_duplicates(target, stage, keys)).collect()
-    shown = ", ".join(f"{_show_key(row[:-1])} ({row[-1]} rows)" for row in rows)
-    raise LoadError(
-        Code.TARGET_DUPLICATE_KEYS,
-        f"table `{target}` holds several rows for keys the data updates ({', '.join(keys)}): "
-        f"{shown}{' (first 5)' if len(rows) >= _SHOWN else ''}; nothing was written",
-        f"a MERGE needs unique keys in the table: remove the duplicates from `{target}` "
-        "(or rebuild it with MODE REPLACE), then run again",
-    )
-
-
-def _show_key(values: Sequence[Any]) -> str:
-    shown = ["NULL" if v is None else (f"'{v}'" if isinstance(v, str) else str(v)) for v in values]
-    return shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
 
 
 # ---------------------------------------------------------------------------- incremental
