@@ -118,10 +118,12 @@ def test_runs_compare_flags_rows_that_jumped(project: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert "against the median of 3 earlier successful runs" in shown.output
     line = next(x for x in shown.output.splitlines() if x.strip().startswith("table_evens"))
-    assert line.split()[-4:] == ["500", "5", "rows", "jumped"]
+    # under load a step may be flagged "slower" as well; the rows are what this test pins
+    assert re.search(r"\b500\s+5\s+(slower, )?rows jumped$", line), line
     data = json.loads(sqlflowc("status", "--compare", "--format", "json").output)
     evens = next(s for s in data["steps"] if s["step"] == "table_evens")
-    assert evens["flags"] == ["rows jumped"] and evens["usual_rows"] == 5
+    assert "rows jumped" in evens["flags"] and evens["usual_rows"] == 5
+    assert evens["rows"] == 500
     assert len(data["baseline"]) == 3
     first = sqlflowc("runs", "--format", "json").output
     oldest = json.loads(first)[-1]["run_id"]
