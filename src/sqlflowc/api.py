@@ -39,6 +39,7 @@ from sqlflowc.passes.expand_includes import expand_includes
 from sqlflowc.passes.fold_conditionals import fold_conditionals
 from sqlflowc.passes.lower_program import lower_program
 from sqlflowc.passes.mask_secrets import mask_secrets
+from sqlflowc.passes.prefetch_sources import prefetch_sources
 from sqlflowc.passes.resolve_udfs import resolve_udfs
 from sqlflowc.passes.unused_variables import record_used_variables, unused_warnings
 from sqlflowc.runner import database_path, project_catalog, run
@@ -98,6 +99,7 @@ BOUND_PASSES: tuple[BoundPass, ...] = (
 )
 ORDERING: Callable[[ir.BoundProgram, PassContext], ir.OrderedProgram] = build_dag  # deps
 CHECKS: tuple[Check, ...] = (
+    prefetch_sources,  # the catalog reads the sources the checks will ask for together
     check_schemas,  # APPEND/MERGE/INCREMENTAL loads fit their targets
     check_columns,  # every column a query names exists, once (check and run: verify_sql)
 )

@@ -36,7 +36,7 @@ import json
 import os
 import pickle
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -47,7 +47,7 @@ from sqlflowc.limits import READS
 if TYPE_CHECKING:
     from sqlflowc.api import Compilation
     from sqlflowc.backend.plan import Plan
-    from sqlflowc.schema.catalog import Catalog, Lookup
+    from sqlflowc.schema.catalog import Catalog, Lookup, SourceQuestion
 
 __all__ = [
     "CACHE_DIR",
@@ -164,6 +164,9 @@ class RecordingCatalog:
             entry["files"] = stamp
         self._inputs.lookups.append(entry)
         return answer
+
+    def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
+        self.inner.prefetch(questions)  # noted when asked
 
 
 def request_key(request: Request) -> str:

@@ -78,7 +78,7 @@ P = TypeVar("P", bound=ir.BoundProgram)
 
 def check_schemas(prog: P, ctx: PassContext) -> P:
     """Report schema incompatibilities of loads whose schemas are knowable."""
-    if not any(_is_checked(s) for s in prog.statements):
+    if not replays(prog):
         return prog
     import duckdb
 
@@ -92,8 +92,12 @@ def check_schemas(prog: P, ctx: PassContext) -> P:
     return prog
 
 
-def _is_checked(stmt: ir.Statement) -> bool:
-    return isinstance(stmt, ir.Load | ir.CreateTable) and not isinstance(stmt.mode, ir.Replace)
+def replays(prog: ir.Program) -> bool:
+    """Whether `check_schemas` replays `prog`: it has a load with a mode other than REPLACE."""
+    return any(
+        isinstance(s, ir.Load | ir.CreateTable) and not isinstance(s.mode, ir.Replace)
+        for s in prog.statements
+    )
 
 
 def _ident(name: str) -> exp.Identifier:

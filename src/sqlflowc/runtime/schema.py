@@ -4,13 +4,13 @@ of a relation on a connection, and the tables of a project database for the comp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.names import parts_key, table_key
 from sqlflowc.schema import Column
-from sqlflowc.schema.catalog import Known, Lookup, Unknown
+from sqlflowc.schema.catalog import Known, Lookup, SourceQuestion, Unknown
 from sqlflowc.sqlbuild import sql_identifier, sql_qualified, sql_string
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ class DatabaseCatalog:
 
     def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
         return None
+
+    def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
+        pass  # read on demand, from local files
 
     def _read(self) -> dict[str, tuple[Column, ...]] | Unknown:
         database = self.database

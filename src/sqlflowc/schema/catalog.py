@@ -12,6 +12,9 @@ messages (`target/sqlflow.duckdb`, `the file's metadata`, `accepted snapshot 3f2
 - `source(name, connector, params)`: the columns the source `name` (a `SOURCE` of the pipeline,
   of type `connector` with `params`) will give, from metadata only; None when they cannot be
   known before the run.
+- `prefetch(questions)`: a hint that `source(...)` will be asked each of these
+  `(name, connector, params)` questions; a catalog that reads slowly (a database server) may
+  answer them together now. The answers are the same either way.
 
 `MappingCatalog` answers from mappings (tests, snapshots); `LayeredCatalog` asks several in
 turn and takes the first `Known` answer (else `Unknown` if any layer said so, else None). A
@@ -44,6 +47,7 @@ __all__ = [
     "LayeredCatalog",
     "Lookup",
     "MappingCatalog",
+    "SourceQuestion",
     "Unknown",
 ]
 
@@ -69,6 +73,7 @@ class Unknown:
 
 
 Lookup = Known | Unknown | None
+SourceQuestion = tuple[str, str, Mapping[str, Any]]  # (name, connector, params) of `source`
 
 
 class Catalog(Protocol):
@@ -80,6 +85,10 @@ class Catalog(Protocol):
 
     def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
         """A source's columns, from metadata only."""
+        ...
+
+    def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
+        """A hint: `source` will be asked these questions (see the module docstring)."""
         ...
 
 
@@ -105,6 +114,9 @@ class MappingCatalog:
         columns = self._sources.get(name.lower())
         return Known(columns, self.origin) if columns is not None else None
 
+    def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
+        pass  # answers from memory
+
 
 class LayeredCatalog:
     """Asks each catalog in turn: the first `Known` answer wins, else an `Unknown` (the first
@@ -124,6 +136,10 @@ class LayeredCatalog:
             if isinstance(recorded, Known):
                 return dataclasses.replace(found, accepted=recorded.columns)
         return found
+
+    def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
+        for layer in self.layers:
+            layer.prefetch(questions)
 
 
 def _first(answers: Iterable[Lookup]) -> Lookup:

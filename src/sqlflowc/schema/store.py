@@ -33,12 +33,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlflowc.schema.catalog import Known, Lookup
+from sqlflowc.schema.catalog import Known, Lookup, SourceQuestion
 from sqlflowc.schema.snapshot import (
     KINDS,
     SNAPSHOT_FORMAT,
@@ -309,6 +309,9 @@ class SnapshotCatalog:
             return None
         origin = f"its accepted snapshot {accepted.short} ({accepted.origin})"
         return Known(accepted.columns, origin, recorded=True)
+
+    def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
+        pass  # read on demand, from local files
 
 
 def _temp(folder: Path) -> tuple[int, str]:
