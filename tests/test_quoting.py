@@ -6,13 +6,22 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 from sqlflowc.names import name_parts
 from sqlflowc.sqlbuild import select_from, sql_identifier, sql_qualified, sql_string, table_function
 from sqlflowc.sqlbuild.literals import RESERVED
 
-PLAIN = st.from_regex(r"[A-Za-z_][A-Za-z0-9_$]{0,8}", fullmatch=True)
+
+def _identifier(word: str) -> bool:
+    """Whether sqlglot reads `word` as a name, not a keyword (`ON."0"` it splits wrongly)."""
+    tokens = DuckDB().tokenize(word)
+    return len(tokens) == 1 and tokens[0].token_type is TokenType.VAR
+
+
+PLAIN = st.from_regex(r"[A-Za-z_][A-Za-z0-9_$]{0,8}", fullmatch=True).filter(_identifier)
 QUOTED = st.text(min_size=1, max_size=8).map(lambda t: '"' + t.replace('"', '""') + '"')
 
 
@@ -93,6 +102,4 @@ def test_scans_are_built_as_sqlglot_builds_them(
 
 
 def test_reserved_words_are_sqlglots() -> None:
-    from sqlglot.dialects.duckdb import DuckDB
-
     assert frozenset(DuckDB().generator().RESERVED_KEYWORDS) == RESERVED
