@@ -115,7 +115,7 @@ class Compilation:
     warnings: tuple[Diagnostic, ...]
     profile: Profile
     project_dir: Path
-    used_variables: frozenset[str] = frozenset()
+    used_variables: frozenset[str]
 
 
 def compile_context(
@@ -348,7 +348,7 @@ def compile_source(
     surface = parse(text, path, sources=sources, reporter=ctx.reporter)
     prog = to_ordered(to_bound(to_program(surface, ctx), ctx), ctx)
     if report_unused:
-        for warning in unused_warnings(ctx.cli_vars, ctx.used_variables):
+        for warning in unused_warnings(ctx.cli_vars, prog.used_variables):
             ctx.reporter.add(warning)
     return Compilation(
         to_plan(prog, ctx, path, engine=engine or prof.engine.type),
@@ -357,5 +357,5 @@ def compile_source(
         tuple(ctx.reporter.diagnostics),
         prof,
         project_dir,
-        ctx.used_variables,
+        prog.used_variables,
     )

@@ -357,7 +357,9 @@ class Pipeline:
     - `labels`: the INCLUDE alias of each file (by file id) whose statements an INCLUDE brought
       in (`expand_includes`);
     - `decided`: the variables, with their values, whose values decided which branch of an IF
-      the statements are (`fold_conditionals`; secrets left out).
+      the statements are (`fold_conditionals`; secrets left out);
+    - `used_variables`: every variable name the statements use in any IF branch, or the
+      profile uses (`record_used_variables`, while every branch is still there).
     """
 
     statements: tuple[Statement, ...]
@@ -365,3 +367,4 @@ class Pipeline:
     comments: tuple[Comment, ...] = field(default=(), compare=False)
     labels: Mapping[int, str] = field(default_factory=dict)
     decided: Mapping[str, Any] = field(default_factory=dict)
+    used_variables: frozenset[str] = frozenset()

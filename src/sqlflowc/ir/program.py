@@ -221,6 +221,8 @@ class Program:
     """A whole pipeline after the surface passes (`lower_program`).
 
     `labels` maps a file id to the INCLUDE alias its statements carry in plans and graphs.
+    `used_variables` is every variable name the pipeline (any IF branch) or the profile uses,
+    for the warning about an unused `--var`.
     `secrets` maps secret variable names to their values (never rendered); `secret_templates`
     how to build a secret a SET made from other secrets, from their `${name}` placeholders.
     """
@@ -232,6 +234,7 @@ class Program:
     secrets: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     secret_templates: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[int, str] = field(default_factory=dict)
+    used_variables: frozenset[str] = frozenset()
 
 
 class Opaque:

@@ -19,6 +19,7 @@ same without diagnostics, for a pass that rewrites a body (`resolve_udfs`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -49,16 +50,8 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 def bind(prog: ir.Program, ctx: PassContext) -> ir.BoundProgram:
     """The program with a `Binding` for every statement."""
     binder = _Binder(ctx, prog.secrets.values())
-    return ir.BoundProgram(
-        statements=prog.statements,
-        sources=prog.sources,
-        project_dir=prog.project_dir,
-        variables=prog.variables,
-        secrets=prog.secrets,
-        secret_templates=prog.secret_templates,
-        labels=prog.labels,
-        bindings=tuple(binder.statement(s) for s in prog.statements),
-    )
+    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(prog)}
+    return ir.BoundProgram(**fields, bindings=tuple(binder.statement(s) for s in prog.statements))
 
 
 def sqlglot_tree(text: str) -> exp.Expr | ir.Opaque:

@@ -27,7 +27,6 @@ class PassContext:
     too, and `check_columns` checks column references against the sources' metadata.
     `schema_policy` is the profile's, or `--schema-policy`'s; `catalog` the schemas known before
     the run (existing tables, sources' metadata) that the compile-time schema checks use.
-    `used_variables` is every variable name the pipeline or the profile uses (any branch).
     """
 
     sources: SourceMap
@@ -41,4 +40,3 @@ class PassContext:
     schema_policy: Policy = "strict"
     catalog: Catalog = field(default_factory=MappingCatalog)
     verify_sql: bool = False
-    used_variables: frozenset[str] = frozenset()

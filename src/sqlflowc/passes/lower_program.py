@@ -66,6 +66,7 @@ def lower_program(pipeline: ast.Pipeline, ctx: PassContext) -> program.Program:
         secrets=dict(sorted(scope.secrets.items())),
         secret_templates=dict(sorted(scope.templates.items())),
         labels=dict(pipeline.labels),
+        used_variables=pipeline.used_variables,
     )
 
 

@@ -4,10 +4,10 @@ with "did you mean" when it is close to a name the pipeline uses (`--var min_tot
 
 Requires: the surface pipeline with its INCLUDEs expanded and its IF branches still all there
 (`expand_includes`, before `fold_conditionals`).
-Ensures: the pipeline unchanged; `ctx.used_variables` holds every name used. The driver adds
-`unused_warnings` (one per unused command-line variable, in name order) when the compilation
-succeeds: after errors, a close name in the pipeline is more likely the misspelt one, and the
-error about it says so.
+Ensures: the statements unchanged; `Pipeline.used_variables` holds every name used (and
+`lower_program` hands it on to the program). The driver adds `unused_warnings` (one per unused
+command-line variable, in name order) when the compilation succeeds: after errors, a close
+name in the pipeline is more likely the misspelt one, and the error about it says so.
 
 A variable is used when anything names it, active or not:
 - a `${name}` in any statement of the pipeline or of its includes, in any IF branch (also one
@@ -20,14 +20,15 @@ A variable is used when anything names it, active or not:
 >>> from sqlflowc.api import compile_context, parse
 >>> ctx = compile_context()
 >>> text = "IF ${env|dev} == 'prod' THEN SELECT ${lim}; END IF;"
->>> _ = record_used_variables(parse(text, sources=ctx.sources), ctx)
->>> sorted(ctx.used_variables), unused_warnings(["lim", "limit"], ctx.used_variables)[0].message
+>>> used = record_used_variables(parse(text, sources=ctx.sources), ctx).used_variables
+>>> sorted(used), unused_warnings(["lim", "limit"], used)[0].message
 (['env', 'lim'], 'unused variable `limit`, did you mean `lim`?')
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, assert_never
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter
@@ -41,10 +42,9 @@ __all__ = ["record_used_variables", "unused_warnings", "used_variables"]
 
 
 def record_used_variables(pipeline: ast.Pipeline, ctx: PassContext) -> ast.Pipeline:
-    """Record in `ctx.used_variables` every name used (see the module docstring)."""
+    """The pipeline with every name used in `used_variables` (see the module docstring)."""
     used = used_variables(pipeline.statements, [ctx.profile_vars, ctx.connections])
-    ctx.used_variables = frozenset(used)
-    return pipeline
+    return replace(pipeline, used_variables=frozenset(used))
 
 
 def unused_warnings(given: Iterable[str], used: Iterable[str]) -> list[Diagnostic]:
