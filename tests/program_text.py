@@ -42,6 +42,8 @@ def program_text(prog: program.Program) -> str:
             found = prog.bindings[i]
             shown = {"reads": found.reads, "writes": found.writes, "barrier": found.barrier}
             lines.extend(f"      {k}: {_value(v)}" for k, v in shown.items() if v)
+        if isinstance(prog, program.ResolvedProgram) and prog.udfs[i]:
+            lines.append(f"      udfs: {', '.join(prog.udfs[i])}")
         if isinstance(prog, program.OrderedProgram) and prog.deps[i]:
             lines.append(f"      after: {', '.join(map(str, prog.deps[i]))}")
     return "\n".join(lines) + "\n"
@@ -77,8 +79,7 @@ def _fields(node: Any, indent: str) -> list[str]:
 def _value(value: Any) -> str:
     match value:
         case program.Sql():
-            udfs = f"  -- udfs: {', '.join(value.udfs)}" if value.udfs else ""
-            return value.display + udfs
+            return value.display
         case program.Source():
             return value.name
         case ast.Ident():

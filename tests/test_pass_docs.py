@@ -16,7 +16,8 @@ PASSES = [
     api.LOWERING,
     *api.PROGRAM_PASSES,
     api.BINDING,
-    *api.BOUND_PASSES,
+    api.RESOLVING,
+    *api.RESOLVED_PASSES,
     api.ORDERING,
     *api.CHECKS,
 ]

@@ -381,7 +381,7 @@ def test_udf_calls_in_a_body_sqlglot_cannot_parse_are_found_in_its_tokens(projec
         'INSERT INTO log SELECT "python_udfs.text.explode"(name), '
         '"python_udfs.text.pad/2"(name, 3) FROM udf_first_rows_t'
     )
-    assert insert.sql.udfs == ("python_udfs.text.explode", "python_udfs.text.pad/2")
+    assert out.udfs == ((), ("python_udfs.text.explode", "python_udfs.text.pad/2"))
     # the rewritten text parses: its binding is the new tree's, no longer a barrier
     found = out.bindings[1]
     assert isinstance(found.tree, exp.Expr) and not found.barrier

@@ -2,10 +2,11 @@
 
     text ──parse──▶ ast.Pipeline ──SURFACE_PASSES──▶ ast.Pipeline ──LOWERING──▶ program.Program
          ──PROGRAM_PASSES──▶ program.Program ──BINDING──▶ program.BoundProgram
-         ──BOUND_PASSES──▶ program.BoundProgram ──ORDERING──▶ program.OrderedProgram
-         ──CHECKS──▶ program.OrderedProgram ──to_plan──▶ Plan ──run──▶ RunResult
+         ──RESOLVING──▶ program.ResolvedProgram ──RESOLVED_PASSES──▶ program.ResolvedProgram
+         ──ORDERING──▶ program.OrderedProgram ──CHECKS──▶ program.OrderedProgram
+         ──to_plan──▶ Plan ──run──▶ RunResult
 
-`parse`, `to_program`, `to_bound`, `to_ordered` and `to_plan` are the stages, each returning
+`parse`, `to_program`, `to_resolved`, `to_ordered` and `to_plan` are the stages, each returning
 the next stage's type (what a later pass computes is never a placeholder on an earlier type);
 `compile_source` chains them and
 `format_source` (what `sqlflowc fmt` does) is `parse` → print. Each pass is a function
@@ -53,11 +54,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BINDING",
-    "BOUND_PASSES",
     "CHECKS",
     "LOWERING",
     "ORDERING",
     "PROGRAM_PASSES",
+    "RESOLVED_PASSES",
+    "RESOLVING",
     "SURFACE_PASSES",
     "Compilation",
     "compile_context",
@@ -69,16 +71,16 @@ __all__ = [
     "parse",
     "project_catalog",
     "run",
-    "to_bound",
     "to_ordered",
     "to_plan",
     "to_program",
+    "to_resolved",
 ]
 
 T = TypeVar("T")
 SurfacePass = Callable[[ast.Pipeline, PassContext], ast.Pipeline]
 ProgramPass = Callable[[ir.Program, PassContext], ir.Program]
-BoundPass = Callable[[ir.BoundProgram, PassContext], ir.BoundProgram]
+ResolvedPass = Callable[[ir.ResolvedProgram, PassContext], ir.ResolvedProgram]
 Check = Callable[[ir.OrderedProgram, PassContext], ir.OrderedProgram]
 
 SURFACE_PASSES: tuple[SurfacePass, ...] = (
@@ -92,12 +94,14 @@ PROGRAM_PASSES: tuple[ProgramPass, ...] = (
     check_splices,  # no spliced value changes a SQL body's structure
 )
 BINDING: Callable[[ir.Program, PassContext], ir.BoundProgram] = bind  # trees; tables read/written
-BOUND_PASSES: tuple[BoundPass, ...] = (
-    resolve_udfs,  # UDF calls rewritten to registered names; table UDFs become statements
+# UDF calls rewritten to registered names (the UDFs each statement calls); table UDFs become
+# statements
+RESOLVING: Callable[[ir.BoundProgram, PassContext], ir.ResolvedProgram] = resolve_udfs
+RESOLVED_PASSES: tuple[ResolvedPass, ...] = (
     check_load_modes,  # INCREMENTAL macros only where they mean something
     check_connectors,  # sources and exports fit their connectors
 )
-ORDERING: Callable[[ir.BoundProgram, PassContext], ir.OrderedProgram] = build_dag  # deps
+ORDERING: Callable[[ir.ResolvedProgram, PassContext], ir.OrderedProgram] = build_dag  # deps
 CHECKS: tuple[Check, ...] = (
     prefetch_sources,  # the catalog reads the sources the checks will ask for together
     check_schemas,  # APPEND/MERGE/INCREMENTAL loads fit their targets
@@ -183,33 +187,38 @@ def to_program(
     return _chain(_checked(LOWERING(surface, ctx), ctx), program_passes, ctx)
 
 
-def to_bound(
-    prog: ir.Program, ctx: PassContext, *, bound_passes: tuple[BoundPass, ...] = BOUND_PASSES
-) -> ir.BoundProgram:
-    """Stage 3, program → bound program: `BINDING`, then the bound passes (CompileError as in
-    `to_program`).
+def to_resolved(
+    prog: ir.Program,
+    ctx: PassContext,
+    *,
+    resolved_passes: tuple[ResolvedPass, ...] = RESOLVED_PASSES,
+) -> ir.ResolvedProgram:
+    """Stage 3, program → bound, resolved program: `BINDING`, `RESOLVING`, then the resolved
+    passes (CompileError as in `to_program`).
 
     >>> ctx = compile_context()
     >>> prog = to_program(parse("CREATE TABLE t AS SELECT * FROM a;", sources=ctx.sources), ctx)
-    >>> sorted(to_bound(prog, ctx).bindings[0].reads)
-    ['a']
+    >>> resolved = to_resolved(prog, ctx)
+    >>> sorted(resolved.bindings[0].reads), resolved.udfs
+    (['a'], ((),))
     """
-    return _chain(_checked(BINDING(prog, ctx), ctx), bound_passes, ctx)
+    bound = _checked(BINDING(prog, ctx), ctx)
+    return _chain(_checked(RESOLVING(bound, ctx), ctx), resolved_passes, ctx)
 
 
 def to_ordered(
-    bound: ir.BoundProgram, ctx: PassContext, *, checks: tuple[Check, ...] = CHECKS
+    resolved: ir.ResolvedProgram, ctx: PassContext, *, checks: tuple[Check, ...] = CHECKS
 ) -> ir.OrderedProgram:
-    """Stage 4, bound program → ordered, checked program: `ORDERING`, then the checks that
+    """Stage 4, resolved program → ordered, checked program: `ORDERING`, then the checks that
     need every statement's place known (a dependency cycle is reported before them).
 
     >>> ctx = compile_context()
     >>> text = "CREATE TABLE a AS SELECT 1 AS x; CREATE TABLE b AS SELECT x FROM a;"
     >>> prog = to_program(parse(text, sources=ctx.sources), ctx)
-    >>> to_ordered(to_bound(prog, ctx), ctx).deps
+    >>> to_ordered(to_resolved(prog, ctx), ctx).deps
     ((), (0,))
     """
-    return _chain(_checked(ORDERING(bound, ctx), ctx), checks, ctx)
+    return _chain(_checked(ORDERING(resolved, ctx), ctx), checks, ctx)
 
 
 def _checked(stage: T, ctx: PassContext) -> T:
@@ -346,7 +355,7 @@ def compile_source(
     for diagnostic in (*prof.warnings, *udf_problems):
         ctx.reporter.add(diagnostic)
     surface = parse(text, path, sources=sources, reporter=ctx.reporter)
-    prog = to_ordered(to_bound(to_program(surface, ctx), ctx), ctx)
+    prog = to_ordered(to_resolved(to_program(surface, ctx), ctx), ctx)
     if report_unused:
         for warning in unused_warnings(ctx.cli_vars, prog.used_variables):
             ctx.reporter.add(warning)

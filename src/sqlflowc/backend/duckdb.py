@@ -51,7 +51,7 @@ def to_plan(
             reads=tuple(sorted(found.reads)),
             writes=tuple(sorted(found.writes)),
         )
-        steps.append(_lower(stmt, found, envelope, project, schema_policy))
+        steps.append(_lower(stmt, found, prog.udfs[i], envelope, project, schema_policy))
     return p.Plan(
         pipeline=_relative(pipeline_path, project),
         project_dir=str(project),
@@ -86,7 +86,12 @@ class _Envelope(TypedDict):
 
 
 def _lower(
-    stmt: ir.Statement, found: ir.Binding, env: _Envelope, project: Path, policy: Policy
+    stmt: ir.Statement,
+    found: ir.Binding,
+    udfs: tuple[str, ...],
+    env: _Envelope,
+    project: Path,
+    policy: Policy,
 ) -> p.Step:
     from sqlflowc.backend.load_modes import lower_load
 
@@ -129,14 +134,14 @@ def _lower(
                 sql, mode = (text,), p.Replace()
             else:
                 sql, mode = lower_load(stmt.table, stmt.mode, stmt.query.display, env["id"], policy)
-            return p.CreateTable(**env, target=stmt.table, mode=mode, sql=sql, udfs=stmt.query.udfs)
+            return p.CreateTable(**env, target=stmt.table, mode=mode, sql=sql, udfs=udfs)
         case ir.CreateView():
             create = "CREATE VIEW IF NOT EXISTS" if stmt.if_not_exists else "CREATE OR REPLACE VIEW"
             return p.CreateView(
                 **env,
                 view=stmt.view,
                 sql=f"{create} {sql_table(stmt.view)} AS {stmt.query.display}",
-                udfs=stmt.query.udfs,
+                udfs=udfs,
             )
         case ir.Export():
             return p.Export(
@@ -145,10 +150,10 @@ def _lower(
                 format=_export_format(stmt.format),
                 options=dict(sorted(stmt.options.items())),
                 query=stmt.query.display,
-                udfs=stmt.query.udfs,
+                udfs=udfs,
             )
         case ir.SqlStatement():
-            return p.Sql(**env, sql=stmt.sql.display, barrier=found.barrier, udfs=stmt.sql.udfs)
+            return p.Sql(**env, sql=stmt.sql.display, barrier=found.barrier, udfs=udfs)
         case ir.TableUdf():
             return p.TableUdf(
                 **env,

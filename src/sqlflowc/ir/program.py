@@ -1,11 +1,14 @@
 """Resolved IR: no variables, no IF, no INCLUDE; SQL bodies are text after substitution.
 
-Three stages, each its own type, so that nothing a later pass computes is a placeholder on an
+Four stages, each its own type, so that nothing a later pass computes is a placeholder on an
 earlier one:
 
 - `Program` (made by `lower_program`): the statements, as text.
 - `BoundProgram` (made by `bind`): also a `Binding` per statement, its sqlglot tree (or
   `OPAQUE` when sqlglot cannot parse a body DuckDB accepts) and the tables it reads and writes.
+- `ResolvedProgram` (made by `resolve_udfs`): Python UDF calls rewritten to the UDFs' registered
+  names, table UDF calls lifted into statements of their own, and `udfs`, the registered names
+  each statement calls.
 - `OrderedProgram` (made by `build_dag`): also `deps`, what each statement runs after. The
   backend lowers this one.
 """
@@ -40,6 +43,7 @@ __all__ = [
     "OrderedProgram",
     "Program",
     "Replace",
+    "ResolvedProgram",
     "Source",
     "Splice",
     "Sql",
@@ -73,8 +77,6 @@ class Sql:
     `origin` maps `text` back to the `.sf` file: `(text_offset, file_offset)` pairs, each
     starting a stretch where both advance together (a spliced value maps to its reference).
     `splices` lists each spliced value: where it is in `text` and the reference it came from.
-    `udfs` lists the registered names of the Python UDFs the body calls (`resolve_udfs` makes
-    the bodies that call any).
     """
 
     text: str
@@ -82,7 +84,6 @@ class Sql:
     span: Span
     origin: tuple[tuple[int, int], ...] = ()
     splices: tuple[Splice, ...] = field(default=(), compare=False)
-    udfs: tuple[str, ...] = ()
 
     def file_offset(self, text_offset: int) -> int:
         """The `.sf` file offset of a character of `text` (for diagnostics inside SQL)."""
@@ -282,8 +283,21 @@ class BoundProgram(Program):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OrderedProgram(BoundProgram):
-    """A bound program after `build_dag`: `deps[i]` lists, ascending, the indexes of the
+class ResolvedProgram(BoundProgram):
+    """A bound program after `resolve_udfs`: `udfs[i]` lists, sorted, the registered names of
+    the Python UDFs statement `i` calls (the runtime registers them before the statement runs)."""
+
+    udfs: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        BoundProgram.__post_init__(self)
+        if len(self.udfs) != len(self.statements):
+            raise ValueError("a ResolvedProgram has one tuple of UDF names per statement")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderedProgram(ResolvedProgram):
+    """A resolved program after `build_dag`: `deps[i]` lists, ascending, the indexes of the
     statements statement `i` must run after."""
 
     deps: tuple[tuple[int, ...], ...]

@@ -1,6 +1,6 @@
 """Build the dependency graph of a bound program (docs/language.md, "Ordering").
 
-Requires: a `BoundProgram` (`bind` has run: reads/writes known).
+Requires: a `ResolvedProgram` (`bind` and `resolve_udfs` have run: reads/writes known).
 Ensures: an `OrderedProgram`, whose `deps[i]` lists, in ascending order, the statements that
 statement `i` must run after: every earlier statement it shares a table with by read-after-write,
 write-after-write or write-after-read; every earlier statement when it is a barrier (and every
@@ -12,11 +12,11 @@ warning that it is a barrier (SF0402). Writing a table named like the tool's own
 (`names.is_reserved`: `_sqlflow_state`, ...) is an error (SF0505). Only the direct
 (non-redundant) edges are kept.
 
->>> from sqlflowc.api import compile_context, parse, to_bound, to_program
+>>> from sqlflowc.api import compile_context, parse, to_program, to_resolved
 >>> ctx = compile_context()
 >>> text = "CREATE TABLE a AS SELECT 1 AS x; CREATE TABLE b AS SELECT 2 AS y; "
 >>> text += "CREATE TABLE c AS SELECT * FROM a, b;"
->>> prog = to_bound(to_program(parse(text, sources=ctx.sources), ctx), ctx)
+>>> prog = to_resolved(to_program(parse(text, sources=ctx.sources), ctx), ctx)
 >>> build_dag(prog, ctx).deps
 ((), (), (0, 1))
 """
@@ -40,7 +40,7 @@ from sqlflowc.source import Span
 from sqlflowc.suggest import closest
 
 
-def build_dag(prog: ir.BoundProgram, ctx: PassContext) -> ir.OrderedProgram:
+def build_dag(prog: ir.ResolvedProgram, ctx: PassContext) -> ir.OrderedProgram:
     """Compute `deps` for every statement, in one forward pass (`_Dag`)."""
     _warn_opaque(prog, ctx)
     dag = _Dag(ctx)

@@ -27,14 +27,14 @@ source may have changed since, and the run will tell.
 
 Example (`customers` already in the project database with columns id, name):
 
->>> from sqlflowc.api import compile_context, parse, to_bound, to_ordered, to_program
+>>> from sqlflowc.api import compile_context, parse, to_ordered, to_program, to_resolved
 >>> from sqlflowc.schema import Column
 >>> from sqlflowc.schema.catalog import MappingCatalog
 >>> catalog = MappingCatalog({"customers": [Column("id", "INTEGER"), Column("name", "VARCHAR")]})
 >>> ctx = compile_context(catalog=catalog, verify_sql=True)
 >>> text = "CREATE TABLE t AS SELECT nmae FROM customers;"
 >>> prog = to_program(parse(text, sources=ctx.sources), ctx)
->>> _ = check_columns(to_ordered(to_bound(prog, ctx), ctx, checks=()), ctx)
+>>> _ = check_columns(to_ordered(to_resolved(prog, ctx), ctx, checks=()), ctx)
 >>> [(d.code.value, d.help) for d in ctx.reporter.diagnostics if d.is_error]
 [('SF0711', 'did you mean `name`?')]
 """

@@ -25,14 +25,14 @@ target unknown. Nothing is written anywhere.
 
 DuckDB is imported only when the program has a non-REPLACE load.
 
->>> from sqlflowc.api import compile_context, parse, to_bound, to_ordered, to_program
+>>> from sqlflowc.api import compile_context, parse, to_ordered, to_program, to_resolved
 >>> from sqlflowc.schema import Column
 >>> from sqlflowc.schema.catalog import MappingCatalog
 >>> catalog = MappingCatalog({"t": [Column("id", "INTEGER")]})
 >>> ctx = compile_context(catalog=catalog)
 >>> text = "CREATE TABLE t MODE APPEND AS SELECT 1 AS id, 'x' AS name;"
 >>> prog = to_program(parse(text, sources=ctx.sources), ctx)
->>> _ = check_schemas(to_ordered(to_bound(prog, ctx), ctx, checks=()), ctx)
+>>> _ = check_schemas(to_ordered(to_resolved(prog, ctx), ctx, checks=()), ctx)
 >>> [d.code.value for d in ctx.reporter.diagnostics]
 ['SF0701']
 """

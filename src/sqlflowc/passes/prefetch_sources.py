@@ -6,7 +6,7 @@ sources `check_schemas` and `check_columns` will look up — when either will re
 pipeline (`ctx.verify_sql`, or a load mode other than REPLACE). Nothing is reported: what a
 catalog cannot read is reported by the check that asks.
 
->>> from sqlflowc.api import compile_context, parse, to_bound, to_ordered, to_program
+>>> from sqlflowc.api import compile_context, parse, to_ordered, to_program, to_resolved
 >>> from sqlflowc.schema.catalog import MappingCatalog
 >>> class Noting(MappingCatalog):
 ...     def prefetch(self, questions):
@@ -14,7 +14,7 @@ catalog cannot read is reported by the check that asks.
 >>> ctx = compile_context(catalog=Noting(), verify_sql=True)
 >>> text = 'SOURCE a TYPE CSV PARAMS {"path": "a.csv"}; LOAD t FROM a; LOAD u FROM a;'
 >>> prog = to_program(parse(text, sources=ctx.sources), ctx)
->>> ordered = to_ordered(to_bound(prog, ctx, bound_passes=()), ctx, checks=())
+>>> ordered = to_ordered(to_resolved(prog, ctx, resolved_passes=()), ctx, checks=())
 >>> prefetch_sources(ordered, ctx) is ordered
 ['a', 'a']
 True

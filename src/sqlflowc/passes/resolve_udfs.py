@@ -1,12 +1,12 @@
 """Resolve Python UDF calls in SQL bodies (docs/language.md, "Python UDFs").
 
 Requires: a `BoundProgram` (SQL bodies have sqlglot trees); `ctx.udfs` is the project's catalog.
-Ensures:
+Ensures: a `ResolvedProgram`:
 - Every UDF call found in a sqlglot tree is rewritten to the UDF's registered name, a quoted
   identifier: `PYTHON_FUNC("python_udfs.text.clean", x)`, `PYTHON_FUNC("text.clean", x)` (any
   unambiguous dotted suffix) and the bare `clean(x)` all become `"python_udfs.text.clean"(x)`.
   A call that leaves out arguments with defaults uses the name `"<qualified>/<n>"` (a DuckDB
-  function has one arity). `Sql.udfs` lists the registered names each body needs.
+  function has one arity). `udfs[i]` lists the registered names statement `i` calls.
 - A table UDF called in FROM (`FROM PYTHON_FUNC("...", t)` or `FROM fn(t)`) becomes a
   `TableUdf` statement placed right before its statement. `CREATE TABLE x AS SELECT * FROM
   fn(t)` (mode REPLACE, nothing else) is replaced by one writing `x`; any other call writes a
@@ -23,11 +23,11 @@ like a function sqlglot knows, with other arguments); no diagnostic of another p
 A bare name that is no UDF is left alone (it is a DuckDB function); a UDF named like a DuckDB
 built-in known to sqlglot (`lower`, ...) is reachable only through PYTHON_FUNC.
 
->>> from sqlflowc.api import compile_context, parse, to_bound, to_program
+>>> from sqlflowc.api import compile_context, parse, to_program
+>>> from sqlflowc.passes.bind import bind
 >>> ctx = compile_context()
 >>> text = 'CREATE TABLE t AS SELECT PYTHON_FUNC("python_udfs.m.f", x) FROM a;'
->>> prog = to_bound(to_program(parse(text, sources=ctx.sources), ctx), ctx, bound_passes=())
->>> _ = resolve_udfs(prog, ctx)
+>>> _ = resolve_udfs(bind(to_program(parse(text, sources=ctx.sources), ctx), ctx), ctx)
 >>> [d.code.value for d in ctx.reporter.diagnostics]
 ['SF0801']
 """
@@ -52,21 +52,21 @@ from sqlflowc.udf.find_calls import Call, find_calls
 from sqlflowc.udf.signature import Udf
 
 
-def resolve_udfs(prog: ir.BoundProgram, ctx: PassContext) -> ir.BoundProgram:
+def resolve_udfs(prog: ir.BoundProgram, ctx: PassContext) -> ir.ResolvedProgram:
     """Rewrite UDF calls to registered names and lift table UDF calls into their own steps."""
-    if not ctx.udfs.udfs and not any(_mentions_python_func(s) for s in prog.statements):
-        return prog  # nothing to resolve, and no PYTHON_FUNC call to report as unknown
-    resolver = _Resolver(prog, ctx)
-    out: list[tuple[ir.Statement, ir.Binding]] = []
-    for stmt, found in prog.bound():
-        out.extend(resolver.statement(stmt, found))
-    if not resolver.changed:
-        return prog
-    return dataclasses.replace(
-        prog,
-        statements=tuple(stmt for stmt, _ in out),
-        bindings=tuple(found for _, found in out),
-    )
+    out: list[_Resolved] = [(stmt, found, ()) for stmt, found in prog.bound()]
+    if ctx.udfs.udfs or any(_mentions_python_func(s) for s in prog.statements):
+        # (else nothing to resolve, and no PYTHON_FUNC call to report as unknown)
+        resolver = _Resolver(prog, ctx)
+        out = [each for stmt, found in prog.bound() for each in resolver.statement(stmt, found)]
+    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(prog)}
+    fields["statements"] = tuple(stmt for stmt, _, _ in out)
+    fields["bindings"] = tuple(found for _, found, _ in out)
+    return ir.ResolvedProgram(**fields, udfs=tuple(names for _, _, names in out))
+
+
+# A statement, its binding and the registered names of the UDFs it calls.
+_Resolved = tuple[ir.Statement, ir.Binding, tuple[str, ...]]
 
 
 def _mentions_python_func(stmt: ir.Statement) -> bool:
@@ -95,33 +95,28 @@ class _Resolver:
     def __init__(self, prog: ir.BoundProgram, ctx: PassContext) -> None:
         self.ctx = ctx
         self.catalog = ctx.udfs
-        self.changed = False
         self.taken = {w for found in prog.bindings for w in found.writes}
 
     # -- statements ---------------------------------------------------------------------------
 
-    def statement(
-        self, stmt: ir.Statement, found: ir.Binding
-    ) -> list[tuple[ir.Statement, ir.Binding]]:
-        """The statement, or what replaces it (table UDF steps first), each with its binding."""
+    def statement(self, stmt: ir.Statement, found: ir.Binding) -> list[_Resolved]:
+        """The statement, or what replaces it (table UDF steps first), each with its binding
+        and the UDFs it calls."""
         sql = ir.sql_body(stmt)
         if sql is None:
-            return [(stmt, found)]
+            return [(stmt, found, ())]
         body = self.body(sql, found.tree, stmt)
         if body.replaced_by is not None:
-            self.changed = True
             return [_bound(body.replaced_by)]
-        if not (body.edits or body.lifted or body.names):
-            return [(stmt, found)]
-        self.changed = True
+        if not body.edits:
+            return [(stmt, found, ())]
         rewritten = self.apply(sql, body)
         if rewritten is None:
-            return [(stmt, found)]
-        if not body.edits:
-            return [(_with_sql(stmt, rewritten), found)]
+            return [(stmt, found, ())]
         new = _with_sql(stmt, rewritten)
         # The rewritten text's tree: generated tables of table UDFs are read in place of calls.
-        return [*map(_bound, body.lifted), (new, binding(new, sqlglot_tree(rewritten.text)))]
+        found = binding(new, sqlglot_tree(rewritten.text))
+        return [*map(_bound, body.lifted), (new, found, tuple(sorted(body.names)))]
 
     # -- one SQL body -------------------------------------------------------------------------
 
@@ -282,9 +277,6 @@ class _Resolver:
 
     def apply(self, sql: ir.Sql, body: _Body) -> ir.Sql | None:
         """The body with its calls rewritten."""
-        names = tuple(sorted(body.names))
-        if not body.edits:
-            return dataclasses.replace(sql, udfs=names)
         rewritten = sql_calls.rewrite(sql, body.edits)
         if rewritten is None:
             self.ctx.reporter.error(
@@ -293,8 +285,7 @@ class _Resolver:
                 "please report",
                 sql.span,
             )
-            return None
-        return dataclasses.replace(rewritten, udfs=names)
+        return rewritten
 
     # -- diagnostics --------------------------------------------------------------------------
 
@@ -345,8 +336,8 @@ def _table_udf(
     )
 
 
-def _bound(stmt: ir.TableUdf) -> tuple[ir.Statement, ir.Binding]:
-    return stmt, binding(stmt, None)
+def _bound(stmt: ir.TableUdf) -> _Resolved:
+    return stmt, binding(stmt, None), ()
 
 
 def _with_sql(stmt: ir.Statement, sql: ir.Sql) -> ir.Statement:
