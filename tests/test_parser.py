@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 from lark import Lark
@@ -242,3 +244,19 @@ def test_unquoted_lookback_of_the_earlier_releases() -> None:
     assert errors("CREATE TABLE m MODE INCREMENTAL BY ts LOOKBACK 7 FORTNIGHTS AS SELECT 1;") == [
         (Code.BAD_LOOKBACK, 1, 48)
     ]
+
+
+def test_statement_keywords_are_the_grammars() -> None:
+    """`ast.STATEMENT_KEYWORDS` (what the parser's messages and `bind`'s missing-`;` check know
+    of statements) are the first words of the grammar's statements."""
+    grammar = grammar_text()
+    alternatives = re.search(r"^_statement: (.*?)\n\n", grammar, re.M | re.S)
+    assert alternatives is not None
+    first_words = set()
+    for rule in re.findall(r"\w+", alternatives.group(1)):
+        body = re.search(rf"^{rule}: (.*?)\n(?=\S|\n)", grammar, re.M | re.S)
+        assert body is not None, rule
+        for alternative in body.group(1).split("\n"):
+            head = alternative.strip().lstrip("|").split()[0]
+            first_words.add(head.strip('"').removesuffix('"i').upper())
+    assert first_words == {*ast.STATEMENT_KEYWORDS, "SQL_VERB"}

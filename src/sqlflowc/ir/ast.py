@@ -340,6 +340,13 @@ Statement = (
 )
 
 
+# The keywords that start a SQLFlow statement (the first word of each `_statement` rule of the
+# grammar but `sql_stmt`, whose first word is a SQL verb; tests/test_parser.py holds them to it),
+# and those that end an IF branch.
+STATEMENT_KEYWORDS = ("SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF")
+BRANCH_END_KEYWORDS = ("ELSE", "ELSEIF", "END", "ENDIF")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Comment:
     """A comment outside SQL bodies, kept for `fmt`."""

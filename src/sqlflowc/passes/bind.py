@@ -33,6 +33,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 
 from sqlflowc.diagnostics import Code
+from sqlflowc.ir import ast
 from sqlflowc.ir import program as ir
 from sqlflowc.names import parts_key, table_key
 from sqlflowc.passes.context import PassContext
@@ -204,9 +205,11 @@ class _Binder:
         )
 
 
+# Words that, first on a line where DuckDB stopped, start the next statement: SQLFlow's, and
+# the SQL verbs that never continue a statement (not SELECT, FROM, WITH, ...).
 _NEXT_STATEMENT = frozenset(
-    {"SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF", "ELSE", "ELSEIF", "END"}
-    | {"ENDIF", "INSERT", "UPDATE", "DELETE", "DROP", "ALTER", "PRAGMA", "COPY", "MERGE"}
+    {*ast.STATEMENT_KEYWORDS, *ast.BRANCH_END_KEYWORDS}
+    | {"INSERT", "UPDATE", "DELETE", "DROP", "ALTER", "PRAGMA", "COPY", "MERGE"}
 )
 
 

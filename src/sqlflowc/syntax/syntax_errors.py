@@ -15,10 +15,10 @@ from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from sqlflowc.diagnostics import Code, Diagnostic, shown
+from sqlflowc.ir.ast import STATEMENT_KEYWORDS
 from sqlflowc.source import Span
 from sqlflowc.suggest import closest
 
-STATEMENT_KEYWORDS = ("SOURCE", "LOAD", "CREATE", "EXPORT", "SET", "INCLUDE", "IF")
 _STATEMENT_START_TERMINALS = {*STATEMENT_KEYWORDS, "SQL_VERB"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
