@@ -43,7 +43,9 @@ def test_the_api_examples_hold() -> None:
     assert doctest.testmod(api).failed == 0
 
 
-@pytest.mark.parametrize("name", ["sqlflowc.sqlbuild.macros", "sqlflowc.connectors.locations"])
+@pytest.mark.parametrize(
+    "name", ["sqlflowc.sqlbuild.macros", "sqlflowc.connectors.locations", "sqlflowc.placeholders"]
+)
 def test_the_examples_of_helper_modules_hold(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

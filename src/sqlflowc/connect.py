@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlflowc.connectors.base import Connector, ParamInfo, describe_params
 from sqlflowc.connectors.registry import PluginError, connector_entries, get_connector
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.placeholders import substituted
 from sqlflowc.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def pipeline_target(program: Program, plan: Plan, name: str) -> TestTarget:
         )
     connector = _connector(found.connector, f"source `{found.name}`", found.span)
     vault = Secrets(plan.secret_vars, {}, program.secrets, plan.secret_templates)
-    params = _substituted(dict(found.params), vault.substitute)
+    params = substituted(dict(found.params), vault.substitute)
     return TestTarget(
         name=found.name,
         label=f"source `{found.name}` ({connector.name}, {plan.pipeline})",
@@ -260,16 +261,6 @@ def pipeline_target(program: Program, plan: Plan, name: str) -> TestTarget:
         connection=False,
         secrets=(*_secret_values(connector, params), *program.secrets.values()),
     )
-
-
-def _substituted(value: Any, substitute: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return substitute(value)
-    if isinstance(value, Mapping):
-        return {k: _substituted(v, substitute) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_substituted(v, substitute) for v in value]
-    return value
 
 
 def _secret_values(connector: Connector, params: Mapping[str, Any]) -> tuple[str, ...]:

@@ -8,9 +8,10 @@ compiler's IR (`syntax/varref.py` reads references for the compiler and re-expor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-__all__ = ["expand", "expand_with_spans"]
+__all__ = ["expand", "expand_with_spans", "substituted"]
 
 
 def expand(text: str, value_of: Callable[[str], str | None]) -> str:
@@ -47,3 +48,18 @@ def expand_with_spans(
         pos = end + 1
     out.append(text[pos:])
     return "".join(out), spans
+
+
+def substituted(value: Any, substitute: Callable[[str], str]) -> Any:
+    """`value` (parameters, options: JSON data) with `substitute` applied to every string in it.
+
+    >>> substituted({"path": "${dir}/a.csv", "args": [1, "${n}"]}, lambda s: expand(s, "x".format))
+    {'path': 'x/a.csv', 'args': [1, 'x']}
+    """
+    if isinstance(value, str):
+        return substitute(value)
+    if isinstance(value, Mapping):
+        return {k: substituted(v, substitute) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [substituted(v, substitute) for v in value]
+    return value

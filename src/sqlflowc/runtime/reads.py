@@ -42,6 +42,7 @@ from sqlflowc.connectors.runtime import (
     RetryReport,
     Watermark,
 )
+from sqlflowc.placeholders import substituted
 from sqlflowc.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, RetryPolicy, call_with_retries
 from sqlflowc.sqlbuild import sql_identifier
 
@@ -104,7 +105,7 @@ def _parsed(load: Load, substitute: Callable[[str], str]) -> tuple[Connector, An
         raise ConnectorError(
             f"internal error: step `{load.id}` reads an unknown source; please report"
         )
-    raw = _substituted(dict(load.source.params), substitute)
+    raw = substituted(dict(load.source.params), substitute)
     try:
         return connector, connector.parse(raw)
     except ValueError as err:  # a hand-edited plan; the compiler validates parameters
@@ -177,13 +178,3 @@ def _request_watermark(load: Load, mark: Mapping[str, Any]) -> Watermark | None:
     if not isinstance(load.mode, IncrementalLoad) or value is None:
         return None
     return Watermark(load.mode.by, value, inclusive=load.mode.lookback is not None)
-
-
-def _substituted(value: Any, substitute: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return substitute(value)
-    if isinstance(value, Mapping):
-        return {k: _substituted(v, substitute) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_substituted(v, substitute) for v in value]
-    return value

@@ -64,6 +64,7 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.placeholders import substituted
 from sqlflowc.runtime import commit_marks
 from sqlflowc.runtime.report import RunWarning, StepOutcome, os_error_text, step_outcome
 from sqlflowc.runtime.run_secrets import BoundSql, Secrets, StepError, preparable
@@ -311,7 +312,7 @@ def _export(
     if connector is None or connector.export_schema is None:
         raise StepError(f"internal error: export step has format {step.format!r}; please report")
     try:
-        options = connector.parse_export(_substituted(step.options, ctx.secrets.substitute))
+        options = connector.parse_export(substituted(step.options, ctx.secrets.substitute))
     except ValueError as err:  # a hand-edited plan; the compiler validates options
         raise StepError(f"invalid options for a {step.format.upper()} export: {err}") from None
     # A connector may read the query on another cursor, so the secret is in its text.
@@ -331,17 +332,6 @@ def _export(
 
         load = LoadCounts(inserted=result.inserted, updated=result.updated, created=result.created)
     return (result.rows,), load
-
-
-def _substituted(value: Any, substitute: Callable[[str], str]) -> Any:
-    """`value` (parameters, options) with `${...}` secrets substituted in every string."""
-    if isinstance(value, str):
-        return substitute(value)
-    if isinstance(value, Mapping):
-        return {k: _substituted(v, substitute) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_substituted(v, substitute) for v in value]
-    return value
 
 
 def _step_sql(step: Step, running: str | None) -> str:
@@ -369,7 +359,7 @@ def _max_attempts(step: Step, ctx: StepContext) -> int:
         match step:
             case Load() if step.read is not None:
                 connector = get_connector(step.source.connector)
-                raw = _substituted(step.source.params, ctx.secrets.substitute)
+                raw = substituted(step.source.params, ctx.secrets.substitute)
                 parsed = connector.parse(raw) if connector is not None else None
             case Export():
                 from sqlflowc.connectors.files.base import FileConnector
@@ -379,7 +369,7 @@ def _max_attempts(step: Step, ctx: StepContext) -> int:
                 local = "://" not in uri or uri.startswith("file://")
                 if connector is None or (isinstance(connector, FileConnector) and local):
                     return 1
-                parsed = connector.parse_export(_substituted(step.options, ctx.secrets.substitute))
+                parsed = connector.parse_export(substituted(step.options, ctx.secrets.substitute))
             case _:
                 return 1
     except (ValueError, StepError):  # a hand-edited plan, a missing secret: told elsewhere
