@@ -26,6 +26,7 @@ from sqlflowc.backend.plan import (
     step_target,
 )
 from sqlflowc.graph_layout import Layout, Route, layered_layout
+from sqlflowc.html_page import DAG_CSS, KIND_SIZE, MONO, TARGET_SIZE, page
 
 __all__ = ["KINDS", "box_width", "dag_svg", "to_html"]
 
@@ -40,7 +41,6 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 
 CHAR = 0.6  # advance of a monospace character, in em
-KIND_SIZE, TARGET_SIZE = 11, 13  # px
 PAD_X, MIN_W = 14, 96
 MAX_CHARS = 44
 BOX_H = 46
@@ -106,31 +106,7 @@ def to_html(plan: Plan) -> str:
     )
     svg = _svg(plan.steps, lines, layout, {})
     deps = f"{len(edges)} dependenc{'ies' if len(edges) != 1 else 'y'}"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — sqlflowc graph</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #222;
-  background: #fff; }}
-h1 {{ font-size: 20px; margin: 0 0 4px; }}
-p.summary {{ margin: 0 0 12px; color: #555; font-size: 14px; }}
-ul.legend {{ list-style: none; padding: 0; margin: 0 0 16px; display: flex; flex-wrap: wrap;
-  gap: 8px 20px; font-size: 13px; color: #444; }}
-ul.legend li {{ display: flex; align-items: center; gap: 6px; }}
-ul.legend b {{ font-family: {_MONO}; font-weight: 600; }}
-.swatch {{ display: inline-block; width: 14px; height: 14px; border: 1px solid #666;
-  border-radius: 3px; }}
-.canvas {{ overflow: auto; border: 1px solid #ddd; border-radius: 6px; background: #fcfcfc;
-  display: inline-block; max-width: 100%; }}
-svg {{ display: block; }}
-.edge {{ fill: none; stroke: #8a8a8a; stroke-width: 1.4; }}
-.node rect {{ stroke: #666; stroke-width: 1; }}
-.node:hover rect {{ stroke: #111; stroke-width: 2; }}
-.node text {{ font-family: {_MONO}; text-anchor: middle; }}
-.kind {{ font-size: {KIND_SIZE}px; fill: #555; }}
-.target {{ font-size: {TARGET_SIZE}px; font-weight: 600; fill: #111; }}
-</style></head><body>
+    body = f"""
 <h1>{title}</h1>
 <p class="summary">{n} step{"s" * (n != 1)}, {deps}; hover a step for its SQL.</p>
 <ul class="legend">
@@ -139,11 +115,20 @@ svg {{ display: block; }}
 <div class="canvas">
 {svg}
 </div>
-</body></html>
 """
+    return page(f"{plan.pipeline} — sqlflowc graph", _CSS, body)
 
 
-_MONO = '"DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, "Courier New", monospace'
+_CSS = f"""
+p.summary {{ margin: 0 0 12px; color: #555; font-size: 14px; }}
+ul.legend {{ list-style: none; padding: 0; margin: 0 0 16px; display: flex; flex-wrap: wrap;
+  gap: 8px 20px; font-size: 13px; color: #444; }}
+ul.legend b {{ font-family: {MONO}; font-weight: 600; }}
+.swatch {{ display: inline-block; width: 14px; height: 14px; border: 1px solid #666;
+  border-radius: 3px; }}
+{DAG_CSS}
+.node:hover rect {{ stroke: #111; stroke-width: 2; }}
+"""
 
 
 def _svg(

@@ -18,6 +18,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlflowc.html_page import DAG_CSS, MONO, page
 from sqlflowc.run_views import duration, when
 
 if TYPE_CHECKING:
@@ -71,44 +72,7 @@ def report_html(run: RunInfo, plan: Plan | None) -> str:
         f".bar.{s} {{ fill: {c}; }}\n.pill.{s} {{ background: {c}; }}"
         for s, c in STATE_COLOURS.items()
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — sqlflowc report</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #222;
-  background: #fff; }}
-h1 {{ font-size: 20px; margin: 0 0 4px; }}
-h2 {{ font-size: 16px; margin: 24px 0 8px; }}
-p.facts {{ margin: 0 0 8px; color: #555; font-size: 14px; }}
-.status {{ font-weight: 700; text-transform: uppercase; }}
-.status.succeeded {{ color: #2e7d32; }} .status.failed {{ color: #c62828; }}
-.status.interrupted {{ color: #ef6c00; }} .status.running {{ color: #1565c0; }}
-.pill {{ color: #fff; border-radius: 10px; padding: 1px 8px; font-size: 12px; margin-right: 4px; }}
-ul.legend {{ list-style: none; padding: 0; margin: 0 0 8px; display: flex; gap: 16px;
-  font-size: 13px; color: #444; }}
-ul.legend li {{ display: flex; align-items: center; gap: 6px; }}
-.swatch {{ display: inline-block; width: 12px; height: 12px; border: 3px solid;
-  border-radius: 3px; }}
-.canvas {{ overflow: auto; border: 1px solid #ddd; border-radius: 6px; background: #fcfcfc;
-  display: inline-block; max-width: 100%; }}
-svg {{ display: block; }}
-.edge {{ fill: none; stroke: #8a8a8a; stroke-width: 1.4; }}
-.node rect {{ stroke: #666; stroke-width: 1; }}
-.node text {{ font-family: {_MONO}; text-anchor: middle; }}
-.kind {{ font-size: 11px; fill: #555; }}
-.target {{ font-size: 13px; font-weight: 600; fill: #111; }}
-{state_css}
-.lane text {{ font-family: {_MONO}; font-size: 12px; fill: #222; }}
-.lane .note {{ fill: #555; }}
-.axis {{ stroke: #ccc; }} .tick {{ font-size: 11px; fill: #777; }}
-table {{ border-collapse: collapse; font-size: 13px; }}
-th, td {{ text-align: left; padding: 4px 10px; border-bottom: 1px solid #eee;
-  vertical-align: top; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-td code, pre {{ font-family: {_MONO}; font-size: 12px; }}
-pre {{ margin: 0; white-space: pre-wrap; max-width: 720px; color: #b71c1c; }}
-</style></head><body>
+    body = f"""
 <h1>{title}</h1>
 <p class="facts"><span class="status {status}">{status}</span> · {" · ".join(facts)}</p>
 <p class="facts">{counts}</p>
@@ -122,11 +86,32 @@ pre {{ margin: 0; white-space: pre-wrap; max-width: 720px; color: #b71c1c; }}
 <h2>Step by step</h2>
 {_table(run)}
 <script type="application/json" id="run-record">{record}</script>
-</body></html>
 """
+    return page(f"{run.pipeline} — run {run.run_id} — sqlflowc report", _CSS + state_css, body)
 
 
-_MONO = '"DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, "Courier New", monospace'
+_CSS = f"""
+h2 {{ font-size: 16px; margin: 24px 0 8px; }}
+p.facts {{ margin: 0 0 8px; color: #555; font-size: 14px; }}
+.status {{ font-weight: 700; text-transform: uppercase; }}
+.status.succeeded {{ color: #2e7d32; }} .status.failed {{ color: #c62828; }}
+.status.interrupted {{ color: #ef6c00; }} .status.running {{ color: #1565c0; }}
+.pill {{ color: #fff; border-radius: 10px; padding: 1px 8px; font-size: 12px; margin-right: 4px; }}
+ul.legend {{ list-style: none; padding: 0; margin: 0 0 8px; display: flex; gap: 16px;
+  font-size: 13px; color: #444; }}
+.swatch {{ display: inline-block; width: 12px; height: 12px; border: 3px solid;
+  border-radius: 3px; }}
+{DAG_CSS}
+.lane text {{ font-family: {MONO}; font-size: 12px; fill: #222; }}
+.lane .note {{ fill: #555; }}
+.axis {{ stroke: #ccc; }} .tick {{ font-size: 11px; fill: #777; }}
+table {{ border-collapse: collapse; font-size: 13px; }}
+th, td {{ text-align: left; padding: 4px 10px; border-bottom: 1px solid #eee;
+  vertical-align: top; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td code, pre {{ font-family: {MONO}; font-size: 12px; }}
+pre {{ margin: 0; white-space: pre-wrap; max-width: 720px; color: #b71c1c; }}
+"""
 
 
 def _at(text: str | None) -> float | None:
