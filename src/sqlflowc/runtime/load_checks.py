@@ -1,7 +1,14 @@
-"""What a MERGE (and an INCREMENTAL load with KEY) checks before it writes, and the error a load
-raises: NULL or duplicate keys in the source (`check_keys`: counted first, listed only when
-there are any; `check_source_keys` lists them on any engine), duplicate keys in the target
-among the rows the source touches (`raise_target_duplicates`). Up to 5 offending keys are shown.
+"""What a load checks before it writes, and the error it raises, on either engine
+(`runtime/load_modes.py` for DuckDB, `runtime/spark/loads.py` for Spark):
+
+- a MERGE (and an INCREMENTAL load with KEY): NULL or duplicate keys in the source
+  (`check_keys`: counted first, listed only when there are any; `check_source_keys` lists them
+  on any engine), duplicate keys in the target among the rows the source touches
+  (`raise_target_duplicates`, `target_duplicates_error`). Up to 5 offending keys are shown;
+- schemas that do not fit (`schema_error`), and what the `evolve` changes do
+  (`schema_changes`);
+- an INCREMENTAL load's window (`incremental_window`, computed by DuckDB for both engines) and
+  the high-water mark it stored (`stored_high_water`).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.diagnostics import Code, StepFailure
-from sqlflowc.schema import Column
+from sqlflowc.schema import Column, Problem, SchemaDiff
 from sqlflowc.sqlbuild import loads as sql
 
 if TYPE_CHECKING:
@@ -119,6 +126,45 @@ def check_source_keys(
             "keep one row per key in the query, e.g. `QUALIFY row_number() OVER "
             f"(PARTITION BY {names} ORDER BY ...) = 1`, or use more key columns",
         )
+
+
+def schema_error(problems: Sequence[Problem]) -> LoadError:
+    """The error for a load whose schemas do not fit: the first problem, and how many more."""
+    first, more = problems[0], len(problems) - 1
+    extra = f" (and {more} more schema problem{'s' * (more != 1)})" if more else ""
+    return LoadError(first.code, first.message + extra + "; nothing was written", first.help)
+
+
+def schema_changes(diff: SchemaDiff) -> tuple[str, ...]:
+    """What the `evolve` changes of `diff` do, in the order they are made: widened columns,
+    then added ones."""
+    return (
+        *(f"widened `{c.name}` to {c.type}" for c in diff.alter),
+        *(f"added column `{c.name}` {c.type}" for c in diff.add),
+    )
+
+
+def incremental_window(
+    con: Connection, previous: str | None, lookback: str | None
+) -> dict[str, str]:
+    """The four macro values as text: start = previous - lookback (or -infinity), end = now."""
+    start_dt, end_dt, start_date, end_date = con.execute(
+        sql.window_bounds(), {"previous": previous, "lookback": lookback or "0 seconds"}
+    ).fetchall()[0]
+    return {
+        "start_dt": str(start_dt),
+        "end_dt": str(end_dt),
+        "start_date": str(start_date),
+        "end_date": str(end_date),
+    }
+
+
+def stored_high_water(column: Any, value: Any, by: str) -> str | None:
+    """A stored high-water mark as text, when it is one of the same `BY` column (else None:
+    the next window starts from the beginning)."""
+    if value is None or str(column).lower() != by.lower():
+        return None
+    return str(value)
 
 
 def raise_target_duplicates(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:

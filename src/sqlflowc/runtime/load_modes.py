@@ -51,14 +51,17 @@ from sqlflowc.runtime.load_checks import (
     LoadError,
     check_keys,
     check_source_keys,
+    incremental_window,
     raise_target_duplicates,
+    schema_changes,
+    schema_error,
+    stored_high_water,
 )
 from sqlflowc.runtime.rereadable import rereadable
 from sqlflowc.runtime.schema import describe_columns
 from sqlflowc.schema import (
     Column,
     Policy,
-    Problem,
     SchemaDiff,
     by_column_problem,
     check_load,
@@ -165,7 +168,7 @@ def _incremental(
     con.execute(sql.create_state_table())
     existing = target_columns(con, target)
     previous = _high_water(con, mode) if existing is not None else None
-    window = _window(con, previous, mode.lookback)
+    window = incremental_window(con, previous, mode.lookback)
     _count(con, staging, {**{p: window[p] for p in mode.parameters}, **params})
     source = _describe(con, mode.stage)
     _check_by_column(target, mode, source)
@@ -215,7 +218,7 @@ def _incremental_load(
     source = _describe(con, mode.stage)
     problem = watermark_column_problem(target, mode.by, source, lookback=mode.lookback)
     if problem is not None:
-        _raise_problem(problem)
+        raise schema_error([problem])
     existing = target_columns(con, target)
     if mode.keys:
         counts = _merge_stage(con, target, mode.stage, mode.keys, mode.schema_policy, source)
@@ -250,7 +253,7 @@ def _merge_stage(
     view of the source (`rereadable`), whose keys are copied for the checks and the delete."""
     key_problems = check_load(target, source, None, policy, keys=keys).problems
     if key_problems:
-        _raise_problem(key_problems[0])
+        raise schema_error(key_problems[:1])
     checked = f"{stage}_keys" if reread else stage
     if reread:
         con.execute(sql.key_stage(checked, stage, keys))
@@ -318,26 +321,18 @@ def _describe(con: Connection, name: str, *, temp: bool = True) -> list[Column]:
 def _apply(con: Connection, target: str, diff: SchemaDiff) -> tuple[str, ...]:
     """Raise the first problem, else make the `evolve` changes; a description of each."""
     if diff.problems:
-        _raise_problem(diff.problems[0], more=len(diff.problems) - 1)
-    changes: list[str] = []
+        raise schema_error(diff.problems)
     for col in diff.alter:
         con.execute(sql.alter_type(target, col))
-        changes.append(f"widened `{col.name}` to {col.type}")
     for col in diff.add:
         con.execute(sql.add_column(target, col))
-        changes.append(f"added column `{col.name}` {col.type}")
-    return tuple(changes)
-
-
-def _raise_problem(problem: Problem, more: int = 0) -> None:
-    extra = f" (and {more} more schema problem{'s' * (more != 1)})" if more else ""
-    raise LoadError(problem.code, problem.message + extra + "; nothing was written", problem.help)
+    return schema_changes(diff)
 
 
 def _check_by_column(target: str, mode: Incremental, source: Sequence[Column]) -> None:
     problem = by_column_problem(target, mode.by, source)
     if problem is not None:
-        _raise_problem(problem)
+        raise schema_error([problem])
 
 
 # ---------------------------------------------------------------------------- incremental
@@ -346,22 +341,7 @@ def _check_by_column(target: str, mode: Incremental, source: Sequence[Column]) -
 def _high_water(con: Connection, mode: Incremental) -> str | None:
     """The stored high-water mark, when it is for the same `BY` column."""
     rows = con.execute(sql.read_state(mode.state_key)).fetchall()
-    if not rows or rows[0][1] is None or str(rows[0][0]).lower() != mode.by.lower():
-        return None
-    return str(rows[0][1])
-
-
-def _window(con: Connection, previous: str | None, lookback: str | None) -> dict[str, str]:
-    """The four macro values as text: start = previous - lookback (or -infinity), end = now."""
-    start_dt, end_dt, start_date, end_date = con.execute(
-        sql.window_bounds(), {"previous": previous, "lookback": lookback or "0 seconds"}
-    ).fetchall()[0]
-    return {
-        "start_dt": str(start_dt),
-        "end_dt": str(end_dt),
-        "start_date": str(start_date),
-        "end_date": str(end_date),
-    }
+    return stored_high_water(rows[0][0], rows[0][1], mode.by) if rows else None
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -31,8 +31,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from sqlflowc.backend.plan import Incremental, IncrementalLoad, Merge, RowKeepingMode
-from sqlflowc.runtime.load_checks import target_duplicates_error
-from sqlflowc.runtime.load_modes import LoadCounts, LoadError, check_source_keys
+from sqlflowc.runtime.load_checks import (
+    check_source_keys,
+    incremental_window,
+    schema_changes,
+    schema_error,
+    stored_high_water,
+    target_duplicates_error,
+)
+from sqlflowc.runtime.load_modes import LoadCounts
 from sqlflowc.runtime.spark.types import duckdb_columns, spark_type
 from sqlflowc.schema import check_load, watermark_column_problem
 from sqlflowc.sqlbuild import spark as build
@@ -73,9 +80,7 @@ def run_load(
                 target, mode.by, duckdb_columns(stage.schema), lookback=mode.lookback
             )
             if problem is not None:
-                raise LoadError(
-                    problem.code, problem.message + "; nothing was written", problem.help
-                )
+                raise schema_error([problem])
         keys = mode.keys if isinstance(mode, Merge | Incremental | IncrementalLoad) else ()
         if keys:
             check_source_keys(
@@ -119,11 +124,7 @@ def _rewrite(
         keys=keys,
     )
     if diff.problems:
-        first, more = diff.problems[0], len(diff.problems) - 1
-        extra = f" (and {more} more schema problem{'s' * (more != 1)})" if more else ""
-        raise LoadError(first.code, first.message + extra + "; nothing was written", first.help)
-    changes = [f"widened `{c.name}` to {c.type}" for c in diff.alter]
-    changes += [f"added column `{c.name}` {c.type}" for c in diff.add]
+        raise schema_error(diff.problems)
     bounds = {"start_dt": window.get("start_dt", ""), "end_dt": window.get("end_dt", "")}
     mark = {WATERMARK: window.get(WATERMARK)}
     updated: int | None = None
@@ -149,7 +150,8 @@ def _rewrite(
     order = [f.name for f in existing.schema] + [c.name for c in diff.add]
     whole = _aligned(kept, widened).unionByName(_aligned(stage, widened), allowMissingColumns=True)
     warehouse.write(target, whole.select(*order))
-    return LoadCounts(inserted=inserted, updated=updated, deleted=deleted, changes=tuple(changes))
+    changes = schema_changes(diff)
+    return LoadCounts(inserted=inserted, updated=updated, deleted=deleted, changes=changes)
 
 
 def _aligned(frame: DataFrame, widened: Mapping[str, str]) -> DataFrame:
@@ -195,26 +197,19 @@ def _high_water(warehouse: Warehouse, mode: Incremental) -> str | None:
     if not path.is_file():
         return None
     state = json.loads(path.read_text(encoding="utf-8"))
-    if str(state.get("column_name", "")).lower() != mode.by.lower():
-        return None
-    value = state.get("high_water")
-    return str(value) if value is not None else None
+    return stored_high_water(state.get("column_name", ""), state.get("high_water"), mode.by)
 
 
 def _window(previous: str | None, lookback: str | None) -> dict[str, str]:
-    """The window, computed as DuckDB computes it (`sqlbuild.loads.window_bounds`); Spark has
-    no -infinity, so the first window starts at year 1."""
+    """The window, computed by DuckDB as on DuckDB (`load_checks.incremental_window`); Spark
+    has no -infinity, so the first window starts at year 1."""
     import duckdb
 
-    from sqlflowc.sqlbuild.loads import window_bounds
-
     with duckdb.connect(":memory:") as con:
-        params = {"previous": previous, "lookback": lookback or "0 seconds"}
-        row = con.execute(window_bounds(), params).fetchall()[0]
-    start_dt, end_dt, start_date, end_date = (str(v) for v in row)
+        window = incremental_window(con, previous, lookback)
     if previous is None:
-        start_dt, start_date = _MIN, _MIN[:10]
-    return {"start_dt": start_dt, "end_dt": end_dt, "start_date": start_date, "end_date": end_date}
+        window.update(start_dt=_MIN, start_date=_MIN[:10])
+    return window
 
 
 def _largest(session: SparkSession, mode: Incremental) -> str | None:
