@@ -51,7 +51,7 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 def bind(prog: ir.Program, ctx: PassContext) -> ir.BoundProgram:
     """The program with a `Binding` for every statement."""
     binder = _Binder(ctx, prog.secrets.values())
-    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(prog)}
+    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(ir.Program)}
     return ir.BoundProgram(**fields, bindings=tuple(binder.statement(s) for s in prog.statements))
 
 

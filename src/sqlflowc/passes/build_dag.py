@@ -53,7 +53,7 @@ def build_dag(prog: ir.ResolvedProgram, ctx: PassContext) -> ir.OrderedProgram:
         deps.append(dag.add(i, stmt, found, writes, files.reads(stmt, found)))
     _reject_reserved(prog, all_writes, ctx)
     _warn_unknown_tables(prog, all_writes, ctx)
-    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(prog)}
+    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(ir.ResolvedProgram)}
     return ir.OrderedProgram(**fields, deps=_reduce(deps))
 
 

@@ -59,7 +59,7 @@ def resolve_udfs(prog: ir.BoundProgram, ctx: PassContext) -> ir.ResolvedProgram:
         # (else nothing to resolve, and no PYTHON_FUNC call to report as unknown)
         resolver = _Resolver(prog, ctx)
         out = [each for stmt, found in prog.bound() for each in resolver.statement(stmt, found)]
-    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(prog)}
+    fields = {f.name: getattr(prog, f.name) for f in dataclasses.fields(ir.BoundProgram)}
     fields["statements"] = tuple(stmt for stmt, _, _ in out)
     fields["bindings"] = tuple(found for _, found, _ in out)
     return ir.ResolvedProgram(**fields, udfs=tuple(names for _, _, names in out))
