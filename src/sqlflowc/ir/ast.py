@@ -358,15 +358,18 @@ class Comment:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pipeline:
     """A pipeline: one parsed file, then what the surface passes make of it. Each pass returns
-    what it found with the statements, and each field below holds for the statements as they
-    are (so, for a file as parsed, both are empty):
+    what it found with the statements; the first two fields below hold for the statements as
+    they are (so, for a file as parsed, both are empty):
 
     - `labels`: the INCLUDE alias of each file (by file id) whose statements an INCLUDE brought
       in (`expand_includes`);
     - `decided`: the variables, with their values, whose values decided which branch of an IF
-      the statements are (`fold_conditionals`; secrets left out);
-    - `used_variables`: every variable name the statements use in any IF branch, or the
-      profile uses (`record_used_variables`, while every branch is still there).
+      the statements are (`fold_conditionals`; secrets left out).
+
+    `used_variables` is every variable name the statements use in any IF branch, or the profile
+    uses: `record_used_variables` finds them after `expand_includes` and before
+    `fold_conditionals` drops the inactive branches, and later passes keep them (it is empty
+    before that pass, as every surface pass shares this one type).
     """
 
     statements: tuple[Statement, ...]
