@@ -1,14 +1,16 @@
 """Every pass states its contract in its module docstring with a runnable `>>>` example, and the
 examples hold (pytest's doctest runner, as `pytest --doctest-modules src/sqlflowc/passes` would
-run them)."""
+run them); so do the examples of every other module."""
 
 from __future__ import annotations
 
 import doctest
 import importlib
+from pathlib import Path
 
 import pytest
 
+import sqlflowc
 from sqlflowc import api
 
 PASSES = [
@@ -43,9 +45,18 @@ def test_the_api_examples_hold() -> None:
     assert doctest.testmod(api).failed == 0
 
 
-@pytest.mark.parametrize(
-    "name", ["sqlflowc.sqlbuild.macros", "sqlflowc.connectors.locations", "sqlflowc.placeholders"]
+SRC = Path(sqlflowc.__file__).parent
+# Every other module with a `>>>` example in its docstrings (helpers of the passes, the schema
+# model, SQL building, ...).
+HELPERS = sorted(
+    ".".join(("sqlflowc", *path.relative_to(SRC).with_suffix("").parts))
+    for path in SRC.rglob("*.py")
+    if ">>>" in path.read_text(encoding="utf-8")
 )
+HELPERS = [h for h in HELPERS if h not in {api.__name__, *(p.__module__ for p in PASSES)}]
+
+
+@pytest.mark.parametrize("name", HELPERS)
 def test_the_examples_of_helper_modules_hold(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
