@@ -8,8 +8,8 @@
 
 `parse`, `to_program`, `to_resolved`, `to_ordered` and `to_plan` are the stages, each returning
 the next stage's type (what a later pass computes is never a placeholder on an earlier type);
-`compile_source` chains them and
-`format_source` (what `sqlflowc fmt` does) is `parse` → print. Each pass is a function
+`compile_source` chains them and `format_source` (what `sqlflowc fmt` does) is `parse` → print.
+Each pass is a function
 `(ir, PassContext) -> ir` that reports what it finds on `ctx.reporter`; the chain stops after the
 first pass that reported an error (`CompileError` with every diagnostic so far). The CLI is a thin
 layer over these functions. `run`, `database_path` and `project_catalog` live in `runner.py`
@@ -94,8 +94,8 @@ PROGRAM_PASSES: tuple[ProgramPass, ...] = (
     check_splices,  # no spliced value changes a SQL body's structure
 )
 BINDING: Callable[[ir.Program, PassContext], ir.BoundProgram] = bind  # trees; tables read/written
-# UDF calls rewritten to registered names (the UDFs each statement calls); table UDFs become
-# statements
+# Python UDF calls rewritten to registered names (`udfs`: what each statement calls); table UDF
+# calls become statements
 RESOLVING: Callable[[ir.BoundProgram, PassContext], ir.ResolvedProgram] = resolve_udfs
 RESOLVED_PASSES: tuple[ResolvedPass, ...] = (
     check_load_modes,  # INCREMENTAL macros only where they mean something
