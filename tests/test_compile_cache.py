@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -132,6 +133,64 @@ def test_a_hit_loads_no_compiler(project: Path) -> None:
     assert not {"lark", "sqlglot", "sqlflowc.passes"} & set(_loaded_after_run("pipelines/files.sf"))
 
 
+def _console(project: Path, entry: str, *args: str) -> tuple[int, str, str, list[str]]:
+    """`sqlflowc ARGS` in a fresh interpreter, through the console script (`main`) or through
+    click's command line itself (`cli`): exit status, stdout and stderr (durations as `N`), and
+    every module it imported."""
+    probe = project / "modules.json"
+    code = (
+        "import atexit, json, sys\n"
+        f"out = open({str(probe)!r}, 'w')\n"
+        "atexit.register(lambda: out.write(json.dumps(sorted(sys.modules))))\n"
+        f"sys.argv = ['sqlflowc', *{list(args)!r}]\n"
+        + (
+            "from sqlflowc.cli import main\nmain()\n"
+            if entry == "main"
+            else "from sqlflowc.cli import cli\ncli.main(prog_name='sqlflowc')\n"
+        )
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    timings = re.compile(r"\d+(\.\d+)? (ms|s)\b")
+    modules: list[str] = json.loads(probe.read_text())
+    return (
+        done.returncode,
+        timings.sub("N", done.stdout),
+        timings.sub("N", done.stderr),
+        modules,
+    )
+
+
+def test_a_cached_run_through_the_console_script_starts_without_click(project: Path) -> None:
+    """`sqlflowc run PIPELINE` whose plan is cached runs without click, a YAML or SQL parser,
+    and prints what click's `run` prints, for a run that succeeds and one whose step fails."""
+    (project / "pipelines" / "files.sf").write_text(
+        'SOURCE p TYPE CSV PARAMS {"path": "data/people.csv", "has_header": true};\n'
+        "LOAD people_too FROM p;\n"
+        "EXPORT SELECT * FROM people_too TO 'out/people.csv' TYPE CSV;\n"
+    )
+    (project / "pipelines" / "fails.sf").write_text(
+        "CREATE TABLE n AS SELECT 1 AS x;\n"
+        "CREATE TABLE bad AS SELECT CAST('x' || x AS INT) FROM n;\n"
+    )
+    for pipeline, status in (("pipelines/files.sf", 0), ("pipelines/fails.sf", 3)):
+        first = _console(project, "cli", "run", pipeline)  # compiles, fills the cache
+        assert first[0] == status, first
+        by_click = _console(project, "cli", "run", pipeline)
+        by_main = _console(project, "main", "run", pipeline)
+        assert by_main[:3] == by_click[:3]
+        assert by_main[0] == status and "running pipelines/" in by_main[1]
+        unwanted = {"click", "yaml", "lark", "sqlglot", "sqlflowc.cli_commands"}
+        assert not unwanted & set(by_main[3]), unwanted & set(by_main[3])
+        assert {"click", "sqlflowc.cli_commands"} <= set(by_click[3])  # the probe sees them
+    # Anything else is click's: an option, a missing file, no cached plan.
+    assert _console(project, "main", "run", "--jobs", "1", "pipelines/files.sf")[0] == 0
+    missing = _console(project, "main", "run", "pipelines/nope.sf")
+    assert missing[0] == 2 and "does not exist" in missing[2] and "click" in missing[3]
+    (project / "target" / "cache").rename(project / "target" / "cache-gone")
+    uncached = _console(project, "main", "run", "pipelines/files.sf")
+    assert uncached[0] == 0 and "sqlflowc.cli_commands" in uncached[3]
+
+
 def test_an_unrelated_environment_variable_keeps_the_hit(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,6 +244,28 @@ def test_a_new_profile_file_invalidates_the_cache(project: Path) -> None:
     code, output = _run("--profile", "prod")
     assert code == 0, output
     assert _out(project)[0] == "prod"
+
+
+def test_the_profile_comes_with_the_plan_and_follows_home(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit takes the profile it was compiled with from the cache: a `~` in its database path
+    follows the home directory, and an edited engine setting is not taken from a stale one."""
+    profile = project / "profiles" / "dev.yml"
+    profile.write_text(profile.read_text().replace("target/db.duckdb", "~/home.duckdb"))
+    (project / "pipelines" / "home.sf").write_text("CREATE TABLE out AS SELECT 'x' AS greeting;\n")
+    for home in ("home1", "home2"):
+        (tmp_path / home).mkdir()
+        monkeypatch.setenv("HOME", str(tmp_path / home))
+        for _ in range(2):  # the second run is a hit when HOME is all that changed
+            result = sqlflowc("run", "pipelines/home.sf")
+            assert result.exit_code == 0, result.output
+        assert sql(tmp_path / home / "home.duckdb", "SELECT greeting FROM out") == [("x",)]
+    assert not (project / "target" / "db.duckdb").exists()
+    _touch_later(profile, profile.read_text().replace("~/home.duckdb", "target/db.duckdb"))
+    result = sqlflowc("run", "pipelines/home.sf")
+    assert result.exit_code == 0, result.output
+    assert _out(project) == ("x",)
 
 
 def test_a_changed_udf_signature_is_checked_again(project: Path) -> None:

@@ -111,6 +111,25 @@ def test_builtins_case_insensitive() -> None:
     assert get_connector("nope") is None
 
 
+def test_builtins_are_the_declared_entry_points_and_conform() -> None:
+    """A built-in is looked up without listing the entry points and without the conformance
+    check a plugin gets: `registry.BUILTINS` must be what sqlflowc declares, and each one must
+    pass that check."""
+    import tomllib
+
+    from sqlflowc.connectors.conformance import connector_problems
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["entry-points"]
+    assert {
+        name.upper(): value for name, value in declared[registry.ENTRY_POINT_GROUP].items()
+    } == registry.BUILTINS
+    for name in registry.BUILTINS:
+        connector = get_connector(name)
+        assert connector is not None and connector.name == name
+        assert connector_problems(connector, name) == []
+
+
 def test_unknown_connector_suggests(tmp_path: Path) -> None:
     reporter, src, _ = check("CVS", {"path": "x.csv"}, tmp_path)
     [d] = reporter.diagnostics

@@ -13,27 +13,44 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from sqlflowc.cli_output import (
+    EXIT_COMPILE_ERROR,
+    EXIT_RUNTIME_ERROR,
+    EXIT_USAGE,
+    State,
+    count,
+    print_diagnostics,
+)
 from sqlflowc.limits import MAX_NESTING, json_nesting
 
 if TYPE_CHECKING:
     from sqlflowc.api import Compilation
     from sqlflowc.diagnostics import Diagnostic
-    from sqlflowc.source import SourceMap
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_COMPILE_ERROR = 1
-EXIT_USAGE = 2
-EXIT_RUNTIME_ERROR = 3
+__all__ = [
+    "EXIT_COMPILE_ERROR",
+    "EXIT_RUNTIME_ERROR",
+    "EXIT_USAGE",
+    "PIPELINE",
+    "PIPELINES",
+    "State",
+    "compile_options",
+    "compile_pipeline",
+    "count",
+    "diagnostics_boundary",
+    "engine_option",
+    "expand_paths",
+    "parse_vars",
+    "print_diagnostics",
+    "schema_policy_option",
+    "unused_cli_warnings",
+    "write_atomic",
+]
 
 PIPELINE = click.Path(exists=True, dir_okay=False, path_type=Path)
 PIPELINES = click.Path(exists=True, path_type=Path)  # files or directories of .sf files
-
-
-class State:
-    """Process-wide settings of the command line (`--debug`)."""
-
-    debug = False
 
 
 def parse_vars(pairs: tuple[str, ...], vars_json: str | None) -> dict[str, Any]:
@@ -101,17 +118,6 @@ def compile_options(func: F) -> F:
     ):
         func = option(func)
     return func
-
-
-def print_diagnostics(diags: tuple[Diagnostic, ...], sources: SourceMap | None, fmt: str) -> None:
-    from sqlflowc.diagnostics import render_json, render_text
-    from sqlflowc.source import SourceMap
-
-    sources = sources if sources is not None else SourceMap()
-    if fmt == "json":
-        click.echo(render_json(diags, sources), err=True, nl=False)
-    elif diags:
-        click.echo(render_text(diags, sources), err=True, nl=False)
 
 
 @contextmanager
@@ -182,10 +188,6 @@ def write_atomic(path: Path, text: str) -> None:
         write_text_atomic(path, text)
     except OSError as err:
         raise CompileError([file_error("write", path, err)]) from None
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def expand_paths(paths: tuple[Path, ...]) -> list[Path]:

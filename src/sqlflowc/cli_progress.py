@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import click
+from sqlflowc.cli_output import echo
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -132,11 +132,11 @@ class _InPlanOrder:
             return
         line = format_event(event)
         if event.kind is EventKind.RETRYING or event.step_id not in self.order[self.next :]:
-            click.echo(line, err=self.err)
+            echo(line, err=self.err)
             return
         self.waiting[event.step_id] = line
         while self.next < len(self.order) and self.order[self.next] in self.waiting:
-            click.echo(self.waiting.pop(self.order[self.next]), err=self.err)
+            echo(self.waiting.pop(self.order[self.next]), err=self.err)
             self.next += 1
 
 

@@ -16,8 +16,11 @@ What a cached plan depends on, and how a lookup checks it:
   a local file source by its files' sizes and modification times, anything else by asking
   the catalog again and comparing the answer.
 
-A compilation with warnings is not cached (its warnings are shown each time). Entries hold no
-secret: the plan is stored without secret values, environment values only as hashes. Entries
+The profile the compilation loaded is kept with the plan (it depends only on the profile's
+file, which profiles exist and, for `~` in its paths, the home directory: all checked), so a
+hit reads no YAML. A compilation with warnings is not cached (its warnings are shown each
+time). Entries hold no secret: the plan is stored without secret values, environment values
+only as hashes. Entries
 are written atomically; a corrupt or unreadable entry is a miss. `sqlflowc run --no-cache`
 compiles without reading or writing the cache; `sqlflowc cache clear` removes it.
 
@@ -47,6 +50,7 @@ from sqlflowc.limits import READS
 if TYPE_CHECKING:
     from sqlflowc.api import Compilation
     from sqlflowc.backend.plan import Plan
+    from sqlflowc.profiles import Profile
     from sqlflowc.schema.catalog import Catalog, Lookup, SourceQuestion
 
 __all__ = [
@@ -65,7 +69,7 @@ __all__ = [
 ]
 
 CACHE_DIR = Path("target") / "cache"
-FORMAT = 1
+FORMAT = 2
 UDF_PACKAGE = "python_udfs"
 
 _RECORDING: contextvars.ContextVar[Inputs | None] = contextvars.ContextVar(
@@ -89,10 +93,13 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A cached plan whose inputs are all unchanged, and the variables the pipeline uses."""
+    """A cached plan whose inputs are all unchanged, the variables the pipeline uses and the
+    profile it was compiled with (as `load_profile` gives it, without the file's text and
+    positions, which only diagnostics use)."""
 
     plan: Plan
     used_variables: frozenset[str]
+    profile: Profile
 
 
 @dataclass(slots=True)
@@ -201,7 +208,7 @@ def lookup(request: Request, project_dir: Path) -> Hit | None:
             entry = pickle.load(fh)  # written by `store` below, in the project's own target/
         if entry.get("format") != FORMAT or not _unchanged(entry, project_dir, request):
             return None
-        return Hit(entry["plan"], frozenset(entry["used_variables"]))
+        return Hit(entry["plan"], frozenset(entry["used_variables"]), entry["profile"])
     except _UNUSABLE_ENTRY:  # a missing, unreadable, corrupt or outdated entry is a miss
         return None
 
@@ -310,14 +317,19 @@ def _compile_plain(request: Request, **options: Any) -> Compilation:
 
 def _store(request: Request, comp: Compilation, inputs: Inputs) -> None:
     plan = dataclasses.replace(comp.plan, secrets={})
+    profile = dataclasses.replace(
+        comp.profile, warnings=(), connection_spans={}, sources=None
+    )  # (a cached compilation has no warnings)
     entry = {
         "format": FORMAT,
         "files": inputs.files,
         "dirs": _dir_stamps(comp.project_dir),
+        "home": _home(),
         "env": inputs.env,
         "lookups": inputs.lookups,
         "used_variables": sorted(comp.used_variables),
         "plan": plan,
+        "profile": profile,
     }
     folder = cache_dir(comp.project_dir)
     final = folder / f"{request_key(request)}.pickle"
@@ -339,7 +351,7 @@ def _unchanged(entry: Mapping[str, Any], project_dir: Path, request: Request) ->
             data = None
         if (None if data is None else _sha(data)) != digest:
             return False
-    if entry["dirs"] != _dir_stamps(project_dir):
+    if entry["dirs"] != _dir_stamps(project_dir) or entry["home"] != _home():
         return False
     environ = os.environ
     for name, digest in entry["env"].items():
@@ -396,6 +408,11 @@ def _dir_stamps(project_dir: Path) -> list[Any]:
     udfs = project_dir / UDF_PACKAGE
     stamps.append([_stat(str(p)) for p in sorted(udfs.rglob("*.py"))] if udfs.is_dir() else None)
     return stamps
+
+
+def _home() -> str:
+    """The home directory, which `~` in the profile's paths means."""
+    return os.path.expanduser("~")
 
 
 def _stat(path: str) -> list[Any]:

@@ -29,14 +29,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
 from sqlflowc.limits import FileTooLarge, read_bounded
-from sqlflowc.profile_file import ProfileFile, YamlPath, read_profile_file
 from sqlflowc.schema.drift import DEFAULT_DRIFT_POLICY, DriftPolicy
 from sqlflowc.source import SourceMap, Span
 from sqlflowc.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from sqlflowc.profile_file import ProfileFile, YamlPath
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -204,6 +206,8 @@ def _display(path: Path) -> str:
 def _parse(
     text: str, file_id: int, path: Path, name: str, project_dir: Path, sources: SourceMap
 ) -> Profile:
+    from sqlflowc.profile_file import read_profile_file  # (a cached run needs no parser)
+
     parsed, diagnostics, values, keys = read_profile_file(text, file_id, name, sources)
     connections, connection_spans = _connections(parsed, values, keys)
     return Profile(

@@ -8,7 +8,10 @@ the built-ins (declared in sqlflowc's own `pyproject.toml`) and plugins alike.
   imported only when its type is looked up, so a pipeline reading CSV never imports a
   PostgreSQL driver.
 - A built-in (an entry point of the `sqlflowc` distribution) wins over a plugin of the same
-  name; between two plugins, the first installed distribution found wins.
+  name; between two plugins, the first installed distribution found wins. So a built-in type
+  is looked up without listing the entry points (`BUILTINS`, the same entry points as
+  sqlflowc's `pyproject.toml` declares: a test keeps the two equal), and without the
+  conformance check a plugin gets (the tests check the built-ins against it).
 - `plugin_guard(connector)` wraps what a run asks of a connector's run-time face: a plugin
   raising anything but `ConnectorError` fails its step with a `ConnectorError` naming the
   plugin and the exception (a bug in the plugin, not in sqlflowc); a built-in's stays a bug.
@@ -25,6 +28,7 @@ the built-ins (declared in sqlflowc's own `pyproject.toml`) and plugins alike.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +64,14 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "sqlflowc.connectors"
 _OWN_DISTRIBUTION = "sqlflowc"
+# The built-in connectors: the entry points of sqlflowc's own distribution, by type name.
+BUILTINS: dict[str, str] = {
+    "CSV": "sqlflowc.connectors.files.csv:CsvConnector",
+    "JSON": "sqlflowc.connectors.files.json:JsonConnector",
+    "PARQUET": "sqlflowc.connectors.files.parquet:ParquetConnector",
+    "POSTGRES": "sqlflowc.connectors.postgres:PostgresConnector",
+    "S3": "sqlflowc.connectors.s3.connector:S3Connector",
+}
 _loaded: dict[str, Connector] = {}
 
 
@@ -123,6 +135,11 @@ def get_connector(type_name: str) -> Connector | None:
     """The connector for a type name (any case), or None; raises PluginError for a broken one."""
     key = type_name.strip().upper()
     if key in _loaded:
+        return _loaded[key]
+    builtin = BUILTINS.get(key)
+    if builtin is not None:
+        module, _, attr = builtin.partition(":")
+        _loaded[key] = getattr(importlib.import_module(module), attr)()
         return _loaded[key]
     found = _entries().get(key)
     if found is None:
