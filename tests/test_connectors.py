@@ -451,3 +451,84 @@ def test_copy_options_text() -> None:
         "(FORMAT parquet, COMPRESSION 'uncompressed', ROW_GROUP_SIZE 5)"
     )
     assert options("json", {"compression": "gzip"}) == "(FORMAT json, COMPRESSION 'gzip')"
+
+
+# -- CSV detected once ---------------------------------------------------------------------------
+
+_SNIFF_CASES = {
+    "quoted": ('a,b,c\n1,"x, y",2024-01-31\n2,"say ""hi""",2024-02-01\n', {}),
+    "semicolons": ("a;b\n1;2.5\n3;4\n", {"delimiter": ";"}),
+    "timestamps": ("t,n\n2024-01-31 10:00:00,1\n2024-02-01 11:30:00,\n", {}),
+    "header only": ("a,b\n", {}),
+    "duplicate names": ("a,a,\n1,2,3\n", {}),
+    "crlf and booleans": ("a,b\r\ntrue,x\r\nfalse,\r\n", {}),
+    "tabs": ("a\tb\n1\tx y\n", {"delimiter": "\t"}),
+    "no header": ("01/02/2024,5\n03/04/2024,6\n", {"header": False}),
+    "no header, typed": ("1,a\n2,b\n", {"header": False, "columns": {"n": "INTEGER", "s": "TEXT"}}),
+    "every parameter": (
+        "preamble\nid;name;day;at;score\n1;'x;y';31/01/2024;31/01/2024 10:00;NA\n"
+        "2;'it\\'s';01/02/2024;01/02/2024 11:30;-\n",
+        {
+            "delimiter": ";",
+            "quote_char": "'",
+            "escape_char": "\\",
+            "null_values": ["NA", "-"],
+            "skip_rows": 1,
+            "columns": {"id": "INTEGER"},
+            "date_format": "%d/%m/%Y",
+            "timestamp_format": "%d/%m/%Y %H:%M",
+            "sample_size": -1,
+        },
+    ),
+    "types override": ("a,b\n1,2\n3,4\n", {"columns": {"b": "VARCHAR"}}),
+    "latin-1": ("name\ncaf\xe9\n", {"encoding": "latin-1"}),
+    "one sampled row": ("a\n1\n2\n", {"sample_size": 1}),
+}
+
+
+@pytest.mark.parametrize("case", list(_SNIFF_CASES))
+def test_csv_sniffed_once_reads_what_the_scan_reads(tmp_path: Path, case: str) -> None:
+    """A CSV file's schema capture asks DuckDB's sniffer once, and the load reads the file with
+    what it found (`FileRuntime.sniffed_scan`): the same columns as the scan's DESCRIBE and the
+    same rows as the scan, whatever the dialect and the options."""
+    from sqlflowc.connectors.files.runtime import FileRuntime
+    from sqlflowc.connectors.runtime import ReadRequest
+
+    text, options = _SNIFF_CASES[case]
+    encoding = "latin-1" if options.get("encoding") == "latin-1" else "utf-8"
+    (tmp_path / "in.csv").write_text(text, encoding=encoding, newline="")
+    connector = get_connector("CSV")
+    assert connector is not None
+    params = connector.parse({"path": "in.csv", **options})
+    runtime = connector.runtime()
+    assert isinstance(runtime, FileRuntime)
+    with duckdb.connect() as con:
+        sniffed = runtime.sniffed_scan(params, ReadRequest(project_dir=tmp_path, connection=con))
+        scan = connector.scan_parsed(params, tmp_path)
+        if case == "no header, typed":  # the sniffer refuses types it would not detect
+            assert sniffed is None
+            return
+        assert (
+            sniffed is not None and sniffed.scan == scan and "auto_detect=false" in sniffed.pinned
+        )
+        assert runtime.discover_schema(
+            params, ReadRequest(project_dir=tmp_path, connection=con)
+        ) == (sniffed.columns)
+        assert con.execute(sniffed.pinned).fetchall() == con.execute(scan).fetchall()
+
+
+def test_csv_sniffed_once_only_for_one_local_file(tmp_path: Path) -> None:
+    from sqlflowc.connectors.files.runtime import FileRuntime
+    from sqlflowc.connectors.runtime import ReadRequest
+
+    write(tmp_path / "d" / "a.csv", "x\n1\n")
+    write(tmp_path / "d" / "b.csv", "x\n2\n")
+    connector = get_connector("CSV")
+    assert connector is not None
+    runtime = connector.runtime()
+    assert isinstance(runtime, FileRuntime)
+    with duckdb.connect() as con:
+        request = ReadRequest(project_dir=tmp_path, connection=con)
+        for path in ("d/*.csv", "d", "d/missing.csv"):
+            assert runtime.sniffed_scan(connector.parse({"path": path}), request) is None
+        assert runtime.sniffed_scan(connector.parse({"path": "d/a.csv"}), request) is not None

@@ -283,3 +283,24 @@ def test_a_table_is_captured_as_each_step_left_it(tmp_path: Path) -> None:
     assert t == [["a", "b"], ["a"]]  # newest first
     assert [c.name for c in store.history("table:s").snapshots[0].snapshot.columns] == ["x"]
     assert [c.name for c in store.history("table:u").snapshots[0].snapshot.columns] == ["a", "b"]
+
+
+def test_a_csv_load_failing_after_one_detection_reports_as_the_plan_reads(tmp_path: Path) -> None:
+    """The load reads a CSV file with what the capture's one detection found; when that read
+    fails (a value after the sample that does not fit the detected type), the plan's own
+    statement runs, so the failure says what DuckDB says of it, and nothing is loaded."""
+    root = project(tmp_path, params=', "sample_size": 1')
+    lines = ["id,name,amount", *(f"{i},n{i},{i}.5" for i in range(60_000)), "x,late,1.0"]
+    (root / "data" / "orders.csv").write_text("\n".join(lines) + "\n")
+    done = run(root, status=3)
+    path = root / "data" / "orders.csv"
+    scan = f"SELECT * FROM READ_CSV('{path}', header = TRUE, delim = ',', sample_size = 1)"
+    with duckdb.connect() as con, pytest.raises(duckdb.ConversionException) as expected:
+        con.execute(scan).fetchall()
+    said = [line.strip() for line in str(expected.value).splitlines() if line.strip()]
+    assert "quote = (empty) (Auto-Detected)" in said  # the read with the detected settings
+    for line in said:  # says `(Set By User)`
+        assert line in done.stderr
+    assert f"AS {scan}" in done.stderr  # the statement shown is the plan's
+    tables = rows(db(root), "SELECT table_name FROM duckdb_tables()")
+    assert ("orders",) not in tables

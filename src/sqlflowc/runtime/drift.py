@@ -20,6 +20,8 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
   with a DuckDB connection of its own for the connectors' discovery. A table's drift is
   reported, never stops anything (its data has moved): `accept` accepts it, `warn` and `fail`
   record it as observed.
+- A CSV file's columns come from DuckDB's sniffer (`FileRuntime.sniffed_scan`), and the load
+  then reads the file with what it detected (`sniffed_load`): DuckDB detects once, not twice.
 - A table a `Load` wrote whose source drifted in the same step changed because its source did:
   it is recorded, and not reported twice.
 - Drift that does not stop the run (and snapshot files that could not be read, quarantined and
@@ -98,6 +100,7 @@ class SchemaCapture:
         self._warnings: list[RunWarning] = []
         self._drifted_loads: set[str] = set()  # loads whose source drifted (already reported)
         self._pending: dict[str, tuple[str, Step]] = {}  # tables written, not captured yet
+        self._sniffed: dict[str, tuple[str, str]] = {}  # load → its scan, detection done
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ sources
@@ -136,6 +139,7 @@ class SchemaCapture:
         self, con: Connection, step: Load, substitute: Callable[[str], str]
     ) -> list[Column] | None:
         from sqlflowc.connectors import get_connector
+        from sqlflowc.connectors.files.runtime import FileRuntime
         from sqlflowc.connectors.registry import plugin_guard
         from sqlflowc.connectors.runtime import ConnectorError, ReadRequest
 
@@ -149,9 +153,32 @@ class SchemaCapture:
             parsed = connector.parse(params)
             request = ReadRequest(project_dir=self.project_dir, connection=con)
             with plugin_guard(connector):
-                return connector.runtime().discover_schema(parsed, request)
+                runtime = connector.runtime()
+                if isinstance(runtime, FileRuntime):  # a CSV file: detected once, for both
+                    sniffed = runtime.sniffed_scan(parsed, request)
+                    if sniffed is not None:
+                        with self._lock:
+                            self._sniffed[step.id] = (sniffed.scan, sniffed.pinned)
+                        return sniffed.columns
+                return runtime.discover_schema(parsed, request)
         except (ValueError, ConnectorError, OSError):
             return None  # the load reads the source and reports what is wrong with it
+
+    def sniffed_load(self, step: Load, statement: str) -> str | None:
+        """The load's statement reading its source with what the capture's detection found
+        (`FileRuntime.sniffed_scan`): the same rows and columns, without detecting again. None
+        when there is none (the statement does not end with the scan that was sniffed, as a
+        statement with secrets in its scan does not)."""
+        with self._lock:
+            found = self._sniffed.pop(step.id, None)
+        if found is None:
+            return None
+        scan, pinned = found
+        if not statement.startswith("CREATE OR REPLACE TABLE ") or not statement.endswith(
+            f" AS {scan}"
+        ):
+            return None
+        return statement[: -len(scan)] + pinned
 
     # ------------------------------------------------------------------ tables
 

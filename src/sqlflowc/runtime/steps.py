@@ -26,9 +26,11 @@ Contract of `run_step`:
 - A connector retrying a transient failure reports each retry to `ctx.on_retry(step, event)`.
 - Schema captures (`ctx.schemas`, `runtime/drift.py`): a `Load`'s source schema is captured
   right before the step (under `schema_drift: fail`, a changed schema fails it with SF0709 and
-  the changes as notes, before any of its data moves); the tables the step wrote are noted
-  after it commits (and captured together, `SchemaCapture.flush`), and noted tables it may
-  change are captured before it starts.
+  the changes as notes, before any of its data moves); a CSV file's by DuckDB's sniffer, whose
+  findings the load then reads the file with (detected once; should that read fail, the plan's
+  own statement runs); the tables the step wrote are noted after it commits (and captured
+  together, `SchemaCapture.flush`), and noted tables it may change are captured before it
+  starts.
 - Run-time errors (`duckdb.Error`, `OSError`, `ConnectorError`, a load's or a UDF's) make a
   FAILED outcome with the message, the SQL that ran (the statement that failed when the step
   has several, else the step's own; secrets masked) and how many attempts the step's retries
@@ -232,10 +234,21 @@ def _load(
 ) -> tuple[tuple[int | None, ...], LoadCounts | None]:
     """A load or a table written by a query, in one transaction; `mark` binds `$watermark`
     (a `LOAD ... MODE INCREMENTAL`)."""
+    import duckdb
+
     sub = ctx.secrets.substitute_sql
     if isinstance(step.mode, Replace):  # CREATE TABLE ... AS: DuckDB prepares it
+        statements = [sub(s, bind=True) for s in step.sql]
         with _udf_threads(con, step, ctx):
-            return _in_transaction(con, [sub(s, bind=True) for s in step.sql], built=True), None
+            sniffed = _sniffed(step, statements, ctx)
+            if sniffed is not None:
+                try:
+                    return _in_transaction(con, [sniffed], built=True), None
+                except duckdb.InterruptException:
+                    raise
+                except duckdb.Error:
+                    pass  # the plan's own statement says what is wrong (or reads it after all)
+            return _in_transaction(con, statements, built=True), None
     from sqlflowc.runtime.load_modes import run_load
 
     # APPEND stages a view, which DuckDB cannot prepare; the others a table.
@@ -245,6 +258,18 @@ def _load(
     with _udf_threads(con, step, ctx):
         load = _atomic(con, lambda: run_load(con, target, mode, staging.text, params))
     return (load.rows,), load
+
+
+def _sniffed(
+    step: Load | CreateTable, statements: Sequence[BoundSql], ctx: StepContext
+) -> BoundSql | None:
+    """A CSV load's statement reading the file with what the schema capture's detection found
+    (`SchemaCapture.sniffed_load`), so DuckDB does not detect it a second time."""
+    if not isinstance(step, Load) or ctx.schemas is None or len(statements) != 1:
+        return None
+    statement = statements[0]
+    sniffed = None if statement.params else ctx.schemas.sniffed_load(step, statement.text)
+    return None if sniffed is None else BoundSql(sniffed, {})
 
 
 def _udf_threads(

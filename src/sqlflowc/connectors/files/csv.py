@@ -136,6 +136,15 @@ class CsvConnector(FileConnector):
     obsolete_params = COMMON_OBSOLETE | SYNC_OBSOLETE
 
     def select(self, params: CsvParams, location: str) -> str:
+        return select_from(table_function("read_csv", location, self._named(params, location)))
+
+    def sniff(self, params: CsvParams, location: str) -> str:
+        """The query asking DuckDB's CSV sniffer what `select` would detect in one file: its
+        `Prompt`, a `read_csv` call reading the file with what was detected (no detection)."""
+        sniffer = table_function("sniff_csv", location, self._named(params, location))
+        return f"SELECT Prompt FROM {sniffer}"
+
+    def _named(self, params: CsvParams, location: str) -> dict[str, Any]:
         header = params.with_header
         named: dict[str, Any] = {
             "header": header,
@@ -153,4 +162,4 @@ class CsvConnector(FileConnector):
             named["types" if header else "columns"] = params.columns
         if has_glob(location) and header:
             named["union_by_name"] = True
-        return select_from(table_function("read_csv", location, named))
+        return named

@@ -11,6 +11,8 @@
   into a temporary directory beside it, which then takes the target's place. An `s3://`
   target is written locally and uploaded (`s3/files.py`).
 - `discover_schema`: `DESCRIBE` of that scan on the run's connection (metadata only).
+  `sniffed_scan`, for one local CSV file: the same with DuckDB's detection run once, and a scan
+  that reads the file with what it detected (a load then detects nothing again).
 - `test`: the path, glob or directory exists and holds matching files: reports their count
   and the first few names.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +34,7 @@ from sqlflowc.connectors.files.base import (
     resolve_location,
     shown_location,
 )
-from sqlflowc.connectors.files.csv import CsvExportOptions
+from sqlflowc.connectors.files.csv import CsvConnector, CsvExportOptions
 from sqlflowc.connectors.files.json import JsonExportOptions
 from sqlflowc.connectors.files.parquet import ParquetExportOptions
 from sqlflowc.connectors.runtime import (
@@ -50,9 +53,19 @@ if TYPE_CHECKING:
     from sqlflowc.connectors.base import Connector
     from sqlflowc.schema import Column
 
-__all__ = ["FileRuntime", "copy_options"]
+__all__ = ["FileRuntime", "SniffedScan", "copy_options"]
 
 _SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SniffedScan:
+    """A file's scan (`scan`: what the plan's load reads) and the same read with DuckDB's
+    detection already done (`pinned`), and the columns both give."""
+
+    scan: str
+    pinned: str
+    columns: list[Column]
 
 
 class FileRuntime(ConnectorRuntime):
@@ -89,6 +102,34 @@ class FileRuntime(ConnectorRuntime):
         except duckdb.Error:
             return None
         return [Column(str(r[0]), str(r[1]), r[2] != "NO") for r in rows]
+
+    def sniffed_scan(self, params: Any, request: ReadRequest) -> SniffedScan | None:
+        """`discover_schema` for one local CSV file with DuckDB's detection done once: the
+        sniffer (`sniff_csv`, the options the scan gives) says what the scan would detect as a
+        `read_csv` call that reads the file with it and detects nothing; the columns are that
+        call's `DESCRIBE`, and a load may read the file with it instead of detecting all over
+        again (`SniffedScan`). None for anything else (a glob, a directory, S3, JSON, Parquet)
+        or when the sniffer refuses the options: `discover_schema` then."""
+        import duckdb
+
+        from sqlflowc.schema import Column
+
+        if not isinstance(self.files, CsvConnector) or is_s3(params.path):
+            return None
+        location = resolve_location(params.path, request.project_dir, self.files.extension)
+        if has_glob(location) or not os.path.isfile(location):
+            return None
+        try:
+            [(prompt,)] = request.connection.execute(self.files.sniff(params, location)).fetchall()
+            detected = str(prompt).strip().removesuffix(";")
+            if not detected.startswith(f"FROM read_csv({sql_string(location)}, auto_detect=false"):
+                return None
+            pinned = f"SELECT * {detected}"
+            rows = request.connection.execute(f"DESCRIBE {pinned}").fetchall()
+        except (duckdb.Error, ValueError):
+            return None
+        columns = [Column(str(r[0]), str(r[1]), r[2] != "NO") for r in rows]
+        return SniffedScan(self.files.select(params, location), pinned, columns)
 
     def write(self, options: Any, request: WriteRequest) -> WriteResult:
         import duckdb
