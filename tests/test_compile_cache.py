@@ -181,6 +181,15 @@ def test_a_cached_run_through_the_console_script_starts_without_click(project: P
         assert by_main[0] == status and "running pipelines/" in by_main[1]
         unwanted = {"click", "yaml", "lark", "sqlglot", "sqlflowc.cli_commands"}
         assert not unwanted & set(by_main[3]), unwanted & set(by_main[3])
+        # nor what only a plugin, another format, a spliced secret or a load check needs
+        unused = {
+            "sqlflowc.connectors.conformance",
+            "sqlflowc.connectors.files.json",
+            "sqlflowc.connectors.files.parquet",
+            "sqlflowc.sql_splices",
+            "sqlflowc.schema.loads",
+        }
+        assert not unused & set(by_main[3]), unused & set(by_main[3])
         assert {"click", "sqlflowc.cli_commands"} <= set(by_click[3])  # the probe sees them
     # Anything else is click's: an option, a missing file, no cached plan.
     assert _console(project, "main", "run", "--jobs", "1", "pipelines/files.sf")[0] == 0

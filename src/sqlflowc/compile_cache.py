@@ -429,7 +429,13 @@ def _tool_fingerprint() -> str:
     import sqlflowc
 
     package = Path(sqlflowc.__file__).parent
-    stamps = [_stat(str(p)) for p in sorted(package.rglob("*")) if p.suffix in (".py", ".lark")]
+    files = [
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(package)
+        for name in names
+        if name.endswith((".py", ".lark"))
+    ]
+    stamps = [_stat(p) for p in sorted(files)]
     grammar = package.parent.parent / "grammar"
     if grammar.is_dir():
         stamps.extend(_stat(str(p)) for p in sorted(grammar.glob("*.lark")))

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.connectors.base import Connector
-from sqlflowc.connectors.conformance import connector_problems
 from sqlflowc.connectors.params import ParamSite
 from sqlflowc.connectors.runtime import ConnectorError
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
@@ -157,6 +156,8 @@ def get_connector(type_name: str) -> Connector | None:
             f"connector plugin {entry.label} is not a connector "
             "(a subclass or an instance of sqlflowc.connectors.Connector)"
         )
+    from sqlflowc.connectors.conformance import connector_problems  # (plugins only)
+
     problems = connector_problems(connector, entry.name)
     if problems:
         raise PluginError(f"connector plugin {entry.label} is broken: {'; '.join(problems)}")

@@ -84,6 +84,8 @@ class RunEvent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepOutcome:
+    """How one step ended, and what it did (or what went wrong)."""
+
     step_id: str
     status: StepStatus
     duration_ms: float = 0.0

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from sqlflowc.placeholders import expand, expand_with_spans
 from sqlflowc.secret_masking import mask_secrets
-from sqlflowc.sql_splices import splice_error
 
 __all__ = ["BoundSql", "Secrets", "StepError", "preparable"]
 
@@ -78,10 +77,13 @@ class Secrets:
         can run with others)."""
         sql, params = self._bind(sql) if bind else (sql, {})
         text, spans = expand_with_spans(sql, self._value)
-        error = splice_error(text, [(start, end) for start, end, _ in spans])
-        if error is not None:
-            name = spans[error.index][2]
-            raise StepError(f"{error.message(name)} ({error.help()}); the step was not run")
+        if spans:  # (sql_splices loads only when a secret is spliced into SQL text)
+            from sqlflowc.sql_splices import splice_error
+
+            error = splice_error(text, [(start, end) for start, end, _ in spans])
+            if error is not None:
+                name = spans[error.index][2]
+                raise StepError(f"{error.message(name)} ({error.help()}); the step was not run")
         return BoundSql(text, params)
 
     def _bind(self, sql: str) -> tuple[str, dict[str, str]]:

@@ -76,18 +76,24 @@ class Direction(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Added:
+    """A column of `new` that `old` does not have."""
+
     column: Column
     position: int  # 0-based, in `new`
 
 
 @dataclass(frozen=True, slots=True)
 class Removed:
+    """A column of `old` that `new` does not have."""
+
     column: Column
     position: int  # 0-based, in `old`
 
 
 @dataclass(frozen=True, slots=True)
 class PossibleRename:
+    """A removed column and an added one at the same place, of the same type."""
+
     old: Column
     new: Column
     position: int
@@ -95,6 +101,8 @@ class PossibleRename:
 
 @dataclass(frozen=True, slots=True)
 class TypeChanged:
+    """A column kept under its name whose type changed."""
+
     old: Column
     new: Column
     direction: Direction
@@ -103,12 +111,16 @@ class TypeChanged:
 
 @dataclass(frozen=True, slots=True)
 class NullabilityChanged:
+    """A column kept under its name that became nullable, or stopped being."""
+
     old: Column
     new: Column
 
 
 @dataclass(frozen=True, slots=True)
 class Moved:
+    """A column kept under its name at another place."""
+
     column: Column
     old_position: int
     new_position: int

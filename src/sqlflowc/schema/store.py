@@ -36,9 +36,8 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlflowc.schema.catalog import Known, Lookup, SourceQuestion
 from sqlflowc.schema.snapshot import (
     KINDS,
     SNAPSHOT_FORMAT,
@@ -51,6 +50,9 @@ from sqlflowc.schema.snapshot import (
     snapshot_to_json,
     split_object,
 )
+
+if TYPE_CHECKING:
+    from sqlflowc.schema.catalog import Lookup, SourceQuestion
 
 __all__ = [
     "SCHEMAS_DIR",
@@ -308,6 +310,8 @@ class SnapshotCatalog:
         if accepted is None:
             return None
         origin = f"its accepted snapshot {accepted.short} ({accepted.origin})"
+        from sqlflowc.schema.catalog import Known
+
         return Known(accepted.columns, origin, recorded=True)
 
     def prefetch(self, questions: Sequence[SourceQuestion]) -> None:

@@ -90,6 +90,8 @@ def is_watermark_type(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Decimal:
+    """`DECIMAL(precision, scale)`."""
+
     precision: int
     scale: int
 

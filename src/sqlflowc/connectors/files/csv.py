@@ -82,6 +82,8 @@ def _sample_size(value: int | None) -> int | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CsvParams(FileParams):
+    """A CSV source's parameters (see the module docstring)."""
+
     has_header: bool | None = None
     header: bool | None = None
     delimiter: Annotated[str, Check(_delimiter)] = ","
@@ -118,6 +120,8 @@ def _quote(value: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CsvExportOptions(FileExportOptions):
+    """A CSV export's options (see the module docstring)."""
+
     header: bool = True
     delimiter: Annotated[str, Check(_delimiter)] = ","
     quote: Annotated[str | None, Check(_quote)] = None

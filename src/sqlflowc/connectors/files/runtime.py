@@ -35,8 +35,6 @@ from sqlflowc.connectors.files.base import (
     shown_location,
 )
 from sqlflowc.connectors.files.csv import CsvConnector, CsvExportOptions
-from sqlflowc.connectors.files.json import JsonExportOptions
-from sqlflowc.connectors.files.parquet import ParquetExportOptions
 from sqlflowc.connectors.runtime import (
     ConnectionTest,
     ConnectorError,
@@ -225,30 +223,34 @@ def _temporary_name(target: Path, directory: bool = False) -> str:
 def copy_options(options: Any) -> str:
     """The COPY option list for validated export options: `(FORMAT csv, HEADER true, ...)`."""
     parts: list[str] = []
-    match options:
-        case CsvExportOptions():
-            parts.append("FORMAT csv")
-            parts.append(f"HEADER {'true' if options.header else 'false'}")
-            parts.append(f"DELIMITER {sql_string(options.delimiter)}")
-            if options.quote is not None:
-                parts.append(f"QUOTE {sql_string(options.quote)}")
-            if options.date_format is not None:
-                parts.append(f"DATEFORMAT {sql_string(options.date_format)}")
-            if options.compression is not None:
-                parts.append(f"COMPRESSION {sql_string(options.compression)}")
-        case ParquetExportOptions():
-            parts.append("FORMAT parquet")
-            if options.compression is not None:
-                codec = "uncompressed" if options.compression == "none" else options.compression
-                parts.append(f"COMPRESSION {sql_string(codec)}")
-            if options.row_group_size is not None:
-                parts.append(f"ROW_GROUP_SIZE {options.row_group_size}")
-        case JsonExportOptions():
-            parts.append("FORMAT json")
-            if options.compression is not None:
-                parts.append(f"COMPRESSION {sql_string(options.compression)}")
-        case _:
-            raise TypeError(f"no COPY options for {type(options).__name__}")
+    if isinstance(options, CsvExportOptions):  # (the other formats' options load when used)
+        parts.append("FORMAT csv")
+        parts.append(f"HEADER {'true' if options.header else 'false'}")
+        parts.append(f"DELIMITER {sql_string(options.delimiter)}")
+        if options.quote is not None:
+            parts.append(f"QUOTE {sql_string(options.quote)}")
+        if options.date_format is not None:
+            parts.append(f"DATEFORMAT {sql_string(options.date_format)}")
+        if options.compression is not None:
+            parts.append(f"COMPRESSION {sql_string(options.compression)}")
+    else:
+        from sqlflowc.connectors.files.json import JsonExportOptions
+        from sqlflowc.connectors.files.parquet import ParquetExportOptions
+
+        match options:
+            case ParquetExportOptions():
+                parts.append("FORMAT parquet")
+                if options.compression is not None:
+                    codec = "uncompressed" if options.compression == "none" else options.compression
+                    parts.append(f"COMPRESSION {sql_string(codec)}")
+                if options.row_group_size is not None:
+                    parts.append(f"ROW_GROUP_SIZE {options.row_group_size}")
+            case JsonExportOptions():
+                parts.append("FORMAT json")
+                if options.compression is not None:
+                    parts.append(f"COMPRESSION {sql_string(options.compression)}")
+            case _:
+                raise TypeError(f"no COPY options for {type(options).__name__}")
     if options.partition_by:
         columns = ", ".join(sql_identifier(c) for c in options.partition_by)
         parts.append(f"PARTITION_BY ({columns})")
