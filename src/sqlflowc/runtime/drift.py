@@ -39,7 +39,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlflowc.backend.plan import CreateTable, Load, Location, Plan, Sql, Step, TableUdf
+from sqlflowc.backend.plan import (
+    CreateTable,
+    Load,
+    Location,
+    Plan,
+    Replace,
+    Sql,
+    Step,
+    TableUdf,
+)
 from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.names import name_parts
 from sqlflowc.runtime.report import RunWarning
@@ -154,7 +163,8 @@ class SchemaCapture:
             request = ReadRequest(project_dir=self.project_dir, connection=con)
             with plugin_guard(connector):
                 runtime = connector.runtime()
-                if isinstance(runtime, FileRuntime):  # a CSV file: detected once, for both
+                if isinstance(runtime, FileRuntime) and isinstance(step.mode, Replace):
+                    # a CSV file the load replaces a table with: detected once, for both
                     sniffed = runtime.sniffed_scan(parsed, request)
                     if sniffed is not None:
                         with self._lock:
