@@ -183,6 +183,74 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
     assert not list(SnapshotStore(tmp_path).directory("source:orders").glob(".tmp-*"))
 
 
+def test_a_batch_writes_its_files_when_committed(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    batch = store.batch()
+    for name in ("a", "b", "c"):
+        drift = capture(batch, snap(BASE, obj=f"table:{name}"), "warn", run_id="r1")
+        assert drift.kind == "baseline"
+    assert store.objects() == []  # noted, not written
+    assert batch.commit() == {}
+    assert store.objects() == ["table:a", "table:b", "table:c"]
+    for obj in store.objects():
+        history = store.history(obj)
+        assert history.problems == () and history.accepted is not None
+        assert history.acceptances[0].run_id == "r1"
+        assert not list(store.directory(obj).glob(".tmp-*"))
+    assert batch.commit() == {}  # its files were written once: nothing left to write
+
+
+def test_a_batch_object_that_cannot_be_written_leaves_the_others_complete(
+    tmp_path: Path,
+) -> None:
+    store = SnapshotStore(tmp_path)
+    blocked = store.directory("table:b")
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a directory")  # where table:b's history would go
+    batch = store.batch()
+    for name in ("a", "b", "c"):
+        capture(batch, snap(BASE, obj=f"table:{name}"), "warn")
+    failed = batch.commit()
+    assert list(failed) == ["table:b"] and isinstance(failed["table:b"], OSError)
+    assert store.objects() == ["table:a", "table:c"]
+    assert all(store.history(o).accepted is not None for o in store.objects())
+    assert blocked.read_text() == "not a directory"
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_two_processes_committing_batches_at_once_lose_nothing(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from sqlflowc.schema import Column
+        from sqlflowc.schema.snapshot import Snapshot
+        from sqlflowc.schema.store import SnapshotStore
+        store = SnapshotStore(sys.argv[1])
+        for i in range(30):
+            batch = store.batch()
+            for table in range(5):
+                columns = [Column(f"c{sys.argv[2]}_{i}", "INTEGER")]
+                s = Snapshot.capture(f"table:t{table}", columns)
+                batch.record(s)
+                batch.accept(s, by="test")
+            assert batch.commit() == {}
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag]) for tag in ("a", "b")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    store = SnapshotStore(tmp_path)
+    assert store.objects() == [f"table:t{t}" for t in range(5)]
+    for obj in store.objects():
+        history = store.history(obj)
+        assert history.problems == ()
+        names = {e.snapshot.columns[0].name for e in history.snapshots}
+        assert names == {f"c{tag}_{i}" for tag in "ab" for i in range(30)}
+        assert len(history.acceptances) == 60
+        assert not list(store.directory(obj).glob(".tmp-*"))
+
+
 # ---------------------------------------------------------------------------- drift
 
 

@@ -24,6 +24,13 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
   then reads the file with what it detected (`sniffed_load`): DuckDB detects once, not twice.
 - A table a `Load` wrote whose source drifted in the same step changed because its source did:
   it is recorded, and not reported twice.
+- The files of the tables captured together (and the two files of a source's capture) are one
+  batch of the store (`SnapshotStore.batch`): flushed to disk together, then linked into place,
+  before the call returns. A source's snapshot is therefore on disk before its load starts; the
+  tables' are on disk when `flush` returns (or the `before_step` that captured them), and a
+  run killed before that (`kill -9`, a crash) has not recorded the tables noted since: the
+  next run that writes them captures them. A run interrupted once (SIGINT, SIGTERM) and a failed one
+  still capture what their committed steps wrote (a second signal abandons that).
 - Drift that does not stop the run (and snapshot files that could not be read, quarantined and
   re-captured past) becomes a warning at the statement (`warnings()`): the changes, and how to
   accept them.
@@ -128,7 +135,7 @@ class SchemaCapture:
             pipeline=self.pipeline,
             run_id=self.run_id,
         )
-        drift = self._capture(snap, policy, step.location)
+        drift = self._capture([(snap, policy, step.location)])[0]
         if drift is None:
             return
         if drift.stops:
@@ -241,6 +248,9 @@ class SchemaCapture:
         self, batch: list[tuple[str, Step]], found: Mapping[str, list[Column] | None]
     ) -> None:
         policy = self.override or self.default or "warn"
+        table_policy: DriftPolicy = "warn" if policy == "fail" else policy
+        captured: list[tuple[str, Step]] = []
+        snaps: list[tuple[Snapshot, DriftPolicy, Location]] = []
         for key, step in batch:
             columns = found.get(key)
             if columns is None:
@@ -252,31 +262,51 @@ class SchemaCapture:
                 pipeline=self.pipeline,
                 run_id=self.run_id,
             )
-            drift = self._capture(snap, "warn" if policy == "fail" else policy, step.location)
+            captured.append((key, step))
+            snaps.append((snap, table_policy, step.location))
+        for (key, step), drift in zip(captured, self._capture(snaps), strict=True):
             with self._lock:
                 follows = key == _target(step) and step.id in self._drifted_loads
             if drift is not None and drift.kind == "drifted" and not follows:
                 self._warn(drift, f"table `{key}`", step, "written")
 
-    def _capture(self, snap: Snapshot, policy: DriftPolicy, location: Location) -> Drift | None:
-        """`drift.capture`, with unreadable files and a store that cannot be written reported
-        as warnings (None: nothing could be recorded; the run goes on)."""
-        try:
-            drift = capture(self.store, snap, policy, run_id=self.run_id)
-        except OSError as err:
-            self._add(
-                RunWarning(
-                    message=f"the schema snapshot of {snap.object} could not be recorded in "
-                    f"{self.store.root}: {err.strerror or err}",
-                    location=location,
-                    label="this statement",
-                    code=Code.SNAPSHOT_FILE,
-                    help="make target/schemas/ writable; this run went on without it",
-                )
+    def _capture(
+        self, captures: Sequence[tuple[Snapshot, DriftPolicy, Location]]
+    ) -> list[Drift | None]:
+        """`drift.capture` of each snapshot, their files written together (one batch of the
+        store); unreadable files and a store that cannot be written are reported as warnings
+        (None: nothing of that snapshot could be recorded; the run goes on)."""
+        batch = self.store.batch()
+        drifts: list[Drift | None] = []
+        for snap, policy, location in captures:
+            try:
+                drifts.append(capture(batch, snap, policy, run_id=self.run_id))
+            except OSError as err:  # its history could not be read
+                self._unrecorded(snap, location, err)
+                drifts.append(None)
+        failed = batch.commit()
+        for i, (snap, _, location) in enumerate(captures):
+            drift = drifts[i]
+            if drift is None:
+                continue
+            self._problems(drift, location)
+            problem = failed.get(snap.object)
+            if problem is not None:
+                self._unrecorded(snap, location, problem)
+                drifts[i] = None
+        return drifts
+
+    def _unrecorded(self, snap: Snapshot, location: Location, err: OSError) -> None:
+        self._add(
+            RunWarning(
+                message=f"the schema snapshot of {snap.object} could not be recorded in "
+                f"{self.store.root}: {err.strerror or err}",
+                location=location,
+                label="this statement",
+                code=Code.SNAPSHOT_FILE,
+                help="make target/schemas/ writable; this run went on without it",
             )
-            return None
-        self._problems(drift, location)
-        return drift
+        )
 
     # ------------------------------------------------------------------ reports
 

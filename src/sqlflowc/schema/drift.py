@@ -17,6 +17,8 @@
   - `accept`: recorded and accepted, reported.
 - A snapshot equal to the latest recorded one is not recorded again (history holds changes
   only), so a steady source costs one small read per run and no write.
+- `store` may be a `SnapshotBatch` (what a run passes): the files are then written when the
+  caller commits the batch.
 
 `resolve_policy` is the one precedence of the setting: the run's `--schema-drift`, else the
 SOURCE's `schema_drift` parameter, else the profile's, else `warn`.
@@ -29,7 +31,7 @@ from typing import Literal, get_args
 
 from sqlflowc.schema.compare import Comparison, Verdict, compare_columns
 from sqlflowc.schema.snapshot import Snapshot, SnapshotError
-from sqlflowc.schema.store import SnapshotStore
+from sqlflowc.schema.store import SnapshotBatch, SnapshotStore
 
 __all__ = [
     "DEFAULT_DRIFT_POLICY",
@@ -87,7 +89,11 @@ def resolve_policy(
 
 
 def capture(
-    store: SnapshotStore, snap: Snapshot, policy: DriftPolicy, *, run_id: str | None = None
+    store: SnapshotStore | SnapshotBatch,
+    snap: Snapshot,
+    policy: DriftPolicy,
+    *,
+    run_id: str | None = None,
 ) -> Drift:
     """Compare `snap` with its object's accepted snapshot and record it; see the module
     docstring."""

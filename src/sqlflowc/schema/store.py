@@ -18,9 +18,17 @@ Contract:
   exception: `quarantine` renames an unreadable file to `*.corrupt`, keeping its bytes, so a
   run that re-captured past it is not warned about it again.)
 - Atomic and concurrent-safe: a file is written to a temporary name in the same directory,
-  flushed to disk, then hard-linked to its final name, which fails rather than overwrites when
-  the name is taken (a new random suffix is drawn). A crash leaves at most a stray temporary
-  file (`.tmp-*`, ignored); two runs writing at once both keep their files.
+  flushed to disk (`fsync`), then hard-linked to its final name, which fails rather than
+  overwrites when the name is taken (a new random suffix is drawn). A crash — of the process or
+  of the machine — leaves at most a stray temporary file (`.tmp-*`, ignored), never a named
+  file that is incomplete; two runs writing at once both keep their files.
+- Batches (`batch()`, what a run uses): `record` and `accept` only note their files, and
+  `SnapshotBatch.commit` writes them together: every temporary file is written and flushed at
+  once (the flushes run in parallel threads, so the file system commits its journal once for
+  many of them instead of once per file — one flush per file cost a millisecond or more each,
+  most of a first run's time on a pipeline of small tables), then each is linked to its name in
+  the order noted (an object's snapshot before its acceptance). Each file keeps the guarantee
+  above; what a batch changes is only when its files appear: together, at `commit`.
 - Reading never raises for a bad file: each unreadable or hand-edited file is a
   `SnapshotError` in `History.problems` (naming the file) and is otherwise ignored. An
   acceptance whose snapshot is unreadable accepts nothing.
@@ -59,6 +67,7 @@ __all__ = [
     "Acceptance",
     "Entry",
     "History",
+    "SnapshotBatch",
     "SnapshotCatalog",
     "SnapshotStore",
     "State",
@@ -69,6 +78,7 @@ _ACCEPT = ".accept.json"
 _SNAPSHOT = ".json"
 _CORRUPT = ".corrupt"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-.")
+_FLUSHERS = 16  # threads flushing a batch's files at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,24 +248,17 @@ class SnapshotStore:
 
     def record(self, snap: Snapshot) -> Path:
         """Add `snap` to its object's history."""
-        text = snapshot_to_json(snap)
-        return self._publish(snap.object, snap.captured_at, snap.fingerprint, "", text)
+        return self._publish(_snapshot_file(self.directory(snap.object), snap))
 
     def accept(
         self, snap: Snapshot, *, by: str, run_id: str | None = None, at: str | None = None
     ) -> Path:
         """Record that `snap` (already recorded) is its object's accepted schema."""
-        moment = at or now_utc()
-        data: dict[str, Any] = {
-            "format": SNAPSHOT_FORMAT,
-            "object": snap.object,
-            "accepts": snap.fingerprint,
-            "accepted_at": moment,
-            "by": by,
-            "run_id": run_id,
-        }
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-        return self._publish(snap.object, moment, snap.fingerprint, ".accept", text)
+        return self._publish(_acceptance_file(self.directory(snap.object), snap, by, run_id, at))
+
+    def batch(self) -> SnapshotBatch:
+        """A batch of files to write together (see the module docstring)."""
+        return SnapshotBatch(self)
 
     def quarantine(self, problem: SnapshotError) -> Path | None:
         """Rename an unreadable file to `*.corrupt` (kept, no longer read); its new path, or
@@ -268,26 +271,74 @@ class SnapshotStore:
             return None
         return target
 
-    def _publish(self, obj: str, moment: str, fp: str, kind: str, text: str) -> Path:
-        folder = self.directory(obj)
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = moment.replace("-", "").replace(":", "")
-        fd, tmp = _temp(folder)
+    def _publish(self, file: _File) -> Path:
+        tmp = _write_temp(file)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            for name in _names(stamp, short(fp), kind):
-                target = folder / name
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    continue
-                return target
+            return _link(file, tmp)
         finally:
             Path(tmp).unlink(missing_ok=True)
-        raise AssertionError("unreachable: _names is endless")
+
+
+class SnapshotBatch:
+    """Files of a store noted by `record` and `accept`, written together by `commit` (see the
+    module docstring). Reading goes to the store: a file noted is not seen before `commit`. One
+    batch belongs to one thread; batches of several threads or processes may commit at once."""
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self.store = store
+        self._files: list[_File] = []
+
+    def state(self, obj: str) -> State:
+        return self.store.state(obj)
+
+    def quarantine(self, problem: SnapshotError) -> Path | None:
+        return self.store.quarantine(problem)
+
+    def record(self, snap: Snapshot) -> None:
+        """Note `snap` for its object's history."""
+        self._files.append(_snapshot_file(self.store.directory(snap.object), snap))
+
+    def accept(
+        self, snap: Snapshot, *, by: str, run_id: str | None = None, at: str | None = None
+    ) -> None:
+        """Note that `snap` (noted or recorded before) is its object's accepted schema."""
+        file = _acceptance_file(self.store.directory(snap.object), snap, by, run_id, at)
+        self._files.append(file)
+
+    def commit(self) -> dict[str, OSError]:
+        """Write the files noted (then forgotten); the objects whose files could not all be
+        written, with why (an object missing from it has every file of this batch in place).
+
+        Every temporary file is written and flushed first, in parallel threads; then each is
+        linked to its name, in the order noted. An object one of whose temporary files failed
+        gets none of its files linked (its snapshot and acceptance go together)."""
+        files, self._files = self._files, []
+        if not files:
+            return {}
+        temps: list[str | OSError]
+        if len(files) == 1:
+            temps = [_try_write_temp(files[0])]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(_FLUSHERS, len(files))) as pool:
+                temps = list(pool.map(_try_write_temp, files))
+        failed: dict[str, OSError] = {}
+        for file, tmp in zip(files, temps, strict=True):
+            if isinstance(tmp, OSError):
+                failed.setdefault(file.object, tmp)
+        try:
+            for file, tmp in zip(files, temps, strict=True):
+                if isinstance(tmp, str) and file.object not in failed:
+                    try:
+                        _link(file, tmp)
+                    except OSError as err:
+                        failed[file.object] = err
+        finally:
+            for tmp in temps:
+                if isinstance(tmp, str):
+                    Path(tmp).unlink(missing_ok=True)
+        return failed
 
 
 class SnapshotCatalog:
@@ -316,6 +367,80 @@ class SnapshotCatalog:
 
     def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
         pass  # read on demand, from local files
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    """A file to add to an object's history: its directory, the parts of its name (the UTC
+    time stamp, the fingerprint, the kind: "" or ".accept") and its text."""
+
+    object: str
+    folder: Path
+    stamp: str
+    fp12: str
+    kind: str
+    text: str
+
+
+def _snapshot_file(folder: Path, snap: Snapshot) -> _File:
+    return _File(
+        snap.object, folder, _stamp(snap.captured_at), snap.short, "", snapshot_to_json(snap)
+    )
+
+
+def _acceptance_file(
+    folder: Path, snap: Snapshot, by: str, run_id: str | None, at: str | None
+) -> _File:
+    moment = at or now_utc()
+    data: dict[str, Any] = {
+        "format": SNAPSHOT_FORMAT,
+        "object": snap.object,
+        "accepts": snap.fingerprint,
+        "accepted_at": moment,
+        "by": by,
+        "run_id": run_id,
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return _File(snap.object, folder, _stamp(moment), snap.short, ".accept", text)
+
+
+def _stamp(moment: str) -> str:
+    return moment.replace("-", "").replace(":", "")
+
+
+def _write_temp(file: _File) -> str:
+    """`file`'s text in a new temporary file of its directory (made when missing), flushed to
+    disk; the temporary file's path."""
+    file.folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _temp(file.folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(file.text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _try_write_temp(file: _File) -> str | OSError:
+    try:
+        return _write_temp(file)
+    except OSError as err:
+        return err
+
+
+def _link(file: _File, tmp: str) -> Path:
+    """Give the written temporary file `tmp` its name: a new one, never one taken."""
+    for name in _names(file.stamp, file.fp12, file.kind):
+        target = file.folder / name
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            continue
+        return target
+    raise AssertionError("unreachable: _names is endless")
 
 
 def _temp(folder: Path) -> tuple[int, str]:
