@@ -6,6 +6,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from helpers import sql
@@ -13,6 +14,7 @@ from sqlflowc.api import compile_source, run
 from sqlflowc.backend.plan import CreateTable, Incremental
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.executor import RunResult
+from sqlflowc.runtime.load_modes import LoadCounts, run_load
 
 PIPELINE = (
     "CREATE TABLE daily MODE INCREMENTAL BY ts LOOKBACK '1 day' AS\n"
@@ -200,3 +202,75 @@ def test_the_plan_shows_the_window_statements(db: Path, tmp_path: Path) -> None:
     assert 'DELETE FROM daily WHERE "ts" BETWEEN' in text
     assert 'INSERT OR REPLACE INTO "_sqlflow_state"' in text
     assert "@start_dt" not in text
+
+
+class Recording:
+    """A DuckDB connection that keeps the text of every statement it runs."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.statements: list[str] = []
+
+    def execute(self, query: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        self.statements.append(query)
+        return self.con.execute(query, params) if params is not None else self.con.execute(query)
+
+
+def load_recorded(db: Path, tmp_path: Path, text: str) -> tuple[LoadCounts, list[str]]:
+    """Run the one INCREMENTAL step of `text` as the executor does (one transaction); its
+    counts and the statements it ran."""
+    comp = compile_source(
+        text, str(tmp_path / "p.sf"), project_dir=tmp_path, environ={}, database=str(db)
+    )
+    (step,) = comp.plan.steps
+    assert isinstance(step, CreateTable) and isinstance(step.mode, Incremental)
+    with duckdb.connect(str(db)) as con:
+        recording = Recording(con)
+        con.execute("BEGIN TRANSACTION")
+        counts = run_load(recording, step.target, step.mode, step.sql[0])  # type: ignore[arg-type]
+        con.execute("COMMIT")
+    return counts, recording.statements
+
+
+def test_a_projection_of_another_table_is_inserted_without_a_copy(db: Path, tmp_path: Path) -> None:
+    """Its rows go straight from the query into the table after the window's delete, as by
+    hand; the counts, the rows and the high-water mark are those of the copy it replaces."""
+    assert run_text(PIPELINE, db, tmp_path).ok
+    sql(db, "INSERT INTO events VALUES (4, '2024-01-04 09:00', 40), (5, '2023-12-01', 5)")
+    counts, statements = load_recorded(db, tmp_path, PIPELINE)
+    assert not [s for s in statements if s.startswith("CREATE TEMPORARY")]
+    assert (counts.inserted, counts.deleted) == (3, 2)  # Jan 2 onwards: 2 replaced, 1 new
+    assert [r[0] for r in table(db)] == [1, 2, 3, 4]  # the row of December is before the window
+    assert str(state(db)[0][2]) == "2024-01-04 09:00:00"
+    # nothing new: the mark stays, the window's rows are written again
+    counts, _ = load_recorded(db, tmp_path, PIPELINE)
+    assert (counts.inserted, counts.deleted) == (2, 2)
+    assert str(state(db)[0][2]) == "2024-01-04 09:00:00"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # the target itself: the window's delete would change what it reads
+        "SELECT id, ts, amount + 1 AS amount FROM daily WHERE ts BETWEEN @start_dt AND @end_dt",
+        # a view (of the target) can hide anything
+        "SELECT id, ts, amount FROM daily_view WHERE ts BETWEEN @start_dt AND @end_dt",
+        # not a projection of one table
+        "SELECT d.id, d.ts, d.amount + 1 AS amount FROM daily AS d JOIN events USING (id) "
+        "WHERE d.ts BETWEEN @start_dt AND @end_dt",
+    ],
+)
+def test_any_other_query_is_copied_before_the_delete(db: Path, tmp_path: Path, query: str) -> None:
+    sql(
+        db,
+        "CREATE TABLE daily AS SELECT * FROM events",
+        "CREATE VIEW daily_view AS SELECT id, ts, amount + 1 AS amount FROM daily",
+    )
+    text = f"CREATE TABLE daily MODE INCREMENTAL BY ts AS\n{query};\n"
+    counts, statements = load_recorded(db, tmp_path, text)
+    assert [s.split(" AS ")[0] for s in statements if s.startswith("CREATE TEMPORARY")] == [
+        'CREATE TEMPORARY TABLE "_sqlflow_stage_table_daily"'
+    ]
+    assert (counts.inserted, counts.deleted) == (3, 3)  # read before the delete: all of it again
+    assert [(r[0], r[2]) for r in table(db)] == [(1, 11), (2, 21), (3, 31)]
+    assert str(state(db)[0][2]) == "2024-01-03 10:00:00"

@@ -154,6 +154,27 @@ def test_a_view_shadowing_a_table_name_in_another_schema_keeps_the_copy() -> Non
         assert not rereadable(con, "SELECT * FROM s", "other.S")
 
 
+def test_parameters_are_allowed_only_when_asked_for() -> None:
+    """INCREMENTAL's query has the window's parameters: one value each for the statement."""
+    query = "SELECT id, name FROM s WHERE id BETWEEN CAST($lo AS INTEGER) AND $hi"
+    with duckdb.connect() as con:
+        con.execute(SOURCE)
+        assert not rereadable(con, query, "t")
+        assert rereadable(con, query, "t", parameters=True)
+        assert not rereadable(con, query.replace("FROM s", "FROM t"), "t", parameters=True)
+        unstable = "SELECT id, random() AS r FROM s WHERE id > $lo"
+        assert not rereadable(con, unstable, "t", parameters=True)
+
+
+def test_incremental_query_gives_back_exactly_what_was_staged() -> None:
+    query = "SELECT * FROM s -- a comment\nWHERE x > 1"
+    staged = sql.incremental_stage("st", query, "ts")
+    assert sql.incremental_query(staged, "st", "ts") == query
+    assert sql.incremental_query(staged, "other", "ts") is None
+    assert sql.incremental_query(staged, "st", "other") is None
+    assert sql.incremental_query(sql.stage_table("st", query), "st", "ts") is None
+
+
 def test_staged_query_gives_back_exactly_what_was_staged() -> None:
     query = "SELECT * FROM s -- a comment"
     assert sql.staged_query(sql.stage_table("st", query), "st") == query

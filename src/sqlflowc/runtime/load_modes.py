@@ -9,7 +9,11 @@ begins, commits or rolls back. In order:
    table for MERGE and INCREMENTAL; INCREMENTAL binds `$start_dt`... to its window first). A
    MERGE whose query is a projection of one table (`rereadable`) stages a view instead and
    copies only its keys (`<stage>_keys`): the checks and the delete read that copy, the insert
-   reads the table again — the same rows, inside one transaction;
+   reads the table again — the same rows, inside one transaction. An INCREMENTAL without KEY
+   into an existing table whose query is such a projection (with the window's parameters)
+   stages nothing: its columns are `DESCRIBE`d, its rows inserted straight after the window's
+   delete (the table it reads is not the target, so the delete cannot change them) and its
+   largest `BY` read from it again;
 2. MERGE, and INCREMENTAL with KEY: reject NULL and duplicate source keys (`SOURCE_NULL_KEYS`,
    `SOURCE_DUPLICATE_KEYS`): one scan counts the rows and the NULL keys, a second the distinct
    keys (a bitmap for one integer key whose values lie close together, else a hash); only when
@@ -58,7 +62,7 @@ from sqlflowc.runtime.load_checks import (
     stored_high_water,
 )
 from sqlflowc.runtime.rereadable import rereadable
-from sqlflowc.runtime.schema import describe_columns
+from sqlflowc.runtime.schema import describe_columns, describe_query
 from sqlflowc.schema import (
     Column,
     Policy,
@@ -169,7 +173,12 @@ def _incremental(
     existing = target_columns(con, target)
     previous = _high_water(con, mode) if existing is not None else None
     window = incremental_window(con, previous, mode.lookback)
-    _count(con, staging, {**{p: window[p] for p in mode.parameters}, **params})
+    bound: dict[str, Any] = {**{p: window[p] for p in mode.parameters}, **params}
+    if existing is not None and not mode.keys:
+        direct = _incremental_direct(con, target, mode, staging, bound, existing, window, previous)
+        if direct is not None:
+            return direct
+    _count(con, staging, bound)
     source = _describe(con, mode.stage)
     _check_by_column(target, mode, source)
     if mode.keys:
@@ -179,11 +188,58 @@ def _incremental(
         counts = LoadCounts(inserted=inserted, created=True)
     else:
         changes = _apply(con, target, check_load(target, source, existing, mode.schema_policy))
-        bounds = {"start_dt": window["start_dt"], "end_dt": window["end_dt"]}
-        deleted = _count(con, sql.window_delete(target, mode.by), bounds)
+        deleted = _count(con, sql.window_delete(target, mode.by), _bounds(window))
         inserted = _count(con, sql.insert_from(target, mode.stage))
         counts = LoadCounts(inserted=inserted, deleted=deleted, changes=changes)
     high_water = _scalar(con, sql.max_of(mode.stage, mode.by), {"previous": previous})
+    _store_high_water(con, mode, high_water, previous, window)
+    con.execute(sql.drop_stage(mode.stage))
+    return counts
+
+
+def _incremental_direct(
+    con: Connection,
+    target: str,
+    mode: Incremental,
+    staging: str,
+    bound: Mapping[str, Any],
+    existing: Sequence[Column],
+    window: Mapping[str, str],
+    previous: str | None,
+) -> LoadCounts | None:
+    """An INCREMENTAL load without KEY into an existing table whose query is a projection of
+    one table the load does not write, giving the same rows each time it is read in the
+    transaction (`rereadable`): the window's rows go straight from the query into the target
+    after the window's delete, as one would by hand, and the new high-water mark is read from
+    the query again, instead of copying the rows first and reading the copy twice. The checks
+    are the same, made on the query's columns (`DESCRIBE`, which runs nothing). None, with
+    nothing done, when the query does not qualify."""
+    query = sql.incremental_query(staging, mode.stage, mode.by)
+    body = sql.staged_query(staging, mode.stage)
+    if query is None or body is None or not rereadable(con, query, target, parameters=True):
+        return None
+    source = describe_query(con, body, bound)
+    _check_by_column(target, mode, source)
+    changes = _apply(con, target, check_load(target, source, existing, mode.schema_policy))
+    deleted = _count(con, sql.window_delete(target, mode.by), _bounds(window))
+    inserted = _count(con, sql.insert_query(target, body), bound)
+    high_water = _scalar(con, sql.max_of_query(body, mode.by), {**bound, "previous": previous})
+    _store_high_water(con, mode, high_water, previous, window)
+    return LoadCounts(inserted=inserted, deleted=deleted, changes=changes)
+
+
+def _bounds(window: Mapping[str, str]) -> dict[str, str]:
+    return {"start_dt": window["start_dt"], "end_dt": window["end_dt"]}
+
+
+def _store_high_water(
+    con: Connection,
+    mode: Incremental,
+    high_water: object,
+    previous: str | None,
+    window: Mapping[str, str],
+) -> None:
+    """Store the new high-water mark (text; None: there is none) when it moved."""
     if high_water is not None and high_water != previous:
         params = {
             "target": mode.state_key,
@@ -192,8 +248,6 @@ def _incremental(
             "end_dt": window["end_dt"],
         }
         con.execute(sql.write_state(), params)
-    con.execute(sql.drop_stage(mode.stage))
-    return counts
 
 
 def watermark_binding(con: Connection, target: str, mode: Any) -> dict[str, Any]:

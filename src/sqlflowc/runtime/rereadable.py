@@ -22,6 +22,10 @@ recognise, keeps the copy):
   in its name;
 - the name is a table in the database — no view of that name exists anywhere (a view can hide
   anything), and it is not the target's name (the delete would change what is read).
+
+With `parameters=True`, named parameters (`$start_dt`: one value for the whole statement) are
+allowed too. INCREMENTAL asks that of its query: one that reads no table the load writes can be
+inserted straight after the window's delete instead of being copied first.
 """
 
 from __future__ import annotations
@@ -71,9 +75,10 @@ _NAMED = (
 )
 
 
-def rereadable(con: Connection, query: str, target: str) -> bool:
+def rereadable(con: Connection, query: str, target: str, *, parameters: bool = False) -> bool:
     """True when `query` is a projection of one table other than `target` that gives the same
-    rows each time it is read in one transaction (see the module docstring)."""
+    rows each time it is read in one transaction (see the module docstring); `parameters`:
+    it may use named parameters."""
     import duckdb
 
     try:
@@ -87,16 +92,17 @@ def rereadable(con: Connection, query: str, target: str) -> bool:
     if not isinstance(statements, list) or len(statements) != 1:
         return False
     statement = statements[0]
-    if statement.get("named_param_map") != []:
+    if statement.get("named_param_map") != [] and not parameters:
         return False
     table = _single_table(statement.get("node"))
     if table is None:
         return False
     functions: set[str] = set()
     node = statement["node"]
-    if not _computes_from_row(node.get("select_list"), functions):
+    allowed = _EXPRESSIONS | {"PARAMETER"} if parameters else _EXPRESSIONS
+    if not _computes_from_row(node.get("select_list"), functions, allowed):
         return False
-    if not _computes_from_row(node.get("where_clause"), functions):
+    if not _computes_from_row(node.get("where_clause"), functions, allowed):
         return False
     if table.lower() == sql.split_name(target)[1].lower():
         return False
@@ -123,20 +129,20 @@ def _single_table(node: Any) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _computes_from_row(value: Any, functions: set[str]) -> bool:
-    """Every expression in `value` (a parse-tree fragment) is of an allowed class; the names
+def _computes_from_row(value: Any, functions: set[str], allowed: frozenset[str]) -> bool:
+    """Every expression in `value` (a parse-tree fragment) is of an `allowed` class; the names
     of the functions it calls are added to `functions`."""
     if isinstance(value, list):
-        return all(_computes_from_row(v, functions) for v in value)
+        return all(_computes_from_row(v, functions, allowed) for v in value)
     if not isinstance(value, dict):
         return True
     kind = value.get("class")
     if kind is not None:
-        if kind not in _EXPRESSIONS:
+        if kind not in allowed:
             return False
         if kind == "FUNCTION" and not _plain_call(value, functions):
             return False
-    return all(_computes_from_row(v, functions) for v in value.values())
+    return all(_computes_from_row(v, functions, allowed) for v in value.values())
 
 
 def _plain_call(call: dict[str, Any], functions: set[str]) -> bool:

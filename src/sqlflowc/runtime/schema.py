@@ -16,7 +16,7 @@ from sqlflowc.sqlbuild import sql_identifier, sql_qualified, sql_string
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
-__all__ = ["DatabaseCatalog", "describe_columns"]
+__all__ = ["DatabaseCatalog", "describe_columns", "describe_query"]
 
 
 def describe_columns(con: Connection, relation: str, *, temp: bool = False) -> list[Column]:
@@ -24,6 +24,13 @@ def describe_columns(con: Connection, relation: str, *, temp: bool = False) -> l
     we generated, always quoted; else a table name, possibly qualified)."""
     name = sql_identifier(relation) if temp else sql_qualified(relation)
     rows = con.execute(f"DESCRIBE {name}").fetchall()
+    return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
+
+
+def describe_query(con: Connection, query: str, params: Mapping[str, Any]) -> list[Column]:
+    """The columns `query` gives, as `DESCRIBE` shows them (it binds the query, runs nothing);
+    `params` are its named parameters."""
+    rows = con.execute(f"DESCRIBE {query}", dict(params) or None).fetchall()
     return [Column(str(r[0]), str(r[1]), r[2] != "NO", r[4]) for r in rows]
 
 

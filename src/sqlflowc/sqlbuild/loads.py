@@ -87,6 +87,30 @@ def incremental_stage(stage: str, query: str, by: str) -> str:
     return _create_temp("TABLE", stage, body)
 
 
+def incremental_query(staging: str, stage: str, by: str) -> str | None:
+    """The query of an `incremental_stage(stage, query, by)` statement, as written; None for
+    other text."""
+    probe = "SELECT 1"
+    head, _, tail = incremental_stage(stage, probe, by).partition(f"\n{probe}\n")
+    if not staging.startswith(head) or not staging.endswith(tail):
+        return None
+    query = staging[len(head) : len(staging) - len(tail)].strip()
+    return query if incremental_stage(stage, query, by) == staging else None
+
+
+def insert_query(target: str, query: str) -> str:
+    """`INSERT INTO target BY NAME <query>`: columns match by name."""
+    return _sql(exp.Insert(this=_table(target), expression=_verbatim(query), by_name=True))
+
+
+def max_of_query(query: str, column: str) -> str:
+    """`max_of` for the rows of a query instead of a stage."""
+    source = exp.Subquery(
+        this=_verbatim(query, wrapped=True), alias=exp.TableAlias(this=_ident("_rows"))
+    )
+    return _sql(exp.select(_new_high_water(column)).from_(source))
+
+
 WATERMARK = "watermark"
 
 
@@ -383,11 +407,15 @@ def write_state() -> str:
 def max_of(stage: str, column: str) -> str:
     """The new high-water mark, as text: the larger of `$previous` and the stage's largest
     `column` (NULLs ignored; NULL when both are missing)."""
+    return _sql(exp.select(_new_high_water(column)).from_(exp.table_(_ident(stage))))
+
+
+def _new_high_water(column: str) -> exp.Expr:
     largest = exp.Max(this=exp.cast(_col(column), "TIMESTAMP"))
     previous = exp.cast(exp.Placeholder(this="previous"), "TIMESTAMP")
     # DuckDB's GREATEST skips NULLs; sqlglot's Greatest node would render a NULL-strict CASE.
     value = exp.Anonymous(this="GREATEST", expressions=[previous, largest])
-    return _sql(exp.select(exp.cast(value, "VARCHAR")).from_(exp.table_(_ident(stage))))
+    return exp.cast(value, "VARCHAR")
 
 
 def window_bounds() -> str:
