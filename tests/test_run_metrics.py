@@ -217,3 +217,23 @@ def test_report_renders_in_chromium(project: Path, tmp_path: Path) -> None:
         check=True,
     )
     assert shot.stat().st_size > 10_000  # a page was drawn, not a blank one
+
+
+def test_compare_shows_a_resumed_runs_earlier_steps_as_done_earlier(project: Path) -> None:
+    """A step a resumed run took from the run it resumed did not run: its DURATION cell says so
+    (it used to say `succeeded`, in the duration column)."""
+    assert sqlflowc("run", "pipelines/p.sf").exit_code == 0
+    failed = sqlflowc("run", "pipelines/p.sf", "--var", "divisor=x", "--jobs", "1")
+    assert failed.exit_code == 3
+    resumed = sqlflowc("run", "pipelines/p.sf", "--resume", "--force")
+    assert resumed.exit_code == 0, resumed.output
+    shown = sqlflowc("runs", "--compare")
+    assert shown.exit_code == 0, shown.output
+    lines = {x.split()[0]: x for x in shown.output.splitlines()[2:-1]}
+    # STEP, DURATION, the usual duration, CHANGE and ROWS (none: it did not run), usual rows
+    assert re.fullmatch(r"\s*table_nums\s+done earlier\s+\S+ m?s\s+-\s+-\s+10", lines["table_nums"])
+    assert "done earlier" not in lines["table_checked"]
+    assert "succeeded" not in shown.output.split("\n", 1)[1]
+    data = json.loads(sqlflowc("runs", "--compare", "--format", "json").output)
+    nums = next(s for s in data["steps"] if s["step"] == "table_nums")
+    assert nums["reused_from"] and nums["duration_ms"] is None

@@ -41,6 +41,7 @@ class StepComparison:
     usual_rows: float | None
     runs: int  # baseline runs in which the step ran
     flags: tuple[str, ...] = ()
+    reused_from: str | None = None  # the run it was done in, when this run resumed that one
 
     @property
     def ratio(self) -> float | None:
@@ -150,6 +151,7 @@ def compare(
                 usual_rows=usual_rows,
                 runs=len(history),
                 flags=tuple(flags),
+                reused_from=step.reused_from,
             )
         )
     return Comparison(run=run, baseline=tuple(r.run_id for r in baseline), steps=tuple(steps))
@@ -170,9 +172,13 @@ def _row(s: StepComparison) -> tuple[str, ...]:
     from sqlflowc.run_views import duration
 
     ratio = s.ratio
+    if s.duration_ms is not None:
+        took = duration(s.duration_ms)
+    else:  # it did not run: a step of a resumed run was done earlier, not in this run
+        took = "done earlier" if s.reused_from else s.state
     return (
         s.step,
-        duration(s.duration_ms) if s.duration_ms is not None else s.state,
+        took,
         duration(s.usual_ms),
         f"{ratio:.2f}x" if ratio is not None else "-",
         f"{s.rows:,}" if s.rows is not None else "-",
