@@ -332,6 +332,24 @@ def test_cli_reference_names_every_option() -> None:
     assert "--debug" in help_text and "`--debug`" in reference
 
 
+
+def test_cli_reference_udf_info_names_work_in_the_example() -> None:
+    """The names docs/cli.md gives `udf info` are those of examples/python_udfs/, and each works."""
+    reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = reference[reference.index("## `sqlflowc udf info`") :]
+    shown = re.search(r"in `examples/python_udfs/`: (.*?)\)\.", section, re.DOTALL)
+    assert shown is not None
+    names = re.findall(r"`([\w.]+)`", shown.group(1))
+    assert len(names) == 3
+    project = ROOT / "examples" / "python_udfs"
+    for name in names:
+        result = CliRunner().invoke(cli, ["udf", "info", name, "--project", str(project)])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("python_udfs.text.clean_name  (scalar UDF)")
+    unknown = CliRunner().invoke(cli, ["udf", "info", "initials", "--project", str(project)])
+    assert unknown.exit_code == 1 and "SF0801" in unknown.output
+
+
 # ------------------------------------------------------------------ the README tour
 
 
