@@ -332,7 +332,6 @@ def test_cli_reference_names_every_option() -> None:
     assert "--debug" in help_text and "`--debug`" in reference
 
 
-
 def test_cli_reference_udf_info_names_work_in_the_example() -> None:
     """The names docs/cli.md gives `udf info` are those of examples/python_udfs/, and each works."""
     reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
