@@ -256,3 +256,31 @@ def test_ctrl_c_while_a_connector_waits_to_retry_stops_at_once(tmp_path: Path) -
     assert "load_o  retrying (1/3) in 50 s" in out
     assert "interrupted (SIGINT); rolled back" in out
     assert "retrying (2/3)" not in out
+
+
+# The console script, with Ctrl-C arriving while `main` imports the module that installs the
+# signal handlers: a KeyboardInterrupt raised by that import (the window is a few milliseconds,
+# so the test makes it happen there rather than waiting for a lucky signal).
+CTRL_C_AT_START = """
+import sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "sqlflowc.cli_progress":
+            raise KeyboardInterrupt
+        return None
+
+from sqlflowc.cli import main
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["sqlflowc", "--version"]
+main()
+"""
+
+
+def test_ctrl_c_before_the_signal_handlers_are_installed_exits_130(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AT_START], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == "interrupted by SIGINT"

@@ -31,9 +31,13 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Console-script entry point."""
-    from sqlflowc.cli_progress import Interrupted, stop_on_signals
+    try:
+        from sqlflowc.cli_progress import Interrupted, stop_on_signals
 
-    stop_on_signals()
+        stop_on_signals()
+    except KeyboardInterrupt:  # Ctrl-C before the handler is in place: as any other Ctrl-C
+        echo("\ninterrupted by SIGINT", err=True)
+        sys.exit(130)
     try:
         status = _cached_run(sys.argv[1:])
         if status is None:
