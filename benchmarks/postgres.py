@@ -21,6 +21,8 @@ counts scale with BENCH_SCALE (`BENCH_SCALE=0.05` for a quick run).
   PostgreSQL's own `MERGE INTO` (target: no slower, ratio ≤ 1.0). The table is restored before
   every sample, untimed.
 
+`BENCH_PG_PARTS=write,merge` (any of read, write, merge) measures only those parts.
+
 Ours is the step's duration as the executor reports it (compile and opening the database
 excluded), in a fresh process each time; the baselines are whole `psql` processes (their start-up,
 a few ms, included) or, for the hand-written loop, the loop in a fresh process.
@@ -183,7 +185,8 @@ def _ours(spec: dict[str, Any]) -> float:
 
 
 def _drain(spec: dict[str, Any]) -> None:
-    """The POSTGRES connector's read alone: every Arrow batch taken and dropped."""
+    """The POSTGRES connector's read alone: every Arrow batch taken (converted by its `select`
+    in an in-memory DuckDB when it has one) and dropped."""
     import duckdb
 
     from sqlflowc.connectors import get_connector
@@ -196,7 +199,12 @@ def _drain(spec: dict[str, Any]) -> None:
     result = connector.runtime().read(params, request)
     assert isinstance(result, ArrowBatches)
     try:
-        for _ in result.reader:
+        batches: Any = result.reader
+        if result.select is not None:
+            duck = duckdb.connect()
+            duck.register("batches", batches)
+            batches = duck.sql(f"SELECT {result.select} FROM batches").to_arrow_reader()
+        for _ in batches:
             pass
     finally:
         if result.close is not None:
@@ -271,15 +279,19 @@ def _cpu() -> float:
 # ---------------------------------------------------------------------------- the group
 
 
-def prepare(work: Path, dbname: str, rows: dict[str, int]) -> Path:
+def prepare(work: Path, dbname: str, rows: dict[str, int], *, read: bool = True) -> Path:
     """The PostgreSQL tables and the DuckDB database the sides read; the DuckDB file."""
     import duckdb
 
     dsn = _dsn(dbname)
+    if read:
+        _pg(
+            dsn,
+            f"CREATE TABLE big AS {PG_ROWS.format(n=rows['read'])}",
+            f"CREATE TABLE small AS {PG_ROWS.format(n=rows['small'])}",
+        )
     _pg(
         dsn,
-        f"CREATE TABLE big AS {PG_ROWS.format(n=rows['read'])}",
-        f"CREATE TABLE small AS {PG_ROWS.format(n=rows['small'])}",
         f"CREATE TABLE merge_base AS {PG_ROWS.format(n=rows['write'])}",
         f"CREATE TABLE w_psql ({PG_TYPES})",
         "VACUUM ANALYZE",
@@ -320,7 +332,8 @@ def run(ctx: Context) -> list[Row]:
 def _run(work: Path, dbname: str, rows: dict[str, int]) -> list[Row]:
     log(f"  preparing {rows['read']:,} rows in PostgreSQL, {rows['write']:,} in DuckDB ...")
     t0 = time.perf_counter()
-    source = prepare(work, dbname, rows)
+    parts = {p.strip() for p in os.environ.get("BENCH_PG_PARTS", "read,write,merge").split(",")}
+    source = prepare(work, dbname, rows, read="read" in parts)
     log(f"  ({time.perf_counter() - t0:.1f} s)")
     dsn, uri = _dsn(dbname), _uri(dbname)
     counter = iter(range(1_000_000))
@@ -393,6 +406,9 @@ def _run(work: Path, dbname: str, rows: dict[str, int]) -> list[Row]:
         "merge_ours": export("merge", "m_ours", "src_merge", "merge_ours"),
         "merge_psql": psql_merge,
     }
+    prefixes = {"read": ("read_", "drain_"), "write": ("write_",), "merge": ("merge_",)}
+    wanted = tuple(x for part in parts for x in prefixes.get(part, ()))
+    actions = {key: action for key, action in actions.items() if key.startswith(wanted)}
     samples = interleaved(actions, repeats=REPEATS)
     labels = {
         "read_ours": f"LOAD, {rows['read']:,} rows",
@@ -407,6 +423,8 @@ def _run(work: Path, dbname: str, rows: dict[str, int]) -> list[Row]:
         "merge_psql": "psql \\copy + MERGE INTO",
     }
     for key, label in labels.items():
+        if key not in samples:
+            continue
         peak = f"  peak {median(MEASURED_RSS[key]):.0f} MB" if key in MEASURED_RSS else ""
         log_sample(label, samples[key], peak)
     return _rows(samples, rows)
@@ -434,34 +452,56 @@ def _rows(samples: dict[str, list[Timing]], rows: dict[str, int]) -> list[Row]:
         )
 
     read = f"PG → DuckDB ({rows['read']:,} rows)"
-    return [
-        row("read_ours", "read_psql", read, "LOAD vs psql \\copy TO /dev/null (0.6x = 1.67)", 1.67),
-        row("read_ours", "read_hand", read, "LOAD vs psycopg Copy.read() → pyarrow → DuckDB", 0.77),
-        memory(
-            "drain_big",
-            "drain_small",
-            "peak RSS (MB, not s) of the connector's read alone, batches dropped",
-        ),
-        memory(
-            "read_ours",
-            "read_small",
-            "peak RSS (MB) of the whole LOAD (DuckDB's cache of the table grows to memory_limit)",
-        ),
-        row(
-            "write_ours",
-            "write_psql",
-            f"DuckDB → PG ({rows['write']:,} rows)",
-            "EXPORT replace vs psql TRUNCATE + \\copy FROM a CSV file",
-            1.11,
-        ),
-        row(
-            "merge_ours",
-            "merge_psql",
-            f"merge ({rows['merge']:,} into {rows['write']:,})",
-            "EXPORT merge vs psql \\copy into staging + MERGE INTO",
-            1.0,
-        ),
-    ]
+    found: list[Row] = []
+    if "read_ours" in samples:
+        found += [
+            row(
+                "read_ours",
+                "read_psql",
+                read,
+                "LOAD vs psql \\copy TO /dev/null (0.6x = 1.67)",
+                1.67,
+            ),
+            row(
+                "read_ours",
+                "read_hand",
+                read,
+                "LOAD vs psycopg Copy.read() → pyarrow → DuckDB",
+                0.77,
+            ),
+            memory(
+                "drain_big",
+                "drain_small",
+                "peak RSS (MB, not s) of the connector's read alone, batches dropped",
+            ),
+            memory(
+                "read_ours",
+                "read_small",
+                "peak RSS (MB) of the whole LOAD (DuckDB's cache of the table grows to "
+                "memory_limit)",
+            ),
+        ]
+    if "write_ours" in samples:
+        found.append(
+            row(
+                "write_ours",
+                "write_psql",
+                f"DuckDB → PG ({rows['write']:,} rows)",
+                "EXPORT replace vs psql TRUNCATE + \\copy FROM a CSV file",
+                1.11,
+            )
+        )
+    if "merge_ours" in samples:
+        found.append(
+            row(
+                "merge_ours",
+                "merge_psql",
+                f"merge ({rows['merge']:,} into {rows['write']:,})",
+                "EXPORT merge vs psql \\copy into staging + MERGE INTO",
+                1.0,
+            )
+        )
+    return found
 
 
 def _restore(dsn: str, table: str) -> None:
