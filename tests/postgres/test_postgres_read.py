@@ -256,7 +256,7 @@ def _read(db: PgDatabase, spec: ReadSpec, into: duckdb.DuckDBPyConnection) -> li
         rows = open_rows(conn, spec)
         try:
             into.register("pg", rows.reader)
-            into.execute("CREATE OR REPLACE TABLE r AS SELECT * FROM pg")
+            into.execute(f"CREATE OR REPLACE TABLE r AS {rows.query('pg')}")
             into.unregister("pg")
         finally:
             rows.close()
@@ -442,7 +442,7 @@ def test_a_backend_terminated_mid_copy_fails_the_read_and_keeps_the_cause(
         killer.start()
         try:
             with pytest.raises(Exception) as caught:
-                duck.execute("CREATE OR REPLACE TABLE r AS SELECT * FROM pg")
+                duck.execute(f"CREATE OR REPLACE TABLE r AS {rows.query('pg')}")
         finally:
             killer.join()
             rows.close()

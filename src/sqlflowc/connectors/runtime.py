@@ -15,7 +15,9 @@ filled in, secrets already substituted by the executor); `options` the validated
     reader's from the start; batches should be bounded (`request.batch_size` rows, when given)
     so memory does not grow with the source. `close` (if given) is called once when the
     executor is done with the reader, whether it was read to the end or not: release
-    connections there.
+    connections there. `select` (if given) is a DuckDB select list over the batches' columns
+    that gives the source's rows, for batches that cross in types of the wire (numbers as text,
+    ...): the executor converts them with it in the run's database as it stores them.
   - `request.columns`: when given, only these columns are needed (a projection to push down).
   - `request.watermark`: when given (`LOAD ... MODE INCREMENTAL BY col`), only rows with
     `col > watermark.after` (`>=` when `inclusive`) are needed. A connector that filters at
@@ -133,6 +135,7 @@ class ArrowBatches:
     watermark_applied: bool = False
     close: Callable[[], None] | None = None
     failure: Callable[[], ConnectorError | None] | None = None
+    select: str | None = None  # DuckDB's select list over the batches: the source's rows
 
 
 Read = DuckDBScan | ArrowBatches

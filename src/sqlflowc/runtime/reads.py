@@ -5,8 +5,9 @@ Contract of `source_read(con, load, project_dir, substitute, ...)` (a context ma
 compile-time scan): the connector's run-time face reads the source (`ConnectorRuntime.read`)
 with the step's `source.params`, and the result is visible to the step's SQL under that name for
 the duration of the block — `ArrowBatches` registered on the connection (DuckDB streams the
-batches; `close` is called when the block ends, however it ends), a `DuckDBScan` as a temporary
-view. `${...}` placeholders in the parameters are substituted (`substitute`) right before the
+batches; `close` is called when the block ends, however it ends; batches with a `select` are
+registered as `<name>_batches`, and `<name>` is the temporary view converting them), a
+`DuckDBScan` as a temporary view. `${...}` placeholders in the parameters are substituted (`substitute`) right before the
 read; nothing secret is kept. For a `LOAD ... MODE INCREMENTAL`, `watermark` holds the
 high-water mark the step binds (`{"watermark": value}`), handed to the connector as
 `ReadRequest.watermark` so it can filter at the source (the step's staging filters again, so a
@@ -140,9 +141,18 @@ def source_read(
         case ArrowBatches():
             import duckdb
 
+            # Batches that need converting are registered under a name of their own, and the
+            # relation is the view converting them.
+            batches = relation if result.select is None else f"{relation}_batches"
+            view = sql_identifier(relation)
             try:
-                con.register(relation, result.reader)
+                con.register(batches, result.reader)
                 try:
+                    if result.select is not None:
+                        con.execute(
+                            f"CREATE OR REPLACE TEMPORARY VIEW {view} AS "
+                            f"SELECT {result.select} FROM {sql_identifier(batches)}"
+                        )
                     yield
                 except duckdb.Error:
                     cause = result.failure() if result.failure is not None else None
@@ -150,7 +160,9 @@ def source_read(
                         raise
                     raise cause from None
                 finally:
-                    con.unregister(relation)
+                    if result.select is not None:
+                        con.execute(f"DROP VIEW IF EXISTS {view}")
+                    con.unregister(batches)
             finally:
                 if result.close is not None:
                     result.close()

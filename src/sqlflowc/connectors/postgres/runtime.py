@@ -1,7 +1,8 @@
 """The POSTGRES connector's run-time face: read, write, test, discover — with psycopg.
 
 - `read(params, request)`: one connection (session settings of `session.py`), the table or
-  query described and streamed (`read.open_rows`) as `ArrowBatches`; the request's projection
+  query described and streamed (`read.open_rows`) as `ArrowBatches` (with the `select` that
+  converts them, applied by the executor); the request's projection
   and watermark are pushed into PostgreSQL's query (`watermark_applied` when the watermark
   column's type orders alike on both sides). `close` ends the COPY and closes the connection;
   `failure` tells the executor why the batches stopped (a lost connection is transient).
@@ -106,6 +107,7 @@ class PostgresRuntime(ConnectorRuntime):
             watermark_applied=_pushed(spec.watermark, rows),
             close=close,
             failure=lambda: _read_failure(rows, target),
+            select=rows.select,
         )
 
     def write(self, options: Any, request: WriteRequest) -> WriteResult:
