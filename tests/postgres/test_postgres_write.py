@@ -325,6 +325,40 @@ def test_merge_updates_matched_rows_inserts_the_rest_and_counts_exactly(pg_db: P
     assert new == WriteCounts(2, 2, 0, True)
 
 
+@pytest.mark.parametrize("table", ["plain", "partitioned", "uncounted"])
+def test_merge_counts_exactly_however_postgres_merges(pg_db: PgDatabase, table: str) -> None:
+    """A plain table is merged by MERGE INTO (its counts read from the transaction's counters);
+    a partitioned one, or one whose counters are off, by UPDATE ... RETURNING + INSERT."""
+    if table == "partitioned":
+        pg_db.run(
+            "CREATE TABLE t (id int, region text, v int) PARTITION BY LIST (region)",
+            "CREATE TABLE t_eu PARTITION OF t FOR VALUES IN ('eu')",
+            "CREATE TABLE t_us PARTITION OF t FOR VALUES IN ('us')",
+        )
+    else:
+        pg_db.run("CREATE TABLE t (id int, region text, v int)")
+    if table == "uncounted":
+        pg_db.run(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_counts = off', "
+            "current_database()); END $$"
+        )
+    pg_db.run(
+        "INSERT INTO t SELECT g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, 0 "
+        "FROM generate_series(1, 10) g"
+    )
+    duck = duckdb.connect()
+    # 6..10 exist and are updated, each into the other region (partition); 11..15 are new
+    query = (
+        "SELECT g::INTEGER AS id, CASE WHEN g % 2 = 0 THEN 'us' ELSE 'eu' END AS region, "
+        "g::INTEGER AS v "
+        "FROM range(6, 16) r(g)"
+    )
+    spec = WriteSpec(target=_target(), mode="merge", keys=("id",))
+    assert _write(pg_db, duck, query, spec) == WriteCounts(10, 5, 5, False)
+    assert pg_db.rows("SELECT count(*), sum(v) FROM t") == [(15, sum(range(6, 16)))]
+    assert _write(pg_db, duck, query, spec) == WriteCounts(10, 0, 10, False)
+
+
 @pytest.mark.parametrize(
     ("query", "words"),
     [

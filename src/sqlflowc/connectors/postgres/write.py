@@ -149,7 +149,7 @@ def write_rows(
             raise
         if not plan.merge:
             return WriteCounts(copied, copied, 0, plan.created)
-        inserted = merge_staged(conn, spec, transfers, existing or [], into_sql)
+        inserted = merge_staged(conn, spec, transfers, existing or [], into_sql, plain=kind == "r")
         return WriteCounts(copied, inserted, copied - inserted, plan.created)
 
 
