@@ -7,13 +7,14 @@ with the step's `source.params`, and the result is visible to the step's SQL und
 the duration of the block — `ArrowBatches` registered on the connection (DuckDB streams the
 batches; `close` is called when the block ends, however it ends; batches with a `select` are
 registered as `<name>_batches`, and `<name>` is the temporary view converting them), a
-`DuckDBScan` as a temporary view. `${...}` placeholders in the parameters are substituted (`substitute`) right before the
-read; nothing secret is kept. For a `LOAD ... MODE INCREMENTAL`, `watermark` holds the
-high-water mark the step binds (`{"watermark": value}`), handed to the connector as
-`ReadRequest.watermark` so it can filter at the source (the step's staging filters again, so a
-connector that cannot is still exact). When DuckDB fails while reading Arrow batches or running
-the scan, the connector's own account of why (`ArrowBatches.failure`, `DuckDBScan.failure`: a
-lost connection, transient) is raised instead of DuckDB's, which only wraps it.
+`DuckDBScan` as a temporary view. `${...}` placeholders in the parameters are substituted
+(`substitute`) right before the read; nothing secret is kept. For a `LOAD ... MODE
+INCREMENTAL`, `watermark` holds the high-water mark the step binds (`{"watermark": value}`),
+handed to the connector as `ReadRequest.watermark` so it can filter at the source (the step's
+staging filters again, so a connector that cannot is still exact). When DuckDB fails while
+reading Arrow batches or running the scan, the connector's own account of why
+(`ArrowBatches.failure`, `DuckDBScan.failure`: a lost connection, transient) is raised instead
+of DuckDB's, which only wraps it.
 
 `with_source(con, load, project_dir, substitute, body, ...)` runs `body` (the step's writes, one
 transaction) inside `source_read`, and runs the whole again when a transient `ConnectorError`

@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import psycopg
 from psycopg import sql
@@ -150,9 +150,9 @@ def _merge_counted(
     ).format(target, staging, match, assignments, columns, values)
     try:
         with conn.transaction():  # a savepoint: a MERGE the counters miss is undone
-            before = conn.execute(counters, name).fetchall()[0]
+            before = cast("tuple[int, int]", conn.execute(counters, name).fetchall()[0])
             touched = conn.execute(merge).rowcount
-            after = conn.execute(counters, name).fetchall()[0]
+            after = cast("tuple[int, int]", conn.execute(counters, name).fetchall()[0])
             inserted, updated = after[0] - before[0], after[1] - before[1]
             if touched < 0 or inserted + updated != touched:
                 raise _Uncounted
