@@ -113,6 +113,28 @@ def test_merge_refuses_duplicate_keys_in_the_target_it_touches(spark: Any, tmp_p
     assert sorted(tuple(r) for r in rows) == [(1, "a"), (1, "b"), (2, "c")]
 
 
+def test_a_table_write_is_one_job_counted_as_it_runs(spark: Any, tmp_path: Path) -> None:
+    """A table's rows are counted by the write itself and the table is registered with the
+    schema it was written with: one Spark job, no second one to count or read the schema back;
+    the view's schema is the one Spark reads from the files (every column nullable)."""
+    from sqlflowc.runtime.spark.counts import Counted
+    from sqlflowc.runtime.spark.tables import Warehouse
+
+    warehouse = Warehouse(spark, str(tmp_path / "wh"))
+    frame = spark.sql(
+        "SELECT id, named_struct('a', id, 'b', array(id)) AS s, map('k', id) AS m "
+        "FROM range(1000) WHERE id % 3 = 0"
+    )
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup(None))
+    assert warehouse.write("t", frame) == 334
+    assert len(set(tracker.getJobIdsForGroup(None)) - before) == 1
+    assert spark.table("t").schema == spark.read.parquet(warehouse.location("t")).schema
+    assert spark.table("t").count() == 334
+    # no action ran: no count (the caller counts what was written), rather than a wait
+    assert Counted(frame).rows() is None
+
+
 def test_emitted_sql_parses_with_sparks_parser(spark: Any) -> None:
     parser = spark._jsparkSession.sessionState().sqlParser()
     from sqlflowc.diagnostics import CompileError

@@ -96,7 +96,10 @@ class SparkEngine:
         if self._discovery is not None:
             self._discovery.close()
             self._discovery = None
-        for name in [t.name for t in session.catalog.listTables() if t.isTemporary]:
-            session.catalog.dropTempView(name)
         if self.stop:
-            session.stop()
+            session.stop()  # its temporary views go with it
+            return
+        # `SHOW VIEWS`, not `catalog.listTables()`, which looks up every view's columns
+        for row in session.sql("SHOW VIEWS").collect():
+            if row.isTemporary:
+                session.catalog.dropTempView(row.viewName)

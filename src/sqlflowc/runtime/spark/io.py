@@ -10,7 +10,8 @@ path through `s3a://` (`remote.py`: the jars they need, and SF1002 when they are
 
 `write_export(frame, step, uri, project_dir)` writes an export as one file at the path the user
 gave (Spark writes a directory of parts: one part is written to a staging directory beside the
-target and moved into place, so a failed export leaves a previous file untouched).
+target and moved into place, so a failed export leaves a previous file untouched); its rows are
+counted as they are written (`counts.Counted`), not by running the query a second time.
 """
 
 from __future__ import annotations
@@ -133,8 +134,10 @@ def write_export(
     target = target if target.is_absolute() else project_dir / target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.sqlflow-{secrets.token_hex(4)}"
-    rows = int(frame.count())
-    writer = frame.coalesce(1).write.mode("overwrite")
+    from sqlflowc.runtime.spark.counts import Counted
+
+    counted = Counted(frame)  # counted as it is written: no second run of the query
+    writer = counted.frame.coalesce(1).write.mode("overwrite")
     compression = options.get("compression")
     if compression and compression not in ("auto", "none"):
         writer = writer.option("compression", compression)
@@ -156,6 +159,9 @@ def write_export(
         parts = sorted(p for p in staging.iterdir() if p.name.startswith("part-"))
         if len(parts) != 1:
             raise StepError(f"internal error: Spark wrote {len(parts)} parts for {uri}")
+        rows = counted.rows()
+        if rows is None:  # Spark did not report the count
+            rows = int(frame.count())
         os.replace(parts[0], target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

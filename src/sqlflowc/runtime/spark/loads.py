@@ -69,11 +69,11 @@ def run_load(
     args: dict[str, str | None] = {p: window[p] for p in getattr(mode, "parameters", ())}
     if isinstance(mode, IncrementalLoad):
         window[WATERMARK] = args[WATERMARK] = _watermark(session, warehouse, target, mode)
-    staged_at = warehouse.stage(session.sql(rows, args=args or None))
+    written = warehouse.stage(session.sql(rows, args=args or None))
+    swapped = False
     try:
-        stage = session.read.parquet(staged_at)
+        stage = warehouse.read_staged(written)
         stage.createOrReplaceTempView(mode.stage)
-        staged = stage.count()
         largest = _largest(session, mode) if isinstance(mode, Incremental) else None
         if isinstance(mode, IncrementalLoad):
             problem = watermark_column_problem(
@@ -91,18 +91,18 @@ def run_load(
                 build.duplicate_keys(mode.stage, keys),
             )
         if not warehouse.exists(target):
-            warehouse.swap(target, staged_at)
-            staged_at = ""
-            counts = LoadCounts(inserted=staged, updated=0 if keys else None, created=True)
+            warehouse.swap(target, written)
+            swapped = True
+            counts = LoadCounts(inserted=written.rows, updated=0 if keys else None, created=True)
         else:
-            counts = _rewrite(session, warehouse, target, mode, stage, staged, window)
+            counts = _rewrite(session, warehouse, target, mode, stage, written.rows, window)
         if isinstance(mode, Incremental):
             _store_high_water(warehouse, mode, previous, largest)
         return counts
     finally:
         session.catalog.dropTempView(mode.stage)
-        if staged_at:
-            warehouse.discard(staged_at)
+        if not swapped:
+            warehouse.discard(written)
 
 
 def _rewrite(

@@ -128,11 +128,7 @@ def _execute(
                 keep = isinstance(step, CreateTable) and step.if_not_exists
                 if keep and warehouse.exists(step.target):
                     return 0, None
-                frame = session.sql(rows)
-                staged = warehouse.stage(frame)
-                count = warehouse.rows(staged)
-                warehouse.swap(step.target, staged)
-                return count, None
+                return warehouse.write(step.target, session.sql(rows)), None
             from sqlflowc.runtime.spark.loads import run_load
 
             load = run_load(session, warehouse, step.target, step.mode, rows)
@@ -160,10 +156,7 @@ def _execute(
             if step.temporary:
                 frame.cache().createOrReplaceTempView(table_key(step.target))
                 return frame.count(), None
-            staged = warehouse.stage(frame)
-            count = warehouse.rows(staged)
-            warehouse.swap(step.target, staged)
-            return count, None
+            return warehouse.write(step.target, frame), None
         case Sql():
             return _ddl(session, warehouse, ctx.secrets.substitute_sql(step.sql).text), None
         case _:

@@ -10,6 +10,10 @@ rename is a copy: see docs/engines.md on atomicity). A Spark Connect client has 
 FileSystem: its warehouse is a directory of this machine the server shares, renamed with
 `os.rename`. The DataFrame is written in full before anything is renamed, so a query that
 reads the table it replaces is fine.
+
+A write is one Spark job: its rows are counted as it runs (`counts.Counted`), and the table is
+registered with the schema it was written with, so no second job counts the rows or reads the
+schema back from a footer.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +30,20 @@ from sqlflowc.schema import Column
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import DataType, StructType
 
-__all__ = ["Warehouse"]
+__all__ = ["Staged", "Warehouse"]
 
 STAGING = "_sqlflow_staging"
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A complete write in the staging directory, not yet a table."""
+
+    location: str
+    rows: int
+    schema: StructType  # as Parquet holds it: every column nullable
 
 
 class _HadoopFiles:
@@ -124,10 +139,11 @@ class Warehouse:
         names = self.files.directories(self._path())
         return sorted(name for name in names if not name.startswith(("_", ".")))
 
-    def register(self, table: str) -> None:
-        """Make the table visible to SQL under its name."""
-        frame = self.session.read.parquet(self.location(table))
-        frame.createOrReplaceTempView(table_key(table))
+    def register(self, table: str, schema: StructType | None = None) -> None:
+        """Make the table visible to SQL under its name; `schema`, the one it was written with,
+        spares Spark a job reading it from the files."""
+        reader = self.session.read if schema is None else self.session.read.schema(schema)
+        reader.parquet(self.location(table)).createOrReplaceTempView(table_key(table))
 
     def register_all(self) -> None:
         for table in self.tables():
@@ -145,23 +161,23 @@ class Warehouse:
     def read(self, table: str) -> DataFrame:
         return self.session.read.parquet(self.location(table))
 
-    def stage(self, frame: DataFrame) -> str:
-        """Write `frame` to a new staging directory; its location."""
+    def stage(self, frame: DataFrame) -> Staged:
+        """Write `frame` to a new staging directory, counting its rows as it is written."""
+        from sqlflowc.runtime.spark.counts import Counted
+
         location = f"{self.root}/{STAGING}/{secrets.token_hex(8)}"
-        frame.write.mode("error").parquet(location)
-        return location
+        counted = Counted(frame)
+        counted.frame.write.mode("error").parquet(location)
+        schema = _nullable(frame.schema)
+        rows = counted.rows()
+        if rows is None:  # Spark did not report the count: count what was written
+            rows = int(self.session.read.schema(schema).parquet(location).count())
+        return Staged(location, rows, schema)
 
-    def rows(self, staged: str) -> int:
-        """The number of rows of a staged directory: from the Parquet footers on the driver
-        when the warehouse is local (no Spark job), else counted by Spark."""
-        if "://" in self.root and not self.root.startswith("file:"):
-            return int(self.session.read.parquet(staged).count())
-        import pyarrow.parquet as pq
+    def read_staged(self, staged: Staged) -> DataFrame:
+        return self.session.read.schema(staged.schema).parquet(staged.location)
 
-        folder = Path(staged.removeprefix("file:"))
-        return sum(pq.read_metadata(part).num_rows for part in folder.glob("part-*.parquet"))
-
-    def swap(self, table: str, staged: str) -> None:
+    def swap(self, table: str, staged: Staged) -> None:
         """Put the staged directory in the table's place (the old one removed after)."""
         key = table_key(table)
         target = self._path(key)
@@ -169,17 +185,20 @@ class Warehouse:
         had = self.files.exists(target)
         if had and not self.files.rename(target, aside):
             raise OSError(f"cannot move table `{key}` aside in {self.root}")
-        if not self.files.rename(staged, target):
+        if not self.files.rename(staged.location, target):
             if had:
                 self.files.rename(aside, target)
             raise OSError(f"cannot move the new data of table `{key}` into {self.root}")
         if had:
             self.files.delete(aside)
-        self.register(key)
+        self.register(key, staged.schema)
 
-    def write(self, table: str, frame: DataFrame) -> None:
-        """Replace the table with `frame`, atomically (see the module docstring)."""
-        self.swap(table, self.stage(frame))
+    def write(self, table: str, frame: DataFrame) -> int:
+        """Replace the table with `frame`, atomically (see the module docstring); the number
+        of rows written."""
+        staged = self.stage(frame)
+        self.swap(table, staged)
+        return staged.rows
 
     def drop(self, table: str) -> bool:
         """Remove the table; whether there was one."""
@@ -190,6 +209,30 @@ class Warehouse:
         self.session.catalog.dropTempView(key)
         return True
 
-    def discard(self, staged: str) -> None:
+    def discard(self, staged: Staged) -> None:
         """Remove a staging directory that will not be swapped in."""
-        self.files.delete(staged)
+        self.files.delete(staged.location)
+
+
+def _nullable(schema: StructType) -> StructType:
+    """`schema` with every column, element and value nullable, as Spark writes it to Parquet
+    (and reads it back)."""
+    from pyspark.sql.types import StructType
+
+    nullable = _nullable_type(schema)
+    assert isinstance(nullable, StructType)
+    return nullable
+
+
+def _nullable_type(kind: DataType) -> DataType:
+    from pyspark.sql.types import ArrayType, MapType, StructField, StructType
+
+    if isinstance(kind, StructType):
+        return StructType(
+            [StructField(f.name, _nullable_type(f.dataType), True, f.metadata) for f in kind]
+        )
+    if isinstance(kind, ArrayType):
+        return ArrayType(_nullable_type(kind.elementType), True)
+    if isinstance(kind, MapType):
+        return MapType(_nullable_type(kind.keyType), _nullable_type(kind.valueType), True)
+    return kind
