@@ -305,3 +305,34 @@ def test_postgres_and_s3_sources_without_their_jars_fail_with_sf1002(
     assert (s3.code.value, s3.location.line) == ("SF1002", 5)
     assert "s3a://bkt/orders/*.parquet" in s3.message and "hadoop-aws" in s3.help
     assert [o.status.value for o in result.outcomes][-1] == "ok"
+
+
+def test_exports_in_every_format_hold_the_rows_duckdb_writes(spark: Any, tmp_path: Path) -> None:
+    """CSV, Parquet and JSON exports on Spark: one file each at the path given, whose rows
+    (read back by DuckDB) are DuckDB's own export's, NULLs (a JSON column NULL in every row
+    included), dates and timestamps; the step's count is the rows written."""
+    results = {}
+    for engine in ("duckdb", "spark"):
+        project = tmp_path / engine
+        project.mkdir()
+        (project / "data.csv").write_text(
+            "id,day,at,amount,note\n1,2024-01-01,2024-01-01 10:00:00,2.5,a\n"
+            "2,2024-01-02,2024-01-02 11:30:00,,\n3,,,-1.25,\n"
+        )
+        (project / "p.sf").write_text(
+            'SOURCE s TYPE CSV PARAMS {"path": "data.csv"};\nLOAD t FROM s;\n'
+            'EXPORT SELECT * FROM t ORDER BY id TO "target/t.csv" TYPE CSV '
+            'OPTIONS {"header": true};\n'
+            'EXPORT SELECT * FROM t ORDER BY id TO "target/t.parquet" TYPE PARQUET;\n'
+            'EXPORT SELECT * FROM t WHERE id > 1 ORDER BY id TO "target/t.json" TYPE JSON;\n'
+        )
+        if engine == "duckdb":
+            result = run(compile_file(project / "p.sf").plan, database=":memory:")
+        else:
+            plan = compile_file(project / "p.sf", engine="spark").plan
+            result = run(plan, engine=_engine(project))
+        assert result.ok, result.failures
+        assert [o.rows for o in result.outcomes] == [3, 3, 3, 2]
+        results[engine] = _exports(project)
+    assert sorted(results["spark"]) == ["t.csv", "t.json", "t.parquet"]
+    assert results["spark"] == results["duckdb"]

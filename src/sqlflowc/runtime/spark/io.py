@@ -152,7 +152,9 @@ def write_export(
             writer = writer.option("timestampNTZFormat", "yyyy-MM-dd HH:mm:ss[.SSSSSS]")
             writer = writer.option("emptyValue", "")
             writer.csv(str(staging))
-        elif fmt == "json":
+        elif fmt == "json":  # as DuckDB writes it: NULL fields kept, timestamps as text
+            writer = writer.option("ignoreNullFields", False)
+            writer = writer.option("timestampNTZFormat", "yyyy-MM-dd HH:mm:ss[.SSSSSS]")
             writer.json(str(staging))
         else:
             writer.parquet(str(staging))
