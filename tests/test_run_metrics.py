@@ -237,3 +237,24 @@ def test_compare_shows_a_resumed_runs_earlier_steps_as_done_earlier(project: Pat
     data = json.loads(sqlflowc("runs", "--compare", "--format", "json").output)
     nums = next(s for s in data["steps"] if s["step"] == "table_nums")
     assert nums["reused_from"] and nums["duration_ms"] is None
+
+
+def test_metrics_out_that_cannot_be_written_names_the_file(project: Path) -> None:
+    """SF0913 names the file given, not the temporary file beside it; the run is reported
+    first (its summary line), and the status is 1."""
+    (project / "blocker").write_text("a file, not a directory", encoding="utf-8")
+    result = sqlflowc("run", "pipelines/p.sf", "--metrics-out", "blocker/m.prom")
+    assert result.exit_code == 1, result.output
+    assert re.search(r"^5 ok in ", result.output, re.MULTILINE), result.output
+    assert "error[SF0913]: cannot write blocker/m.prom: " in result.output
+    assert ".tmp" not in result.output and "Traceback" not in result.output
+
+
+def test_report_that_cannot_be_written_names_the_file(project: Path) -> None:
+    assert sqlflowc("run", "pipelines/p.sf").exit_code == 0
+    (project / "blocker").write_text("a file, not a directory", encoding="utf-8")
+    result = sqlflowc("report", "-o", "blocker/report.html")
+    assert result.exit_code == 1, result.output
+    assert "error[SF0913]: cannot write blocker/report.html: " in result.output
+    assert "1 error; nothing was written." in result.output
+    assert ".tmp" not in result.output and "Traceback" not in result.output

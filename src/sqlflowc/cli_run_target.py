@@ -154,19 +154,33 @@ def run_one(
             reused=reused,
             resumed_from=resumed_from,
         )
+    record = None
     if settings.fmt == "json" or settings.metrics_out is not None:
         record = _record(plan, result.run_id)
         if settings.fmt == "json":
             settings.records.append(
                 record.to_json() if record else {"run_id": result.run_id, "status": "unknown"}
             )
-        if settings.metrics_out is not None and record is not None:
-            from sqlflowc.fileio import write_text_atomic
-            from sqlflowc.run_metrics import format_for, metrics_text
+    status = _report_run(result, plan, sources, settings)
+    if settings.metrics_out is not None and record is not None:
+        status = max(status, _write_metrics(settings.metrics_out, record))
+    return status, used
 
-            fmt = format_for(settings.metrics_out) or "prom"
-            write_text_atomic(settings.metrics_out, metrics_text(record, fmt))
-    return _report_run(result, plan, sources, settings), used
+
+def _write_metrics(path: Path, record: RunInfo) -> int:
+    """Write the run's metrics to `path`: 0, or 1 after SF0913 naming `path` (the run itself
+    is reported already)."""
+    from sqlflowc.diagnostics import render_text
+    from sqlflowc.fileio import file_error, write_text_atomic
+    from sqlflowc.run_metrics import format_for, metrics_text
+    from sqlflowc.source import SourceMap
+
+    try:
+        write_text_atomic(path, metrics_text(record, format_for(path) or "prom"))
+    except OSError as err:
+        echo(render_text([file_error("write", path, err)], SourceMap()), err=True, nl=False)
+        return EXIT_COMPILE_ERROR
+    return 0
 
 
 def _resume_point(plan: Plan, database: str, settings: RunSettings) -> ResumePoint | None:

@@ -183,8 +183,8 @@ def report_cmd(run_id: str | None, output: Path, project_dir: Path | None) -> No
     graph coloured by state, a timeline showing which steps ran at the same time, and each
     step's rows and errors."""
     from sqlflowc.backend.plan_io import load_plan
+    from sqlflowc.cli_common import diagnostics_boundary, write_atomic
     from sqlflowc.diagnostics import CompileError
-    from sqlflowc.fileio import write_text_atomic
     from sqlflowc.run_report_html import report_html
 
     directory = runs_directory(project_dir)
@@ -193,5 +193,6 @@ def report_cmd(run_id: str | None, output: Path, project_dir: Path | None) -> No
         plan = load_plan(directory / f"{run.run_id}.plan.json")
     except (CompileError, OSError):
         plan = None  # drawn without its graph
-    write_text_atomic(output, report_html(run, plan))
+    with diagnostics_boundary(outcome="nothing was written"):  # SF0913 names `output`
+        write_atomic(output, report_html(run, plan))
     click.echo(f"wrote {output} (run {run.run_id}, {len(run.steps)} steps)")
