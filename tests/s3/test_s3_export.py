@@ -114,7 +114,8 @@ def test_server_back_after_a_stop_mid_export_is_retried(
     # loaded machine
     result, proxy, target = _stopped_mid_export(s3_server, s3_bucket, tmp_path, 5, 1.0)
     assert result.exit_code == 0, result.output
-    assert proxy.cuts == 1 and "export_big  retrying (1/5)" in result.output
+    assert proxy.cuts == 1, result.output
+    assert "export_big  retrying (1/5)" in result.output, result.output
     lines = get(s3_server, target).decode().splitlines()
     assert lines[0] == "id,h" and len(lines) == 500001
 
