@@ -18,7 +18,7 @@ Contract:
   exception: `quarantine` renames an unreadable file to `*.corrupt`, keeping its bytes, so a
   run that re-captured past it is not warned about it again.)
 - Atomic and concurrent-safe: a file is written to a temporary name in the same directory,
-  flushed to disk (`fsync`), then hard-linked to its final name, which fails rather than
+  flushed to disk (`fsync`), then hard-linked (`store_files.py`) to its final name, which fails rather than
   overwrites when the name is taken (a new random suffix is drawn). A crash — of the process or
   of the machine — leaves at most a stray temporary file (`.tmp-*`, ignored), never a named
   file that is incomplete; two runs writing at once both keep their files.
@@ -40,8 +40,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,12 +50,18 @@ from sqlflowc.schema.snapshot import (
     SNAPSHOT_FORMAT,
     Snapshot,
     SnapshotError,
-    now_utc,
     object_name,
     short,
     snapshot_from_json,
-    snapshot_to_json,
     split_object,
+)
+from sqlflowc.schema.store_files import (
+    StoreFile,
+    acceptance_file,
+    link,
+    snapshot_file,
+    write_files,
+    write_temp,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +83,6 @@ _ACCEPT = ".accept.json"
 _SNAPSHOT = ".json"
 _CORRUPT = ".corrupt"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-.")
-_FLUSHERS = 16  # threads flushing a batch's files at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,13 +252,13 @@ class SnapshotStore:
 
     def record(self, snap: Snapshot) -> Path:
         """Add `snap` to its object's history."""
-        return self._publish(_snapshot_file(self.directory(snap.object), snap))
+        return self._publish(snapshot_file(self.directory(snap.object), snap))
 
     def accept(
         self, snap: Snapshot, *, by: str, run_id: str | None = None, at: str | None = None
     ) -> Path:
         """Record that `snap` (already recorded) is its object's accepted schema."""
-        return self._publish(_acceptance_file(self.directory(snap.object), snap, by, run_id, at))
+        return self._publish(acceptance_file(self.directory(snap.object), snap, by, run_id, at))
 
     def batch(self) -> SnapshotBatch:
         """A batch of files to write together (see the module docstring)."""
@@ -271,10 +275,10 @@ class SnapshotStore:
             return None
         return target
 
-    def _publish(self, file: _File) -> Path:
-        tmp = _write_temp(file)
+    def _publish(self, file: StoreFile) -> Path:
+        tmp = write_temp(file)
         try:
-            return _link(file, tmp)
+            return link(file, tmp)
         finally:
             Path(tmp).unlink(missing_ok=True)
 
@@ -286,7 +290,7 @@ class SnapshotBatch:
 
     def __init__(self, store: SnapshotStore) -> None:
         self.store = store
-        self._files: list[_File] = []
+        self._files: list[StoreFile] = []
 
     def state(self, obj: str) -> State:
         return self.store.state(obj)
@@ -296,13 +300,13 @@ class SnapshotBatch:
 
     def record(self, snap: Snapshot) -> None:
         """Note `snap` for its object's history."""
-        self._files.append(_snapshot_file(self.store.directory(snap.object), snap))
+        self._files.append(snapshot_file(self.store.directory(snap.object), snap))
 
     def accept(
         self, snap: Snapshot, *, by: str, run_id: str | None = None, at: str | None = None
     ) -> None:
         """Note that `snap` (noted or recorded before) is its object's accepted schema."""
-        file = _acceptance_file(self.store.directory(snap.object), snap, by, run_id, at)
+        file = acceptance_file(self.store.directory(snap.object), snap, by, run_id, at)
         self._files.append(file)
 
     def commit(self) -> dict[str, OSError]:
@@ -313,32 +317,7 @@ class SnapshotBatch:
         linked to its name, in the order noted. An object one of whose temporary files failed
         gets none of its files linked (its snapshot and acceptance go together)."""
         files, self._files = self._files, []
-        if not files:
-            return {}
-        temps: list[str | OSError]
-        if len(files) == 1:
-            temps = [_try_write_temp(files[0])]
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(min(_FLUSHERS, len(files))) as pool:
-                temps = list(pool.map(_try_write_temp, files))
-        failed: dict[str, OSError] = {}
-        for file, tmp in zip(files, temps, strict=True):
-            if isinstance(tmp, OSError):
-                failed.setdefault(file.object, tmp)
-        try:
-            for file, tmp in zip(files, temps, strict=True):
-                if isinstance(tmp, str) and file.object not in failed:
-                    try:
-                        _link(file, tmp)
-                    except OSError as err:
-                        failed[file.object] = err
-        finally:
-            for tmp in temps:
-                if isinstance(tmp, str):
-                    Path(tmp).unlink(missing_ok=True)
-        return failed
+        return write_files(files)
 
 
 class SnapshotCatalog:
@@ -367,95 +346,6 @@ class SnapshotCatalog:
 
     def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
         pass  # read on demand, from local files
-
-
-@dataclass(frozen=True, slots=True)
-class _File:
-    """A file to add to an object's history: its directory, the parts of its name (the UTC
-    time stamp, the fingerprint, the kind: "" or ".accept") and its text."""
-
-    object: str
-    folder: Path
-    stamp: str
-    fp12: str
-    kind: str
-    text: str
-
-
-def _snapshot_file(folder: Path, snap: Snapshot) -> _File:
-    return _File(
-        snap.object, folder, _stamp(snap.captured_at), snap.short, "", snapshot_to_json(snap)
-    )
-
-
-def _acceptance_file(
-    folder: Path, snap: Snapshot, by: str, run_id: str | None, at: str | None
-) -> _File:
-    moment = at or now_utc()
-    data: dict[str, Any] = {
-        "format": SNAPSHOT_FORMAT,
-        "object": snap.object,
-        "accepts": snap.fingerprint,
-        "accepted_at": moment,
-        "by": by,
-        "run_id": run_id,
-    }
-    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    return _File(snap.object, folder, _stamp(moment), snap.short, ".accept", text)
-
-
-def _stamp(moment: str) -> str:
-    return moment.replace("-", "").replace(":", "")
-
-
-def _write_temp(file: _File) -> str:
-    """`file`'s text in a new temporary file of its directory (made when missing), flushed to
-    disk; the temporary file's path."""
-    file.folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temp(file.folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(file.text)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-def _try_write_temp(file: _File) -> str | OSError:
-    try:
-        return _write_temp(file)
-    except OSError as err:
-        return err
-
-
-def _link(file: _File, tmp: str) -> Path:
-    """Give the written temporary file `tmp` its name: a new one, never one taken."""
-    for name in _names(file.stamp, file.fp12, file.kind):
-        target = file.folder / name
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            continue
-        return target
-    raise AssertionError("unreachable: _names is endless")
-
-
-def _temp(folder: Path) -> tuple[int, str]:
-    """A new temporary file in `folder` (permissions as for any new file: 0o666 & ~umask)."""
-    while True:
-        path = folder / f".tmp-{secrets.token_hex(8)}.part"
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(path)
-        except FileExistsError:
-            continue
-
-
-def _names(stamp: str, fp12: str, kind: str) -> Iterator[str]:
-    while True:
-        yield f"{stamp}-{fp12}-{secrets.token_hex(2)}{kind}{_SNAPSHOT}"
 
 
 def _short_of(path: Path) -> str:
