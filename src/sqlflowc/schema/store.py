@@ -17,11 +17,11 @@ Contract:
 - Append-only: `record` and `accept` add files; nothing is ever rewritten or deleted. (The one
   exception: `quarantine` renames an unreadable file to `*.corrupt`, keeping its bytes, so a
   run that re-captured past it is not warned about it again.)
-- Atomic and concurrent-safe: a file is written to a temporary name in the same directory,
-  flushed to disk (`fsync`), then hard-linked (`store_files.py`) to its final name, which fails rather than
-  overwrites when the name is taken (a new random suffix is drawn). A crash — of the process or
-  of the machine — leaves at most a stray temporary file (`.tmp-*`, ignored), never a named
-  file that is incomplete; two runs writing at once both keep their files.
+- Atomic and concurrent-safe (`store_files.py`): a file is written to a temporary name in the
+  same directory, flushed to disk (`fsync`), then hard-linked to its final name, which fails
+  rather than overwrites when the name is taken (a new random suffix is drawn). A crash — of
+  the process or of the machine — leaves at most a stray temporary file (`.tmp-*`, ignored),
+  never a named file that is incomplete; two runs writing at once both keep their files.
 - Batches (`batch()`, what a run uses): `record` and `accept` only note their files, and
   `SnapshotBatch.commit` writes them together: every temporary file is written and flushed at
   once (the flushes run in parallel threads, so the file system commits its journal once for
