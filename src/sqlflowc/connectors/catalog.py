@@ -44,11 +44,11 @@ class DiscoveryCatalog:
         return self._found[key]
 
     def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
-        todo = {
-            _key(connector, params): (connector, params)
-            for _, connector, params in questions
-            if _key(connector, params) not in self._found and _built_in(connector)
-        }
+        todo: dict[tuple[str, str], tuple[str, Mapping[str, Any]]] = {}
+        for _, connector, params in questions:
+            key = _key(connector, params)
+            if key not in self._found and _built_in(connector):
+                todo[key] = (connector, params)
         if len(todo) < 2:
             return
         from concurrent.futures import ThreadPoolExecutor
