@@ -40,6 +40,7 @@ import run_small
 import schema_capture
 import spark
 import startup
+import tpch
 import udfs
 import validation
 import versus_raw
@@ -71,6 +72,7 @@ GROUPS: dict[str, ModuleType] = {
         big_run,
         udfs,
         load_modes,
+        tpch,
         schema_capture,
         postgres,
         plugin_read,
