@@ -200,6 +200,24 @@ def test_a_batch_writes_its_files_when_committed(tmp_path: Path) -> None:
     assert batch.commit() == {}  # its files were written once: nothing left to write
 
 
+def test_a_batch_is_written_file_by_file_where_the_file_system_cannot_be_flushed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlflowc.schema import store_files
+
+    monkeypatch.setattr(store_files, "_LIBC", [None])  # no syncfs(2): each file is fsync'ed
+    store = SnapshotStore(tmp_path)
+    batch = store.batch()
+    for name in ("a", "b", "c"):
+        capture(batch, snap(BASE, obj=f"table:{name}"), "warn", run_id="r1")
+    assert batch.commit() == {}
+    assert store.objects() == ["table:a", "table:b", "table:c"]
+    for obj in store.objects():
+        history = store.history(obj)
+        assert history.problems == () and history.accepted is not None
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
 def test_a_batch_object_that_cannot_be_written_leaves_the_others_complete(
     tmp_path: Path,
 ) -> None:

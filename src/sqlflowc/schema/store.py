@@ -17,18 +17,21 @@ Contract:
 - Append-only: `record` and `accept` add files; nothing is ever rewritten or deleted. (The one
   exception: `quarantine` renames an unreadable file to `*.corrupt`, keeping its bytes, so a
   run that re-captured past it is not warned about it again.)
-- Atomic and concurrent-safe (`store_files.py`): a file is written to a temporary name in the
-  same directory, flushed to disk (`fsync`), then hard-linked to its final name, which fails
-  rather than overwrites when the name is taken (a new random suffix is drawn). A crash — of
-  the process or of the machine — leaves at most a stray temporary file (`.tmp-*`, ignored),
-  never a named file that is incomplete; two runs writing at once both keep their files.
+- Atomic, durable and concurrent-safe (`store_files.py`): a file is written to a temporary name
+  in the same directory, flushed to disk, then hard-linked to its final name, which fails
+  rather than overwrites when the name is taken (a new random suffix is drawn), and the new
+  name is flushed to disk before the call returns. A crash — of the process or of the machine
+  — leaves at most a stray temporary file (`.tmp-*`, ignored), never a named file that is
+  incomplete, and never loses a file once the call that wrote it returned; two runs writing at
+  once both keep their files.
 - Batches (`batch()`, what a run uses): `record` and `accept` only note their files, and
-  `SnapshotBatch.commit` writes them together: every temporary file is written and flushed at
-  once (the flushes run in parallel threads, so the file system commits its journal once for
-  many of them instead of once per file — one flush per file cost a millisecond or more each,
-  most of a first run's time on a pipeline of small tables), then each is linked to its name in
-  the order noted (an object's snapshot before its acceptance). Each file keeps the guarantee
-  above; what a batch changes is only when its files appear: together, at `commit`.
+  `SnapshotBatch.commit` writes them together: every temporary file is written, then all are
+  flushed with one `syncfs(2)` of the file system (Linux; elsewhere, or when it fails, each
+  file is `fsync`ed, in parallel threads), then each is linked to its name in the order noted
+  (an object's snapshot before its acceptance), then the names are flushed (one more
+  `syncfs`, else an `fsync` of each directory). One flush per file cost a millisecond or more
+  each, most of a first run's time on a pipeline of small tables. Each file keeps the
+  guarantee above; what a batch changes is only when its files appear: together, at `commit`.
 - Reading never raises for a bad file: each unreadable or hand-edited file is a
   `SnapshotError` in `History.problems` (naming the file) and is otherwise ignored. An
   acceptance whose snapshot is unreadable accepts nothing.
@@ -60,6 +63,7 @@ from sqlflowc.schema.store_files import (
     acceptance_file,
     link,
     snapshot_file,
+    sync_directory,
     write_files,
     write_temp,
 )
@@ -278,9 +282,11 @@ class SnapshotStore:
     def _publish(self, file: StoreFile) -> Path:
         tmp = write_temp(file)
         try:
-            return link(file, tmp)
+            path = link(file, tmp)
         finally:
             Path(tmp).unlink(missing_ok=True)
+        sync_directory(file.folder)
+        return path
 
 
 class SnapshotBatch:
