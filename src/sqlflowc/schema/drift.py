@@ -6,7 +6,8 @@
   as `*.corrupt`) and returned in `problems`, so the caller can name them; the capture goes on
   as if they were not there.
 - With no accepted snapshot (the first capture, or the accepted one unreadable), the snapshot
-  is recorded and accepted: the baseline (`Drift.kind == "baseline"`).
+  is recorded and accepted, as one baseline file (`SnapshotStore.baseline`): the baseline
+  (`Drift.kind == "baseline"`).
 - Otherwise it is compared with the accepted snapshot (`compare.compare_columns`, old = the
   accepted). No change: `unchanged` (recorded only when its fingerprint differs from the
   latest's — a change of case in a name —, and then accepted too). Any change is drift,
@@ -102,8 +103,7 @@ def capture(
         store.quarantine(problem)
     problems = state.problems
     if state.accepted is None:
-        store.record(snap)
-        store.accept(snap, by="first capture", run_id=run_id)
+        store.baseline(snap, run_id=run_id)  # recorded and accepted: one file
         return Drift(
             snapshot=snap,
             kind="baseline",

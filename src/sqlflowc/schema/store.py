@@ -3,20 +3,24 @@
 Layout — one directory per object, one file per event, never rewritten:
 
     target/schemas/source/orders/
-      20260105T101500.123456Z-3f9a2c1b7d4e-5c1a.json          a snapshot (`snapshot.py`)
-      20260105T101500.123456Z-3f9a2c1b7d4e-5c1a.accept.json   its acceptance
-      20260106T090000.000001Z-8d1e2f3a4b5c-77f0.json          a later snapshot (observed)
+      20260105T101500.123456Z-3f9a2c1b7d4e-5c1a.baseline.json   the first snapshot, accepted
+      20260106T090000.000001Z-8d1e2f3a4b5c-77f0.json            a later snapshot (observed)
+      20260107T080000.000001Z-8d1e2f3a4b5c-0b3e.accept.json     its acceptance
 
 A name is the capture time (UTC, to the microsecond: names sort by time), the fingerprint's 12
-hex digits and 4 random ones. An acceptance (`*.accept.json`) names the full fingerprint of
-the snapshot it accepts, when, by what (`first capture`, `schema_drift=accept`,
-`schema accept`) and the run. The accepted snapshot of an object is the one its newest
-acceptance names; the latest is its newest snapshot; drift is pending when they differ.
+hex digits and 4 random ones. A snapshot (`*.json`, `snapshot.py`) is observed; an acceptance
+(`*.accept.json`) names the full fingerprint of the snapshot it accepts, when, by what
+(`first capture`, `schema_drift=accept`, `same columns`, `schema accept`) and the run. A
+baseline (`*.baseline.json`, what the first capture of an object writes: one file, not two) is
+a snapshot and its own acceptance at once: accepted when captured, by `first capture`, in the
+run that captured it. The accepted snapshot of an object is the one its newest acceptance (or
+baseline) names; the latest is its newest snapshot (a baseline is one); drift is pending when
+they differ.
 
 Contract:
-- Append-only: `record` and `accept` add files; nothing is ever rewritten or deleted. (The one
-  exception: `quarantine` renames an unreadable file to `*.corrupt`, keeping its bytes, so a
-  run that re-captured past it is not warned about it again.)
+- Append-only: `record`, `accept` and `baseline` add files; nothing is ever rewritten or
+  deleted. (The one exception: `quarantine` renames an unreadable file to `*.corrupt`, keeping
+  its bytes, so a run that re-captured past it is not warned about it again.)
 - Atomic, durable and concurrent-safe (`store_files.py`): a file is written to a temporary name
   in the same directory, flushed to disk, then hard-linked to its final name, which fails
   rather than overwrites when the name is taken (a new random suffix is drawn), and the new
@@ -24,19 +28,20 @@ Contract:
   — leaves at most a stray temporary file (`.tmp-*`, ignored), never a named file that is
   incomplete, and never loses a file once the call that wrote it returned; two runs writing at
   once both keep their files.
-- Batches (`batch()`, what a run uses): `record` and `accept` only note their files, and
-  `SnapshotBatch.commit` writes them together: every temporary file is written, then all are
-  flushed with one `syncfs(2)` of the file system (Linux; elsewhere, or when it fails, each
-  file is `fsync`ed, in parallel threads), then each is linked to its name in the order noted
-  (an object's snapshot before its acceptance), then the names are flushed (one more
-  `syncfs`, else an `fsync` of each directory). One flush per file cost a millisecond or more
-  each, most of a first run's time on a pipeline of small tables. Each file keeps the
+- Batches (`batch()`, what a run uses): `record`, `accept` and `baseline` only note their
+  files, and `SnapshotBatch.commit` writes them together: every temporary file is written,
+  then all are flushed with one `syncfs(2)` of the file system (Linux; elsewhere, or when it
+  fails, each file is `fsync`ed, in parallel threads), then each is linked to its name in the
+  order noted (an object's snapshot before its acceptance), then the names are flushed (one
+  more `syncfs`, else an `fsync` of each directory). One flush per file cost a millisecond or
+  more each, most of a first run's time on a pipeline of small tables. Each file keeps the
   guarantee above; what a batch changes is only when its files appear: together, at `commit`.
 - Reading never raises for a bad file: each unreadable or hand-edited file is a
   `SnapshotError` in `History.problems` (naming the file) and is otherwise ignored. An
   acceptance whose snapshot is unreadable accepts nothing.
-- `state(obj)` reads only what a run needs (the newest acceptance, its snapshot, the latest
-  snapshot's name), so capture stays cheap however long the history is.
+- `state(obj)` reads only what a run needs (the newest acceptance and its snapshot — one file
+  when it is a baseline —, the latest snapshot's name), so capture stays cheap however long
+  the history is.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from sqlflowc.schema.snapshot import (
 from sqlflowc.schema.store_files import (
     StoreFile,
     acceptance_file,
+    baseline_file,
     link,
     snapshot_file,
     sync_directory,
@@ -84,6 +90,8 @@ __all__ = [
 
 SCHEMAS_DIR = Path("target") / "schemas"
 _ACCEPT = ".accept.json"
+_BASELINE = ".baseline.json"
+BASELINE_BY = "first capture"  # what accepted a baseline
 _SNAPSHOT = ".json"
 _CORRUPT = ".corrupt"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-.")
@@ -188,8 +196,11 @@ class SnapshotStore:
             try:
                 if path.name.endswith(_ACCEPT):
                     acceptances.append(_read_acceptance(path, obj))
-                else:
-                    snapshots.append(Entry(_read_snapshot(path, obj), path))
+                    continue
+                snap = _read_snapshot(path, obj)
+                snapshots.append(Entry(snap, path))
+                if path.name.endswith(_BASELINE):
+                    acceptances.append(_baseline_acceptance(snap, path))
             except SnapshotError as err:
                 problems.append(err)
         return History(
@@ -206,9 +217,13 @@ class SnapshotStore:
         latest = next((p for p in files if not p.name.endswith(_ACCEPT)), None)
         latest_short = _short_of(latest) if latest is not None else None
         for path in files:
-            if not path.name.endswith(_ACCEPT):
+            baseline = path.name.endswith(_BASELINE)
+            if not baseline and not path.name.endswith(_ACCEPT):
                 continue
             try:
+                if baseline:  # a snapshot and its acceptance in one file
+                    snap = _read_snapshot(path, obj)
+                    return State(accepted=snap, latest_short=latest_short, problems=tuple(problems))
                 acceptance = _read_acceptance(path, obj)
             except SnapshotError as err:
                 problems.append(err)
@@ -221,8 +236,9 @@ class SnapshotStore:
         self, obj: str, files: list[Path], acceptance: Acceptance, problems: list[SnapshotError]
     ) -> Snapshot | None:
         wanted = short(acceptance.fingerprint)
+        unreadable = {p.path for p in problems}  # a baseline already found unreadable
         for path in files:
-            if path.name.endswith(_ACCEPT) or _short_of(path) != wanted:
+            if path.name.endswith(_ACCEPT) or _short_of(path) != wanted or str(path) in unreadable:
                 continue
             try:
                 snap = _read_snapshot(path, obj)
@@ -263,6 +279,10 @@ class SnapshotStore:
     ) -> Path:
         """Record that `snap` (already recorded) is its object's accepted schema."""
         return self._publish(acceptance_file(self.directory(snap.object), snap, by, run_id, at))
+
+    def baseline(self, snap: Snapshot, *, run_id: str | None = None) -> Path:
+        """Add `snap` to its object's history, accepted (`first capture`): one file."""
+        return self._publish(baseline_file(self.directory(snap.object), snap, run_id))
 
     def batch(self) -> SnapshotBatch:
         """A batch of files to write together (see the module docstring)."""
@@ -314,6 +334,10 @@ class SnapshotBatch:
         """Note that `snap` (noted or recorded before) is its object's accepted schema."""
         file = acceptance_file(self.store.directory(snap.object), snap, by, run_id, at)
         self._files.append(file)
+
+    def baseline(self, snap: Snapshot, *, run_id: str | None = None) -> None:
+        """Note `snap` for its object's history, accepted (`first capture`)."""
+        self._files.append(baseline_file(self.store.directory(snap.object), snap, run_id))
 
     def commit(self) -> dict[str, OSError]:
         """Write the files noted (then forgotten); the objects whose files could not all be
@@ -378,6 +402,18 @@ def _read_snapshot(path: Path, obj: str) -> Snapshot:
             str(path), f"its name says fingerprint {_short_of(path)}, its content {snap.short}"
         )
     return snap
+
+
+def _baseline_acceptance(snap: Snapshot, path: Path) -> Acceptance:
+    """The acceptance a baseline file holds: of itself, when captured, by `first capture`."""
+    return Acceptance(
+        object=snap.object,
+        fingerprint=snap.fingerprint,
+        accepted_at=snap.captured_at,
+        by=BASELINE_BY,
+        run_id=snap.run_id,
+        path=path,
+    )
 
 
 def _read_acceptance(path: Path, obj: str) -> Acceptance:

@@ -2,8 +2,8 @@
 each file is written to a temporary name in its object's directory, flushed to disk, then
 hard-linked to a new name of its own, never one taken, and the link made durable.
 
-- `snapshot_file` / `acceptance_file`: the `StoreFile` (directory, name parts, text) of a
-  snapshot or an acceptance.
+- `snapshot_file` / `acceptance_file` / `baseline_file`: the `StoreFile` (directory, name
+  parts, text) of a snapshot, an acceptance or a baseline (both in one).
 - `write_temp(file)`, `link(file, tmp)`, then `sync_directory(folder)`: one file.
 - `write_files(files)`: many at once — every temporary file written, then all flushed to disk
   with one `syncfs(2)` of their file system (where there is none, or it fails: each file
@@ -17,6 +17,7 @@ hard-linked to a new name of its own, never one taken, and the link made durable
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ from sqlflowc.schema.snapshot import SNAPSHOT_FORMAT, Snapshot, now_utc, snapsho
 __all__ = [
     "StoreFile",
     "acceptance_file",
+    "baseline_file",
     "link",
     "snapshot_file",
     "sync_directory",
@@ -45,7 +47,7 @@ SUFFIX = ".json"
 @dataclass(frozen=True, slots=True)
 class StoreFile:
     """A file to add to an object's history: its directory, the parts of its name (the UTC
-    time stamp, the fingerprint, the kind: "" or ".accept") and its text."""
+    time stamp, the fingerprint, the kind: "", ".accept" or ".baseline") and its text."""
 
     object: str
     folder: Path
@@ -59,6 +61,15 @@ def snapshot_file(folder: Path, snap: Snapshot) -> StoreFile:
     return StoreFile(
         snap.object, folder, _stamp(snap.captured_at), snap.short, "", snapshot_to_json(snap)
     )
+
+
+def baseline_file(folder: Path, snap: Snapshot, run_id: str | None) -> StoreFile:
+    """A snapshot accepted as it is recorded (its object's first capture): its run is
+    `run_id`."""
+    if run_id is not None and snap.run_id != run_id:
+        snap = dataclasses.replace(snap, run_id=run_id)
+    text = snapshot_to_json(snap)
+    return StoreFile(snap.object, folder, _stamp(snap.captured_at), snap.short, ".baseline", text)
 
 
 def acceptance_file(
