@@ -113,7 +113,10 @@ def capture(
             problems=problems,
         )
     accepted = state.accepted
-    comparison = compare_columns(accepted.columns, snap.columns)
+    if snap.fingerprint == accepted.fingerprint:  # the same columns: nothing to compare
+        comparison = Comparison(accepted.columns, snap.columns, ())
+    else:
+        comparison = compare_columns(accepted.columns, snap.columns)
     is_new = state.latest_short != snap.short
     if not comparison.changes:
         if is_new:

@@ -21,6 +21,7 @@ turning numbers into text is a change of meaning, not a widening.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 __all__ = ["TIME_TYPES", "common_type", "is_watermark_type", "normalize_type", "widens"]
@@ -96,9 +97,12 @@ class _Decimal:
     scale: int
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_type(text: str) -> str:
     """DuckDB's canonical spelling of a simple type (`int` → `INTEGER`, `numeric(9,2)` →
-    `DECIMAL(9,2)`); nested and other types are returned upper-cased, spaces collapsed."""
+    `DECIMAL(9,2)`); nested and other types are returned upper-cased, spaces collapsed.
+    Memoized (a pure function of the text: a schema capture asks for the same few types
+    thousands of times)."""
     upper = " ".join(text.strip().upper().split())
     base, paren, rest = upper.partition("(")
     base = base.strip()
