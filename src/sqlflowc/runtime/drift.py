@@ -13,24 +13,26 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
   reports a source it cannot read).
 - `after_write(step)`, after a step committed, notes each table the step wrote; the base
   tables among them are captured (`table:<key>`) with one catalog query for all of them: by
-  `flush(con)` when the run ends, or by `before_step(con, step)` before a later step that may
-  change one of them (writes it, or is a barrier), so each capture is the table as that step
-  left it. Another engine (Spark) captures a step's tables right after it with
-  `capture_tables(step, describe)`, its own way to describe a table, and calls `before_load`
-  with a DuckDB connection of its own for the connectors' discovery. A table's drift is
-  reported, never stops anything (its data has moved): `accept` accepts it, `warn` and `fail`
-  record it as observed.
+  `flush(con)` when the run ends (with `background`, compared and written in a thread while
+  the executor closes the database; `warnings()` waits for it), or by `before_step(con, step)`
+  before a later step that may change one of them (writes it, or is a barrier), so each
+  capture is the table as that step left it. Another engine (Spark) captures a step's tables
+  right after it with `capture_tables(step, describe)`, its own way to describe a table, and
+  calls `before_load` with a DuckDB connection of its own for the connectors' discovery. A
+  table's drift is reported, never stops anything (its data has moved): `accept` accepts it,
+  `warn` and `fail` record it as observed.
 - A CSV file's columns come from DuckDB's sniffer (`FileRuntime.sniffed_scan`), and the load
   then reads the file with what it detected (`sniffed_load`): DuckDB detects once, not twice.
 - A table a `Load` wrote whose source drifted in the same step changed because its source did:
   it is recorded, and not reported twice.
-- The files of the tables captured together (and the two files of a source's capture) are one
+- The files of the tables captured together (and the files of a source's capture) are one
   batch of the store (`SnapshotStore.batch`): flushed to disk together, then linked into place,
   before the call returns. A source's snapshot is therefore on disk before its load starts; the
-  tables' are on disk when `flush` returns (or the `before_step` that captured them), and a
-  run killed before that (`kill -9`, a crash) has not recorded the tables noted since: the
-  next run that writes them captures them. A run interrupted once (SIGINT, SIGTERM) and a failed one
-  still capture what their committed steps wrote (a second signal abandons that).
+  tables' when `flush` returns (with `background`, when `warnings()` does) or the `before_step`
+  that captured them, and a run killed before that (`kill -9`, a crash) has not recorded the
+  tables noted since: the next run that writes them captures them. A run interrupted once
+  (SIGINT, SIGTERM) and a failed one still capture what their committed steps wrote (a second
+  signal abandons that).
 - Drift that does not stop the run (and snapshot files that could not be read, quarantined and
   re-captured past) becomes a warning at the statement (`warnings()`): the changes, and how to
   accept them.
@@ -118,6 +120,8 @@ class SchemaCapture:
         self._pending: dict[str, tuple[str, Step]] = {}  # tables written, not captured yet
         self._sniffed: dict[str, tuple[str, str]] = {}  # load → its scan, detection done
         self._lock = threading.Lock()
+        self._writer: threading.Thread | None = None  # `flush(background=True)` writing
+        self._raised: list[BaseException] = []  # what it raised
 
     # ------------------------------------------------------------------ sources
 
@@ -219,12 +223,29 @@ class SchemaCapture:
             batch = [self._pending.pop(k) for k in keys]
         self._capture_tables(con, batch)
 
-    def flush(self, con: Connection) -> None:
-        """Capture every table noted and not captured yet (when the run ends)."""
+    def flush(self, con: Connection, *, background: bool = False) -> None:
+        """Capture every table noted and not captured yet (when the run ends): their columns
+        read now, in one catalog query; with `background`, the rest (reading the accepted
+        snapshots, comparing, writing the files) in a thread of its own, so that the caller
+        can close the database meanwhile; `warnings()` waits for it."""
         with self._lock:
             batch = list(self._pending.values())
             self._pending.clear()
-        self._capture_tables(con, batch)
+        found = self._describe(con, batch)
+        if not found:
+            return
+        if not background:
+            self._record_tables(batch, found)
+            return
+
+        def record() -> None:
+            try:
+                self._record_tables(batch, found)
+            except BaseException as err:  # noqa: BLE001 - re-raised by `warnings()`
+                self._raised.append(err)
+
+        self._writer = threading.Thread(target=record, name="sqlflowc-schemas")
+        self._writer.start()
 
     def capture_tables(self, step: Step, describe: Callable[[str], list[Column] | None]) -> None:
         """Capture now every base table `step` wrote, its columns from `describe` (another
@@ -234,15 +255,21 @@ class SchemaCapture:
 
     def _capture_tables(self, con: Connection, batch: list[tuple[str, Step]]) -> None:
         """Capture the base tables of `batch` (a view, or a table dropped since, is not one)."""
+        found = self._describe(con, batch)
+        if found:
+            self._record_tables(batch, found)
+
+    def _describe(self, con: Connection, batch: list[tuple[str, Step]]) -> dict[str, list[Column]]:
+        """The columns of the base tables of `batch`; none when the catalog cannot be read now
+        (nothing is recorded, the run goes on)."""
         import duckdb
 
         if not batch:
-            return
+            return {}
         try:
-            found = describe_tables(con, [key for key, _ in batch])
+            return describe_tables(con, [key for key, _ in batch])
         except duckdb.Error:
-            return  # the catalog cannot be read now: nothing is recorded, the run goes on
-        self._record_tables(batch, found)
+            return {}
 
     def _record_tables(
         self, batch: list[tuple[str, Step]], found: Mapping[str, list[Column] | None]
@@ -311,6 +338,12 @@ class SchemaCapture:
     # ------------------------------------------------------------------ reports
 
     def warnings(self) -> tuple[RunWarning, ...]:
+        """Every warning so far, once the snapshots `flush` writes are on disk."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+            if self._raised:
+                raise self._raised.pop()
         with self._lock:
             return tuple(self._warnings)
 

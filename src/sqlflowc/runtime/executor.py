@@ -35,7 +35,8 @@ Contract of `run_plan`:
   result, whatever happened. A hook that raises is a warning in the result; it never changes
   what runs.
 - Schema captures (`schemas`, `runtime/drift.py`, taken by `run_step`; the tables written are
-  captured together when the steps are over): each gets the run's id; drift that does not stop
+  captured together when the steps are over, written while the database closes, on disk
+  before the run ends): each gets the run's id; drift that does not stop
   the run is in the result's warnings, before the hooks' ones.
 """
 
@@ -151,6 +152,7 @@ def run_plan(
     interrupted: str | None = None
 
     def finish() -> RunResult:
+        drift = schemas.warnings() if schemas is not None else ()  # (their files on disk)
         elapsed = (time.perf_counter() - started) * 1000
         order = {s.id: i for i, s in enumerate(plan.steps)}
         result = RunResult(
@@ -163,7 +165,6 @@ def run_plan(
         )
         ended = dataclasses.replace(record, finished_at=datetime.now(UTC), result=result)
         hooks.run_end(ended)
-        drift = schemas.warnings() if schemas is not None else ()
         return dataclasses.replace(result, warnings=(*drift, *step_warnings, *hooks.warnings))
 
     try:
@@ -225,7 +226,8 @@ def run_plan(
         if scheduler.abandoned:
             return finish()  # its steps' threads still use the connection: leave it open
         if schemas is not None and engine is None:
-            schemas.flush(con)  # the tables written, in one catalog query
+            # the tables written, in one catalog query; their files written while it closes
+            schemas.flush(con, background=True)
         if on_finish is not None and engine is None:
             on_finish(con)
     except BaseException:
