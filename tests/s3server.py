@@ -242,3 +242,61 @@ class CuttingProxy:
 
     def close(self) -> None:
         self.cut(counted=False)
+
+
+class StallingProxy:
+    """A TCP proxy in front of a server that, from the first request `stalls(request)` accepts
+    (its first bytes: `b"GET /bucket/key HTTP/1.1\\r\\n..."`), forwards nothing more on that
+    connection and answers nothing: a server that took the request and hangs. With no upstream
+    (`upstream_port=None`) every request stalls: a server that accepts and never answers.
+    `stalled` is set once a request stalled."""
+
+    def __init__(self, upstream_port: int | None, stalls: Any = None) -> None:
+        self.upstream_port = upstream_port
+        self.stalls = stalls or (lambda request: True)
+        self.stalled = threading.Event()
+        self._held: list[socket.socket] = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.port = int(self._listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self._held.append(client)
+            upstream = None
+            if self.upstream_port is not None:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+                self._held.append(upstream)
+                threading.Thread(target=self._answers, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket | None) -> None:
+        stalled = False
+        with contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                if not stalled and (upstream is None or self.stalls(data)):
+                    stalled = True
+                    self.stalled.set()
+                if not stalled and upstream is not None:
+                    upstream.sendall(data)
+
+    def _answers(self, upstream: socket.socket, client: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := upstream.recv(65536):
+                client.sendall(data)
+
+    def close(self) -> None:
+        for sock in (self._listener, *self._held):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from sqlflowc.retry import NO_RETRIES, RetryEvent, RetryPolicy, call_with_retries
+from sqlflowc.retry import (
+    NO_RETRIES,
+    RetryEvent,
+    RetryPolicy,
+    call_with_retries,
+    on_stop,
+    stop_run,
+    stop_waits_on,
+    stopped,
+    stops_with,
+)
 
 
 class Transient(Exception):
@@ -96,6 +108,66 @@ def test_interrupts_are_never_retried() -> None:
             sleep=lambda s: None,
         )
     assert len(calls) == 1
+
+
+def in_thread(body):  # type: ignore[no-untyped-def]
+    """`body()` in a thread of its own (a step's: its context is fresh); what it returned."""
+    out: list[object] = []
+    thread = threading.Thread(target=lambda: out.append(body()))
+    thread.start()
+    thread.join(timeout=30)
+    return out[0]
+
+
+def test_a_fault_once_the_run_stopped_is_not_retried() -> None:
+    """The attempt in progress when the run stopped fails: its error propagates, and no retry
+    is reported or waited for."""
+    stop = threading.Event()
+    events: list[RetryEvent] = []
+    waits: list[float] = []
+
+    def attempt() -> str:
+        stop.set()  # the run stops while the attempt runs
+        raise Transient("connection reset")
+
+    def step() -> object:
+        stop_waits_on(stop)
+        try:
+            return run(attempt, RetryPolicy(retries=3), events, waits)
+        except Transient as err:
+            return err
+
+    ended = in_thread(step)
+    assert isinstance(ended, Transient) and (events, waits) == ([], [])
+
+
+def test_on_stop_cancels_the_waits_of_the_run_that_stopped() -> None:
+    cancelled = threading.Event()
+    other = threading.Event()
+    stop = threading.Event()
+
+    other_cancelled = threading.Event()
+    closed_cancelled = threading.Event()
+
+    def step(event: threading.Event, cancel: threading.Event) -> object:
+        stop_waits_on(event)
+        return on_stop(cancel.set)
+
+    with stops_with(stop), stops_with(other):
+        watch = in_thread(lambda: step(stop, cancelled))
+        closed = in_thread(lambda: step(stop, closed_cancelled))
+        closed.close()  # type: ignore[attr-defined]
+        elsewhere = in_thread(lambda: step(other, other_cancelled))
+        assert not stopped() and not cancelled.is_set()
+        stop_run(other)
+        assert other_cancelled.wait(30)
+        assert not cancelled.is_set(), "another run's stop cancels nothing of this one"
+        stop_run(stop)
+        assert cancelled.wait(30), "the watch's cancel was called"
+        assert stopped(), "a thread of no step sees that a run of the process stopped"
+        assert not closed_cancelled.is_set(), "a closed watch cancels nothing"
+        watch.close()  # type: ignore[attr-defined]
+        elsewhere.close()  # type: ignore[attr-defined]
 
 
 def test_describe_masks_and_flattens_the_message() -> None:

@@ -15,7 +15,17 @@ Contract of `call_with_retries(action, policy=..., is_transient=..., what=..., o
 - The wait is cut short when the run stops: in a thread that called `stop_waits_on(event)`
   (each step's thread does), setting `event` (Ctrl-C, SIGTERM) ends a wait at once with
   `RetryStopped`, a `KeyboardInterrupt` (so no `except Exception` of a connector keeps it), and
-  no attempt starts after it. Elsewhere the wait is `time.sleep`.
+  no attempt starts after it: an attempt that fails once the run stopped raises its exception,
+  no retry reported. Elsewhere the wait is `time.sleep`.
+
+`stopped()` says whether the run the calling thread works for has stopped, for a connector
+waiting on a server (S3 requests end with `RunStopped` when it becomes true): in a step's thread,
+its own run's event; in any other thread — DuckDB's own, calling back into a connector, or a
+connector's helper thread — whether a run in progress in the process stopped (each run's loop
+registers its event with `stops_with`; the signals that stop runs are the process's).
+`on_stop(cancel)` is for a wait that polling cannot end (a query a server runs): `cancel()` is
+called, in a thread of its own, when the run stops (`stop_run(event)`: the run's loop), or at
+once when it already did, until the watch returned is closed.
 
 The module is connector-neutral: each connector classifies its own exceptions (PostgreSQL by
 SQLSTATE, S3 by HTTP status) and hands that predicate in.
@@ -23,9 +33,10 @@ SQLSTATE, S3 by HTTP status) and hands that predicate in.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
@@ -60,15 +71,89 @@ class RetryPolicy:
 NO_RETRIES = RetryPolicy(retries=0)
 
 _STOP: ContextVar[threading.Event | None] = ContextVar("sqlflowc_retry_stop", default=None)
+_RUNS: list[threading.Event] = []  # the stop events of the runs in progress (`stops_with`)
+_WATCHES: list[StopWatch] = []  # `on_stop`'s, not yet closed
+_LOCK = threading.Lock()
 
 
-class RetryStopped(KeyboardInterrupt):
+class RunStopped(KeyboardInterrupt):
+    """The run stopped while a connector waited (see the module docstring)."""
+
+
+class RetryStopped(RunStopped):
     """The run stopped while a retry waited (see the module docstring)."""
 
 
 def stop_waits_on(event: threading.Event) -> None:
     """Retry waits in this thread (its context) end when `event` is set."""
     _STOP.set(event)
+
+
+@contextlib.contextmanager
+def stops_with(event: threading.Event) -> Iterator[None]:
+    """While the block runs, `stopped()` in threads of no run's step is true once `event` is
+    set (a run's loop: see the module docstring)."""
+    _RUNS.append(event)
+    try:
+        yield
+    finally:
+        _RUNS.remove(event)
+
+
+class StopWatch:
+    """`cancel` called when the run stops, until `close()` (see `on_stop`)."""
+
+    def __init__(self, event: threading.Event | None, cancel: Callable[[], None]) -> None:
+        self.event = event  # None: any run's (a thread of no step)
+        self.cancel = cancel
+
+    def close(self) -> None:
+        with _LOCK:
+            if self in _WATCHES:
+                _WATCHES.remove(self)
+
+    def __enter__(self) -> StopWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def on_stop(cancel: Callable[[], None]) -> StopWatch:
+    """Call `cancel()` (in a thread of its own) when the run the calling thread works for stops,
+    until the watch returned is closed (module docstring)."""
+    watch = StopWatch(_STOP.get(), cancel)
+    with _LOCK:
+        _WATCHES.append(watch)
+    if stopped():
+        _cancel([watch])
+    return watch
+
+
+def stop_run(event: threading.Event) -> None:
+    """Stop the run whose event `event` is: set it, and cancel what waits for it (`on_stop`)."""
+    event.set()
+    with _LOCK:
+        watches = [w for w in _WATCHES if w.event is event or w.event is None]
+    _cancel(watches)
+
+
+def _cancel(watches: list[StopWatch]) -> None:
+    def cancel() -> None:
+        for watch in watches:
+            with contextlib.suppress(Exception):  # the wait ends anyway, or the process does
+                watch.cancel()
+
+    if watches:
+        threading.Thread(target=cancel, name="sqlflowc-cancel", daemon=True).start()
+
+
+def stopped() -> bool:
+    """Whether the run the calling thread works for has stopped (module docstring)."""
+    own = _STOP.get()
+    if own is not None:
+        return own.is_set()
+    return any(event.is_set() for event in list(_RUNS))
 
 
 def pause(seconds: float) -> None:
@@ -113,7 +198,7 @@ def call_with_retries(
         try:
             return action()
         except Exception as err:
-            if retry >= policy.retries or not is_transient(err):
+            if retry >= policy.retries or not is_transient(err) or stopped():
                 raise
             retry += 1
             wait = policy.wait(retry)

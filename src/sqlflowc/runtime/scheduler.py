@@ -25,8 +25,10 @@ Contract of `Scheduler(...).run()`:
   step's id; every other step runs.
 - `interrupt(signal_name)` (called from a signal handler, on the loop's thread): nothing new
   starts, every running statement is interrupted (`interrupt()` of its connection; a step in a
-  Python UDF also gets a `KeyboardInterrupt` in its thread; a connector waiting to retry stops
-  waiting: `sqlflowc.retry.stop_waits_on`), each running step rolls back and
+  Python UDF also gets a `KeyboardInterrupt` in its thread; a connector waiting to retry, or
+  on a server, stops waiting: `sqlflowc.retry.stop_waits_on`, `stops_with`, `on_stop` — a
+  PostgreSQL query is cancelled — and no retry starts),
+  each running step rolls back and
   ends INTERRUPTED, the rest are skipped (`not run: the run was interrupted`). A second call
   stops waiting: `run()` returns at once with the running steps INTERRUPTED (the process is
   expected to exit: their threads still hold the connection).
@@ -58,7 +60,7 @@ from sqlflowc.backend.plan import (
     TableUdf,
     step_udfs,
 )
-from sqlflowc.retry import stop_waits_on
+from sqlflowc.retry import stop_run, stop_waits_on, stops_with
 from sqlflowc.runtime.report import StepOutcome, StepStatus
 
 if TYPE_CHECKING:
@@ -203,6 +205,10 @@ class Scheduler:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
+        with stops_with(self._stop):
+            self._loop()
+
+    def _loop(self) -> None:
         try:
             while True:
                 self._start_ready()
@@ -354,7 +360,7 @@ class Scheduler:
             self._abandon = True
         else:
             self.interrupted = signal_name
-            self._stop.set()
+            stop_run(self._stop)
             if self._on_interrupt is not None:
                 self._on_interrupt()
             for running in list(self._running.values()):

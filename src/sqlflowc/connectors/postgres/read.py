@@ -36,7 +36,9 @@ error (the driver's, translated: the server's SQLSTATE when it sent one, else an
 can tell a transient fault from a permanent one after DuckDB has wrapped it. A value `select`
 cannot convert fails the consumer's statement, naming the column. The driver checks how the
 COPY ended: a COPY cut short is an error, never fewer rows. `close()` ends the COPY (closing
-its connection); it is safe to call twice.
+its connection); it is safe to call twice. When the run stops (Ctrl-C, SIGTERM) the server is
+asked to cancel the COPY (`sqlflowc.retry.on_stop`): a query waiting for a lock, or a slow one,
+ends with `QueryCanceled` rather than when the server is done.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from sqlflowc.connectors.postgres.params import TableName
 from sqlflowc.connectors.postgres.session import SESSION_SETTINGS
 from sqlflowc.connectors.postgres.types import ReadTransfer, Unsupported, read_transfer
 from sqlflowc.connectors.postgres.watermark import WatermarkFilter, watermark_predicate
+from sqlflowc.retry import StopWatch, on_stop
 
 __all__ = [
     "BinaryCopy",
@@ -117,12 +120,14 @@ class BinaryCopy:
         self.finished = False  # the last batch was read, or the COPY failed
         self._reader: pa.RecordBatchReader | None = None
         self._cursor: Any = None
+        self._watch: StopWatch | None = None
         try:
             self._conn = adbc_postgres.connect(conninfo, autocommit=True)
         except _DRIVER_ERRORS as err:
             raise driver_error(err) from None
         try:
             self._cursor = self._conn.cursor()
+            self._watch = on_stop(self._cancel)  # the run stops: the COPY is cancelled
             if settings:
                 calls = ", ".join(
                     f"set_config(${2 * i + 1}, ${2 * i + 2}, false)" for i in range(len(settings))
@@ -156,8 +161,16 @@ class BinaryCopy:
         finally:
             self.finished = True
 
+    def _cancel(self) -> None:
+        """Ask the server to cancel the query (from another thread: the run stopped)."""
+        cursor = self._cursor
+        if cursor is not None:
+            cursor.adbc_cancel()
+
     def close(self) -> None:
         """Stop the COPY if it still runs and close the connection; safe to call twice."""
+        if self._watch is not None:
+            self._watch.close()
         for thing in (self._reader, self._cursor, self._conn):
             if thing is not None:
                 with contextlib.suppress(*_DRIVER_ERRORS):  # a broken one has nothing to release

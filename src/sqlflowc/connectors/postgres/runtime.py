@@ -61,7 +61,7 @@ from sqlflowc.connectors.runtime import (
     WriteRequest,
     WriteResult,
 )
-from sqlflowc.retry import RetryPolicy, call_with_retries
+from sqlflowc.retry import RetryPolicy, call_with_retries, on_stop
 from sqlflowc.schema import Column
 
 __all__ = ["PostgresRuntime"]
@@ -85,7 +85,8 @@ class PostgresRuntime(ConnectorRuntime):
         )
         conn = _connect(params, target)
         try:
-            rows = open_rows(conn, spec)
+            with on_stop(conn.cancel_safe):  # the run stops: the catalog query is cancelled
+                rows = open_rows(conn, spec)
         except (psycopg.Error, NoSuchRelation, ReadRefused, OSError, ArrowException) as err:
             conn.close()
             raise _failure(err, target) from None
@@ -127,7 +128,8 @@ class PostgresRuntime(ConnectorRuntime):
         )
 
         def attempt() -> WriteCounts:
-            with _connection(params, target) as conn:
+            # The run stops (Ctrl-C, SIGTERM): the server cancels the statement it runs.
+            with _connection(params, target) as conn, on_stop(conn.cancel_safe):
                 try:
                     return write_rows(conn, request.connection, request.query, spec)
                 except WriteRefused as err:

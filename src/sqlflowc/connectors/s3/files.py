@@ -18,7 +18,8 @@
   directory; the `_SUCCESS` marker under the target prefix is removed first, the partition files
   are uploaded, objects of an earlier export under the prefix that this one did not write are
   removed, and `_SUCCESS` is written last. Uploads are retried on transient faults (`retries`,
-  `retry_delay`), each retry reported.
+  `retry_delay`), each retry reported. When the run stops (Ctrl-C, SIGTERM) the upload in
+  progress is abandoned and aborted, never completed: the previous object stays.
 - `test(files, params)`: the bucket answers; the first matching objects.
 
 Every failure is a `ConnectorError` naming the connection and the bucket, with S3's message,
@@ -47,9 +48,14 @@ from sqlflowc.connectors.runtime import (
     WriteResult,
 )
 from sqlflowc.connectors.s3.errors import S3Failure
-from sqlflowc.connectors.s3.filesystem import RunFileSystem, endpoint_label, filesystem_for
+from sqlflowc.connectors.s3.filesystem import (
+    RunFileSystem,
+    endpoint_label,
+    filesystem_for,
+    while_stopping,
+)
 from sqlflowc.connectors.s3.params import S3Credentials, split_s3
-from sqlflowc.retry import RetryPolicy, call_with_retries
+from sqlflowc.retry import RetryPolicy, RunStopped, call_with_retries
 from sqlflowc.sqlbuild import sql_string
 
 if TYPE_CHECKING:
@@ -226,6 +232,8 @@ def _stream(place: S3Access, request: WriteRequest, fifo: Path, options: str) ->
             uploader.finish(complete=duck_error is None)
     finally:
         fifo.unlink(missing_ok=True)
+    if isinstance(uploader.error, RunStopped):
+        raise uploader.error  # the run stopped: no retry
     if uploader.error is not None:  # S3's failure is the cause; DuckDB's follows from it
         raise place.fail(uploader.error)
     if duck_error is not None:
@@ -260,7 +268,7 @@ class _Uploader(threading.Thread):
                 target = self._place.fs.open(self._path, "wb")
                 while chunk := os.read(self._fd, CHUNK):
                     target.write(chunk)
-            except Exception as err:  # noqa: BLE001 - s3fs's, botocore's and aiohttp's own
+            except (Exception, RunStopped) as err:  # noqa: BLE001 - s3fs's, botocore's, aiohttp's
                 self.error = err
                 with contextlib.suppress(OSError):
                     while os.read(self._fd, CHUNK):
@@ -271,7 +279,7 @@ class _Uploader(threading.Thread):
                 try:
                     target.close()  # the last part; the upload completes: the object appears
                     target = None
-                except Exception as err:  # noqa: BLE001 - as above
+                except (Exception, RunStopped) as err:  # noqa: BLE001 - as above
                     self.error = err
         finally:
             if target is not None:
@@ -280,8 +288,10 @@ class _Uploader(threading.Thread):
 
 def _abort(target: Any) -> None:
     """Abort an upload: nothing of it becomes visible (s3fs's `discard`), and the file is marked
-    closed so that it is never completed by a later `close`."""
-    with contextlib.suppress(Exception):  # a lost endpoint: S3 drops unfinished uploads itself
+    closed so that it is never completed by a later `close`. When the run stopped, the abort
+    still gets a few seconds (`while_stopping`)."""
+    # A lost endpoint, or one that does not answer in time: S3 drops unfinished uploads itself.
+    with contextlib.suppress(Exception, RunStopped), while_stopping():
         target.discard()
     target.closed = True
 

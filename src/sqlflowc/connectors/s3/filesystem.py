@@ -19,32 +19,115 @@ run's DuckDB connection under a protocol of its own.
   servers answer each GET with a fixed cost, and some (moto) read the whole object for each.
 - Errors raised inside DuckDB's calls are kept (`errors`), so the runtime can tell the user
   S3's own account (`NoSuchKey`, a refused connection) rather than DuckDB's wrapper of it.
+- Every request ends when the run stops (Ctrl-C, SIGTERM: `sqlflowc.retry.stopped()`), whichever
+  thread waits for it, with `RunStopped`: the request is cancelled, however long the server
+  would have kept it (`READ_TIMEOUT`). s3fs's blocking calls wait on its event loop through
+  fsspec's `sync`, which only a read timeout ends; the filesystem's own (`stoppable`) wait for
+  the same coroutine instead, checking for the stop every `STOP_POLL` seconds. After the stop, a
+  call made `while_stopping()` (aborting an upload) still gets `CLEANUP_WAIT` seconds.
 
 Only the run-time face imports this module (it imports s3fs).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import hashlib
+import inspect
 import threading
+import time
+import types
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any
 
+import fsspec.asyn
 import s3fs
 
 from sqlflowc.connectors.s3.params import S3Credentials
+from sqlflowc.retry import RunStopped, stopped
 
-__all__ = ["BLOCK_SIZE", "ObjectReader", "RunFileSystem", "filesystem_for"]
+__all__ = ["BLOCK_SIZE", "ObjectReader", "RunFileSystem", "filesystem_for", "while_stopping"]
 
 BLOCK_SIZE = 64 * 2**20
 BLOCKS_KEPT = 4  # per filesystem: at most 256 MB held
 CONNECT_TIMEOUT = 10  # seconds
 READ_TIMEOUT = 120
+STOP_POLL = 0.2  # seconds: how often a request in progress checks whether the run stopped
+CLEANUP_WAIT = 5.0  # seconds a request made `while_stopping()` may take after the stop
 
 _made: dict[str, RunFileSystem] = {}
 _lock = threading.Lock()
 _prefetch = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sqlflowc-s3")
+_CLEANUP: ContextVar[bool] = ContextVar("sqlflowc_s3_cleanup", default=False)
+_SYNC_WRAPPER = fsspec.asyn.sync_wrapper(lambda: None).__code__  # fsspec's blocking face
+
+
+@contextlib.contextmanager
+def while_stopping() -> Iterator[None]:
+    """Requests made in the block may take `CLEANUP_WAIT` seconds after the run stopped."""
+    token = _CLEANUP.set(True)
+    try:
+        yield
+    finally:
+        _CLEANUP.reset(token)
+
+
+def stoppable(fs: RunFileSystem) -> None:
+    """Make every blocking call of `fs` wait as `_wait` does (module docstring): s3fs's own
+    (`call_s3`, `find`, ...: on the class) and those fsspec made for the instance (`info`,
+    `cat_file`, ...)."""
+    names = {name for klass in type(fs).__mro__ for name in vars(klass)} | set(vars(fs))
+    for name in sorted(names):
+        func = inspect.getattr_static(fs, name, None)
+        inner = getattr(func, "__wrapped__", None)
+        if getattr(func, "__code__", None) is not _SYNC_WRAPPER or inner is None:
+            continue
+        coroutine = inner if inspect.ismethod(inner) else types.MethodType(inner, fs)
+        setattr(fs, name, _blocking(fs, coroutine))
+
+
+def _blocking(fs: RunFileSystem, coroutine: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        return _wait(fs, coroutine(*args, **kwargs), timeout)
+
+    call.__doc__ = coroutine.__doc__
+    return call
+
+
+def _wait(fs: RunFileSystem, coroutine: Any, timeout: float | None) -> Any:
+    """Run `coroutine` on the filesystem's loop and wait for it, as fsspec's `sync` does, but
+    cancel it and raise `RunStopped` once the run stopped (module docstring)."""
+    loop = fs.loop
+    with contextlib.suppress(RuntimeError):  # no loop runs in this thread: the usual case
+        if asyncio.get_running_loop() is loop:
+            coroutine.close()
+            raise NotImplementedError("a blocking S3 call from within the filesystem's loop")
+    future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+    started = time.monotonic()
+    grace: float | None = None
+    while True:
+        done, _ = concurrent.futures.wait([future], timeout=STOP_POLL)
+        if done:
+            break
+        now = time.monotonic()
+        if timeout and now - started > timeout:
+            future.cancel()
+            raise fsspec.asyn.FSTimeoutError
+        if stopped():
+            if grace is None:
+                grace = now + (CLEANUP_WAIT if _CLEANUP.get() else 0.0)
+            if now >= grace:
+                future.cancel()
+                raise RunStopped("the run stopped while waiting for S3")
+    error = future.exception()
+    if isinstance(error, asyncio.TimeoutError):
+        raise fsspec.asyn.FSTimeoutError from error
+    return future.result()
 
 
 class RunFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
@@ -142,6 +225,7 @@ def filesystem_for(creds: S3Credentials) -> RunFileSystem:
         )
         fs.retries = 1  # one attempt per request: the step retries, and reports each retry
         fs.errors = []
+        stoppable(fs)
         fs.blocks = Blocks()
         _made[digest] = fs
         return fs
