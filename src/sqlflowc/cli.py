@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from sqlflowc.cli_output import EXIT_COMPILE_ERROR, State, echo
+from sqlflowc.cli_output import EXIT_COMPILE_ERROR, State, echo, pause_gc, resume_gc
 
 __all__ = ["main"]  # and `cli`, the click group
 
@@ -31,6 +31,7 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Console-script entry point."""
+    pause_gc()  # until the command does its work (`cli_output.resume_gc`)
     try:
         from sqlflowc.cli_progress import Interrupted, stop_on_signals
 
@@ -43,6 +44,7 @@ def main() -> None:
         if status is None:
             from sqlflowc.cli_commands import cli
 
+            resume_gc()
             cli.main(standalone_mode=True)
         sys.exit(status)
     except SystemExit as done:

@@ -18,12 +18,13 @@ from sqlflowc.cli_output import (
     count,
     echo,
     print_diagnostics,
+    resume_gc,
 )
 
 if TYPE_CHECKING:
     from sqlflowc.backend.plan import Plan
     from sqlflowc.compile_cache import Hit, Request
-    from sqlflowc.runtime.report import RunResult
+    from sqlflowc.runtime.report import RunEvent, RunResult
     from sqlflowc.runtime.resume import ResumePoint
     from sqlflowc.runtime.run_records import RunInfo
     from sqlflowc.source import SourceMap
@@ -136,7 +137,12 @@ def run_one(
         where = f"Spark (warehouse {prof.engine.warehouse})"
     n = len(plan.steps)
     _echo(settings, f"running {plan.pipeline}: {n} step{'s' * (n != 1)} on {where}")
-    with progress([step.id for step in plan.steps], err=settings.fmt == "json") as events:
+    with progress([step.id for step in plan.steps], err=settings.fmt == "json") as shown:
+
+        def events(event: RunEvent) -> None:
+            resume_gc()  # the steps begin: start-up is over (`cli_output.pause_gc`)
+            shown(event)
+
         result = run(
             plan,
             database=db,
