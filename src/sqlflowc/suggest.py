@@ -16,7 +16,6 @@ functions that may be DuckDB's own).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = ["closest", "did_you_mean"]
@@ -37,6 +36,8 @@ def closest(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str
             2 - cutoff
         ):
             by_folded.setdefault(name.lower(), name)
+    import difflib  # (on an error only: not imported by every command)
+
     found = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=cutoff)
     return by_folded[found[0]] if found else None
 

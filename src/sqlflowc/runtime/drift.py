@@ -63,7 +63,6 @@ from sqlflowc.names import name_parts
 from sqlflowc.runtime.report import RunWarning
 from sqlflowc.schema import Column
 from sqlflowc.schema.drift import Drift, DriftPolicy, capture, resolve_policy
-from sqlflowc.schema.render import changes_table, shown_time, summary
 from sqlflowc.schema.snapshot import Snapshot, object_name
 from sqlflowc.schema.store import SnapshotStore
 
@@ -392,6 +391,8 @@ class SchemaCapture:
 def _headline(drift: Drift, what: str) -> str:
     """`the schema of source `orders` changed since its accepted snapshot (breaking: 1
     removed)`."""
+    from sqlflowc.schema.render import summary  # (drift is rare: not imported by every run)
+
     return f"the schema of {what} changed since its accepted snapshot ({summary(drift.comparison)})"
 
 
@@ -403,6 +404,8 @@ def _notes(drift: Drift) -> tuple[str, ...]:
     """The changes as a table, after a line naming both snapshots."""
     if drift.comparison is None or drift.accepted is None:
         return ()
+    from sqlflowc.schema.render import changes_table, shown_time
+
     before, now = drift.accepted, drift.snapshot
     head = (
         f"accepted {before.short} ({shown_time(before.captured_at)}) → "

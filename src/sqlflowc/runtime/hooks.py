@@ -34,7 +34,6 @@ import importlib.util
 import inspect
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -294,6 +293,8 @@ def _load_warning(name: str, err: BaseException, file: Path | None) -> RunWarnin
 
 def _raised_at(err: BaseException, file: str | None) -> Location | None:
     """The line of `file` (else the innermost line) where `err` was raised, or None."""
+    import traceback  # (a hook that raised: not imported by every run)
+
     frames = traceback.extract_tb(err.__traceback__)
     if not frames:
         return None

@@ -28,11 +28,13 @@ SOURCE's `schema_drift` parameter, else the profile's, else `warn`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-from sqlflowc.schema.compare import Comparison, Verdict, compare_columns
 from sqlflowc.schema.snapshot import Snapshot, SnapshotError
 from sqlflowc.schema.store import SnapshotBatch, SnapshotStore
+
+if TYPE_CHECKING:  # imported when a capture has something to compare (not a first capture)
+    from sqlflowc.schema.compare import Comparison, Verdict
 
 __all__ = [
     "DEFAULT_DRIFT_POLICY",
@@ -73,6 +75,8 @@ class Drift:
 
     @property
     def verdict(self) -> Verdict:
+        from sqlflowc.schema.compare import Verdict
+
         return self.comparison.verdict if self.comparison is not None else Verdict.IDENTICAL
 
 
@@ -112,6 +116,8 @@ def capture(
             now_accepted=True,
             problems=problems,
         )
+    from sqlflowc.schema.compare import Comparison, compare_columns
+
     accepted = state.accepted
     if snap.fingerprint == accepted.fingerprint:  # the same columns: nothing to compare
         comparison = Comparison(accepted.columns, snap.columns, ())
