@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import sql, sqlflowc_process
+from helpers import SQLFLOWC, sql, sqlflowc_process
 
 PIPELINE = """\
 SOURCE customers_csv TYPE CSV PARAMS {"path": "data/customers.csv", "has_header": true};
@@ -175,3 +175,36 @@ def test_a_project_hook_s_exit_handler_still_runs(project: Path) -> None:
     cached = sqlflowc_process("run", "pipelines/small.sf", cwd=project)
     assert cached.returncode == 0, cached.stdout + cached.stderr
     assert (project / "exit-handler-ran").read_text(encoding="utf-8") == "yes"
+
+
+def test_a_cached_run_with_stdout_closed_or_cut_short_exits_as_before(project: Path) -> None:
+    """Started with its standard output closed, or piped into a reader that stops at once,
+    a cached run still runs and exits as it did before it left without finalization."""
+    assert sqlflowc_process("run", "pipelines/small.sf", cwd=project).returncode == 0
+    closed = subprocess.run(
+        f"{SQLFLOWC} run pipelines/small.sf >&-",
+        shell=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert closed.returncode == 0, closed.stderr
+    assert closed.stderr == ""
+    cut = subprocess.run(
+        f"{SQLFLOWC} run pipelines/small.sf | head -c 0",
+        shell=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "internal error" not in cut.stderr and "Traceback" not in cut.stderr, cut.stderr
+    assert (
+        json.loads(
+            sorted((project / "target" / "runs").glob("*.jsonl"))[-1]
+            .read_text(encoding="utf-8")
+            .splitlines()[-1]
+        )["event"]
+        == "run_end"
+    )

@@ -139,8 +139,9 @@ def _leave_at_once(status: int) -> None:
     if threading.active_count() != 1 or not _only_known_modules():
         return
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # (None: the process was started with it closed)
+                stream.flush()
     except (OSError, ValueError):  # a closed pipe: as usual (`_PipeClosed`, click's handling)
         return
     os._exit(status)
