@@ -240,7 +240,7 @@ def test_written_tables_are_described_as_describe_describes_them() -> None:
     exactly what `DESCRIBE` gives each, and nothing for a view or a table that is gone."""
     import duckdb
 
-    from sqlflowc.runtime.drift import describe_table, describe_tables
+    from sqlflowc.runtime.table_columns import describe_table, describe_tables
 
     con = duckdb.connect()
     con.execute('CREATE SCHEMA "Odd s"')

@@ -81,7 +81,7 @@ def live_schema(
 def _live_table(key: str, database: str) -> tuple[list[Column], str]:
     import duckdb
 
-    from sqlflowc.runtime.drift import describe_table
+    from sqlflowc.runtime.table_columns import describe_table
 
     if database.startswith(":memory:") or not Path(database).is_file():
         raise LiveSchemaError(f"there is no database {database} to read table `{key}` from")

@@ -27,7 +27,7 @@ def project_catalog(project_dir: Path, database: str) -> Catalog:
     from sqlflowc.connectors.catalog import DiscoveryCatalog
     from sqlflowc.runtime.schema import DatabaseCatalog
     from sqlflowc.schema.catalog import LayeredCatalog
-    from sqlflowc.schema.store import SnapshotCatalog
+    from sqlflowc.schema.snapshot_catalog import SnapshotCatalog
 
     return LayeredCatalog(
         DatabaseCatalog(database), DiscoveryCatalog(project_dir), SnapshotCatalog(project_dir)

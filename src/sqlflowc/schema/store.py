@@ -48,10 +48,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sqlflowc.schema.snapshot import (
     KINDS,
@@ -74,16 +72,12 @@ from sqlflowc.schema.store_files import (
     write_temp,
 )
 
-if TYPE_CHECKING:
-    from sqlflowc.schema.catalog import Lookup, SourceQuestion
-
 __all__ = [
     "SCHEMAS_DIR",
     "Acceptance",
     "Entry",
     "History",
     "SnapshotBatch",
-    "SnapshotCatalog",
     "SnapshotStore",
     "State",
 ]
@@ -348,34 +342,6 @@ class SnapshotBatch:
         gets none of its files linked (its snapshot and acceptance go together)."""
         files, self._files = self._files, []
         return write_files(files)
-
-
-class SnapshotCatalog:
-    """Sources' accepted snapshots as a compile-time `Catalog` (`schema.catalog`): what
-    `check`/`compile` know of a source they cannot read now (a server out of reach, a secret
-    only the run holds). It knows no tables, and reading never writes: an unreadable file
-    answers nothing here (a run sets it aside and says so)."""
-
-    def __init__(self, project_dir: Path | str) -> None:
-        self.store = SnapshotStore(project_dir)
-
-    def table(self, key: str) -> Lookup:
-        return None
-
-    def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
-        obj = object_name("source", name)
-        if not self.store.directory(obj).is_dir():
-            return None
-        accepted = self.store.state(obj).accepted
-        if accepted is None:
-            return None
-        origin = f"its accepted snapshot {accepted.short} ({accepted.origin})"
-        from sqlflowc.schema.catalog import Known
-
-        return Known(accepted.columns, origin, recorded=True)
-
-    def prefetch(self, questions: Sequence[SourceQuestion]) -> None:
-        pass  # read on demand, from local files
 
 
 def _short_of(path: Path) -> str:
