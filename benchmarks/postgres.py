@@ -21,7 +21,8 @@ counts scale with BENCH_SCALE (`BENCH_SCALE=0.05` for a quick run).
   PostgreSQL's own `MERGE INTO` (target: no slower, ratio ≤ 1.0). The table is restored before
   every sample, untimed.
 
-`BENCH_PG_PARTS=write,merge` (any of read, write, merge) measures only those parts.
+`BENCH_PG_PARTS=write,merge` (any of read, write, merge) measures only those parts;
+`BENCH_PG_REPEATS=5` takes 5 samples of each side (default 3).
 
 Ours is the step's duration as the executor reports it (compile and opening the database
 excluded), in a fresh process each time; the baselines are whole `psql` processes (their start-up,
@@ -53,7 +54,7 @@ READ_ROWS = 5_000_000
 SMALL_READ_ROWS = 1_000_000
 WRITE_ROWS = 2_000_000
 MERGE_ROWS = 1_000_000
-REPEATS = 3
+REPEATS = int(os.environ.get("BENCH_PG_REPEATS", "3"))  # samples of each side
 ADMIN_DSN = os.environ.get("SQLFLOW_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 MEMORY_LIMIT = "256MB"
 

@@ -1,13 +1,19 @@
 """Merging staged rows into a PostgreSQL table by key, inside the export's transaction.
 
-`merge_staged(conn, spec, transfers, existing, staging, plain=...)` merges the temporary table
-`staging` (the export's rows, with the target's column types) into `spec.target` on
-`spec.keys` and returns the rows inserted (the others matched a key and updated their row):
+`merge_staged(conn, spec, transfers, existing, staging, plain=..., hashes=...)` merges the
+temporary table `staging` (the export's rows, with the target's column types) into
+`spec.target` on `spec.keys` and returns the rows inserted (the others matched a key and
+updated their row):
 
-1. The keys are checked by making them the staging table's primary key: one index build, which
-   a NULL or a duplicate key fails (in a savepoint, so the transaction goes on); only then are
-   up to 5 offending keys looked up and shown (`WriteRefused`, nothing written). A key type
-   without a btree (json) is checked by the lookups themselves.
+1. The keys must hold no NULL and no duplicate. With `hashes` (`merge_keys.KeyHashes`: the keys
+   were hashed by DuckDB as the rows were sent, and their types compare alike on both sides)
+   the look for a repeat runs in a thread while PostgreSQL merges (step 2); a repeat undoes the
+   merge (a savepoint) and `_check_keys` looks at the staged keys: it raises showing up to 5
+   offending keys (`WriteRefused`, nothing written), or finds none (two keys shared a hash)
+   and the merge runs again. Without `hashes`, the keys are checked first by making them the
+   staging table's primary key: one index build (0.25 s per million rows), which a NULL or a
+   duplicate key fails (in a savepoint, so the transaction goes on); only then is
+   `_check_keys` run. A key type without a btree (json) is checked by `_check_keys` alone.
 2. Into a `plain` table (not partitioned): PostgreSQL's own `MERGE INTO target USING staging`
    (matched rows get every non-key column the rows carry, the table's other columns keep their
    values; the rest are inserted). PostgreSQL 15's MERGE tells the rows it touched, not how
@@ -19,7 +25,7 @@
    target ... WHERE NOT EXISTS (SELECT 1 FROM u ...)`, whose INSERT counts the new rows; it
    joins the target once too, but costs 10% more than MERGE (it keeps the updated keys and
    joins the staging table with them). A partitioned table always takes this way: a row its
-   update moves to another partition counts as inserted there.
+   update moves to another partition counts as inserted there. The keys are checked before.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from psycopg import sql
 
 from sqlflowc.connectors.postgres.catalog import PgColumn, relation_sql
 from sqlflowc.connectors.postgres.errors import WriteRefused
+from sqlflowc.connectors.postgres.merge_keys import KeyHashes
 from sqlflowc.connectors.postgres.types import WriteTransfer
 
 if TYPE_CHECKING:
@@ -51,6 +58,7 @@ def merge_staged(
     staging: sql.Composable,
     *,
     plain: bool,
+    hashes: KeyHashes | None = None,
 ) -> int:
     """Check the staged keys, then update matched rows and insert the others; rows inserted
     (see the module docstring)."""
@@ -58,12 +66,17 @@ def merge_staged(
     keys = [names[k.lower()] for k in spec.keys]
     target_names = {c.name.lower(): c.name for c in existing}
     key_list = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
-    try:
-        with conn.transaction():  # a savepoint: a failed check leaves the transaction usable
-            conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(staging, key_list))
-    except psycopg.Error:
-        _check_keys(conn, staging, keys, key_list)  # raises, showing the offending keys
-        # no NULL or duplicate key: the key type has no index (json); the check was enough
+    if hashes is None:
+        try:
+            with conn.transaction():  # a savepoint: a failed check leaves the transaction usable
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(staging, key_list)
+                )
+        except psycopg.Error:
+            _check_keys(conn, staging, keys, key_list)  # raises, showing the offending keys
+            # no NULL or duplicate key: the key type has no index (json); the check was enough
+    else:
+        hashes.start()
     target = relation_sql(spec.target)
     match = sql.SQL(" AND ").join(
         sql.SQL("t.{} = s.{}").format(
@@ -84,9 +97,16 @@ def merge_staged(
             values = sql.SQL(", ").join(
                 sql.SQL("s.{}").format(sql.Identifier(t.name)) for t in transfers
             )
-            inserted = _merge_counted(conn, target, staging, match, assignments, columns, values)
+            merge = (target, staging, match, assignments, columns, values)
+            try:
+                inserted = _merge_counted(conn, *merge, hashes)
+            except _Suspect:
+                _check_keys(conn, staging, keys, key_list)  # raises, showing the keys
+                inserted = _merge_counted(conn, *merge, None)  # none: two keys shared a hash
             if inserted is not None:
                 return inserted
+        if hashes is not None and hashes.suspect():
+            _check_keys(conn, staging, keys, key_list)
         returned = sql.SQL(", ").join(
             sql.SQL("t.{} AS {}").format(
                 sql.Identifier(target_names.get(k.lower(), k)), sql.Identifier(k)
@@ -115,6 +135,8 @@ def merge_staged(
             )
         )
         return max(cur.rowcount, 0)
+    if hashes is not None and hashes.suspect():
+        _check_keys(conn, staging, keys, key_list)
     cur = conn.execute(
         sql.SQL(
             "INSERT INTO {} ({}) SELECT {} FROM {} AS s "
@@ -128,6 +150,10 @@ class _Uncounted(Exception):
     """The table's counters do not account for what MERGE did."""
 
 
+class _Suspect(Exception):
+    """A key was NULL or two keys hashed alike: the MERGE was undone."""
+
+
 def _merge_counted(
     conn: Conn,
     target: sql.Composable,
@@ -136,9 +162,12 @@ def _merge_counted(
     assignments: sql.Composable,
     columns: sql.Composable,
     values: sql.Composable,
+    hashes: KeyHashes | None,
 ) -> int | None:
     """PostgreSQL's MERGE of `staging` into `target`; the rows it inserted, or None (undone)
-    when the transaction's counters of the table do not add up to what MERGE touched."""
+    when the transaction's counters of the table do not add up to what MERGE touched. With
+    `hashes` (their look running), `_Suspect` (undone) when they found a NULL or a repeat —
+    also when the MERGE failed, which duplicate keys may make it do."""
     counters = sql.SQL(
         "SELECT pg_stat_get_xact_tuples_inserted(%(t)s::regclass), "
         "pg_stat_get_xact_tuples_updated(%(t)s::regclass)"
@@ -151,7 +180,14 @@ def _merge_counted(
     try:
         with conn.transaction():  # a savepoint: a MERGE the counters miss is undone
             before = cast("tuple[int, int]", conn.execute(counters, name).fetchall()[0])
-            touched = conn.execute(merge).rowcount
+            try:
+                touched = conn.execute(merge).rowcount
+            except psycopg.Error:
+                if hashes is not None and hashes.suspect():
+                    raise _Suspect from None  # the keys' fault explains the MERGE's error
+                raise
+            if hashes is not None and hashes.suspect():
+                raise _Suspect
             after = cast("tuple[int, int]", conn.execute(counters, name).fetchall()[0])
             inserted, updated = after[0] - before[0], after[1] - before[1]
             if touched < 0 or inserted + updated != touched:

@@ -56,6 +56,7 @@ from sqlflowc.connectors.postgres.catalog import (
 )
 from sqlflowc.connectors.postgres.errors import WriteRefused
 from sqlflowc.connectors.postgres.merge import merge_staged
+from sqlflowc.connectors.postgres.merge_keys import KeyHashes, hash_expression, hashable
 from sqlflowc.connectors.postgres.params import ExportMode, TableName
 from sqlflowc.connectors.postgres.types import (
     Unsupported,
@@ -140,17 +141,35 @@ def write_rows(
         into_sql: sql.Composable = (
             sql.Identifier(into) if isinstance(into, str) else relation_sql(into)
         )
+        hashes: tuple[exp.Expr, KeyHashes] | None = None
+        if isinstance(into, str) and hashable(conn, into, _key_names(spec, transfers), transfers):
+            hashes = (hash_expression(_key_names(spec, transfers)), KeyHashes())
         try:
             copied = _copy(
-                conn, duck, query, transfers, into_sql, freeze=plan.fresh and kind != "p"
+                conn,
+                duck,
+                query,
+                transfers,
+                into_sql,
+                freeze=plan.fresh and kind != "p",
+                hashes=hashes,
             )
         except psycopg.DataError as err:
             _refuse_nul(err, duck, query, transfers)
             raise
         if not plan.merge:
             return WriteCounts(copied, copied, 0, plan.created)
-        inserted = merge_staged(conn, spec, transfers, existing or [], into_sql, plain=kind == "r")
+        checked = hashes[1] if hashes is not None and hashes[1].complete else None
+        inserted = merge_staged(
+            conn, spec, transfers, existing or [], into_sql, plain=kind == "r", hashes=checked
+        )
         return WriteCounts(copied, inserted, copied - inserted, plan.created)
+
+
+def _key_names(spec: WriteSpec, transfers: Sequence[WriteTransfer]) -> list[str]:
+    """The merge's key columns as the query names them."""
+    names = {t.name.lower(): t.name for t in transfers}
+    return [names[k.lower()] for k in spec.keys]
 
 
 def _refuse_nul(
@@ -303,19 +322,24 @@ def _copy(
     into: sql.Composable,
     *,
     freeze: bool,
+    hashes: tuple[exp.Expr, KeyHashes] | None = None,
 ) -> int:
-    """COPY the query's rows into `into`; the row count both sides agree on."""
+    """COPY the query's rows into `into`; the row count both sides agree on. With `hashes`,
+    the query also computes the expression beside each line, kept in the `KeyHashes`."""
     columns = sql.SQL(", ").join(sql.Identifier(t.name) for t in transfers)
     options = sql.SQL("FORMAT CSV, FREEZE" if freeze else "FORMAT CSV")
     statement = sql.SQL("COPY {} ({}) FROM STDIN ({})").format(into, columns, options)
     written = 0
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
-            lines = duck.sql(_csv_lines(query, transfers)).to_arrow_reader(BATCH_ROWS)
+            extra = [] if hashes is None else [hashes[0]]
+            lines = duck.sql(_csv_lines(query, transfers, extra)).to_arrow_reader(BATCH_ROWS)
             try:
                 for batch in lines:
                     written += batch.num_rows
                     copy.write(_text(batch.column(0)))
+                    if hashes is not None:
+                        hashes[1].add(batch.column(1))
             except (pa.ArrowException, OSError) as err:  # DuckDB's error, as pyarrow passed it on
                 raise duckdb.Error(str(err)) from None
             finally:
@@ -328,11 +352,14 @@ def _copy(
     return written
 
 
-def _csv_lines(query: str, transfers: Sequence[WriteTransfer]) -> str:
+def _csv_lines(
+    query: str, transfers: Sequence[WriteTransfer], extra: Sequence[exp.Expr] = ()
+) -> str:
     """DuckDB's query of the rows as CSV lines, one VARCHAR a row, its newline included: each
     value as DuckDB prints it (`CAST(... AS VARCHAR)`, byte for byte what its CSV writer
     prints), NULL an empty field; every column but numbers, booleans, dates and times, uuid and
-    bytea (hex) quoted, its `"` doubled, so '' is `""`, never NULL."""
+    bytea (hex) quoted, its `"` doubled, so '' is `""`, never NULL. `extra` columns (over the
+    query aliased `q`) follow the line."""
     inner = exp.Subquery(
         this=exp.maybe_parse(query, dialect="duckdb"),
         alias=exp.TableAlias(this=exp.to_identifier("q")),
@@ -347,7 +374,7 @@ def _csv_lines(query: str, transfers: Sequence[WriteTransfer]) -> str:
     # DuckDB's CONCAT takes a NULL as '' (an empty field); sqlglot would print `exp.Concat` as
     # `||`, which makes the whole line NULL.
     line = exp.Anonymous(this="CONCAT", expressions=fields)
-    return exp.select(line).from_(inner).sql(dialect="duckdb")
+    return exp.select(line, *extra).from_(inner).sql(dialect="duckdb")
 
 
 def _text(lines: pa.Array) -> memoryview:
