@@ -19,8 +19,8 @@ DuckDB as in the target's column:
    `hash` of the key, NULL when a key column is NULL. `KeyHashes` keeps them (8 bytes a row,
    copied out of DuckDB's batches, which they would otherwise keep alive), up to
    `HASHED_ROWS_MAX` rows; past that the unique index checks the keys.
-3. `KeyHashes.start()` looks, in a thread with its own in-memory DuckDB, for a NULL or a hash
-   seen twice (about 0.15 s per million rows) while PostgreSQL runs the merge; `suspect()`
+3. `KeyHashes.start()` looks, in a thread, for a NULL or a hash seen twice (sorting them: about
+   0.2 s and 16 MB per million rows) while PostgreSQL runs the merge; `suspect()`
    waits for the answer. Equal keys hash alike, so no repeat means no duplicate key. A repeat
    (a duplicate, or two keys sharing a hash) undoes the merge and PostgreSQL's own look at the
    staged keys decides: it shows the offending keys, or finds none and the merge runs again.
@@ -35,6 +35,7 @@ from typing import cast
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from sqlflowc.connectors.postgres.types import WriteTransfer
@@ -159,19 +160,18 @@ class KeyHashes:
         return self._suspect is not False
 
     def _look(self) -> None:
-        import duckdb
-
         try:
-            hashes = pa.chunked_array(self._chunks, type=pa.uint64())
+            hashes = pa.chunked_array(self._chunks, type=pa.uint64()).combine_chunks()
+            self._chunks = []
             if hashes.null_count:
                 self._suspect = True
                 return
-            with duckdb.connect() as duck:
-                duck.register("hashes", pa.table({"h": hashes}))
-                repeated = duck.execute(
-                    "SELECT 1 FROM hashes GROUP BY h HAVING count(*) > 1 LIMIT 1"
-                ).fetchall()
-            self._suspect = bool(repeated)
+            # sorted, a repeat sits beside itself (a sort costs less memory than DuckDB's
+            # GROUP BY in a database of its own, 16 MB against 50 MB per million rows)
+            ordered = pc.take(hashes, pc.sort_indices(hashes))
+            self._suspect = len(ordered) > 1 and bool(
+                pc.any(pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))).as_py()
+            )
         except Exception:  # noqa: BLE001 - whatever failed, PostgreSQL looks at the keys
             self._suspect = True
         finally:
