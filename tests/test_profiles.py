@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import rows, sqlflowc_process
 from sqlflowc.connectors.connections import ConnectionConfig, resolve_connection
 from sqlflowc.connectors.secrets import hide_dsn_password, is_secret_field, masked
 from sqlflowc.diagnostics import Code, CompileError, Severity, render_text
@@ -367,3 +368,16 @@ def test_secret_fields() -> None:
         "https://h/p?user=u&password=***&y=1"
     )
     assert hide_dsn_password("s3://bucket/key.csv", hide) == "s3://bucket/key.csv"
+
+
+def test_the_profile_memory_limit_bounds_the_run_database(tmp_path: Path) -> None:
+    """`engine.memory_limit` reaches the run's DuckDB (docs/connectors/postgresql.md: what
+    bounds the cache of a large LOAD's table)."""
+    write_profile(tmp_path, "dev", "engine: {path: target/dev.duckdb, memory_limit: 64MB}\n")
+    (tmp_path / "p.sf").write_text(
+        "CREATE TABLE settings AS SELECT current_setting('memory_limit') AS memory_limit;\n",
+        encoding="utf-8",
+    )
+    done = sqlflowc_process("run", "p.sf", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows(tmp_path / "target" / "dev.duckdb", "SELECT * FROM settings") == [("61.0 MiB",)]
