@@ -11,13 +11,16 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from helpers import sqlflowc, sqlflowc_process
+from helpers import SQLFLOWC, sqlflowc, sqlflowc_process
 
 GOLDEN = Path(__file__).parent / "golden"
 TRACEBACK = "Traceback (most recent call last)"
@@ -264,6 +267,55 @@ def test_database_that_cannot_open_is_sf0909(project: Path) -> None:
     assert result.exit_code == 3
     assert result.stderr.startswith("error[SF0909]: cannot open database blocker/x.duckdb")
     assert "  - table_t  skipped: the database could not be opened" in result.stdout
+
+
+STARTED_HOOK = """
+from pathlib import Path
+
+def on_step_start(step):
+    Path("started").touch()
+"""
+
+
+def test_a_database_another_process_uses_is_sf0909_naming_it(project: Path) -> None:
+    """Two real processes: a run holds the database (a long step); a second run on it exits 3
+    with a diagnostic naming the other process and what to do, not DuckDB's lock message."""
+    (project / "slow.sf").write_text(
+        "CREATE TABLE n AS SELECT count(*) AS n FROM range(100000000000) a;\n", encoding="utf-8"
+    )
+    (project / "p.sf").write_text("CREATE TABLE t AS SELECT 1 AS id;\n", encoding="utf-8")
+    (project / "hooks").mkdir()
+    (project / "hooks" / "started.py").write_text(STARTED_HOOK, encoding="utf-8")
+    holder = subprocess.Popen(
+        [SQLFLOWC, "run", "slow.sf", "--db", "shared.duckdb"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (project / "started").exists():
+            assert holder.poll() is None, holder.communicate()
+            assert time.monotonic() < deadline, "the first run never started its step"
+            time.sleep(0.05)
+        (project / "hooks" / "started.py").unlink()
+        second = sqlflowc_process("run", "p.sf", "--db", "shared.duckdb", cwd=project)
+    finally:
+        holder.send_signal(signal.SIGINT)
+        holder.communicate(timeout=60)
+    assert second.returncode == 3, second.stderr
+    first, help_line = second.stderr.splitlines()[:2]
+    assert first == (
+        f"error[SF0909]: the database shared.duckdb is in use: another process "
+        f"(PID {holder.pid}: `{Path(SQLFLOWC).name} run slow.sf --db shared.duckdb`) is using "
+        f"the database file {(project / 'shared.duckdb').resolve()}"
+    ), second.stderr
+    assert help_line.startswith("  = help: DuckDB lets one process at a time write a database")
+    assert f"`kill {holder.pid}`" in help_line
+    assert "IO Error" not in second.stderr and TRACEBACK not in second.stderr
+    assert "  - table_t  skipped: the database could not be opened" in second.stdout
+    assert tables(project / "shared.duckdb") == set(), "the second run wrote nothing"
 
 
 def test_run_time_failure_through_the_console_script(project: Path) -> None:

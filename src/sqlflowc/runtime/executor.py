@@ -59,6 +59,7 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code
+from sqlflowc.runtime.database_open import open_failure
 from sqlflowc.runtime.engine import Engine, EngineUnavailable
 from sqlflowc.runtime.hooks import Hooks, RunRecord, StepRecord, StepState
 from sqlflowc.runtime.report import (
@@ -180,9 +181,9 @@ def run_plan(
         report.skip_all(plan.steps, "the engine could not be started")
         return finish()
     except (duckdb.Error, OSError) as err:
-        report.failures.append(
-            _database_failure(vault.mask(f"cannot open database {database}: {err}"))
-        )
+        message, help_text = open_failure(database, err)
+        failure = _database_failure(vault.mask(message))
+        report.failures.append(dataclasses.replace(failure, help=help_text))
         report.skip_all(plan.steps, "the database could not be opened")
         return finish()
     try:
