@@ -237,6 +237,36 @@ def test_did_you_mean_keyword() -> None:
     assert "test.sf:1:1: error[SF0002]" in text
 
 
+SOURCE_O = 'SOURCE o TYPE CSV PARAMS {"path": "o.csv"};\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "caret", "suggestion"),
+    [
+        (SOURCE_O + "LOAD o FORM o;", "2:8", "FROM"),
+        (SOURCE_O + "LOAD o FROM o MODE MERG;", "2:20", "MERGE"),
+        (SOURCE_O + "LOAD o FROM o MODE APEND;", "2:20", "APPEND"),
+        (SOURCE_O + "LOAD o FROM o MODE MERGE KYE (id);", "2:26", "KEY"),
+        ('SOURCE o TPYE CSV PARAMS {"path": "o.csv"};', "1:10", "TYPE"),
+        ('EXPORT t TO "o.csv" TYPE CSV OPTINS {"header": true};', "1:30", "OPTIONS"),
+        ("SET x = 1;\nIF ${x} = 1 THNE\n  SET y = 2;\nEND IF;", "2:13", "THEN"),
+    ],
+)
+def test_a_misspelt_keyword_gets_a_did_you_mean(text: str, caret: str, suggestion: str) -> None:
+    _, reporter, sources = parse(text)
+    rendered = render_text(reporter.diagnostics, sources)
+    assert rendered.startswith(f"test.sf:{caret}: error[SF0001]: unexpected `"), rendered
+    assert f"= help: did you mean `{suggestion}`?" in rendered, rendered
+    assert "^" in rendered.splitlines()[3], "the caret under the word"
+
+
+def test_a_word_like_no_keyword_expected_gets_no_guess() -> None:
+    _, reporter, sources = parse(SOURCE_O + "LOAD o FROM o MODE ZIGZAG;")
+    rendered = render_text(reporter.diagnostics, sources)
+    assert "error[SF0001]: unexpected `ZIGZAG`" in rendered
+    assert "did you mean" not in rendered and "help" not in rendered
+
+
 def test_unquoted_lookback_of_the_earlier_releases() -> None:
     (stmt,) = ok("CREATE TABLE m MODE INCREMENTAL BY ts LOOKBACK 7 DAYS AS SELECT * FROM e;")
     assert isinstance(stmt, ast.CreateTable) and isinstance(stmt.mode, ast.Incremental)

@@ -1,6 +1,7 @@
 """What a Lark syntax error means to the user: `diagnose` turns each exception into a
 diagnostic with a named message for the common mistakes (a missing `;`, `MERGE` without `KEY`, a
-missing `END IF`, `//` comments, Python operators in a condition, a misspelt keyword, an
+missing `END IF`, `//` comments, Python operators in a condition, a misspelt keyword (a
+statement's first word: SF0002; any other keyword the parser expects there: "did you mean"), an
 unterminated string, dollar quote or comment), pointing at the right character: an unexpected end
 of file at the last non-blank character, never at line 0.
 """
@@ -17,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from sqlflowc.diagnostics import Code, Diagnostic, shown
 from sqlflowc.ir.ast import STATEMENT_KEYWORDS
 from sqlflowc.source import Span
-from sqlflowc.suggest import closest
+from sqlflowc.suggest import closest, did_you_mean
 
 _STATEMENT_START_TERMINALS = {*STATEMENT_KEYWORDS, "SQL_VERB"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -197,6 +198,7 @@ def _unexpected_token(err: UnexpectedToken, text: str, file_id: int) -> Diagnost
         f"unexpected `{shown(found)}`",
         span,
         label=f"expected {_describe_expected(expected)}",
+        help=_keyword_typo(found, expected),
     )
 
 
@@ -257,6 +259,7 @@ def _unexpected_characters(err: UnexpectedCharacters, text: str, file_id: int) -
             f"unexpected `{shown(word)}`",
             Span(file_id, pos, word_match.end()),
             label=f"expected {_describe_expected(allowed)}",
+            help=_keyword_typo(word, allowed),
         )
     return Diagnostic(
         Code.SYNTAX_ERROR,
@@ -333,7 +336,7 @@ def _stray_text(found: str, start: int, expected: set[str], file_id: int) -> Dia
 
 def _unknown_statement(word: str, span: Span) -> Diagnostic:
     candidates = [*STATEMENT_KEYWORDS, *_sql_verbs()]
-    close = closest(word, candidates, cutoff=0.7)
+    close = closest(word, candidates, cutoff=_KEYWORD_CUTOFF)
     return Diagnostic(
         Code.UNKNOWN_STATEMENT,
         f"unknown statement `{shown(word)}`",
@@ -345,6 +348,32 @@ def _unknown_statement(word: str, span: Span) -> Diagnostic:
         + ", ".join(STATEMENT_KEYWORDS)
         + " or a SQL verb such as INSERT",
     )
+
+
+# The keywords a terminal of the grammar stands for, when it is not named like its keyword.
+_TERMINAL_KEYWORDS = {
+    "MODE_KIND": ("REPLACE", "APPEND", "MERGE", "UPSERT", "INCREMENTAL"),
+    "KEY_WORD": ("KEY",),
+    "END_IF": ("END IF",),
+    "ELSE_IF": ("ELSE IF",),
+}
+
+
+def _keyword_typo(word: str, expected: set[str]) -> str:
+    """`did you mean `FROM`?` when `word` is a misspelling of a keyword the parser expects
+    here (`LOAD o FORM o`, `MODE MERG`), else the empty string."""
+    if not _WORD.fullmatch(word):
+        return ""
+    keywords: list[str] = []
+    for term in expected:
+        if term in _TERMINAL_KEYWORDS:
+            keywords.extend(_TERMINAL_KEYWORDS[term])
+        elif term.isalpha() and term.isupper() and term not in _TERMINAL_NAMES:
+            keywords.append(term)  # an inline keyword terminal, named like the keyword
+    return did_you_mean(word, sorted(keywords), cutoff=_KEYWORD_CUTOFF)
+
+
+_KEYWORD_CUTOFF = 0.7  # as for a misspelt statement keyword: a wrong guess misleads
 
 
 def _previous_char(text: str, pos: int) -> str:
