@@ -295,6 +295,38 @@ def test_unknown_param_lists_accepted(tmp_path: Path) -> None:
     assert "delimiter" in d.notes[0] and "has_header" in d.notes[0] and "sample_size" in d.notes[0]
 
 
+@pytest.mark.parametrize(
+    ("connector", "params", "typo", "message", "meant"),
+    [
+        ("CSV", {"pth": "a.csv"}, "pth", ", which needs `path`", "path"),
+        (
+            "POSTGRES",
+            {"host": "h", "dbname": "d", "tabel": "t"},
+            "tabel",
+            ": give exactly one of `table` (a table or view) or `query`",
+            "table",
+        ),
+    ],
+)
+def test_a_misspelt_required_param_is_one_error_naming_both(
+    tmp_path: Path, connector: str, params: dict[str, Any], typo: str, message: str, meant: str
+) -> None:
+    reporter, src, _ = check(connector, params, tmp_path)
+    [d] = reporter.diagnostics
+    assert d.code is Code.BAD_CONNECTOR_PARAM
+    assert d.message == f"unknown parameter `{typo}` for {connector} source `src`{message}"
+    assert d.span == src.param_spans[typo]
+    assert d.help == f"did you mean `{meant}`?"
+
+
+def test_a_misspelling_that_explains_nothing_leaves_the_other_error(tmp_path: Path) -> None:
+    reporter, _, _ = check("CSV", {"delimeter": ";"}, tmp_path)
+    assert sorted(d.message for d in reporter.diagnostics) == [
+        "CSV source `src` needs parameter `path`",
+        "unknown parameter `delimeter` for CSV source `src`",
+    ]
+
+
 def test_obsolete_params_warn(tmp_path: Path) -> None:
     write(tmp_path / "a.csv", "a\n1\n")
     params = {"path": "a.csv", "batch_size": 1000, "engine": "pandas"}

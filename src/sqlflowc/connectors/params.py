@@ -17,7 +17,8 @@ The common parameters every connector accepts (`CommonParams`: `retries`, `retry
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -25,7 +26,7 @@ from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
 from sqlflowc.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
 from sqlflowc.schema.drift import DriftPolicy
 from sqlflowc.source import Span
-from sqlflowc.suggest import did_you_mean
+from sqlflowc.suggest import closest
 from sqlflowc.validation import (
     FieldError,
     Ge,
@@ -97,7 +98,7 @@ def check_params(
     fields = schema_fields(schema)
     accepted = sorted(fields)
     known: dict[str, Any] = {}
-    clean = True
+    unknown: list[str] = []
     for name, value in given.items():
         if name in fields:
             known[name] = value
@@ -109,24 +110,41 @@ def check_params(
                 help=obsolete[name],
             )
         else:
-            clean = False
-            reporter.add(
-                Diagnostic(
-                    site.code,
-                    f"unknown {site.noun} `{name}` for {site.owner}",
-                    site.key_span(name),
-                    Severity.ERROR,
-                    label=site.unknown_label,
-                    help=did_you_mean(name, accepted),
-                    notes=(f"accepted {site.noun}s: {', '.join(accepted) or 'none'}",),
-                )
-            )
+            unknown.append(name)
+    # A misspelt key (`pth`) and the problem it causes (`path` missing) are one diagnostic.
+    meant = {name: closest(name, accepted) for name in unknown}
     try:
         parsed = validate(schema, known)
     except ValidationError as err:
-        _report(err, schema, known, site, reporter)
-        return None
-    return parsed if clean else None
+        _report(err, schema, known, site, reporter, meant)
+        parsed = None
+    for name, guess in meant.items():
+        reporter.add(_unknown(site, name, guess, accepted))
+    return parsed if not unknown else None
+
+
+def _unknown(
+    site: ParamSite, name: str, guess: str | None, accepted: list[str], why: str = ""
+) -> Diagnostic:
+    """The diagnostic of an unknown key; `why` the problem its misspelling caused."""
+    return Diagnostic(
+        site.code,
+        f"unknown {site.noun} `{name}` for {site.owner}{why}",
+        site.key_span(name),
+        Severity.ERROR,
+        label=site.unknown_label,
+        help=f"did you mean `{guess}`?" if guess else "",
+        notes=(f"accepted {site.noun}s: {', '.join(accepted) or 'none'}",),
+    )
+
+
+def _misspelt(meant: dict[str, str | None], wanted: Collection[str]) -> str | None:
+    """The unknown key (taken out of `meant`) whose guess is one of `wanted`, if any."""
+    for name, guess in meant.items():
+        if guess is not None and guess in wanted:
+            del meant[name]
+            return name
+    return None
 
 
 def _report(
@@ -135,15 +153,29 @@ def _report(
     given: Mapping[str, Any],
     site: ParamSite,
     reporter: Reporter,
+    meant: dict[str, str | None],
 ) -> None:
-    """One diagnostic per offending key (a list can hold several bad items)."""
+    """One diagnostic per offending key (a list can hold several bad items); a problem a
+    misspelt key in `meant` explains is told with that key's diagnostic (and taken out)."""
+    accepted = sorted(schema_fields(schema))
     by_key: dict[str, list[FieldError]] = {}
     for e in err.errors:
         by_key.setdefault(str(e.path[0]) if e.path else "", []).append(e)
     for name, errors in by_key.items():
         if not name:
-            reporter.error(site.code, f"{site.owner}: {_lower_first(errors[0].problem)}", site.span)
+            problem = _lower_first(errors[0].problem)
+            typo = _misspelt(meant, set(re.findall(r"`([^`]+)`", problem)))
+            if typo is not None:
+                why = f": {problem}"
+                reporter.add(_unknown(site, typo, closest(typo, accepted), accepted, why))
+            else:
+                reporter.error(site.code, f"{site.owner}: {problem}", site.span)
         elif errors[0].kind == "missing":
+            typo = _misspelt(meant, {name})
+            if typo is not None:
+                why = f", which needs `{name}`"
+                reporter.add(_unknown(site, typo, name, accepted, why))
+                continue
             reporter.error(
                 site.code,
                 f"{site.owner} needs {site.noun} `{name}`",
