@@ -123,6 +123,18 @@ def test_warnings_alone_exit_0(project: Path) -> None:
     assert "p.sf:1:33: warning[SF0502]: table `somewhere` is not created" in result.stderr
 
 
+@pytest.mark.parametrize("text", ["", "-- to do\n", "SET region = 'eu';\n"])
+def test_a_pipeline_with_nothing_to_run_says_so(project: Path, text: str) -> None:
+    (project / "empty.sf").write_text(text, encoding="utf-8")
+    result = sqlflowc("run", "empty.sf")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("empty.sf:1:1: warning[SF0011]: the pipeline has "), (
+        result.stderr
+    )
+    assert "nothing to run" in result.stderr.splitlines()[0]
+    assert "0 steps" in result.stdout
+
+
 def test_check_format_json(project: Path) -> None:
     (project / "bad.sf").write_text("CREATE TABLE t AS SELECT 1;\nLAOD t FROM s;\n", "utf-8")
     (project / "warn.sf").write_text("CREATE TABLE u AS SELECT * FROM t;\n", encoding="utf-8")

@@ -36,6 +36,7 @@ from sqlflowc.passes.check_load_modes import check_load_modes
 from sqlflowc.passes.check_schemas import check_schemas
 from sqlflowc.passes.check_splices import check_splices
 from sqlflowc.passes.context import PassContext
+from sqlflowc.passes.empty_pipeline import warn_if_empty
 from sqlflowc.passes.expand_includes import expand_includes
 from sqlflowc.passes.fold_conditionals import fold_conditionals
 from sqlflowc.passes.lower_program import lower_program
@@ -85,6 +86,7 @@ Check = Callable[[ir.OrderedProgram, PassContext], ir.OrderedProgram]
 
 SURFACE_PASSES: tuple[SurfacePass, ...] = (
     expand_includes,  # no Include
+    warn_if_empty,  # a file with nothing to run says so
     record_used_variables,  # every variable name any branch uses, for the unused-`--var` warning
     fold_conditionals,  # no If: only the active branches
 )
