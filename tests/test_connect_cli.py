@@ -62,6 +62,21 @@ def test_list_as_json_for_one_type() -> None:
     assert {p["name"]: p["required"] for p in csv["params"]}["path"] is True
 
 
+def test_export_options_are_only_those_an_export_uses() -> None:
+    """`schema_drift` is a SOURCE's policy: every connector accepts it as a parameter, none
+    lists it as an export option (an EXPORT given it warns SF0911: test_connectors)."""
+    listed = json.loads(invoke("connect", "list", "--format", "json").stdout)
+    exports = {
+        t["type"]: {o["name"] for o in t["export_options"]} for t in listed if t["export_options"]
+    }
+    assert {"CSV", "JSON", "PARQUET", "POSTGRES", "S3"} <= set(exports)
+    for kind, options in exports.items():
+        assert "schema_drift" not in options, kind
+        assert "retries" in options and "connection" in options, kind
+    params = {t["type"]: {p["name"] for p in t["params"]} for t in listed}
+    assert all("schema_drift" in names for names in params.values())
+
+
 def test_list_an_unknown_type_suggests() -> None:
     result = invoke("connect", "list", "postgre")
     assert result.exit_code == 1

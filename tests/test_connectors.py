@@ -451,6 +451,22 @@ def export_check(fmt: str, options: dict[str, Any]) -> Reporter:
     return reporter
 
 
+@pytest.mark.parametrize("fmt", ["CSV", "PARQUET", "JSON", "POSTGRES"])
+def test_schema_drift_on_an_export_warns_and_is_ignored(fmt: str) -> None:
+    options: dict[str, Any] = {"schema_drift": "fail"}
+    if fmt == "POSTGRES":
+        options |= {"host": "h", "dbname": "d", "table": "t"}
+    [d] = export_check(fmt, options).diagnostics
+    assert d.code is Code.OBSOLETE_PARAM and not d.is_error
+    assert d.message == f"option `schema_drift` of {fmt} export has no effect here and is ignored"
+    assert "SOURCE" in d.help
+    connector = get_connector(fmt)
+    assert connector is not None
+    assert not hasattr(connector.parse_export(options), "schema_drift") or (
+        connector.parse_export(options).schema_drift is None
+    )
+
+
 def test_validate_export() -> None:
     assert not export_check(
         "csv", {"header": False, "delimiter": "|", "compression": "gzip"}

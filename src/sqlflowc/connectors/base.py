@@ -150,7 +150,8 @@ class Connector:
         """The validated EXPORT options; raises ValueError when invalid or not exportable."""
         if self.export_schema is None:
             raise ValueError(f"{self.name} is not an export format")
-        given = {k: v for k, v in options.items() if k not in self.export_obsolete}
+        dropped = self.export_obsolete | set(SOURCE_ONLY)
+        given = {k: v for k, v in options.items() if k not in dropped}
         return validate(self.export_schema, given)
 
     def scan_sql(self, params: Mapping[str, Any], project_dir: Path) -> str | None:
@@ -174,7 +175,15 @@ class Connector:
             )
             return None
         obsolete = {name: self.export_obsolete_help(name) for name in self.export_obsolete}
-        return check_params(self.export_schema, options, site, reporter, obsolete=obsolete)
+        for name in sorted(set(SOURCE_ONLY) & set(options)):
+            reporter.warning(
+                Code.OBSOLETE_PARAM,
+                f"{site.noun} `{name}` of {site.owner} has no effect here and is ignored",
+                site.key_span(name),
+                help=SOURCE_ONLY[name],
+            )
+        given = {k: v for k, v in options.items() if k not in SOURCE_ONLY}
+        return check_params(self.export_schema, given, site, reporter, obsolete=obsolete)
 
     def check_target(
         self, target: str, options: Mapping[str, Any], span: Span, reporter: Reporter
@@ -209,6 +218,14 @@ class Connector:
             factory = getattr(importlib.import_module(module), attr)
             self._runtime = factory(self)
         return self._runtime
+
+
+# Parameters every connector's schemas share (`CommonParams`) that mean something for a SOURCE
+# only: an EXPORT given one warns (SF0911) and ignores it, and `connect list` does not show it.
+SOURCE_ONLY: Mapping[str, str] = {
+    "schema_drift": "`schema_drift` is what a run does when a SOURCE's schema changes; an "
+    "EXPORT has no such policy: remove it",
+}
 
 
 def source_site(connector: str, source: program.Source) -> ParamSite:
@@ -246,13 +263,17 @@ class ParamInfo:
 
 def describe_params(connector: Connector, schema: type[Any] | None = None) -> list[ParamInfo]:
     """The parameters of `schema` (default: the connector's `params_schema`) in declaration
-    order, the connector's own first and the common ones (`CommonParams`) last."""
+    order, the connector's own first and the common ones (`CommonParams`) last; of its
+    `export_schema`, without those an EXPORT ignores (`SOURCE_ONLY`)."""
+    exported = schema is not None and schema is connector.export_schema
     schema = schema or connector.params_schema
     defaults = {
         f.name: (f.default if f.default is not MISSING else None) for f in fields(schema) if f.init
     }
     common = set(schema_fields(CommonParams))
     specs = sorted(schema_fields(schema).values(), key=lambda spec: spec.name in common)
+    if exported:  # what an EXPORT ignores is not one of its options
+        specs = [spec for spec in specs if spec.name not in SOURCE_ONLY]
     return [
         ParamInfo(
             name=spec.name,
