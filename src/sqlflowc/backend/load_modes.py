@@ -3,8 +3,8 @@
 Pure functions: no database access. The backend (`backend/duckdb.py`) calls `lower_load` to
 turn a load statement into the step's `sql` and its typed load mode (`plan.Append | plan.Merge |
 plan.Incremental`); the executor regenerates the statements after staging with the same
-builders (`sqlbuild/loads.py`, through `expected_statements`) against the schemas it finds, so
-what `sqlflowc compile` shows and what runs come from one place.
+builders (`sqlbuild/loads.py` and `key_checks.py`, through `expected_statements`) against the
+schemas it finds, so what `sqlflowc compile` shows and what runs come from one place.
 
 A load step's `sql[0]` is always the *staging* statement, the only one holding the user's query:
 `CREATE TEMP VIEW` for APPEND (the data is read once, straight into the target), `CREATE TEMP
@@ -36,14 +36,12 @@ from sqlflowc.backend.plan import (
 from sqlflowc.ir import program as ir
 from sqlflowc.names import table_key
 from sqlflowc.schema import Policy
+from sqlflowc.sqlbuild.key_checks import distinct_keys, key_counts, matched_counts
 from sqlflowc.sqlbuild.loads import (
     delete_matched,
-    distinct_keys,
     drop_stage,
     incremental_stage,
     insert_from,
-    key_counts,
-    matched_counts,
     stage_table,
     stage_view,
     watermark_delete,

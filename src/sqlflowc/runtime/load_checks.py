@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlflowc.diagnostics import Code, StepFailure
 from sqlflowc.schema import Column, Problem, SchemaDiff
+from sqlflowc.sqlbuild import key_checks as checks
 from sqlflowc.sqlbuild import loads as sql
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ _BITMAP_BITS_ANYWAY = 1 << 20
 @dataclass(frozen=True, slots=True)
 class Bounds:
     """What the checks found: the source's row count and, for a single integer key whose
-    values are close enough together, its smallest and largest value (`sql.LOW`, `sql.HIGH`),
-    so that distinct keys are counted with a bitmap."""
+    values are close enough together, its smallest and largest value (`checks.LOW`,
+    `checks.HIGH`), so that distinct keys are counted with a bitmap."""
 
     rows: int
     params: dict[str, Any] | None = None
@@ -62,16 +63,16 @@ def check_keys(
     """NULL or duplicate keys in the stage `checked`: counted first (one scan of the keys, then
     a count of the distinct keys), listed only when there are any (`check_source_keys`)."""
     folded = {c.name.lower(): c.type.upper() for c in source}
-    integer = len(keys) == 1 and folded.get(keys[0].lower()) in sql.BITMAP_TYPES
-    counted = con.execute(sql.key_counts(checked, keys, bounds=integer)).fetchall()[0]
+    integer = len(keys) == 1 and folded.get(keys[0].lower()) in checks.BITMAP_TYPES
+    counted = con.execute(checks.key_counts(checked, keys, bounds=integer)).fetchall()[0]
     rows, nulls = int(counted[0]), int(counted[1])
     bounds = Bounds(rows)
     if integer and rows and nulls == 0:
         low, high = counted[2], counted[3]
         if high - low < max(_BITMAP_BITS_PER_ROW * rows, _BITMAP_BITS_ANYWAY):
-            bounds = Bounds(rows, {sql.LOW: low, sql.HIGH: high})
+            bounds = Bounds(rows, {checks.LOW: low, checks.HIGH: high})
     if nulls == 0 and rows > 0:
-        query = sql.distinct_keys(checked, keys, bitmap=bounds.bitmap)
+        query = checks.distinct_keys(checked, keys, bitmap=bounds.bitmap)
         distinct = int(_scalar(con, query, bounds.params))
     else:
         distinct = rows
@@ -80,8 +81,8 @@ def check_keys(
             lambda query: con.execute(query).fetchall(),
             target,
             keys,
-            sql.null_keys(checked, keys),
-            sql.duplicate_keys(checked, keys),
+            checks.null_keys(checked, keys),
+            checks.duplicate_keys(checked, keys),
         )
         raise LoadError(
             Code.SOURCE_DUPLICATE_KEYS,
@@ -102,7 +103,7 @@ def check_source_keys(
 ) -> None:
     """NULL or duplicate source keys: nothing may be written. `fetch` runs a query on the
     engine at hand (DuckDB, Spark) and gives its rows; `null_keys` and `duplicate_keys` are
-    that engine's queries (`sqlbuild.loads.null_keys`, `.duplicate_keys` or their Spark
+    that engine's queries (`sqlbuild.key_checks.null_keys`, `.duplicate_keys` or their Spark
     forms)."""
     names = ", ".join(keys)
     nulls = fetch(null_keys)
@@ -169,7 +170,7 @@ def stored_high_water(column: Any, value: Any, by: str) -> str | None:
 
 def raise_target_duplicates(con: Connection, target: str, stage: str, keys: Sequence[str]) -> None:
     raise target_duplicates_error(
-        con.execute(sql.target_duplicates(target, stage, keys)).fetchall(), target, keys
+        con.execute(checks.target_duplicates(target, stage, keys)).fetchall(), target, keys
     )
 
 

@@ -71,6 +71,7 @@ from sqlflowc.schema import (
     check_load,
     watermark_column_problem,
 )
+from sqlflowc.sqlbuild import key_checks
 from sqlflowc.sqlbuild import loads as sql
 
 if TYPE_CHECKING:
@@ -336,7 +337,7 @@ def _merge_checked(
         )
     diff = check_load(target, source, existing, policy, keys=keys)
     changes = _apply(con, target, diff)
-    query = sql.matched_counts(target, checked, keys, bitmap=bounds.bitmap)
+    query = key_checks.matched_counts(target, checked, keys, bitmap=bounds.bitmap)
     matched, target_rows = con.execute(query, bounds.params).fetchall()[0]
     inserted = bounds.rows - matched
     referenced = _scalar(con, sql.FOREIGN_KEYS_TO, [sql.split_name(target)[1]])

@@ -1,7 +1,8 @@
 """DuckDB SQL built with sqlglot, shared by the compiler, the connectors and the runtime.
 
 `literals` quotes values and names and builds table-function scans; `loads` builds every
-statement of an APPEND, MERGE or INCREMENTAL load. Pure text building: nothing here runs SQL.
+statement of an APPEND, MERGE or INCREMENTAL load, `key_checks` the queries checking a MERGE's
+keys, both from the nodes of `nodes`. Pure text building: nothing here runs SQL.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ follows it, so a trailing `--` comment ends there); DuckDB type names from `DESC
 verbatim. Used by the backend (`backend/load_modes.py`, what `compile` shows), the executor
 (`runtime/load_modes.py`, what runs) and the compile-time schema check.
 
-INCREMENTAL macros (`@start_dt`, ...) are found and bound by `sqlbuild.macros`.
+INCREMENTAL macros (`@start_dt`, ...) are found and bound by `sqlbuild.macros`; the queries
+that check a MERGE's keys before it writes are `sqlbuild.key_checks`; the sqlglot nodes both
+build with (quoted names, the `_source`/`_target` aliases) are `sqlbuild.nodes`.
 """
 
 from __future__ import annotations
@@ -17,29 +19,19 @@ from sqlglot import exp
 
 from sqlflowc.schema import Column
 from sqlflowc.sqlbuild.macros import parameter
+from sqlflowc.sqlbuild.nodes import SOURCE as _SOURCE
+from sqlflowc.sqlbuild.nodes import TARGET as _TARGET
+from sqlflowc.sqlbuild.nodes import aliased as _aliased
+from sqlflowc.sqlbuild.nodes import col as _col
+from sqlflowc.sqlbuild.nodes import ident as _ident
+from sqlflowc.sqlbuild.nodes import keys_match as _keys_match
+from sqlflowc.sqlbuild.nodes import sql as _sql
+from sqlflowc.sqlbuild.nodes import table as _table
 
 STATE_TABLE = "_sqlflow_state"
-_SOURCE = "_source"
-_TARGET = "_target"
 
 
 # ---------------------------------------------------------------------------- builders
-
-
-def _table(name: str) -> exp.Table:
-    return exp.to_table(name, dialect="duckdb")
-
-
-def _ident(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def _col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(_ident(name), table=_ident(table) if table else None)
-
-
-def _sql(node: exp.Expr) -> str:
-    return node.sql(dialect="duckdb")
 
 
 def _verbatim(query: str, *, wrapped: bool = False) -> exp.Var:
@@ -171,110 +163,6 @@ def insert_from(target: str, stage: str) -> str:
     return _sql(exp.Insert(this=_table(target), expression=body, by_name=True))
 
 
-def _keys_match(keys: Sequence[str]) -> exp.Expr:
-    """`_target.k1 = _source.k1 AND ...` (NULL never matches, as in MERGE)."""
-    conditions = [exp.EQ(this=_col(k, _TARGET), expression=_col(k, _SOURCE)) for k in keys]
-    return exp.and_(*conditions)
-
-
-def _aliased(name: str, alias: str, *, temp: bool) -> exp.Table:
-    table = exp.table_(_ident(name)) if temp else _table(name)
-    table.set("alias", exp.TableAlias(this=_ident(alias)))
-    return table
-
-
-def null_keys(stage: str, keys: Sequence[str]) -> str:
-    """Up to 5 source rows' keys where a key column is NULL, each with how many such rows
-    there are in all."""
-    total = exp.Window(this=exp.Count(this=exp.Star()))
-    query = (
-        exp.select(*(_col(k) for k in keys), exp.alias_(total, "n"))
-        .from_(exp.table_(_ident(stage)))
-        .where(exp.or_(*(exp.Is(this=_col(k), expression=exp.Null()) for k in keys)))
-        .limit(5)
-    )
-    return _sql(query)
-
-
-def duplicate_keys(stage: str, keys: Sequence[str]) -> str:
-    """Up to 5 key values the source holds more than once, with their counts."""
-    count = exp.Count(this=exp.Star())
-    query = (
-        exp.select(*(_col(k) for k in keys), exp.alias_(count.copy(), "n"))
-        .from_(exp.table_(_ident(stage)))
-        .group_by(*(_col(k) for k in keys))
-        .having(exp.GT(this=count, expression=exp.Literal.number(1)))
-        .order_by(*(_col(k) for k in keys))
-        .limit(5)
-    )
-    return _sql(query)
-
-
-def matched_counts(target: str, stage: str, keys: Sequence[str], *, bitmap: bool = False) -> str:
-    """`(source_rows, target_rows)` that match, in one join of the target with the stage: the
-    distinct source keys that meet a target row (as many as source rows, the source's keys being
-    unique — checked first) and the target rows that meet one. They differ only when the
-    target holds several rows for one key. `bitmap`: see `distinct_keys`."""
-    source_keys = [_col(k, _SOURCE) for k in keys]
-    query = exp.select(
-        exp.alias_(_distinct_count(source_keys, bitmap=bitmap), "source_rows"),
-        exp.alias_(exp.Count(this=exp.Star()), "target_rows"),
-    ).from_(_aliased(target, _TARGET, temp=False))
-    query.append("joins", exp.Join(this=_aliased(stage, _SOURCE, temp=True), on=_keys_match(keys)))
-    return _sql(query)
-
-
-# The integer types `bitstring_agg` takes: one bit per value between two bounds.
-BITMAP_TYPES = frozenset(
-    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
-)
-# Placeholders of a bitmap count's bounds: the smallest and largest key (`key_counts`).
-LOW, HIGH = "low", "high"
-
-
-def _distinct_count(columns: Sequence[exp.Expr], *, bitmap: bool) -> exp.Expr:
-    """How many distinct values `columns` hold (NULLs left out): `bitmap` (one integer column
-    whose values lie between `$low` and `$high`) sets one bit per value, which costs a fraction
-    of hashing them; else `COUNT(DISTINCT ...)`."""
-    if bitmap:
-        (column,) = columns
-        bits = exp.Anonymous(
-            this="bitstring_agg",
-            expressions=[column, exp.Placeholder(this=LOW), exp.Placeholder(this=HIGH)],
-        )
-        count = exp.Anonymous(this="bit_count", expressions=[bits])
-        return exp.Coalesce(this=count, expressions=[exp.Literal.number(0)])
-    values = list(columns) if len(columns) == 1 else [exp.Tuple(expressions=list(columns))]
-    return exp.Count(this=exp.Distinct(expressions=values))
-
-
-def key_counts(stage: str, keys: Sequence[str], *, bounds: bool = False) -> str:
-    """`(rows, null_rows)` of a stage — how many rows, how many with a NULL key — and, with
-    `bounds` (one integer key), its smallest and largest key: one scan of the key columns."""
-    any_null = exp.or_(*(exp.Is(this=_col(k), expression=exp.Null()) for k in keys))
-    columns: list[exp.Expr] = [
-        exp.alias_(exp.Count(this=exp.Star()), "source_rows"),
-        exp.alias_(
-            exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=any_null)),
-            "null_rows",
-        ),
-    ]
-    if bounds:
-        (key,) = keys
-        columns += [
-            exp.alias_(exp.Min(this=_col(key)), LOW),
-            exp.alias_(exp.Max(this=_col(key)), HIGH),
-        ]
-    return _sql(exp.select(*columns).from_(exp.table_(_ident(stage))))
-
-
-def distinct_keys(stage: str, keys: Sequence[str], *, bitmap: bool = False) -> str:
-    """How many distinct keys a stage holds (fewer than its rows: duplicates). `bitmap`: one
-    integer key, counted with a bitmap between `$low` and `$high`."""
-    count = _distinct_count([_col(k) for k in keys], bitmap=bitmap)
-    return _sql(exp.select(exp.alias_(count, "distinct_keys")).from_(exp.table_(_ident(stage))))
-
-
 def key_stage(name: str, stage: str, keys: Sequence[str]) -> str:
     """`CREATE TEMPORARY TABLE name AS SELECT keys FROM stage`: the keys of a source that is
     read again to be written (the checks and the delete read this copy of its keys)."""
@@ -301,23 +189,6 @@ def delete_matched(target: str, stage: str, keys: Sequence[str]) -> str:
             where=exp.Where(this=_keys_match(keys)),
         )
     )
-
-
-def target_duplicates(target: str, stage: str, keys: Sequence[str]) -> str:
-    """Up to 5 key values of source rows that match more than one target row."""
-    count = exp.Count(this=exp.Star())
-    join = exp.Join(this=_aliased(stage, _SOURCE, temp=True), kind="SEMI", on=_keys_match(keys))
-    query = exp.select(*(_col(k, _TARGET) for k in keys), exp.alias_(count.copy(), "n")).from_(
-        _aliased(target, _TARGET, temp=False)
-    )
-    query.append("joins", join)
-    query = (
-        query.group_by(*(_col(k, _TARGET) for k in keys))
-        .having(exp.GT(this=count, expression=exp.Literal.number(1)))
-        .order_by(*(_col(k, _TARGET) for k in keys))
-        .limit(5)
-    )
-    return _sql(query)
 
 
 def merge_into(

@@ -4,8 +4,8 @@ there, as Spark SQL text (docs/engines.md).
 Spark writes plain Parquet tables, which have no DELETE or UPDATE: a MERGE or an INCREMENTAL
 load is a rewrite, the target's rows that no source row replaces (`kept_rows`, `window_kept`)
 together with the staged source rows, written to a staging directory and swapped in. The key
-checks are DuckDB's own builders (`sqlbuild/loads.py`) written for Spark by sqlglot, so both
-engines check the same things. Window parameters are Spark's named markers
+checks are DuckDB's own builders (`sqlbuild/key_checks.py`) written for Spark by sqlglot, so
+both engines check the same things. Window parameters are Spark's named markers
 (`CAST(:start_dt AS TIMESTAMP_NTZ)`), bound by the executor. Pure functions; the backend shows
 them (`sqlflowc compile --engine spark`) and the Spark executor runs them.
 
@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import sqlglot
 from sqlglot import exp
 
+from sqlflowc.sqlbuild import key_checks
 from sqlflowc.sqlbuild import loads as duck
 
 __all__ = [
@@ -82,22 +83,22 @@ def incremental_stage(query: str, by: str) -> str:
 
 def null_keys(stage: str, keys: Sequence[str]) -> str:
     """Up to 5 staged rows with a NULL key, each with the number of such rows."""
-    return _spark(duck.null_keys(stage, keys))
+    return _spark(key_checks.null_keys(stage, keys))
 
 
 def duplicate_keys(stage: str, keys: Sequence[str]) -> str:
     """Up to 5 keys the stage holds more than once, with their counts."""
-    return _spark(duck.duplicate_keys(stage, keys))
+    return _spark(key_checks.duplicate_keys(stage, keys))
 
 
 def matched_counts(target: str, stage: str, keys: Sequence[str]) -> str:
-    """`(source_rows, target_rows)` that match (see `sqlbuild.loads.matched_counts`)."""
-    return _spark(duck.matched_counts(target, stage, keys))
+    """`(source_rows, target_rows)` that match (see `sqlbuild.key_checks.matched_counts`)."""
+    return _spark(key_checks.matched_counts(target, stage, keys))
 
 
 def target_duplicates(target: str, stage: str, keys: Sequence[str]) -> str:
     """Up to 5 keys of staged rows that match several target rows."""
-    return _spark(duck.target_duplicates(target, stage, keys))
+    return _spark(key_checks.target_duplicates(target, stage, keys))
 
 
 def kept_rows(target: str, stage: str, keys: Sequence[str]) -> str:
