@@ -17,8 +17,9 @@
    - `fail` (the earlier releases' `if_exists: fail`): the table must not exist yet;
    - the rows are copied (`COPY ... FROM STDIN (FORMAT CSV)`), into the target directly
      (created, replaced, appended), or for `merge` into a temporary staging table with the
-     target's column types, which is checked for NULL and duplicate keys and then merged
-     (`merge.merge_staged`).
+     target's column types, whose keys are checked for NULL and duplicates (hashed by DuckDB
+     as the rows are sent, where both sides compare them alike: `merge_keys`) and which is
+     then merged (`merge.merge_staged`).
    Nothing is visible to other sessions until the COMMIT; any failure rolls it all back, so the
    target is exactly as it was.
 3. The counts are exact: `inserted` rows new to the table, `updated` rows that matched a key
@@ -142,8 +143,9 @@ def write_rows(
             sql.Identifier(into) if isinstance(into, str) else relation_sql(into)
         )
         hashes: tuple[exp.Expr, KeyHashes] | None = None
-        if isinstance(into, str) and hashable(conn, into, _key_names(spec, transfers), transfers):
-            hashes = (hash_expression(_key_names(spec, transfers)), KeyHashes())
+        keys = _key_names(spec, transfers)
+        if isinstance(into, str) and hashable(conn, into, keys, transfers):
+            hashes = (hash_expression(keys), KeyHashes())  # the keys checked as they are sent
         try:
             copied = _copy(
                 conn,
