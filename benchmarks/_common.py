@@ -302,3 +302,18 @@ def child_env() -> dict[str, str]:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE[0])
     return env
+
+
+def raw_duckdb_script(statements: Sequence[str], database: str = "raw.duckdb") -> str:
+    """A Python script issuing `statements` on a DuckDB database file, as one would write it
+    by hand (import duckdb, connect, execute, close): the baseline of whole-process benchmarks.
+    It makes `raw_out/` for the exports."""
+    return (
+        "import os\n"
+        "import duckdb\n"
+        "os.makedirs('raw_out', exist_ok=True)\n"
+        f"con = duckdb.connect({database!r})\n"
+        f"for sql in {list(statements)!r}:\n"
+        "    con.execute(sql)\n"
+        "con.close()\n"
+    )

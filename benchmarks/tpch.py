@@ -17,23 +17,20 @@ import shutil
 from pathlib import Path
 
 import _tpch
-from _common import Context, Row, Timing, interleaved, log_sample, run_checked, time_command
+from _common import (
+    Context,
+    Row,
+    Timing,
+    interleaved,
+    log_sample,
+    raw_duckdb_script,
+    run_checked,
+    time_command,
+)
 
 NAME = "tpch"
 TITLE = "TPC-H-shaped pipeline on DuckDB: `sqlflowc run` vs a raw DuckDB script"
 REPEATS = 3
-
-
-def _raw_script(statements: list[str]) -> str:
-    return (
-        "import os\n"
-        "import duckdb\n"
-        "os.makedirs('raw_out', exist_ok=True)\n"
-        "con = duckdb.connect('raw.duckdb')\n"
-        f"for sql in {statements!r}:\n"
-        "    con.execute(sql)\n"
-        "con.close()\n"
-    )
 
 
 def _fresh(*paths: Path) -> None:
@@ -78,7 +75,8 @@ def _same_exports(project: Path) -> None:
 def run(ctx: Context) -> list[Row]:
     project = ctx.workdir / NAME
     pipeline = _tpch.project(project, ctx.scale)
-    (project / "raw.py").write_text(_raw_script(_tpch.statements("raw_out")), encoding="utf-8")
+    script = raw_duckdb_script(_tpch.statements("raw_out"))
+    (project / "raw.py").write_text(script, encoding="utf-8")
     database = project / "target" / "run.duckdb"
     argv = [ctx.sqlflowc, "run", pipeline.name, "--db", str(database)]
     run_checked(argv, cwd=project)  # fills the cache and the page cache, snapshots recorded

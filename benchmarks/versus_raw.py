@@ -25,6 +25,7 @@ from _common import (
     Timing,
     interleaved,
     log_sample,
+    raw_duckdb_script,
     run_checked,
     time_command,
 )
@@ -73,18 +74,6 @@ def _small(project: Path, rows: int) -> tuple[str, list[str]]:
     return pipeline, statements
 
 
-def _raw_script(statements: list[str]) -> str:
-    return (
-        "import os\n"
-        "import duckdb\n"
-        "os.makedirs('raw_out', exist_ok=True)\n"
-        "con = duckdb.connect('raw.duckdb')\n"
-        f"for sql in {statements!r}:\n"
-        "    con.execute(sql)\n"
-        "con.close()\n"
-    )
-
-
 def _fresh(project: Path, *names: str) -> None:
     for name in names:
         path = project / name
@@ -107,7 +96,7 @@ def _workload(ctx: Context, name: str) -> list[Row]:
     else:
         pipeline, statements = _chain100()
     (project / "pipelines" / f"{name}.sf").write_text(pipeline, encoding="utf-8")
-    (project / "raw.py").write_text(_raw_script(statements), encoding="utf-8")
+    (project / "raw.py").write_text(raw_duckdb_script(statements), encoding="utf-8")
     run = [ctx.sqlflowc, "run", f"pipelines/{name}.sf"]
 
     def ours(*extra: str, snapshots: bool = False) -> Callable[[], Timing]:

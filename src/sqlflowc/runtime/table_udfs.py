@@ -27,6 +27,7 @@ from sqlflowc.backend.plan import JsonValue
 from sqlflowc.diagnostics import Code
 from sqlflowc.runtime.udfs import UdfStepError, raised_text
 from sqlflowc.schema import normalize_type, widens
+from sqlflowc.schema.types import INTEGER_TYPES
 from sqlflowc.sqlbuild import sql_table
 from sqlflowc.udf.signature import Udf
 
@@ -36,18 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["run_table_udf"]
 
-_INTEGERS = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-}
 _FLOATS = {"FLOAT", "DOUBLE"}
 
 
@@ -188,7 +177,7 @@ def _fits(got: str, declared: str) -> bool:
 
 
 def _numeric(type_name: str) -> bool:
-    return type_name in _INTEGERS or type_name in _FLOATS or type_name.startswith("DECIMAL")
+    return type_name in INTEGER_TYPES or type_name in _FLOATS or type_name.startswith("DECIMAL")
 
 
 def _duckdb_types(con: Connection, schema: pa.Schema) -> dict[str, str]:

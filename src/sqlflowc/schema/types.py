@@ -24,7 +24,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-__all__ = ["TIME_TYPES", "common_type", "is_watermark_type", "normalize_type", "widens"]
+__all__ = [
+    "INTEGER_TYPES",
+    "TIME_TYPES",
+    "common_type",
+    "is_watermark_type",
+    "normalize_type",
+    "widens",
+]
 
 # name → (bits, signed)
 _INTEGERS: dict[str, tuple[int, bool]] = {
@@ -39,6 +46,7 @@ _INTEGERS: dict[str, tuple[int, bool]] = {
     "UBIGINT": (64, False),
     "UHUGEINT": (128, False),
 }
+INTEGER_TYPES = frozenset(_INTEGERS)  # DuckDB's integer types, signed and unsigned
 # Decimal digits needed to hold every value of an integer type.
 _DIGITS = {8: 3, 16: 5, 32: 10, 64: 20, 128: 39}
 _SIGNED_BY_BITS = {bits: name for name, (bits, signed) in _INTEGERS.items() if signed}

@@ -39,26 +39,13 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from sqlflowc.connectors.postgres.types import WriteTransfer
+from sqlflowc.schema.types import INTEGER_TYPES
 
 __all__ = ["HASHED_ROWS_MAX", "KeyHashes", "hash_expression", "hashable"]
 
 Conn = psycopg.Connection[tuple[object, ...]]
 HASHED_ROWS_MAX = 16_000_000  # 128 MB of hashes; past it, a unique index checks the keys
 
-_INTEGERS = frozenset(
-    {
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-        "UHUGEINT",
-    }
-)
 # A PostgreSQL type (pg_catalog's typname) -> the DuckDB types reaching it exactly.
 _SAME = {
     "date": frozenset({"DATE"}),
@@ -102,10 +89,10 @@ def hashable(
 
 def _exact(source: str, typname: str, typmod: int) -> bool:
     if typname in ("int2", "int4", "int8"):
-        return source in _INTEGERS  # a value too large fails the COPY, never collapses
+        return source in INTEGER_TYPES  # a value too large fails the COPY, never collapses
     if typname == "numeric":
         scale = ((typmod - 4) & 0x7FF ^ 1024) - 1024 if typmod >= 4 else None
-        if source in _INTEGERS:
+        if source in INTEGER_TYPES:
             return scale is None or scale >= 0
         decimal = _DECIMAL.fullmatch(source)
         return decimal is not None and (scale is None or scale >= int(decimal.group(2)))
