@@ -69,6 +69,20 @@ def test_first_run_captures_accepted_baselines(tmp_path: Path) -> None:
     assert all(len(store.history(o).snapshots) == 1 for o in store.objects())
 
 
+def test_loads_of_one_source_in_one_run_record_one_baseline(tmp_path: Path) -> None:
+    """A source's snapshot is written while its load runs; another load of the same source in
+    the run (here four, running side by side) reads the store after that write, so the first
+    capture is recorded once, and every file is in place when the run has ended."""
+    root = project(tmp_path)
+    loads = "".join(f"LOAD copy{i} FROM orders_csv MODE APPEND;\n" for i in range(4))
+    (root / "pipelines" / "p.sf").write_text(PIPELINE % {"params": ""} + loads)
+    run(root, "--jobs", "4")
+    store = SnapshotStore(root)
+    history = store.history("source:orders_csv")
+    assert len(history.snapshots) == 1 and not history.pending and not history.problems
+    assert not list((root / "target" / "schemas").rglob(".tmp-*"))
+
+
 def test_warn_is_the_default(tmp_path: Path) -> None:
     root = project(tmp_path)
     run(root)

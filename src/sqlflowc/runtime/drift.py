@@ -26,9 +26,13 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
 - A table a `Load` wrote whose source drifted in the same step changed because its source did:
   it is recorded, and not reported twice.
 - The files of the tables captured together (and the files of a source's capture) are one
-  batch of the store (`SnapshotStore.batch`): flushed to disk together, then linked into place,
-  before the call returns. A source's snapshot is therefore on disk before its load starts; the
-  tables' when `flush` returns (with `background`, when `warnings()` does) or the `before_step`
+  batch of the store (`SnapshotStore.batch`): flushed to disk together, then linked into place.
+  A source's are written in a thread while its load runs (the comparison, and a `fail`, come
+  before: they need only what is already on disk); another capture of the same source in the
+  run (a second load of it, at once or later) reads the store after they are written, so a
+  first capture is recorded once. They are on disk when `warnings()` returns. The
+  tables' are on disk when `flush` returns (with `background`, when `warnings()` does) or the
+  `before_step`
   that captured them, and a run killed before that (`kill -9`, a crash) has not recorded the
   tables noted since: the next run that writes them captures them. A run interrupted once
   (SIGINT, SIGTERM) and a failed one still capture what their committed steps wrote (a second
@@ -64,7 +68,7 @@ from sqlflowc.runtime.table_columns import describe_tables
 from sqlflowc.schema import Column
 from sqlflowc.schema.drift import Drift, DriftPolicy, capture, resolve_policy
 from sqlflowc.schema.snapshot import Snapshot, object_name
-from sqlflowc.schema.store import SnapshotStore
+from sqlflowc.schema.store import SnapshotBatch, SnapshotStore
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -120,7 +124,9 @@ class SchemaCapture:
         self._sniffed: dict[str, tuple[str, str]] = {}  # load → its scan, detection done
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None  # `flush(background=True)` writing
-        self._raised: list[BaseException] = []  # what it raised
+        self._sources: list[threading.Thread] = []  # sources' snapshots being written
+        self._capturing: dict[str, threading.Lock] = {}  # held from reading to written
+        self._raised: list[BaseException] = []  # what they raised
 
     # ------------------------------------------------------------------ sources
 
@@ -138,7 +144,14 @@ class SchemaCapture:
             pipeline=self.pipeline,
             run_id=self.run_id,
         )
-        drift = self._capture([(snap, policy, step.location)])[0]
+        with self._lock:
+            capturing = self._capturing.setdefault(snap.object, threading.Lock())
+        capturing.acquire()  # another load of it in this run: after its files are written
+        try:
+            drift = self._capture([(snap, policy, step.location)], done=capturing.release)[0]
+        except BaseException:
+            capturing.release()
+            raise
         if drift is None:
             return
         if drift.stops:
@@ -297,11 +310,17 @@ class SchemaCapture:
                 self._warn(drift, f"table `{key}`", step, "written")
 
     def _capture(
-        self, captures: Sequence[tuple[Snapshot, DriftPolicy, Location]]
+        self,
+        captures: Sequence[tuple[Snapshot, DriftPolicy, Location]],
+        *,
+        done: Callable[[], None] | None = None,
     ) -> list[Drift | None]:
         """`drift.capture` of each snapshot, their files written together (one batch of the
         store); unreadable files and a store that cannot be written are reported as warnings
-        (None: nothing of that snapshot could be recorded; the run goes on)."""
+        (None: nothing of that snapshot could be recorded; the run goes on). With `done` (a
+        source's capture), the files are written in a thread of their own while the caller
+        goes on (its load), which calls `done` when they are; a failure to write them is a
+        warning once `warnings()` has waited for it; the drift is returned as found."""
         batch = self.store.batch()
         drifts: list[Drift | None] = []
         for snap, policy, location in captures:
@@ -310,14 +329,38 @@ class SchemaCapture:
             except OSError as err:  # its history could not be read
                 self._unrecorded(snap, location, err)
                 drifts.append(None)
+        for drift, (_, _, location) in zip(drifts, captures, strict=True):
+            if drift is not None:
+                self._problems(drift, location)
+        if done is None:
+            return self._committed(batch, captures, drifts)
+
+        def commit() -> None:
+            try:
+                self._committed(batch, captures, list(drifts))
+            except BaseException as err:  # noqa: BLE001 - re-raised by `warnings()`
+                self._raised.append(err)
+            finally:
+                done()
+
+        writer = threading.Thread(target=commit, name="sqlflowc-source-schema")
+        with self._lock:  # started and noted at once: `warnings()` joins what it finds
+            writer.start()
+            self._sources.append(writer)
+        return drifts
+
+    def _committed(
+        self,
+        batch: SnapshotBatch,
+        captures: Sequence[tuple[Snapshot, DriftPolicy, Location]],
+        drifts: list[Drift | None],
+    ) -> list[Drift | None]:
+        """Commit `batch`; `drifts` with None for each snapshot whose files could not be
+        written (a warning says so)."""
         failed = batch.commit()
         for i, (snap, _, location) in enumerate(captures):
-            drift = drifts[i]
-            if drift is None:
-                continue
-            self._problems(drift, location)
             problem = failed.get(snap.object)
-            if problem is not None:
+            if drifts[i] is not None and problem is not None:
                 self._unrecorded(snap, location, problem)
                 drifts[i] = None
         return drifts
@@ -337,12 +380,19 @@ class SchemaCapture:
     # ------------------------------------------------------------------ reports
 
     def warnings(self) -> tuple[RunWarning, ...]:
-        """Every warning so far, once the snapshots `flush` writes are on disk."""
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
-            if self._raised:
-                raise self._raised.pop()
+        """Every warning so far, once the snapshots being written (`flush`'s, the sources')
+        are on disk."""
+        while True:
+            with self._lock:
+                writers = [*self._sources, *([self._writer] if self._writer else [])]
+                self._sources.clear()
+                self._writer = None
+            if not writers:
+                break
+            for writer in dict.fromkeys(writers):
+                writer.join()
+        if self._raised:
+            raise self._raised.pop()
         with self._lock:
             return tuple(self._warnings)
 
