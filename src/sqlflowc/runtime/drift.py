@@ -38,8 +38,8 @@ Contract of `SchemaCapture` (one per run, handed to the executor):
   (SIGINT, SIGTERM) and a failed one still capture what their committed steps wrote (a second
   signal abandons that).
 - Drift that does not stop the run (and snapshot files that could not be read, quarantined and
-  re-captured past) becomes a warning at the statement (`warnings()`): the changes, and how to
-  accept them.
+  re-captured past) becomes a warning at the statement (`warnings()`; the texts are in
+  `drift_warnings.py`): the changes, and how to accept them.
 - Safe to call from several threads at once (the parallel scheduler): the store is, and the
   warnings list is guarded.
 """
@@ -63,6 +63,7 @@ from sqlflowc.backend.plan import (
     TableUdf,
 )
 from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.runtime.drift_warnings import drifted, headline, notes, unrecorded, unusable_files
 from sqlflowc.runtime.report import RunWarning
 from sqlflowc.runtime.table_columns import describe_tables
 from sqlflowc.schema import Column
@@ -156,11 +157,11 @@ class SchemaCapture:
             return
         if drift.stops:
             raise DriftStop(
-                _headline(drift, f"source `{source.name}`")
+                headline(drift, f"source `{source.name}`")
                 + "; with schema_drift `fail` it is not loaded",
                 f"if the change is expected, accept it (`sqlflowc schema accept "
                 f"{drift.object}`) and run again; nothing of `{source.name}` was loaded",
-                _notes(drift),
+                notes(drift),
             )
         if drift.kind == "drifted":
             self._warn(drift, f"source `{source.name}`", step, "loaded")
@@ -366,16 +367,7 @@ class SchemaCapture:
         return drifts
 
     def _unrecorded(self, snap: Snapshot, location: Location, err: OSError) -> None:
-        self._add(
-            RunWarning(
-                message=f"the schema snapshot of {snap.object} could not be recorded in "
-                f"{self.store.root}: {err.strerror or err}",
-                location=location,
-                label="this statement",
-                code=Code.SNAPSHOT_FILE,
-                help="make target/schemas/ writable; this run went on without it",
-            )
-        )
+        self._add(unrecorded(snap, self.store.root, location, err))
 
     # ------------------------------------------------------------------ reports
 
@@ -401,67 +393,15 @@ class SchemaCapture:
             self._warnings.append(warning)
 
     def _warn(self, drift: Drift, what: str, step: Step, done: str) -> None:
-        if drift.now_accepted:
-            help = f"the new schema is now the accepted one (schema_drift: {drift.policy})"
-        else:
-            help = (
-                f"{what} was {done} with its new schema; if the change is expected, accept it: "
-                f"`sqlflowc schema accept {drift.object}` (or set schema_drift: fail to stop "
-                "such loads)"
-            )
-        self._add(
-            RunWarning(
-                message=_headline(drift, what),
-                location=step.location,
-                label="this statement",
-                code=Code.SCHEMA_DRIFT,
-                help=help,
-                notes=_notes(drift),
-            )
-        )
+        self._add(drifted(drift, what, step.location, done))
 
     def _problems(self, drift: Drift, location: Location) -> None:
-        for problem in drift.problems:
-            self._add(
-                RunWarning(
-                    message=f"schema snapshot {problem.path} cannot be used: {problem.reason}",
-                    location=location,
-                    label="this statement",
-                    code=Code.SNAPSHOT_FILE,
-                    help=f"it was set aside as {problem.path}.corrupt; "
-                    + (
-                        f"the schema captured now is the accepted baseline of {drift.object}"
-                        if drift.kind == "baseline"
-                        else f"{drift.object} was checked against the rest of its history"
-                    ),
-                )
-            )
-
-
-def _headline(drift: Drift, what: str) -> str:
-    """`the schema of source `orders` changed since its accepted snapshot (breaking: 1
-    removed)`."""
-    from sqlflowc.schema.render import summary  # (drift is rare: not imported by every run)
-
-    return f"the schema of {what} changed since its accepted snapshot ({summary(drift.comparison)})"
+        for warning in unusable_files(drift, location):
+            self._add(warning)
 
 
 def _target(step: Step) -> str | None:
     return step.target if isinstance(step, Load | CreateTable | TableUdf) else None
-
-
-def _notes(drift: Drift) -> tuple[str, ...]:
-    """The changes as a table, after a line naming both snapshots."""
-    if drift.comparison is None or drift.accepted is None:
-        return ()
-    from sqlflowc.schema.render import changes_table, shown_time
-
-    before, now = drift.accepted, drift.snapshot
-    head = (
-        f"accepted {before.short} ({shown_time(before.captured_at)}) → "
-        f"now {now.short}; `sqlflowc schema compare {drift.object}` shows both"
-    )
-    return (head, *changes_table(drift.comparison.changes))
 
 
 def _written(step: Step) -> list[str]:
