@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,32 @@ def sqlflowc_process(
         check=False,
         env=None if env is None else {**os.environ, **env},
     )
+
+
+# sqlflowc's entry point run by this Python, so that a signal reaches sqlflowc itself
+SQLFLOWC_MAIN = [sys.executable, "-c", "from sqlflowc.cli import main; main()"]
+
+
+def start(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`sqlflowc ARGS` started in a fresh process (output captured, no colours), to be signalled
+    while it works and ended with `stop`."""
+    return subprocess.Popen(
+        [*SQLFLOWC_MAIN, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TERM": "dumb"},
+    )
+
+
+def stop(proc: subprocess.Popen[str], sig: int, timeout: float = 60) -> tuple[int, str, str, float]:
+    """Send `sig` to a process `start`ed; its status, stdout, stderr and the seconds from the
+    signal to its end."""
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err, time.monotonic() - sent
 
 
 def run_ok(pipeline: str, *args: str) -> Result:

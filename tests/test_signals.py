@@ -4,7 +4,6 @@ the same during a compile, an EXPORT (no temporary file left) and a Python UDF."
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-SQLFLOWC = [sys.executable, "-c", "from sqlflowc.cli import main; main()"]
+from helpers import start, stop
 
 # A hook that tells the test which steps have started (a file per step).
 STARTED_HOOK = """
@@ -36,31 +35,12 @@ def project(tmp_path: Path, pipeline: str) -> Path:
     return tmp_path
 
 
-def start(root: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "TERM": "dumb"}
-    return subprocess.Popen(
-        [*SQLFLOWC, *args],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
 def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen[str], sig: int) -> tuple[int, str, str, float]:
-    sent = time.monotonic()
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    return proc.returncode, out, err, time.monotonic() - sent
 
 
 def tables(db: Path) -> set[str]:

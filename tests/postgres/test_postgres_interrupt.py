@@ -5,10 +5,7 @@ left as before — the DuckDB table, the PostgreSQL table."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +14,8 @@ import psycopg
 import pytest
 from pgserver import PgDatabase
 
-SQLFLOWC = [sys.executable, "-c", "from sqlflowc.cli import main; main()"]
+from helpers import start, stop
+
 BOUND = 60.0  # seconds: generous, however loaded the machine; the lock is held far longer
 
 
@@ -55,28 +53,18 @@ def interrupted_run(path: Path, pg_db: PgDatabase, sig: int) -> tuple[int, str, 
     lock = psycopg.connect(pg_db.dsn)  # a transaction, held until the test is done
     try:
         lock.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
-        proc = subprocess.Popen(
-            [*SQLFLOWC, "run", str(path)],
-            cwd=path.parent.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "TERM": "dumb"},
-        )
+        proc = start(path.parent.parent, "run", str(path))
         try:
             deadline = time.monotonic() + 60
             while not waiting_for_the_lock(pg_db):
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the run's query never waited for the lock"
                 time.sleep(0.05)
-            sent = time.monotonic()
-            proc.send_signal(sig)
-            out, err = proc.communicate(timeout=300)
-            took = time.monotonic() - sent
+            status, out, err, took = stop(proc, sig, timeout=300)
             # The server no longer runs the run's query: cancelled with the run, the lock
             # still held.
             assert waiting_for_the_lock(pg_db) == [], "the query still waits for the lock"
-            return proc.returncode, out, err, took
+            return status, out, err, took
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -6,10 +6,7 @@ as before — the table, the object."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,9 +14,9 @@ import duckdb
 import pytest
 from s3pipelines import get, project, put, put_table
 
+from helpers import start, stop
 from s3server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer, StallingProxy
 
-SQLFLOWC = [sys.executable, "-c", "from sqlflowc.cli import main; main()"]
 BOUND = 60.0  # seconds: far below one read timeout (120 s), however loaded the machine
 
 
@@ -38,25 +35,14 @@ def lake(endpoint: str) -> dict[str, object]:
 def interrupted_run(path: Path, proxy: StallingProxy, sig: int) -> tuple[int, str, str, float]:
     """Run the pipeline, send `sig` once a request stalled; status, stdout, stderr, seconds
     from the signal to the end."""
-    env = {**os.environ, "TERM": "dumb"}
-    proc = subprocess.Popen(
-        [*SQLFLOWC, "run", str(path)],
-        cwd=path.parent.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    proc = start(path.parent.parent, "run", str(path))
     try:
         if not proxy.stalled.wait(60):
             proc.kill()
             raise AssertionError(f"no request stalled: {proc.communicate()}")
         time.sleep(0.5)  # the request is surely being waited for
         assert proc.poll() is None, proc.communicate()
-        sent = time.monotonic()
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=300)
-        return proc.returncode, out, err, time.monotonic() - sent
+        return stop(proc, sig, timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -103,10 +103,13 @@ def _wait(fs: RunFileSystem, coroutine: Any, timeout: float | None) -> Any:
     """Run `coroutine` on the filesystem's loop and wait for it, as fsspec's `sync` does, but
     cancel it and raise `RunStopped` once the run stopped (module docstring)."""
     loop = fs.loop
-    with contextlib.suppress(RuntimeError):  # no loop runs in this thread: the usual case
-        if asyncio.get_running_loop() is loop:
-            coroutine.close()
-            raise NotImplementedError("a blocking S3 call from within the filesystem's loop")
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:  # no loop runs in this thread: the usual case
+        running = None
+    if running is loop:  # waiting here would wait for itself
+        coroutine.close()
+        raise RuntimeError("a blocking S3 call was made from within the filesystem's own loop")
     future = asyncio.run_coroutine_threadsafe(coroutine, loop)
     started = time.monotonic()
     grace: float | None = None
