@@ -134,3 +134,15 @@ def test_local_partitioned_export_replaces_the_directory_with_success(tmp_path: 
     found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert found == ["_SUCCESS", "year=2020/data_0.csv", "year=2021/data_0.csv"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".sqlflowc-")]
+
+
+def test_no_retry_beyond_the_steps_own_when_the_server_is_back_at_once(
+    s3_server: MotoServer, s3_bucket: str, tmp_path: Path
+) -> None:
+    # The connection is cut mid-upload and the server answers again at once. With `retries: 0`
+    # nothing may try again: aiohttp would resend an idempotent PUT on its own, unreported.
+    result, proxy, target = _stopped_mid_export(s3_server, s3_bucket, tmp_path, 0, 0.0)
+    assert proxy.cuts == 1, result.output
+    assert result.exit_code != 0, result.output
+    assert "retrying" not in result.output, result.output
+    assert get(s3_server, target) == b"id\nold\n"

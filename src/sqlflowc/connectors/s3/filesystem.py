@@ -5,8 +5,11 @@ run's DuckDB connection under a protocol of its own.
   none are given), made once per process and credential set. Its protocol is `s3` followed by
   a digest of the credentials (`s3c1a2b3c4d`), so two connections with different keys can be
   registered on one DuckDB connection side by side; `duckdb_path` rewrites `s3://b/k` to it and
-  `shown` rewrites DuckDB's messages back. Neither s3fs nor botocore retries a failed request:
-  the step's `retries` do, each reported.
+  `shown` rewrites DuckDB's messages back. Neither s3fs nor botocore nor aiohttp retries a
+  failed request: the step's `retries` do, each reported. (aiohttp on its own sends an
+  idempotent request — a GET, or the PUT of a whole object — a second time when its connection
+  breaks; `OneAttemptSession` turns that off, so `retries: 0` means one attempt and no retry goes
+  unreported.)
 - Reads are positional and thread-safe. DuckDB reads one file from several threads through the
   same handle, as `seek` then `read` — two calls, between which s3fs releases the GIL while it
   waits on the network — so s3fs's own buffered file can hand one thread another's bytes.
@@ -47,6 +50,7 @@ from typing import Any
 
 import fsspec.asyn
 import s3fs
+from aiobotocore.httpsession import AIOHTTPSession
 
 from sqlflowc.connectors.s3.params import S3Credentials
 from sqlflowc.retry import RunStopped, stopped
@@ -220,7 +224,8 @@ def filesystem_for(creds: S3Credentials) -> RunFileSystem:
             config_kwargs={
                 "connect_timeout": CONNECT_TIMEOUT,
                 "read_timeout": READ_TIMEOUT,
-                "retries": {"max_attempts": 1, "mode": "standard"},
+                "retries": {"total_max_attempts": 1, "mode": "standard"},
+                **_one_attempt_session(),
             },
             skip_instance_cache=True,
             use_listings_cache=False,
@@ -232,6 +237,27 @@ def filesystem_for(creds: S3Credentials) -> RunFileSystem:
         fs.blocks = Blocks()
         _made[digest] = fs
         return fs
+
+
+def _one_attempt_session() -> dict[str, Any]:
+    """The client option that makes aiohttp send each request once (an aiobotocore that has no
+    `http_session_cls` option, older than the one this was written for, keeps its default)."""
+    from aiobotocore.config import AioConfig
+
+    if "http_session_cls" not in inspect.signature(AioConfig).parameters:
+        return {}
+    return {"http_session_cls": OneAttemptSession}
+
+
+class OneAttemptSession(AIOHTTPSession):  # type: ignore[misc]  # untyped base
+    """aiobotocore's HTTP session, whose aiohttp sessions send each request once (module
+    docstring). aiohttp has no public switch for its resend of idempotent requests on a broken
+    connection; `_retry_connection` is the one its own test client turns off."""
+
+    async def _get_session(self, proxy_url: Any) -> Any:
+        session = await super()._get_session(proxy_url)
+        session._retry_connection = False
+        return session
 
 
 class ObjectReader:
