@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from sqlflowc.cli_output import (
     print_diagnostics,
     resume_gc,
 )
+from sqlflowc.lean_dataclass import dataclass
 
 if TYPE_CHECKING:
     from sqlflowc.backend.plan import Plan

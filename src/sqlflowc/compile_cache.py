@@ -40,11 +40,12 @@ import os
 import pickle
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.limits import READS
 
 if TYPE_CHECKING:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.source import SourceMap, Span
 
 

@@ -27,11 +27,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlflowc.diagnostics import Code, CompileError, Diagnostic
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.limits import FileTooLarge, read_bounded
 from sqlflowc.schema.drift import DEFAULT_DRIFT_POLICY, DriftPolicy
 from sqlflowc.source import SourceMap, Span

@@ -38,8 +38,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import TypeVar
+
+from sqlflowc.lean_dataclass import dataclass
 
 T = TypeVar("T")
 

@@ -7,8 +7,10 @@ are computed only when a diagnostic is rendered.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from sqlflowc.lean_dataclass import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ from typing import (
     get_type_hints,
 )
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.validation_scalars import FAIL, SCALARS, Check, Ge, Gt, Le
 
 __all__ = [
@@ -86,7 +87,7 @@ _NONE = type(None)
 # -- errors ----------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class FieldError:
     """One problem, at `path` (keys and list indexes from the validated mapping).
 
@@ -151,7 +152,7 @@ class ValidationError(ValueError):
 # -- schemas ---------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class FieldSpec:
     """A schema field: its resolved annotation and whether the key must be given."""
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any, ClassVar, Literal, TypeAlias, assert_never
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.schema import Policy
 
 PLAN_VERSION = 2

@@ -48,13 +48,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlflowc.connectors.params import CommonParams, ParamSite, check_params
 from sqlflowc.connectors.secrets import is_secret_field
 from sqlflowc.diagnostics import Code, Reporter
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.source import Span
 from sqlflowc.validation import describe_type, schema_fields, validate
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.retry import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
 from sqlflowc.schema.drift import DriftPolicy
 from sqlflowc.source import Span

@@ -31,7 +31,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,7 @@ from sqlflowc.connectors.base import Connector
 from sqlflowc.connectors.params import ParamSite
 from sqlflowc.connectors.runtime import ConnectorError
 from sqlflowc.diagnostics import Code, Diagnostic, Reporter, Severity
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.suggest import did_you_mean
 
 if TYPE_CHECKING:

@@ -47,11 +47,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.diagnostics import StepFailure
+from sqlflowc.lean_dataclass import dataclass
 
 if TYPE_CHECKING:
     import pyarrow as pa

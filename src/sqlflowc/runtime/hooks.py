@@ -35,13 +35,14 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlflowc.backend.plan import Location, Plan, Step, step_target
 from sqlflowc.diagnostics import Code
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.runtime.report import RunResult, RunWarning, StepOutcome
 
 if TYPE_CHECKING:

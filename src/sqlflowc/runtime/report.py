@@ -17,12 +17,12 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 from sqlflowc.backend.plan import Location, Plan, Step, step_target
 from sqlflowc.diagnostics import Code, Diagnostic, Severity
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.source import SourceMap, Span
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.placeholders import expand, expand_with_spans
 from sqlflowc.secret_masking import mask_secrets
 

@@ -47,7 +47,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Protocol
 
 from sqlflowc.backend.plan import (
@@ -60,6 +60,7 @@ from sqlflowc.backend.plan import (
     TableUdf,
     step_udfs,
 )
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.retry import stop_run, stop_waits_on, stops_with
 from sqlflowc.runtime.report import StepOutcome, StepStatus
 
@@ -108,6 +109,8 @@ class _Worker:
 
 @dataclass(slots=True)
 class _Running:
+    """A step running: where, and the tables it reads and writes."""
+
     step: Step
     connection: Connection
     worker: _Worker

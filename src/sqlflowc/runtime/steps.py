@@ -47,7 +47,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
@@ -66,6 +65,7 @@ from sqlflowc.backend.plan import (
     step_udfs,
 )
 from sqlflowc.diagnostics import Code, StepFailure
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.placeholders import substituted
 from sqlflowc.runtime import commit_marks
 from sqlflowc.runtime.report import RunWarning, StepOutcome, os_error_text, step_outcome

@@ -27,9 +27,9 @@ SOURCE's `schema_drift` parameter, else the profile's, else `warn`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.schema.snapshot import Snapshot, SnapshotError
 from sqlflowc.schema.store import SnapshotBatch, SnapshotStore
 

@@ -8,8 +8,9 @@ gives it for any spelling).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from sqlflowc.lean_dataclass import dataclass
 
 __all__ = ["Column", "Policy"]
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.schema.model import Column
 from sqlflowc.schema.types import normalize_type
 

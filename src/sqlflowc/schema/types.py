@@ -22,7 +22,8 @@ turning numbers into text is a change of meaning, not a widening.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+
+from sqlflowc.lean_dataclass import dataclass
 
 __all__ = [
     "INTEGER_TYPES",

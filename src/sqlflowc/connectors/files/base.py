@@ -27,7 +27,6 @@ import re
 import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -39,6 +38,7 @@ from sqlflowc.connectors.s3.params import (
     remote_scheme,
 )
 from sqlflowc.diagnostics import Code, Reporter
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.source import Span
 from sqlflowc.validation import Check
 

@@ -18,7 +18,6 @@ files with headers is read with `union_by_name`, so columns match by name, not b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from sqlflowc.connectors.files.base import (
@@ -30,6 +29,7 @@ from sqlflowc.connectors.files.base import (
     TextCompression,
     has_glob,
 )
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.sqlbuild import select_from, table_function
 from sqlflowc.validation import Check, Ge
 

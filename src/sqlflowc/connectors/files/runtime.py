@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ from sqlflowc.connectors.runtime import (
     WriteResult,
 )
 from sqlflowc.connectors.s3.params import is_s3
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.sqlbuild import sql_identifier, sql_string
 
 if TYPE_CHECKING:

@@ -16,10 +16,10 @@ neither S3 nor `file://` (unsupported), else None.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated
 
 from sqlflowc.connectors.params import CommonParams
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.validation import Check
 
 __all__ = [
