@@ -229,3 +229,29 @@ def test_either_decorator_s_classes_inherit_from_the_other_s() -> None:
             deco(frozen=True)(type("Frozen", (Mutable,), {"__doc__": "x"}))
         with pytest.raises(TypeError, match="cannot inherit non-frozen dataclass from a frozen"):
             deco(type("Thawed", (LeanBase,), {"__doc__": "x"}))
+
+
+def test_fields_outside_init_and_keyword_only_markers() -> None:
+    made = []
+    for deco in (dataclasses.dataclass, lean):
+
+        @deco(frozen=True, slots=True)
+        class Mixed:
+            """Positional, then keyword-only after the marker; fields not in `__init__`."""
+
+            a: int
+            counted: list[int] = field(default_factory=list, init=False)
+            unset: int = field(init=False)
+            b: int = field(default=2, kw_only=True)
+            _: dataclasses.KW_ONLY
+            c: str = "c"
+
+        made.append(Mixed)
+    std, lean_cls = made
+    for cls in made:
+        obj = cls(1, c="z", b=3)
+        assert (obj.a, obj.b, obj.c, obj.counted) == (1, 3, "z", [])
+        assert not hasattr(obj, "unset")
+    assert _outcome(lambda: lean_cls(1, 2)) == _outcome(lambda: std(1, 2))
+    assert _outcome(lambda: lean_cls(1, counted=[1])) == _outcome(lambda: std(1, counted=[1]))
+    assert lean_cls.__match_args__ == std.__match_args__
