@@ -5,6 +5,9 @@
   and nullability; None when the relation does not exist.
 - `query_columns(conn, query)`: the columns a SELECT returns, from PostgreSQL's description of
   the statement (`SELECT * FROM (query) LIMIT 0`, planned, never run to completion).
+- `copy_columns(conn, relation)`: what a COPY into a relation (`pg_temp.x` for a temporary
+  table) needs to know of its columns: type name, modifier, whether a built-in base type, and
+  whether of a deterministic collation.
 - `server_version(conn)`, `list_tables(conn, limit)`: what `sqlflowc connect test` shows.
 
 psycopg errors propagate; callers wrap them (`errors.PostgresFailure`).
@@ -22,7 +25,9 @@ from sqlflowc.connectors.postgres.params import TableName
 from sqlflowc.connectors.postgres.types import PgType
 
 __all__ = [
+    "CopyColumn",
     "PgColumn",
+    "copy_columns",
     "list_tables",
     "query_columns",
     "relation_kind",
@@ -70,6 +75,34 @@ LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attn
 WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
+
+
+@dataclass(frozen=True, slots=True)
+class CopyColumn:
+    """A column a COPY writes: `pg_type.typname`, `atttypmod`, `typtype` (`b` a base type),
+    whether the type is pg_catalog's, whether its collation is deterministic."""
+
+    typname: str
+    typmod: int
+    typtype: str
+    builtin: bool
+    deterministic: bool
+
+
+def copy_columns(conn: Conn, relation: str) -> dict[str, CopyColumn]:
+    """The columns of `relation` (regclass text), by lower-cased name."""
+    rows = conn.execute(
+        "SELECT a.attname, t.typname, a.atttypmod, t.typtype, "
+        "t.typnamespace = 'pg_catalog'::regnamespace, coalesce(c.collisdeterministic, true) "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        [relation],
+    ).fetchall()
+    return {
+        str(r[0]).lower(): CopyColumn(str(r[1]), int(str(r[2])), str(r[3]), bool(r[4]), bool(r[5]))
+        for r in rows
+    }
 
 
 def relation_sql(table: TableName) -> sql.Composed:

@@ -6,15 +6,15 @@ the row again). PostgreSQL can check that by building a unique index on the stag
 per million rows, before the merge can start). Instead, for keys whose equality is the same in
 DuckDB as in the target's column:
 
-1. `hashable(conn, staging, keys, transfers)` asks the catalog for the staging table's key
-   columns (the target's types) and says whether every key's DuckDB type reaches its column
-   exactly, so that two rows have equal keys in PostgreSQL exactly when they do in DuckDB:
-   integers into `smallint`/`integer`/`bigint`/`numeric`; DECIMAL into `numeric` of at least
-   its scale; VARCHAR into `text`/`varchar` (no length, which would cut trailing spaces) of a
-   deterministic collation; DATE, TIMESTAMP (to the microsecond), TIMESTAMPTZ, UUID, BOOLEAN
-   into their namesakes (full precision). Anything else — `char(n)` (trailing spaces do not
-   count), `citext`, floats (`-0 = 0`), json, a domain, a nondeterministic collation — keeps
-   the unique index.
+1. `hashable(columns, keys, transfers)`, given the staging table's columns as the catalog tells
+   them (`catalog.copy_columns`: the target's types), says whether every key's DuckDB type
+   reaches its column exactly, so that two rows have equal keys in PostgreSQL exactly when they
+   do in DuckDB: integers into `smallint`/`integer`/`bigint`/`numeric`; DECIMAL into `numeric`
+   of at least its scale; VARCHAR into `text`/`varchar` (no length, which would cut trailing
+   spaces) of a deterministic collation; DATE, TIMESTAMP (to the microsecond), TIMESTAMPTZ,
+   UUID, BOOLEAN into their namesakes (full precision). Anything else — `char(n)` (trailing
+   spaces do not count), `citext`, floats (`-0 = 0`), json, a domain, a nondeterministic
+   collation — keeps the unique index.
 2. `hash_expression(keys)`: what the rows' query adds beside each CSV line: DuckDB's 64-bit
    `hash` of the key, NULL when a key column is NULL. `KeyHashes` keeps them (8 bytes a row,
    copied out of DuckDB's batches, which they would otherwise keep alive), up to
@@ -30,20 +30,18 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Mapping, Sequence
 
-import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from sqlflowc.connectors.postgres.catalog import CopyColumn
 from sqlflowc.connectors.postgres.types import WriteTransfer
 from sqlflowc.schema.types import INTEGER_TYPES
 
 __all__ = ["HASHED_ROWS_MAX", "KeyHashes", "hash_expression", "hashable"]
 
-Conn = psycopg.Connection[tuple[object, ...]]
 HASHED_ROWS_MAX = 16_000_000  # 128 MB of hashes; past it, a unique index checks the keys
 
 # A PostgreSQL type (pg_catalog's typname) -> the DuckDB types reaching it exactly.
@@ -60,29 +58,19 @@ _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 
 
 def hashable(
-    conn: Conn, staging: str, keys: Sequence[str], transfers: Sequence[WriteTransfer]
+    columns: Mapping[str, CopyColumn], keys: Sequence[str], transfers: Sequence[WriteTransfer]
 ) -> bool:
-    """Whether equal keys in PostgreSQL's columns of `staging` are exactly equal keys in
-    DuckDB (see the module docstring)."""
-    rows = conn.execute(
-        "SELECT a.attname, t.typname, a.atttypmod, t.typtype, "
-        "t.typnamespace = 'pg_catalog'::regnamespace, coalesce(c.collisdeterministic, true) "
-        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
-        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-        [f"pg_temp.{staging}"],
-    ).fetchall()
-    columns = {str(r[0]).lower(): r[1:] for r in rows}
+    """Whether equal keys in PostgreSQL's `columns` (the staging table's, by lower-cased name)
+    are exactly equal keys in DuckDB (see the module docstring)."""
     duck_types = {t.name.lower(): t.duckdb_type.upper() for t in transfers}
     for key in keys:
         found = columns.get(key.lower())
         source = duck_types.get(key.lower())
         if found is None or source is None:
             return False
-        typname, typmod, typtype, in_catalog, deterministic = found
-        if typtype != "b" or not in_catalog or not deterministic:
+        if found.typtype != "b" or not found.builtin or not found.deterministic:
             return False
-        if not _exact(source, str(typname), cast("int", typmod)):
+        if not _exact(source, found.typname, found.typmod):
             return False
     return True
 
