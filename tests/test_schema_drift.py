@@ -321,17 +321,19 @@ def test_a_csv_load_failing_after_one_detection_reports_as_the_plan_reads(tmp_pa
 
 
 def test_a_table_whose_snapshots_cannot_be_written_is_a_warning(tmp_path: Path) -> None:
-    """The tables' snapshot files are written together when the steps are over: one whose
-    directory cannot be made is a warning at its statement, the others are all recorded."""
+    """The tables' snapshot files are written together when the steps are over, their first
+    captures in one pack: when it cannot be written, each table is a warning at its statement,
+    and the rest (the source's) is recorded."""
     root = project(tmp_path)
-    blocked = SnapshotStore(root).directory("table:totals")
+    blocked = SnapshotStore(root).root / "packs"
     blocked.parent.mkdir(parents=True)
     blocked.write_text("in the way\n")
     done = run(root)
     assert "warning[SF0710]" in done.stderr
     assert "the schema snapshot of table:totals could not be recorded" in done.stderr
+    assert "the schema snapshot of table:orders could not be recorded" in done.stderr
     assert "p.sf:3:1" in done.stderr  # the statement that wrote it
     store = SnapshotStore(root)
-    assert store.objects() == ["source:orders_csv", "table:orders"]
+    assert store.objects() == ["source:orders_csv"]
     assert all(store.history(o).accepted is not None for o in store.objects())
     assert not list((root / "target" / "schemas").rglob(".tmp-*"))

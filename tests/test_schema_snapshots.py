@@ -222,17 +222,36 @@ def test_a_batch_object_that_cannot_be_written_leaves_the_others_complete(
     tmp_path: Path,
 ) -> None:
     store = SnapshotStore(tmp_path)
+    for name in ("a", "c"):  # objects with a history: their files go to their directories
+        store.record(snap(BASE, obj=f"table:{name}"))
     blocked = store.directory("table:b")
-    blocked.parent.mkdir(parents=True)
     blocked.write_text("not a directory")  # where table:b's history would go
     batch = store.batch()
     for name in ("a", "b", "c"):
         capture(batch, snap(BASE, obj=f"table:{name}"), "warn")
-    failed = batch.commit()
+    failed = batch.commit()  # one first capture: no pack, its own directory
     assert list(failed) == ["table:b"] and isinstance(failed["table:b"], OSError)
     assert store.objects() == ["table:a", "table:c"]
     assert all(store.history(o).accepted is not None for o in store.objects())
     assert blocked.read_text() == "not a directory"
+    assert not (store.root / "packs").exists()
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_a_pack_that_cannot_be_written_fails_its_objects_only(tmp_path: Path) -> None:
+    """The first captures of a batch share one pack: when it cannot be written, none of them
+    is recorded, and the batch's other objects (with a history) are complete."""
+    store = SnapshotStore(tmp_path)
+    store.record(snap(BASE, obj="table:c"))
+    (store.root / "packs").write_text("not a directory")  # where the pack would go
+    batch = store.batch()
+    for name in ("a", "b", "c"):
+        capture(batch, snap(BASE, obj=f"table:{name}"), "warn")
+    failed = batch.commit()
+    assert sorted(failed) == ["table:a", "table:b"]
+    assert all(isinstance(err, OSError) for err in failed.values())
+    assert store.objects() == ["table:c"] and store.history("table:c").accepted is not None
+    assert (store.root / "packs").read_text() == "not a directory"
     assert not list(tmp_path.rglob(".tmp-*"))
 
 

@@ -136,7 +136,7 @@ def list_cmd(fmt: str, project_dir: Path | None) -> None:
 
     store = _store(project_dir)
     histories = [store.history(obj) for obj in store.objects()]
-    for problem in (p for h in histories for p in h.problems):
+    for problem in [*store.problems(), *(p for h in histories for p in h.problems)]:
         click.echo(f"warning: {problem.path}: {problem.reason} (skipped)", err=True)
     if fmt == "json":
         _echo_json(

@@ -68,7 +68,7 @@ def unusable_files(drift: Drift, location: Location) -> list[RunWarning]:
             location=location,
             label="this statement",
             code=Code.SNAPSHOT_FILE,
-            help=f"it was set aside as {problem.path}.corrupt; "
+            help=f"it was set aside as {problem.aside}; "
             + (
                 f"the schema captured now is the accepted baseline of {drift.object}"
                 if drift.kind == "baseline"

@@ -56,12 +56,14 @@ SHORT = 12
 
 
 class SnapshotError(ValueError):
-    """A snapshot file that cannot be used: `path` and the reason."""
+    """A snapshot file that cannot be used: `path` and the reason; `aside`, where the store's
+    quarantine keeps its bytes (`<path>.corrupt`, unless said otherwise: a record of a pack)."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, *, aside: str | None = None) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.aside = aside if aside is not None else f"{path}.corrupt"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,7 +28,7 @@ class SnapshotCatalog:
 
     def source(self, name: str, connector: str, params: Mapping[str, Any]) -> Lookup:
         obj = object_name("source", name)
-        if not self.store.directory(obj).is_dir():
+        if not self.store.has_history(obj):
             return None
         accepted = self.store.state(obj).accepted
         if accepted is None:

@@ -1,11 +1,14 @@
 """The snapshot store: each object's history under the project's `target/schemas/`.
 
-Layout — one directory per object, one file per event, never rewritten:
+Layout — one directory per object, one file per event, never rewritten; and packs, one file
+holding the baselines of many objects:
 
     target/schemas/source/orders/
       20260105T101500.123456Z-3f9a2c1b7d4e-5c1a.baseline.json   the first snapshot, accepted
       20260106T090000.000001Z-8d1e2f3a4b5c-77f0.json            a later snapshot (observed)
       20260107T080000.000001Z-8d1e2f3a4b5c-0b3e.accept.json     its acceptance
+    target/schemas/packs/
+      20260105T101502.000120Z-9c0e1f2a.pack                     baselines of table:a, table:b…
 
 A name is the capture time (UTC, to the microsecond: names sort by time), the fingerprint's 12
 hex digits and 4 random ones. A snapshot (`*.json`, `snapshot.py`) is observed; an acceptance
@@ -17,48 +20,64 @@ run that captured it. The accepted snapshot of an object is the one its newest a
 baseline) names; the latest is its newest snapshot (a baseline is one); drift is pending when
 they differ.
 
+A pack (`packs/<time>-<random>.pack`, `store_packs.py`) is what a batch writes for the first
+captures of two or more objects that have no directory yet: one record per object, holding
+the baseline file that object would have had, under the name it would have had — so a batch
+of a hundred first captures creates one file, not a hundred directories and files (each
+create costs a fraction of a millisecond of the kernel's time). An object's history is its
+directory's files and its records in every pack, merged by name; its later events go to its
+directory, made when first needed. Reading never tells a pack's record from a file but by
+where it says it was read (`Entry.path`, `Acceptance.path`: the pack).
+
 Contract:
 - Append-only: `record`, `accept` and `baseline` add files; nothing is ever rewritten or
-  deleted. (The one exception: `quarantine` renames an unreadable file to `*.corrupt`, keeping
-  its bytes, so a run that re-captured past it is not warned about it again.)
-- Atomic, durable and concurrent-safe (`store_files.py`): a file is written to a temporary name
-  in the same directory, flushed to disk, then hard-linked to its final name, which fails
-  rather than overwrites when the name is taken (a new random suffix is drawn), and the new
-  name is flushed to disk before the call returns. A crash — of the process or of the machine
-  — leaves at most a stray temporary file (`.tmp-*`, ignored), never a named file that is
-  incomplete, and never loses a file once the call that wrote it returned; two runs writing at
-  once both keep their files.
+  deleted. (The one exception: `quarantine` sets an unreadable file aside, keeping its bytes,
+  so a run that re-captured past it is not warned about it again: a file is renamed to
+  `*.corrupt`; a pack's record is copied to `<its name>.corrupt` in its object's directory,
+  and a record with such a file beside it is not read — the pack is left as it is, its other
+  objects' records with it.)
+- Atomic, durable and concurrent-safe (`store_files.py`): a file (a pack too) is written to a
+  temporary name in the same directory, flushed to disk, then hard-linked to its final name,
+  which fails rather than overwrites when the name is taken (a new random suffix is drawn),
+  and the new name is flushed to disk before the call returns. A crash — of the process or of
+  the machine — leaves at most a stray temporary file (`.tmp-*`, ignored), never a named file
+  that is incomplete, and never loses a file once the call that wrote it returned; two runs
+  writing at once both keep their files (two first captures of one object, each in its run's
+  pack: both are its baselines, the newer accepted, as two baseline files would be).
 - Batches (`batch()`, what a run uses): `record`, `accept` and `baseline` only note their
-  files, and `SnapshotBatch.commit` writes them together: every temporary file is written,
+  files, and `SnapshotBatch.commit` writes them together: the baselines of objects with no
+  directory into one pack (when there are two or more), then every temporary file is written,
   then all are flushed with one `syncfs(2)` of the file system (Linux; elsewhere, or when it
   fails, each file is `fsync`ed, in parallel threads), then each is linked to its name in the
   order noted (an object's snapshot before its acceptance), then the names are flushed (one
   more `syncfs`, else an `fsync` of each directory). One flush per file cost a millisecond or
   more each, most of a first run's time on a pipeline of small tables. Each file keeps the
   guarantee above; what a batch changes is only when its files appear: together, at `commit`.
+  A pack's objects succeed or fail together.
 - Reading never raises for a bad file: each unreadable or hand-edited file is a
-  `SnapshotError` in `History.problems` (naming the file) and is otherwise ignored. An
-  acceptance whose snapshot is unreadable accepts nothing.
+  `SnapshotError` in `History.problems` (naming the file) and is otherwise ignored; a pack's
+  record that cannot be used is a `PackRecordError` of its object only (naming the pack and
+  the object). An acceptance whose snapshot is unreadable accepts nothing. Bytes of a pack
+  that name no object (a damaged record header) are `problems()`, no object's.
 - `state(obj)` reads only what a run needs (the newest acceptance and its snapshot — one file
   when it is a baseline —, the latest snapshot's name), so capture stays cheap however long
-  the history is.
+  the history is. The packs are listed at each read, and each is read once per store (a pack
+  is never rewritten) and parsed record by record as its objects are read: packs are written
+  only by runs that capture objects with no history, so they stay few.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlflowc.schema.snapshot import (
     KINDS,
-    SNAPSHOT_FORMAT,
     Snapshot,
     SnapshotError,
     object_name,
     short,
-    snapshot_from_json,
     split_object,
 )
 from sqlflowc.schema.store_files import (
@@ -66,10 +85,25 @@ from sqlflowc.schema.store_files import (
     acceptance_file,
     baseline_file,
     link,
+    pack_file,
     snapshot_file,
     sync_directory,
     write_files,
     write_temp,
+)
+from sqlflowc.schema.store_packs import PACKS_DIR, PackIndex
+from sqlflowc.schema.store_read import (
+    Acceptance,
+    Entry,
+    Item,
+    PackRecordError,
+    baseline_acceptance,
+    decode,
+    encode,
+    read_acceptance,
+    read_record,
+    read_snapshot,
+    short_of,
 )
 
 __all__ = [
@@ -77,6 +111,7 @@ __all__ = [
     "Acceptance",
     "Entry",
     "History",
+    "PackRecordError",
     "SnapshotBatch",
     "SnapshotStore",
     "State",
@@ -85,30 +120,9 @@ __all__ = [
 SCHEMAS_DIR = Path("target") / "schemas"
 _ACCEPT = ".accept.json"
 _BASELINE = ".baseline.json"
-BASELINE_BY = "first capture"  # what accepted a baseline
+_BASELINE_KIND = ".baseline"
 _SNAPSHOT = ".json"
 _CORRUPT = ".corrupt"
-_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-.")
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A snapshot and the file it was read from."""
-
-    snapshot: Snapshot
-    path: Path
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Acceptance:
-    """A decision: the snapshot with `fingerprint` is the object's accepted schema."""
-
-    object: str
-    fingerprint: str
-    accepted_at: str
-    by: str
-    run_id: str | None
-    path: Path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,24 +174,38 @@ class SnapshotStore:
 
     def __init__(self, project_dir: Path | str) -> None:
         self.root = Path(project_dir) / SCHEMAS_DIR
+        self.packs = PackIndex(self.root / PACKS_DIR)
 
     # ------------------------------------------------------------------ names
 
     def directory(self, obj: str) -> Path:
         kind, name = split_object(obj)
-        return self.root / kind / _encode(name)
+        return self.root / kind / encode(name)
 
     def objects(self) -> list[str]:
         """Every object with a history, sorted (`source:…` before `table:…`)."""
-        found: list[str] = []
-        for kind in KINDS:
+        found: set[tuple[int, str]] = set()
+        for i, kind in enumerate(KINDS):
             folder = self.root / kind
             if not folder.is_dir():
                 continue
-            for child in sorted(folder.iterdir()):
+            for child in folder.iterdir():
                 if child.is_dir() and not child.name.startswith("."):
-                    found.append(object_name(kind, _decode(child.name)))
-        return found
+                    found.add((i, child.name))
+        order: dict[str, int] = {kind: i for i, kind in enumerate(KINDS)}
+        for key in self.packs.objects():
+            kind_name, _, folder_name = key.partition("/")
+            found.add((order[kind_name], folder_name))
+        return [object_name(KINDS[i], decode(name)) for i, name in sorted(found)]
+
+    def has_history(self, obj: str) -> bool:
+        """Whether anything is recorded about `obj` (its directory, or a pack's record)."""
+        return self.directory(obj).is_dir() or bool(self.packs.records(_key(obj)))
+
+    def problems(self) -> list[SnapshotError]:
+        """What in the packs names no object (a damaged record header, a pack that cannot be
+        read): it is no object's history, so `history` does not report it."""
+        return self.packs.problems()
 
     # ------------------------------------------------------------------ reading
 
@@ -186,15 +214,15 @@ class SnapshotStore:
         snapshots: list[Entry] = []
         acceptances: list[Acceptance] = []
         problems: list[SnapshotError] = []
-        for path in self._files(obj):
+        for item in self._items(obj):
             try:
-                if path.name.endswith(_ACCEPT):
-                    acceptances.append(_read_acceptance(path, obj))
+                if item.name.endswith(_ACCEPT):
+                    acceptances.append(read_acceptance(item.path, obj))
                     continue
-                snap = _read_snapshot(path, obj)
-                snapshots.append(Entry(snap, path))
-                if path.name.endswith(_BASELINE):
-                    acceptances.append(_baseline_acceptance(snap, path))
+                snap = self._read_item(item, obj)
+                snapshots.append(Entry(snap, item.path))
+                if item.name.endswith(_BASELINE):
+                    acceptances.append(baseline_acceptance(snap, item.path))
             except SnapshotError as err:
                 problems.append(err)
         return History(
@@ -207,35 +235,38 @@ class SnapshotStore:
     def state(self, obj: str) -> State:
         """The accepted snapshot and the latest fingerprint, reading as little as possible."""
         problems: list[SnapshotError] = []
-        files = self._files(obj)
-        latest = next((p for p in files if not p.name.endswith(_ACCEPT)), None)
-        latest_short = _short_of(latest) if latest is not None else None
-        for path in files:
-            baseline = path.name.endswith(_BASELINE)
-            if not baseline and not path.name.endswith(_ACCEPT):
+        items = self._items(obj)
+        latest = next((i for i in items if not i.name.endswith(_ACCEPT)), None)
+        latest_short = short_of(latest.name) if latest is not None else None
+        for item in items:
+            baseline = item.name.endswith(_BASELINE)
+            if not baseline and not item.name.endswith(_ACCEPT):
                 continue
             try:
                 if baseline:  # a snapshot and its acceptance in one file
-                    snap = _read_snapshot(path, obj)
+                    snap = self._read_item(item, obj)
                     return State(accepted=snap, latest_short=latest_short, problems=tuple(problems))
-                acceptance = _read_acceptance(path, obj)
+                acceptance = read_acceptance(item.path, obj)
             except SnapshotError as err:
                 problems.append(err)
                 continue
-            snapshot = self._snapshot_named(obj, files, acceptance, problems)
+            snapshot = self._snapshot_named(obj, items, acceptance, problems)
             return State(accepted=snapshot, latest_short=latest_short, problems=tuple(problems))
         return State(latest_short=latest_short, problems=tuple(problems))
 
     def _snapshot_named(
-        self, obj: str, files: list[Path], acceptance: Acceptance, problems: list[SnapshotError]
+        self, obj: str, items: list[Item], acceptance: Acceptance, problems: list[SnapshotError]
     ) -> Snapshot | None:
         wanted = short(acceptance.fingerprint)
-        unreadable = {p.path for p in problems}  # a baseline already found unreadable
-        for path in files:
-            if path.name.endswith(_ACCEPT) or _short_of(path) != wanted or str(path) in unreadable:
+        unreadable = {p.path for p in problems if not isinstance(p, PackRecordError)}
+        failed = {id(p.record) for p in problems if isinstance(p, PackRecordError)}
+        for item in items:
+            if item.name.endswith(_ACCEPT) or short_of(item.name) != wanted:
                 continue
+            if str(item.path) in unreadable or id(item.record) in failed:
+                continue  # a baseline already found unreadable
             try:
-                snap = _read_snapshot(path, obj)
+                snap = self._read_item(item, obj)
             except SnapshotError as err:
                 problems.append(err)
                 continue
@@ -249,18 +280,30 @@ class SnapshotStore:
         )
         return None
 
-    def _files(self, obj: str) -> list[Path]:
-        """The object's snapshot and acceptance files, newest first."""
+    def _items(self, obj: str) -> list[Item]:
+        """The object's snapshot and acceptance files and its records in packs (but those set
+        aside), newest first."""
         folder = self.directory(obj)
         try:
             names = os.listdir(folder)
         except (FileNotFoundError, NotADirectoryError):
-            return []
-        return [
-            folder / name
-            for name in sorted(names, reverse=True)
+            names = []
+        items = [
+            Item(name, folder / name)
+            for name in names
             if name.endswith(_SNAPSHOT) and not name.startswith(".")
         ]
+        records = self.packs.records(_key(obj))
+        if records:
+            aside = {name for name in names if name.endswith(_CORRUPT)}
+            items += [Item(r.name, r.pack, r) for r in records if r.name + _CORRUPT not in aside]
+        items.sort(key=lambda item: item.name, reverse=True)
+        return items
+
+    def _read_item(self, item: Item, obj: str) -> Snapshot:
+        if item.record is None:
+            return read_snapshot(item.path, obj)
+        return read_record(item, obj, self.directory(obj) / (item.name + _CORRUPT))
 
     # ------------------------------------------------------------------ writing
 
@@ -283,8 +326,27 @@ class SnapshotStore:
         return SnapshotBatch(self)
 
     def quarantine(self, problem: SnapshotError) -> Path | None:
-        """Rename an unreadable file to `*.corrupt` (kept, no longer read); its new path, or
-        None when it could not be renamed (it is then reported again next time)."""
+        """Set an unreadable file aside (kept, no longer read): a file is renamed to
+        `*.corrupt`; a pack's record is copied to `<its name>.corrupt` in its object's
+        directory, which its pack is then read without. The new path, or None when it could
+        not be done (it is then reported again next time)."""
+        if isinstance(problem, PackRecordError):
+            aside = Path(problem.aside)
+            file = StoreFile(
+                (), aside.parent, "", "", "", problem.record.raw.decode("utf-8", "replace")
+            )
+            try:
+                tmp = write_temp(file)
+                try:
+                    os.link(tmp, aside)
+                except FileExistsError:
+                    pass  # set aside already (by another run)
+                finally:
+                    Path(tmp).unlink(missing_ok=True)
+                sync_directory(aside.parent)
+            except OSError:
+                return None
+            return aside
         path = Path(problem.path)
         target = path.with_name(path.name + _CORRUPT)
         try:
@@ -337,86 +399,22 @@ class SnapshotBatch:
         """Write the files noted (then forgotten); the objects whose files could not all be
         written, with why (an object missing from it has every file of this batch in place).
 
-        Every temporary file is written and flushed first, in parallel threads; then each is
-        linked to its name, in the order noted. An object one of whose temporary files failed
-        gets none of its files linked (its snapshot and acceptance go together)."""
+        The baselines of objects with no directory yet go to one pack, when there are two or
+        more. Every temporary file is written and flushed first; then each is linked to its
+        name, in the order noted. An object one of whose temporary files failed gets none of
+        its files linked (its snapshot and acceptance go together)."""
         files, self._files = self._files, []
+        first = [f for f in files if f.kind == _BASELINE_KIND and not f.folder.is_dir()]
+        if len(first) >= 2:
+            packed = {id(f) for f in first}
+            files = [
+                pack_file(self.store.root / PACKS_DIR, first),
+                *(f for f in files if id(f) not in packed),
+            ]
         return write_files(files)
 
 
-def _short_of(path: Path) -> str:
-    """The short fingerprint in a file's name (`<stamp>-<fp12>-<rand>…`)."""
-    parts = path.name.split("-")
-    return parts[1] if len(parts) >= 3 else ""
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SnapshotError(str(path), "not UTF-8 text") from None
-    except OSError as err:
-        raise SnapshotError(str(path), f"cannot be read ({err.strerror or err})") from None
-
-
-def _read_snapshot(path: Path, obj: str) -> Snapshot:
-    snap = snapshot_from_json(_read_text(path), str(path))
-    if snap.object != obj:
-        raise SnapshotError(str(path), f"is a snapshot of `{snap.object}`, not of `{obj}`")
-    if _short_of(path) != snap.short:
-        raise SnapshotError(
-            str(path), f"its name says fingerprint {_short_of(path)}, its content {snap.short}"
-        )
-    return snap
-
-
-def _baseline_acceptance(snap: Snapshot, path: Path) -> Acceptance:
-    """The acceptance a baseline file holds: of itself, when captured, by `first capture`."""
-    return Acceptance(
-        object=snap.object,
-        fingerprint=snap.fingerprint,
-        accepted_at=snap.captured_at,
-        by=BASELINE_BY,
-        run_id=snap.run_id,
-        path=path,
-    )
-
-
-def _read_acceptance(path: Path, obj: str) -> Acceptance:
-    where = str(path)
-    try:
-        data = json.loads(_read_text(path))
-    except json.JSONDecodeError as err:
-        raise SnapshotError(
-            where, f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
-        ) from None
-    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-        raise SnapshotError(where, "not an acceptance record")
-    fp, at, by = data.get("accepts"), data.get("accepted_at"), data.get("by")
-    run_id = data.get("run_id")
-    if data.get("object") != obj:
-        raise SnapshotError(where, f"is about `{data.get('object')}`, not `{obj}`")
-    if not isinstance(fp, str) or len(fp) != 64 or _short_of(path) != short(fp):
-        raise SnapshotError(where, "`accepts` must be the 64-hex fingerprint its name starts with")
-    if not isinstance(at, str) or not isinstance(by, str):
-        raise SnapshotError(where, "`accepted_at` and `by` must be strings")
-    if run_id is not None and not isinstance(run_id, str):
-        raise SnapshotError(where, "`run_id` must be a string or null")
-    return Acceptance(object=obj, fingerprint=fp, accepted_at=at, by=by, run_id=run_id, path=path)
-
-
-def _encode(name: str) -> str:
-    """A directory name for an object name: safe characters kept, others as `%XX`."""
-    out = []
-    for i, ch in enumerate(name.lower()):
-        if ch in _SAFE and not (i == 0 and ch == "."):
-            out.append(ch)
-        else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
-    return "".join(out)
-
-
-def _decode(text: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(text)
+def _key(obj: str) -> str:
+    """`<kind>/<directory name>`: how a pack's record names its object."""
+    kind, name = split_object(obj)
+    return f"{kind}/{encode(name)}"

@@ -3,13 +3,16 @@ each file is written to a temporary name in its object's directory, flushed to d
 hard-linked to a new name of its own, never one taken, and the link made durable.
 
 - `snapshot_file` / `acceptance_file` / `baseline_file`: the `StoreFile` (directory, name
-  parts, text) of a snapshot, an acceptance or a baseline (both in one).
+  parts, text) of a snapshot, an acceptance or a baseline (both in one); `pack_file`: one
+  file in `packs/` holding the baselines of many objects (`store_packs.py` reads it), named
+  `<stamp>-<8 random hex>.pack`.
 - `write_temp(file)`, `link(file, tmp)`, then `sync_directory(folder)`: one file.
 - `write_files(files)`: many at once — every temporary file written, then all flushed to disk
   with one `syncfs(2)` of their file system (where there is none, or it fails: each file
   `fsync`ed, in parallel threads), then each linked in the order given, then the links flushed
   (one more `syncfs`, else an `fsync` of each directory touched); an object one of whose files
-  failed gets none linked. Returns the objects that failed, with why. One flush of the file
+  failed gets none linked (a pack's objects fail together). Returns the objects that failed,
+  with why. One flush of the file
   system costs about as much as one `fsync` of one file: a first run of a pipeline of a hundred
   small tables writes two hundred files, whose flushes one by one took most of its time.
 """
@@ -34,6 +37,7 @@ __all__ = [
     "acceptance_file",
     "baseline_file",
     "link",
+    "pack_file",
     "snapshot_file",
     "sync_directory",
     "write_files",
@@ -42,14 +46,17 @@ __all__ = [
 
 FLUSHERS = 16  # threads flushing files at once
 SUFFIX = ".json"
+PACK = ".pack"  # the kind, and the suffix, of a pack's name
+PACK_HEADER = "@ "  # how a pack's record starts
 
 
 @dataclass(frozen=True, slots=True)
 class StoreFile:
-    """A file to add to an object's history: its directory, the parts of its name (the UTC
-    time stamp, the fingerprint, the kind: "", ".accept" or ".baseline") and its text."""
+    """A file to add to the store: the objects whose history it holds (one, but for a pack),
+    its directory, the parts of its name (the UTC time stamp, the fingerprint, the kind: "",
+    ".accept", ".baseline" or ".pack") and its text."""
 
-    object: str
+    objects: tuple[str, ...]
     folder: Path
     stamp: str
     fp12: str
@@ -59,7 +66,7 @@ class StoreFile:
 
 def snapshot_file(folder: Path, snap: Snapshot) -> StoreFile:
     return StoreFile(
-        snap.object, folder, _stamp(snap.captured_at), snap.short, "", snapshot_to_json(snap)
+        (snap.object,), folder, _stamp(snap.captured_at), snap.short, "", snapshot_to_json(snap)
     )
 
 
@@ -69,7 +76,22 @@ def baseline_file(folder: Path, snap: Snapshot, run_id: str | None) -> StoreFile
     if run_id is not None and snap.run_id != run_id:
         snap = dataclasses.replace(snap, run_id=run_id)
     text = snapshot_to_json(snap)
-    return StoreFile(snap.object, folder, _stamp(snap.captured_at), snap.short, ".baseline", text)
+    return StoreFile(
+        (snap.object,), folder, _stamp(snap.captured_at), snap.short, ".baseline", text
+    )
+
+
+def pack_file(folder: Path, baselines: Sequence[StoreFile]) -> StoreFile:
+    """One pack in `folder` holding `baselines` (files of objects with no directory yet): a
+    record each, `@ <kind>/<directory name> <the name the file would have had>` on a line of
+    its own, then the file's text (`store_packs.py` reads them)."""
+    records = [
+        f"{PACK_HEADER}{b.folder.parent.name}/{b.folder.name} "
+        f"{b.stamp}-{b.fp12}-{secrets.token_hex(4)}{b.kind}{SUFFIX}\n{b.text}"
+        for b in baselines
+    ]
+    objects = tuple(o for b in baselines for o in b.objects)
+    return StoreFile(objects, folder, _stamp(now_utc()), "", PACK, "".join(records))
 
 
 def acceptance_file(
@@ -85,7 +107,7 @@ def acceptance_file(
         "run_id": run_id,
     }
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    return StoreFile(snap.object, folder, _stamp(moment), snap.short, ".accept", text)
+    return StoreFile((snap.object,), folder, _stamp(moment), snap.short, ".accept", text)
 
 
 def _stamp(moment: str) -> str:
@@ -161,7 +183,10 @@ def _temp(folder: Path) -> tuple[int, str]:
 
 def _names(stamp: str, fp12: str, kind: str) -> Iterator[str]:
     while True:
-        yield f"{stamp}-{fp12}-{secrets.token_hex(2)}{kind}{SUFFIX}"
+        if kind == PACK:
+            yield f"{stamp}-{secrets.token_hex(4)}{PACK}"
+        else:
+            yield f"{stamp}-{fp12}-{secrets.token_hex(2)}{kind}{SUFFIX}"
 
 
 def write_files(files: Sequence[StoreFile]) -> dict[str, OSError]:
@@ -181,20 +206,22 @@ def write_files(files: Sequence[StoreFile]) -> dict[str, OSError]:
         failed: dict[str, OSError] = {}
         for file, tmp in zip(files, temps, strict=True):
             if isinstance(tmp, OSError):
-                failed.setdefault(file.object, tmp)
+                for obj in file.objects:
+                    failed.setdefault(obj, tmp)
         linked: list[tuple[StoreFile, int]] = []
         for file, tmp in zip(files, temps, strict=True):
-            if not isinstance(tmp, OSError) and file.object not in failed:
+            if not isinstance(tmp, OSError) and not any(o in failed for o in file.objects):
                 try:
                     link(file, tmp[0])
                 except OSError as err:
-                    failed[file.object] = err
+                    failed.update(dict.fromkeys(file.objects, err))
                 else:
                     linked.append((file, tmp[1]))
         problem = _flush_links(linked, created)
         if problem is not None:  # in place, but maybe not on disk: not recorded, to be safe
             for file, _ in linked:
-                failed.setdefault(file.object, problem)
+                for obj in file.objects:
+                    failed.setdefault(obj, problem)
     finally:
         for tmp in temps:
             if not isinstance(tmp, OSError):
