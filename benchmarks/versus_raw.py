@@ -9,7 +9,7 @@ Each runs with the compile cache warm (what a second `sqlflowc run` of an unchan
 does: no compiler loaded) and cold (`--no-cache`: every check compiled again). Targets from
 the speed issue: warm ratio <= 1.3 for both. Every run uses a fresh database file and, but for
 one side, an empty `target/schemas/`: each of those runs records every object's first schema
-snapshot (a baseline file written and flushed to disk per table). The side "snapshots kept"
+snapshot (the tables' baselines in one pack file, flushed to disk). The side "snapshots kept"
 is the steady state of a pipeline run again: its schemas are captured and compared, nothing written.
 """
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpers import SQLFLOWC, sql, sqlflowc_process
+from sqlflowc.schema.store import SnapshotStore
 
 PIPELINE = """\
 SOURCE customers_csv TYPE CSV PARAMS {"path": "data/customers.csv", "has_header": true};
@@ -183,7 +184,9 @@ def test_a_cached_run_through_the_console_script_leaves_everything_on_disk(
         "DE,14.0",
         "FR,3.0",
     ]
-    assert len(list((project / "target" / "schemas").rglob("*.json"))) >= 4
+    store = SnapshotStore(project)  # the tables' first snapshots are one pack
+    assert len(store.objects()) >= 4
+    assert all(store.history(o).accepted is not None for o in store.objects())
     (record,) = (project / "target" / "runs").glob("*.jsonl")
     last = json.loads(record.read_text(encoding="utf-8").splitlines()[-1])
     assert last["event"] == "run_end" and last["status"] == "succeeded"

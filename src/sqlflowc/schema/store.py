@@ -332,9 +332,7 @@ class SnapshotStore:
         not be done (it is then reported again next time)."""
         if isinstance(problem, PackRecordError):
             aside = Path(problem.aside)
-            file = StoreFile(
-                (), aside.parent, "", "", "", problem.record.raw.decode("utf-8", "replace")
-            )
+            file = StoreFile((), aside.parent, "", "", "", problem.record.raw)
             try:
                 tmp = write_temp(file)
                 try:

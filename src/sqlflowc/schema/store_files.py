@@ -1,6 +1,6 @@
 """Writing the files of the snapshot store (`store.py`, whose docstring states the contract):
-each file is written to a temporary name in its object's directory, flushed to disk, then
-hard-linked to a new name of its own, never one taken, and the link made durable.
+each file is written to a temporary name in its directory (an object's, or `packs/`), flushed
+to disk, then hard-linked to a new name of its own, never one taken, and the link made durable.
 
 - `snapshot_file` / `acceptance_file` / `baseline_file`: the `StoreFile` (directory, name
   parts, text) of a snapshot, an acceptance or a baseline (both in one); `pack_file`: one
@@ -12,9 +12,9 @@ hard-linked to a new name of its own, never one taken, and the link made durable
   `fsync`ed, in parallel threads), then each linked in the order given, then the links flushed
   (one more `syncfs`, else an `fsync` of each directory touched); an object one of whose files
   failed gets none linked (a pack's objects fail together). Returns the objects that failed,
-  with why. One flush of the file
-  system costs about as much as one `fsync` of one file: a first run of a pipeline of a hundred
-  small tables writes two hundred files, whose flushes one by one took most of its time.
+  with why. One flush of the file system costs about as much as one `fsync` of one file: a
+  first run of a pipeline of a hundred small tables wrote two hundred files, whose flushes one
+  by one took most of its time.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class StoreFile:
     stamp: str
     fp12: str
     kind: str
-    text: str
+    text: str | bytes  # bytes: written as they are (a pack's record set aside)
 
 
 def snapshot_file(folder: Path, snap: Snapshot) -> StoreFile:
@@ -85,10 +85,12 @@ def pack_file(folder: Path, baselines: Sequence[StoreFile]) -> StoreFile:
     """One pack in `folder` holding `baselines` (files of objects with no directory yet): a
     record each, `@ <kind>/<directory name> <the name the file would have had>` on a line of
     its own, then the file's text (`store_packs.py` reads them)."""
+    rand = secrets.token_hex(4 * len(baselines))  # 8 random hex digits a record
     records = [
         f"{PACK_HEADER}{b.folder.parent.name}/{b.folder.name} "
-        f"{b.stamp}-{b.fp12}-{secrets.token_hex(4)}{b.kind}{SUFFIX}\n{b.text}"
-        for b in baselines
+        f"{b.stamp}-{b.fp12}-{rand[8 * i : 8 * i + 8]}{b.kind}{SUFFIX}\n"
+        + (b.text if isinstance(b.text, str) else b.text.decode("utf-8"))
+        for i, b in enumerate(baselines)
     ]
     objects = tuple(o for b in baselines for o in b.objects)
     return StoreFile(objects, folder, _stamp(now_utc()), "", PACK, "".join(records))
@@ -128,7 +130,8 @@ def _write(file: StoreFile, created: list[Path], *, flush: bool) -> tuple[str, i
     fd, tmp = _temp(file.folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(file.text.encode("utf-8"))
+            text = file.text
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             fh.flush()
             if flush:
                 os.fsync(fd)
