@@ -118,11 +118,6 @@ def test_a_cached_run_imports_only_what_running_needs(project: Path) -> None:
     assert "sqlflowc.schema.compare" in _modules_of_cached_run(project)
 
 
-# Modules a cached run imports whose dataclasses still come from the standard decorator: the
-# snapshot store's files, being reworked at the time (they may move to `lean_dataclass` too).
-STANDARD_DATACLASSES = ("sqlflowc.schema.store", "sqlflowc.schema.store_files")
-
-
 def test_a_cached_run_s_dataclasses_compile_no_code(project: Path) -> None:
     """The dataclasses a cached run imports are made by `sqlflowc.lean_dataclass` (the standard
     decorator compiles their methods from generated source, `<string>`, at every start)."""
@@ -155,7 +150,7 @@ def test_a_cached_run_s_dataclasses_compile_no_code(project: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     status, seen, generated = json.loads(done.stdout.strip().splitlines()[-1])
     assert status == 0 and seen > 40, done.stdout
-    assert [g for g in generated if not g.startswith(STANDARD_DATACLASSES)] == []
+    assert generated == []
 
 
 _TIMINGS = re.compile(r"\d[\d,.]* (ms|s)\b")

@@ -69,9 +69,10 @@ Contract:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.schema.snapshot import (
     KINDS,
     Snapshot,

@@ -26,10 +26,10 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.schema.snapshot import SNAPSHOT_FORMAT, Snapshot, now_utc, snapshot_to_json
 
 __all__ = [

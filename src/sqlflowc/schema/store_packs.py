@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.schema.snapshot import KINDS, SnapshotError
 from sqlflowc.schema.store_files import PACK, PACK_HEADER
 

@@ -6,9 +6,9 @@ snapshot or an acceptance, or refused with a `SnapshotError` naming the file (a 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
+from sqlflowc.lean_dataclass import dataclass
 from sqlflowc.schema.snapshot import (
     SNAPSHOT_FORMAT,
     Snapshot,
