@@ -80,7 +80,7 @@ def _plain(cls: type, frozen: bool) -> bool:
         return False
     if frozen and ("__setattr__" in own or "__delattr__" in own):  # it refuses: let it say so
         return False
-    annotations = own.get("__annotations__", {})
+    annotations = own.get("__annotations__") or getattr(cls, "__annotations__", None) or {}
     return not any("InitVar" in str(annotation) for annotation in annotations.values())
 
 
