@@ -151,3 +151,19 @@ def test_a_value_postgres_cannot_hold_fails_and_leaves_the_table(
     with pytest.raises(psycopg.DataError, match="out of range"):
         _write(pg_db, duck, query, WriteSpec(target=_target(), mode="append"))
     assert pg_db.rows("SELECT * FROM t") == [(0, None)]
+
+
+@pytest.mark.parametrize(
+    "setting", ["arrow_large_buffer_size = true", "produce_arrow_string_view = true"]
+)
+def test_text_in_duckdbs_other_arrow_layouts_arrives(pg_db: PgDatabase, setting: str) -> None:
+    duck = duckdb.connect()
+    duck.execute(f"SET {setting}")
+    duck.execute(
+        "CREATE TABLE src AS SELECT i AS id, CASE WHEN i % 3 <> 0 THEN 'v' || i END AS s, "
+        "(i * 1.5)::DOUBLE AS x FROM range(20000) r(i)"
+    )
+    _write(pg_db, duck, "SELECT * FROM src", WriteSpec(target=_target()))
+    assert _sent_binary(pg_db, duck, "SELECT * FROM src")
+    summary = "SELECT count(*), count(s), sum(length(s)), sum(x)::BIGINT FROM "
+    assert pg_db.rows(summary + "t") == duck.sql(summary + "src").fetchall()
