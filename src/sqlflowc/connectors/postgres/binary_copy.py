@@ -26,9 +26,10 @@ its range, a numeric too wide for its typmod, a string too long for `varchar(n)`
 character in text all fail the COPY as they do in CSV. ±infinity dates and timestamps map to
 PostgreSQL's; a value DuckDB holds beyond PostgreSQL's range is sent as one PostgreSQL refuses.
 
-`BinaryRows(kinds).select(query, extra)` is the DuckDB query of the values as the encoder wants
-them (over the query aliased `q`, the `extra` columns after); `encode(batch)` gives a batch's
-rows as bytes, `HEADER` and `TRAILER` go before and after them.
+`BinaryRows(kinds)`: `columns(transfers)` are the columns in the order sent (fixed-width ones
+first, text last); `select(query, transfers, extra)` is the DuckDB query of the values as the
+encoder wants them (over the query aliased `q`, the `extra` columns after); `encode(batch)`
+gives a batch's rows as bytes; `HEADER` and `TRAILER` go before and after all of them.
 """
 
 from __future__ import annotations
