@@ -142,8 +142,11 @@ def short(fp: str) -> str:
     return fp[:SHORT]
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(v, ensure_ascii=False), made once
+
+
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def snapshot_to_json(snap: Snapshot) -> str:
