@@ -29,9 +29,13 @@ BINARY = {
     "FLOAT",
     "DOUBLE",
     "VARCHAR",
+    "BLOB",
     "DATE",
+    "TIME",
     "TIMESTAMP",
+    "TIMESTAMP_MS",
     "TIMESTAMPTZ",
+    "INTERVAL",
     "UUID",
 }
 
@@ -59,7 +63,7 @@ def test_each_type_alone_arrives_exactly(
 
 
 # Every type that goes binary, NULL in turns, and values at their edges: compared with the same
-# rows sent as CSV lines (an INTERVAL column among them keeps them CSV).
+# rows sent as CSV lines (a HUGEINT column among them keeps them CSV).
 MIXED = """
 SELECT i AS id,
   CASE WHEN i % 7 <> 1 THEN i % 2 = 0 END AS b,
@@ -82,7 +86,12 @@ SELECT i AS id,
   CASE WHEN i % 6 <> 4 THEN md5(i::VARCHAR)::UUID END AS u,
   CASE WHEN i = 3 THEN 'infinity'::DATE WHEN i = 4 THEN '-infinity'::DATE END AS dinf,
   CASE WHEN i = 3 THEN 'infinity'::TIMESTAMP WHEN i = 4 THEN '-infinity'::TIMESTAMP END AS tinf,
-  CASE WHEN i = 5 THEN 'NaN'::DOUBLE WHEN i = 6 THEN '-inf'::DOUBLE WHEN i = 7 THEN '-0.0'::DOUBLE END AS fx
+  CASE WHEN i = 5 THEN 'NaN'::DOUBLE WHEN i = 6 THEN '-inf'::DOUBLE WHEN i = 7 THEN '-0.0'::DOUBLE END AS fx,
+  CASE WHEN i % 4 <> 0 THEN encode(repeat(chr((i % 256)::INTEGER), (i % 9)::INTEGER)) END AS bl,
+  CASE WHEN i % 4 <> 1 THEN TIME '00:00:00' + to_microseconds(i * 2879999) END AS tm,
+  CASE WHEN i % 4 <> 2 THEN to_months((i % 40 - 20)::INTEGER) + to_days((i % 61 - 30)::INTEGER)
+    + to_microseconds(i * 7919 * (i % 3 - 1)) END AS iv,
+  CASE WHEN i % 4 <> 3 THEN (TIMESTAMP '1990-01-01' + to_seconds(i * 86399))::TIMESTAMP_S END AS tss
 FROM range(0, 30000) r(i)
 """  # noqa: E501
 
@@ -90,7 +99,7 @@ FROM range(0, 30000) r(i)
 def test_binary_rows_equal_the_csv_rows(pg_db: PgDatabase) -> None:
     duck = duckdb.connect()
     duck.execute(f"CREATE TABLE src AS {MIXED}")
-    duck.execute("CREATE TABLE src_csv AS SELECT *, INTERVAL 1 DAY AS keep_csv FROM src")
+    duck.execute("CREATE TABLE src_csv AS SELECT *, 1::HUGEINT AS keep_csv FROM src")
     _write(pg_db, duck, "SELECT * FROM src", WriteSpec(target=_target()))
     assert _sent_binary(pg_db, duck, "SELECT * FROM src")
     _write(pg_db, duck, "SELECT * FROM src_csv", WriteSpec(target=_target("c")))
@@ -101,7 +110,7 @@ def test_binary_rows_equal_the_csv_rows(pg_db: PgDatabase) -> None:
             "AND NOT attisdropped ORDER BY attnum"
         )
     ]
-    assert len(columns) == 21
+    assert len(columns) == 25
     listed = ", ".join(f"{c}::text" for c in columns)
     differ = pg_db.rows(
         f"(SELECT {listed} FROM t EXCEPT ALL SELECT {listed} FROM c) UNION ALL "
@@ -161,9 +170,13 @@ def test_text_in_duckdbs_other_arrow_layouts_arrives(pg_db: PgDatabase, setting:
     duck.execute(f"SET {setting}")
     duck.execute(
         "CREATE TABLE src AS SELECT i AS id, CASE WHEN i % 3 <> 0 THEN 'v' || i END AS s, "
-        "(i * 1.5)::DOUBLE AS x FROM range(20000) r(i)"
+        "(i * 1.5)::DOUBLE AS x, CASE WHEN i % 5 <> 0 THEN md5(i::VARCHAR)::UUID END AS u, "
+        "CASE WHEN i % 7 <> 0 THEN encode('b' || i) END AS b FROM range(20000) r(i)"
     )
     _write(pg_db, duck, "SELECT * FROM src", WriteSpec(target=_target()))
     assert _sent_binary(pg_db, duck, "SELECT * FROM src")
-    summary = "SELECT count(*), count(s), sum(length(s)), sum(x)::BIGINT FROM "
+    summary = (
+        "SELECT count(*), count(s), sum(length(s)), sum(x)::BIGINT, count(u), "
+        "count(DISTINCT u::VARCHAR), sum(octet_length(b)) FROM "
+    )
     assert pg_db.rows(summary + "t") == duck.sql(summary + "src").fetchall()

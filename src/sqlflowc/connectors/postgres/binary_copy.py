@@ -16,9 +16,12 @@ would (`binary_kinds`), else the whole write stays CSV:
 | FLOAT                                         | float4                              |
 | DECIMAL(p, s), p <= 18                        | numeric (its typmod applied by PG)  |
 | VARCHAR                                       | text, varchar, bpchar (typmod, PG)  |
+| BLOB                                          | bytea                               |
 | DATE                                          | date                                |
-| TIMESTAMP                                     | timestamp (typmod applied by PG)    |
+| TIME                                          | time                                |
+| TIMESTAMP, TIMESTAMP_S, TIMESTAMP_MS          | timestamp (typmod applied by PG)    |
 | TIMESTAMP WITH TIME ZONE                      | timestamptz (typmod applied by PG)  |
+| INTERVAL                                      | interval                            |
 | UUID                                          | uuid                                |
 
 PostgreSQL's receive functions check what its input functions check: a date or timestamp out of
@@ -78,8 +81,9 @@ _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 
 @dataclass(frozen=True, slots=True)
 class _Kind:
-    name: str  # int, float8, float4, bool, numeric, text, date, timestamp, uuid
-    width: int = 0  # bytes of a fixed-width value
+    name: str  # int, float8, float4, bool, numeric, text, bytes, date, time, timestamp, ...
+    width: int = 0  # bytes of a fixed-width value (none: text, bytes)
+    cast: str = ""  # the DuckDB type the value is cast to before encoding
     scale: int = 0  # numeric: DuckDB's scale
     groups: tuple[int, int] = (0, 0)  # numeric: base-10000 digits before and after the point
 
@@ -104,22 +108,28 @@ def _kind(duck: str, typname: str) -> _Kind | None:
     source = " ".join(duck.upper().split())
     if typname in _INT_WIDTH and source in _INT_SOURCE:
         width = _INT_WIDTH[typname]
-        return _Kind("int", width) if _INT_SOURCE[source] <= width else None
+        cast = {2: "SMALLINT", 4: "INTEGER", 8: "BIGINT"}[width]
+        return _Kind("int", width, cast) if _INT_SOURCE[source] <= width else None
     if typname == "numeric":
         found = _DECIMAL.fullmatch(source)
         if found is None or int(found.group(1)) > 18:
             return None
         precision, scale = int(found.group(1)), int(found.group(2))
         before, after = max((precision - scale + 3) // 4, 1), (scale + 3) // 4
-        return _Kind("numeric", 8 + 2 * (before + after), scale, (before, after))
+        return _Kind("numeric", 8 + 2 * (before + after), "BIGINT", scale, (before, after))
     simple = {
         ("DOUBLE", "float8"): _Kind("float8", 8),
         ("FLOAT", "float4"): _Kind("float4", 4),
         ("BOOLEAN", "bool"): _Kind("bool", 1),
         ("DATE", "date"): _Kind("date", 4),
         ("TIMESTAMP", "timestamp"): _Kind("timestamp", 8),
+        ("TIMESTAMP_S", "timestamp"): _Kind("timestamp", 8, "TIMESTAMP"),
+        ("TIMESTAMP_MS", "timestamp"): _Kind("timestamp", 8, "TIMESTAMP"),
         ("TIMESTAMP WITH TIME ZONE", "timestamptz"): _Kind("timestamp", 8),
-        ("UUID", "uuid"): _Kind("uuid", 16),
+        ("TIME", "time"): _Kind("time", 8),
+        ("INTERVAL", "interval"): _Kind("interval", 16),
+        ("UUID", "uuid"): _Kind("uuid", 16, "BLOB"),
+        ("BLOB", "bytea"): _Kind("bytes"),
     }
     if (source, typname) in simple:
         return simple[(source, typname)]
@@ -130,12 +140,12 @@ def _kind(duck: str, typname: str) -> _Kind | None:
 
 class BinaryRows:
     """The query and the encoder of one binary COPY (see the module docstring). The columns
-    are sent fixed-width ones first, text ones last (`order`), so that a row is one block of
-    fixed-width fields and the texts after it."""
+    are sent fixed-width ones first, text and BLOB ones last (`order`), so that a row is one
+    block of fixed-width fields and the texts after it."""
 
     def __init__(self, kinds: Sequence[_Kind]) -> None:
-        fixed = [i for i, k in enumerate(kinds) if k.name != "text"]
-        self.order = fixed + [i for i, k in enumerate(kinds) if k.name == "text"]
+        fixed = [i for i, k in enumerate(kinds) if k.width]
+        self.order = fixed + [i for i, k in enumerate(kinds) if not k.width]
         self.kinds = [kinds[i] for i in self.order]
 
     def columns(self, transfers: Sequence[WriteTransfer]) -> list[str]:
@@ -164,8 +174,8 @@ class BinaryRows:
         run: list[tuple[str, Any, Any]] = [("count", ">i2", np.int16(len(self.kinds)))]
         for i, kind in enumerate(self.kinds):
             column = batch.column(i)
-            if kind.name == "text":
-                words, text = _text_field(column)
+            if not kind.width:
+                words, text = _bytes_field(column)
                 run.append((f"l{i}", ">i4", words))
                 pieces += [_fixed(run, n), text]
                 run = []
@@ -204,14 +214,10 @@ class BinaryRows:
 
 def _value(column: exp.Column, kind: _Kind) -> exp.Expr:
     """The DuckDB expression whose Arrow form `_fixed_values` reads."""
-    if kind.name == "int":
-        return exp.cast(column, {2: "SMALLINT", 4: "INTEGER", 8: "BIGINT"}[kind.width])
     if kind.name == "numeric":  # the unscaled integer (p <= 18 fits a BIGINT)
         scaled = exp.Mul(this=column, expression=exp.Literal.number(10**kind.scale))
         return exp.cast(scaled, "BIGINT")
-    if kind.name == "uuid":
-        return exp.cast(column, "BLOB")
-    return column
+    return exp.cast(column, kind.cast) if kind.cast else column
 
 
 def _fixed(fields: list[tuple[str, Any, Any]], n: int) -> pa.Array:
@@ -231,14 +237,25 @@ def _fixed_values(column: pa.Array, kind: _Kind) -> np.ndarray:
         filled = pc.fill_null(column, False) if column.null_count else column
         return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.uint8)
     if name == "uuid":
+        if not pa.types.is_binary(column.type):
+            column = column.cast(pa.binary())  # large or view buffers (DuckDB settings)
         filled = pc.fill_null(column, pa.scalar(b"\x00" * 16, pa.binary()))
         _, offsets, data = filled.buffers()
         assert offsets is not None and data is not None
         (start,) = struct.unpack_from("<i", offsets, 4 * filled.offset)
         raw = np.frombuffer(data, dtype=np.uint8, count=16 * len(filled), offset=start)
         return raw.reshape(len(filled), 16)
+    if name == "interval":  # Arrow's (months, days, nanoseconds) -> (microseconds, days, months)
+        parts = np.dtype([("m", "<i4"), ("d", "<i4"), ("ns", "<i8")])
+        data = column.buffers()[1]
+        assert data is not None
+        given = np.frombuffer(data, dtype=parts, count=column.offset + len(column))
+        given = given[column.offset :]
+        out = np.empty(len(column), dtype=[("us", "<i8"), ("d", "<i4"), ("m", "<i4")])
+        out["us"], out["d"], out["m"] = given["ns"] // 1000, given["d"], given["m"]
+        return out
     values = _numbers(column)
-    if name in ("int", "float8", "float4"):
+    if name in ("int", "float8", "float4", "time"):
         return values
     if name == "date":
         days = values.astype(np.int64) - _PG_EPOCH_DAYS
@@ -257,7 +274,7 @@ def _fixed_values(column: pa.Array, kind: _Kind) -> np.ndarray:
 
 def _numbers(column: pa.Array) -> np.ndarray:
     """A numeric or temporal column's values (anything where NULL)."""
-    if pa.types.is_timestamp(column.type):
+    if pa.types.is_timestamp(column.type) or pa.types.is_time64(column.type):
         column = column.view(pa.int64())
     elif pa.types.is_date32(column.type):
         column = column.view(pa.int32())
@@ -288,14 +305,18 @@ def _numeric(unscaled: np.ndarray, kind: _Kind) -> np.ndarray:
     return out
 
 
-def _text_field(column: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """A text column's length words (-1 for NULL) and its bytes (nothing for NULL)."""
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = column.cast(pa.large_string())  # a string view (a DuckDB setting)
+def _bytes_field(column: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """A text or BLOB column's length words (-1 for NULL) and its bytes (nothing for NULL)."""
+    if pa.types.is_string_view(column.type):  # views: a DuckDB setting
+        column = column.cast(pa.large_string())
+    elif pa.types.is_binary_view(column.type):
+        column = column.cast(pa.large_binary())
+    if pa.types.is_string(column.type):
+        column = column.view(pa.binary())
+    elif pa.types.is_large_string(column.type):
+        column = column.view(pa.large_binary())
     lengths = pc.binary_length(column)
     if column.null_count:
         lengths = pc.fill_null(lengths, -1)
-        column = pc.fill_null(column, "")
-    words = np.asarray(lengths.to_numpy(zero_copy_only=False))
-    large = pa.types.is_large_string(column.type)
-    return words, column.view(pa.large_binary() if large else pa.binary())
+        column = pc.fill_null(column, pa.scalar(b"", column.type))
+    return np.asarray(lengths.to_numpy(zero_copy_only=False)), column

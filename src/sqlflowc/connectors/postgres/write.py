@@ -27,7 +27,8 @@
 
 How rows cross: when every column's DuckDB type reaches its destination column exactly in
 PostgreSQL's binary COPY form (`binary_copy`: numbers, booleans, DECIMAL up to 18 digits,
-VARCHAR, dates, timestamps, uuids, into the catalog's types of the destination), DuckDB's
+VARCHAR, BLOB, dates, times, timestamps, intervals, uuids, into the catalog's types of the
+destination), DuckDB's
 Arrow batches are encoded into it (PostgreSQL reads it for a third of the CPU of CSV).
 Otherwise DuckDB prints every row as one CSV line (`_csv_lines`: each value as
 `CAST(... AS VARCHAR)` prints it, which is what DuckDB's CSV writer prints and round-trips BC
