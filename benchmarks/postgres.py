@@ -14,7 +14,10 @@ counts scale with BENCH_SCALE (`BENCH_SCALE=0.05` for a quick run).
   dropped); of the whole load with DuckDB's default settings (its `memory_limit`, 80% of the
   RAM, lets it keep every block of the table it writes cached: the peak grows with the table,
   though nothing of it is needed); and of the whole load at `memory_limit` 64MB (the cache
-  bounded), whose time is also compared with the load at the default settings.
+  bounded), whose time is also compared with the load at the default settings. Beside them,
+  how much DuckDB's own `CREATE TABLE AS SELECT * FROM read_parquet(...)` of the same rows
+  (Parquet files written from the same generator) grows from 1M to 5M rows, in a fresh process
+  too: the growth of the whole load against DuckDB's own, in MB.
 - DuckDB → PostgreSQL, 2M rows: `EXPORT ... TYPE POSTGRES` (mode replace) against `psql -1`
   running `TRUNCATE` and `\\copy ... FROM` a CSV file of the same rows (target: ≥ 0.9x its
   throughput, ratio ≤ 1.11); the CSV file is written before the clock starts.
@@ -157,6 +160,9 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     elif spec["side"] == "drain":
         _drain(spec)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    elif spec["side"] == "native":
+        _native(spec)
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
     else:
         _by_hand(spec)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
@@ -214,6 +220,14 @@ def _drain(spec: dict[str, Any]) -> None:
     finally:
         if result.close is not None:
             result.close()
+
+
+def _native(spec: dict[str, Any]) -> None:
+    """DuckDB's own load of the same rows from a Parquet file, into a fresh file database."""
+    import duckdb
+
+    with duckdb.connect(spec["db"]) as con:
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{spec['parquet']}')")
 
 
 def _by_hand(spec: dict[str, Any]) -> None:
@@ -303,6 +317,10 @@ def prepare(work: Path, dbname: str, rows: dict[str, int], *, read: bool = True)
     )
     db = work / "source.duckdb"
     with duckdb.connect(str(db)) as con:
+        if read:  # the rows PostgreSQL holds, as Parquet files for DuckDB's own load
+            for name in ("read", "small"):
+                rows_sql = DUCK_ROWS.format(first=1, n=rows[name])
+                con.execute(f"COPY ({rows_sql}) TO '{work / name}.parquet' (FORMAT PARQUET)")
         con.execute(f"CREATE TABLE src AS {DUCK_ROWS.format(first=1, n=rows['write'])}")
         first = rows["write"] - rows["merge"] // 2 + 1  # half updates, half new rows
         con.execute(
@@ -358,6 +376,19 @@ def _run(work: Path, dbname: str, rows: dict[str, int]) -> list[Row]:
         finally:
             db.unlink(missing_ok=True)
 
+    def native(name: str) -> Callable[[], Timing]:
+        def action() -> Timing:
+            db = work / f"native{next(counter)}.duckdb"
+            parquet = str(work / f"{name}.parquet")
+            try:
+                return measure(
+                    {"side": "native", "key": f"native_{name}", "db": str(db), "parquet": parquet}
+                )
+            finally:
+                db.unlink(missing_ok=True)
+
+        return action
+
     def drain(table: str, key: str) -> Callable[[], Timing]:
         return lambda: measure({"side": "drain", "key": key, "uri": uri, "table": table})
 
@@ -403,6 +434,8 @@ def _run(work: Path, dbname: str, rows: dict[str, int]) -> list[Row]:
         "read_small_bounded": ours_read("small", "read_small_bounded", LOAD_MEMORY_LIMIT),
         "drain_big": drain("big", "drain_big"),
         "drain_small": drain("small", "drain_small"),
+        "native_read": native("read"),
+        "native_small": native("small"),
         "write_ours": export("replace", "w_ours", "src", "write_ours"),
         "write_psql": lambda: psql(
             dsn,
@@ -413,7 +446,7 @@ def _run(work: Path, dbname: str, rows: dict[str, int]) -> list[Row]:
         "merge_ours": export("merge", "m_ours", "src_merge", "merge_ours"),
         "merge_psql": psql_merge,
     }
-    prefixes = {"read": ("read_", "drain_"), "write": ("write_",), "merge": ("merge_",)}
+    prefixes = {"read": ("read_", "drain_", "native_"), "write": ("write_",), "merge": ("merge_",)}
     wanted = tuple(x for part in parts for x in prefixes.get(part, ()))
     actions = {key: action for key, action in actions.items() if key.startswith(wanted)}
     samples = interleaved(actions, repeats=REPEATS)
@@ -426,6 +459,8 @@ def _run(work: Path, dbname: str, rows: dict[str, int]) -> list[Row]:
         "read_small_bounded": f"LOAD, {rows['small']:,}, {LOAD_MEMORY_LIMIT}",
         "drain_big": f"read alone, {rows['read']:,} rows",
         "drain_small": f"read alone, {rows['small']:,} rows",
+        "native_read": f"DuckDB's own load from Parquet, {rows['read']:,}",
+        "native_small": f"DuckDB's own load from Parquet, {rows['small']:,}",
         "write_ours": f"EXPORT replace, {rows['write']:,}",
         "write_psql": "psql TRUNCATE + \\copy FROM",
         "merge_ours": f"EXPORT merge, {rows['merge']:,}",
@@ -460,6 +495,21 @@ def _rows(samples: dict[str, list[Timing]], rows: dict[str, int]) -> list[Row]:
             extra={"rss_mb_large": MEASURED_RSS[large], "rss_mb_small": MEASURED_RSS[small]},
         )
 
+    def growth() -> Row:
+        def grew(large: str, small: str) -> float:
+            return median(MEASURED_RSS[large]) - median(MEASURED_RSS[small])
+
+        ours, duckdb_own = grew("read_ours", "read_small"), grew("native_read", "native_small")
+        return Row(
+            group=NAME,
+            name=f"peak memory growth, {rows['small']:,} → {rows['read']:,} rows",
+            measures="growth of the whole LOAD's peak RSS (MB, not s) vs DuckDB's own CTAS "
+            "from Parquet of the same rows (its cache of the written table)",
+            ours=ours,
+            baseline=duckdb_own,
+            samples=len(MEASURED_RSS["native_read"]),
+        )
+
     read = f"PG → DuckDB ({rows['read']:,} rows)"
     found: list[Row] = []
     if "read_ours" in samples:
@@ -489,6 +539,7 @@ def _rows(samples: dict[str, list[Timing]], rows: dict[str, int]) -> list[Row]:
                 "peak RSS (MB) of the whole LOAD, DuckDB's default settings (its cache of the "
                 "table written grows to memory_limit, 80% of RAM)",
             ),
+            growth(),
             memory(
                 "read_bounded",
                 "read_small_bounded",
