@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,21 +88,26 @@ def _fresh_run(root: Path) -> None:
 def _modules_of_cached_run(root: Path) -> list[str]:
     """Run the pipeline through `main` in a fresh interpreter, as the console script does;
     every module imported."""
+    status, modules = _after_cached_run(root, "print(json.dumps([status, sorted(sys.modules)]))\n")
+    assert status == 0  # a cached plan was found and ran
+    return list(modules)
+
+
+def _after_cached_run(root: Path, then: str) -> Any:
+    """Run the small pipeline as the console script does (`_cached_run`, in a fresh
+    interpreter), then the code `then` (which has `status`, `json` and `sys`): the JSON its last
+    line prints."""
     code = (
-        "import sys\n"
+        "import json, sys\n"
         "sys.argv = ['sqlflowc', 'run', 'pipelines/small.sf']\n"
         "from sqlflowc.cli import _cached_run\n"
-        "status = _cached_run(sys.argv[1:])\n"
-        "import json\n"
-        "print(json.dumps([status, sorted(sys.modules)]))\n"
+        "status = _cached_run(sys.argv[1:])\n" + then
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    status, modules = json.loads(done.stdout.strip().splitlines()[-1])
-    assert status == 0, done.stdout  # a cached plan was found and ran
-    return list(modules)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_a_cached_run_imports_only_what_running_needs(project: Path) -> None:
@@ -123,11 +129,9 @@ def test_a_cached_run_s_dataclasses_compile_no_code(project: Path) -> None:
     decorator compiles their methods from generated source, `<string>`, at every start)."""
     assert sqlflowc_process("run", "pipelines/small.sf", cwd=project).returncode == 0
     _fresh_run(project)
-    code = (
-        "import dataclasses, json, sys\n"
-        "sys.argv = ['sqlflowc', 'run', 'pipelines/small.sf']\n"
-        "from sqlflowc.cli import _cached_run\n"
-        "status = _cached_run(sys.argv[1:])\n"
+    status, seen, generated = _after_cached_run(
+        project,
+        "import dataclasses\n"
         "generated, seen = [], 0\n"
         "for name, module in sorted(sys.modules.items()):\n"
         "    if not name.startswith('sqlflowc'):\n"
@@ -142,14 +146,9 @@ def test_a_cached_run_s_dataclasses_compile_no_code(project: Path) -> None:
         "            fn = getattr(fn, '__wrapped__', fn)\n"
         "            if getattr(getattr(fn, '__code__', None), 'co_filename', '') == '<string>':\n"
         "                generated.append(f'{name}.{cls.__qualname__}.{method}')\n"
-        "print(json.dumps([status, seen, generated]))\n"
+        "print(json.dumps([status, seen, generated]))\n",
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    status, seen, generated = json.loads(done.stdout.strip().splitlines()[-1])
-    assert status == 0 and seen > 40, done.stdout
+    assert status == 0 and seen > 40, (status, seen)
     assert generated == []
 
 
