@@ -218,24 +218,10 @@ def test_a_cached_run_with_stdout_closed_or_cut_short_exits_as_before(project: P
     """Started with its standard output closed, or piped into a reader that stops at once,
     a cached run still runs and exits as it did before it left without finalization."""
     assert sqlflowc_process("run", "pipelines/small.sf", cwd=project).returncode == 0
-    closed = subprocess.run(
-        f"{SQLFLOWC} run pipelines/small.sf >&-",
-        shell=True,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    closed = _shell(f"{SQLFLOWC} run pipelines/small.sf >&-", project)
     assert closed.returncode == 0, closed.stderr
     assert closed.stderr == ""
-    cut = subprocess.run(
-        f"{SQLFLOWC} run pipelines/small.sf | head -c 0",
-        shell=True,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cut = _shell(f"{SQLFLOWC} run pipelines/small.sf | head -c 0", project)
     assert "internal error" not in cut.stderr and "Traceback" not in cut.stderr, cut.stderr
     assert (
         json.loads(
@@ -245,3 +231,8 @@ def test_a_cached_run_with_stdout_closed_or_cut_short_exits_as_before(project: P
         )["event"]
         == "run_end"
     )
+
+
+def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`command` run by the shell in `cwd`, its output captured."""
+    return subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True, check=False)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -46,6 +47,23 @@ class PgDatabase:
         if "password" in info:
             out["password"] = info["password"]
         return out
+
+    def warehouse_project(self, root: Path, password: str, extra: str = "") -> None:
+        """`root` as a project (`pipelines/`, `profiles/dev.yml`) whose profile connection
+        `warehouse` is this database, with `password` (text as YAML holds it) and any `extra`
+        fields (`, retry_delay: 0.1`)."""
+        info = self.params
+        (root / "pipelines").mkdir()
+        (root / "profiles").mkdir()
+        (root / "profiles" / "dev.yml").write_text(
+            "engine: {type: duckdb, path: target/dev.duckdb}\n"
+            "connections:\n"
+            f"  warehouse: {{type: postgres, host: '{info['host']}',"
+            f" port: {info.get('port', 5432)}, dbname: {info['dbname']},"
+            f" user: {info.get('user', 'postgres')},"
+            f" password: {password}{extra}}}\n",
+            encoding="utf-8",
+        )
 
     def connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(self.dsn, autocommit=True)

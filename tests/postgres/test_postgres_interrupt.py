@@ -20,17 +20,7 @@ BOUND = 60.0  # seconds: generous, however loaded the machine; the lock is held 
 
 
 def project(tmp_path: Path, pg_db: PgDatabase, pipeline: str) -> Path:
-    info = pg_db.params
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "profiles").mkdir()
-    (tmp_path / "profiles" / "dev.yml").write_text(
-        "engine: {type: duckdb, path: target/dev.duckdb}\n"
-        "connections:\n"
-        f"  warehouse: {{type: postgres, host: '{info['host']}', port: {info.get('port', 5432)},"
-        f" dbname: {info['dbname']}, user: {info.get('user', 'postgres')},"
-        f" password: '{info.get('password', '')}'}}\n",
-        encoding="utf-8",
-    )
+    pg_db.warehouse_project(tmp_path, f"'{pg_db.params.get('password', '')}'")
     pg_db.run(
         "CREATE TABLE orders (id int PRIMARY KEY)",
         "INSERT INTO orders SELECT g FROM generate_series(1, 30) g",

@@ -22,17 +22,7 @@ PASSWORD = "s3cr3t-Pa55word"  # sent to the server, which trusts local users and
 @pytest.fixture
 def project(tmp_path: Path, pg_db: PgDatabase) -> Iterator[Path]:
     """A project whose profile's connection `warehouse` is the test database."""
-    info = pg_db.params
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "profiles").mkdir()
-    (tmp_path / "profiles" / "dev.yml").write_text(
-        "engine: {type: duckdb, path: target/dev.duckdb}\n"
-        "connections:\n"
-        f"  warehouse: {{type: postgres, host: '{info['host']}', port: {info.get('port', 5432)},"
-        f" dbname: {info['dbname']}, user: {info.get('user', 'postgres')},"
-        ' password: "${PG_PASSWORD}", retry_delay: 0.1}\n',
-        encoding="utf-8",
-    )
+    pg_db.warehouse_project(tmp_path, '"${PG_PASSWORD}"', ", retry_delay: 0.1")
     pg_db.run(
         "CREATE TABLE orders (id int PRIMARY KEY, customer text, amount numeric(12,2), "
         "updated_at timestamp)",
